@@ -1,0 +1,1120 @@
+"""The in-memory columnar index the ranking reads.
+
+Volunteers, activities and shifts live in struct-of-arrays columns (numpy), one row each, with a
+spatial index of square blocks (~2 km) over the volunteers' homes and the activities' places.
+This module is the only place that maps ids to rows and back.
+
+Layout and memory: a volunteer row costs ~12 B of position, 48 B of weekly availability (336
+half-hour slots), ~30 B of scalars, ~20 B of id map and ~8 B per skill in the skill lists and
+postings, about 150 B in all (``volmatch bench`` measures it).
+
+Updates happen in place, without a rebuild: a changed volunteer keeps its row, moves block if
+their home moved, and has its skill postings patched; a new volunteer is appended; a removed one
+is tombstoned. An activity that changes gets new rows for itself and its shifts (the old ones are
+tombstoned) so that its shifts stay contiguous. Space left by tombstones and superseded list
+entries is reclaimed by building a fresh index (``MatchIndex.build``), which a service can do in
+the background; nothing requires it.
+
+Everything here is pure computation: the shell passes in the data and ``as_of`` (the day that
+recency and decay are measured from).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.spatial import cKDTree
+
+from matcher.calendar import (
+    WORDS,
+    ShiftMask,
+    SlotTable,
+    availability_bits,
+    day_number,
+    epoch_seconds,
+    local_day_numbers,
+    slot_table,
+)
+from matcher.columns import (
+    NO_DAY,
+    ActivityColumns,
+    HistoryColumns,
+    Ragged,
+    ShiftColumns,
+    VolunteerColumns,
+    Vocabulary,
+    activity_columns,
+    category_key,
+    volunteer_columns,
+)
+from matcher.domain import Activity, Booking, ServiceRecord, Volunteer, World
+from matcher.errors import ConflictError, NotFoundError
+from matcher.factors import past_service
+from matcher.geo import EARTH_RADIUS_KM, km_to_chord, unit_vectors
+from matcher.skills import Taxonomy
+
+I32 = NDArray[np.int32]
+F32 = NDArray[np.float32]
+KM_PER_DEGREE = math.pi * EARTH_RADIUS_KM / 180.0
+DEFAULT_BLOCK_KM = 2.0
+DEFAULT_HALF_LIFE_DAYS = 365.0
+NEVER = np.iinfo(np.int32).min
+"""Day number of the last service of someone who never served."""
+
+
+# --------------------------------------------------------------------------------------------
+# Growable storage helpers
+
+
+class Column:
+    """A numpy array that grows by doubling; ``view`` is the used prefix."""
+
+    __slots__ = ("data", "n")
+
+    def __init__(self, initial: NDArray[np.generic]) -> None:
+        self.data = initial
+        self.n = initial.shape[0]
+
+    def ensure(self, n: int) -> None:
+        if n > self.data.shape[0]:
+            cap = max(n, 2 * self.data.shape[0], 16)
+            grown = np.zeros((cap, *self.data.shape[1:]), dtype=self.data.dtype)
+            grown[: self.n] = self.data[: self.n]
+            self.data = grown
+
+    def append(self, value: object) -> int:
+        self.ensure(self.n + 1)
+        self.data[self.n] = value
+        self.n += 1
+        return self.n - 1
+
+
+class RaggedStore:
+    """Per-row integer lists that can be replaced in place: a replaced list is appended at the end
+    of the flat array and the row points there (the old entries become garbage until a rebuild)."""
+
+    __slots__ = ("flat", "length", "offset")
+
+    def __init__(self, ragged: Ragged) -> None:
+        self.offset = Column(ragged.indptr[:-1].copy())
+        self.length = Column(np.diff(ragged.indptr).astype(np.int32))
+        self.flat = Column(ragged.values.copy())
+
+    def row(self, i: int) -> I32:
+        o = int(self.offset.data[i])
+        return self.flat.data[o : o + int(self.length.data[i])]
+
+    def set(self, i: int, values: Sequence[int] | I32) -> None:
+        """Set row ``i`` (appending a new row when ``i`` is the next row)."""
+        arr = np.asarray(values, dtype=self.flat.data.dtype)
+        start = self.flat.n
+        self.flat.ensure(start + arr.shape[0])
+        self.flat.data[start : start + arr.shape[0]] = arr
+        self.flat.n += arr.shape[0]
+        if i == self.offset.n:
+            self.offset.append(start)
+            self.length.append(arr.shape[0])
+        else:
+            self.offset.data[i] = start
+            self.length.data[i] = arr.shape[0]
+
+    def gather(self, rows: I32) -> tuple[I32, NDArray[np.int64]]:
+        """Flat values of many rows and, for each value, its position in ``rows``."""
+        lengths = self.length.data[rows].astype(np.int64)
+        owner, positions = expand(self.offset.data[rows].astype(np.int64), lengths)
+        return owner, positions
+
+
+def expand(starts: NDArray[np.int64], lengths: NDArray[np.int64]) -> tuple[I32, NDArray[np.int64]]:
+    """For ranges ``[starts[i], starts[i] + lengths[i])``: the owner ``i`` of each element and the
+    element's absolute position, both flattened (the vectorised form of a nested loop)."""
+    total = int(lengths.sum())
+    owner = np.repeat(np.arange(lengths.shape[0], dtype=np.int32), lengths)
+    if total == 0:
+        return owner, np.zeros(0, dtype=np.int64)
+    ends = np.cumsum(lengths)
+    within = np.arange(total, dtype=np.int64) - np.repeat(ends - lengths, lengths)
+    return owner, starts[owner] + within
+
+
+class IdMap:
+    """Volunteer ids <-> rows in ~(2 * id length + 8) bytes per volunteer: the ids in row order
+    and in sorted order (``np.searchsorted`` lookups), plus a small dict for ids added later."""
+
+    def __init__(self, ids: Sequence[str]) -> None:
+        by_row = np.array(ids, dtype="S") if len(ids) else np.zeros(0, dtype="S1")
+        order = np.argsort(by_row, kind="stable").astype(np.int32)
+        self._by_row = by_row
+        self._sorted = by_row[order]
+        self._order = order
+        if by_row.shape[0] > 1:
+            dup = np.flatnonzero(self._sorted[1:] == self._sorted[:-1])
+            if dup.size:
+                raise ConflictError(f"volunteer id {self._sorted[dup[0]].decode()!r} appears twice")
+        self._base = by_row.shape[0]
+        self._added: dict[str, int] = {}
+        self._added_ids: list[str] = []
+        self._gone: set[int] = set()
+
+    def __len__(self) -> int:
+        return self._base + len(self._added_ids)
+
+    def row(self, ident: str) -> int | None:
+        row = self._added.get(ident)
+        if row is not None:
+            return row
+        key = ident.encode("ascii", "replace")
+        i = int(np.searchsorted(self._sorted, key))
+        if i < self._sorted.shape[0] and self._sorted[i] == key:
+            row = int(self._order[i])
+            return None if row in self._gone else row
+        return None
+
+    def add(self, ident: str) -> int:
+        row = len(self)
+        self._added[ident] = row
+        self._added_ids.append(ident)
+        return row
+
+    def remove(self, row: int) -> None:
+        ident = self.ident(row)
+        if self._added.get(ident) == row:
+            del self._added[ident]
+        self._gone.add(row)
+
+    def ident(self, row: int) -> str:
+        if row < self._base:
+            return str(self._by_row[row].decode())
+        return self._added_ids[row - self._base]
+
+    def idents(self, rows: I32) -> list[str]:
+        return [self.ident(int(r)) for r in rows]
+
+    def sort_keys(self, rows: I32) -> NDArray[np.bytes_]:
+        """Ids of ``rows`` as a bytes array, for deterministic tie-breaking with ``np.lexsort``."""
+        return np.array([self.ident(int(r)).encode() for r in rows], dtype="S")
+
+    def nbytes(self) -> int:
+        return int(self._by_row.nbytes + self._sorted.nbytes + self._order.nbytes)
+
+
+# --------------------------------------------------------------------------------------------
+# Spatial blocks
+
+
+class SpatialBlocks:
+    """Rows grouped into roughly square lat/lon cells of ``block_km``; each block knows its rows,
+    its centre and the largest distance of a member from that centre, so a radius query can take
+    whole blocks and bound the distance of every row in a block from below.
+
+    Cells are bands of equal latitude height, each cut into as many equal longitude cells as fit
+    (one cell at the poles), so distances across the antimeridian and near the poles are handled
+    by the 3-D KD-tree over block centres, not by longitude arithmetic.
+    """
+
+    def __init__(self, block_km: float = DEFAULT_BLOCK_KM) -> None:
+        self.block_km = block_km
+        self.dlat = block_km / KM_PER_DEGREE
+        self.n_bands = max(1, math.ceil(180.0 / self.dlat))
+        self._block_of_key: dict[int, int] = {}
+        self.rows: list[I32] = []
+        self._centre = Column(np.zeros((0, 3), dtype=np.float64))
+        self.radius_km = Column(np.zeros(0, dtype=np.float64))
+        self._tree: cKDTree | None = None
+        self.max_radius_km = 0.0
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def _cells_per_band(self, band: NDArray[np.int64]) -> NDArray[np.int64]:
+        centre_lat = np.radians(-90.0 + (band + 0.5) * self.dlat)
+        return np.maximum(1, np.floor(360.0 * np.cos(centre_lat) / self.dlat)).astype(np.int64)
+
+    def keys(self, lat: NDArray[np.float64], lon: NDArray[np.float64]) -> NDArray[np.int64]:
+        band = np.clip(np.floor((lat + 90.0) / self.dlat).astype(np.int64), 0, self.n_bands - 1)
+        cells = self._cells_per_band(band)
+        cell = np.floor((lon + 180.0) / 360.0 * cells).astype(np.int64)
+        cell = np.clip(cell, 0, cells - 1)
+        return band * (1 << 32) + cell
+
+    def _centre_of(self, key: int) -> NDArray[np.float64]:
+        band, cell = key >> 32, key & 0xFFFFFFFF
+        cells = int(self._cells_per_band(np.array([band]))[0])
+        lat = -90.0 + (band + 0.5) * self.dlat
+        lon = -180.0 + (cell + 0.5) * 360.0 / cells
+        return unit_vectors([min(lat, 90.0)], [lon])[0]
+
+    def block_for(self, key: int) -> int:
+        b = self._block_of_key.get(key)
+        if b is None:
+            b = len(self.rows)
+            self._block_of_key[key] = b
+            self.rows.append(np.zeros(0, dtype=np.int32))
+            self._centre.append(self._centre_of(key))
+            self.radius_km.append(0.0)
+            self._tree = None
+        return b
+
+    def bulk(self, keys: NDArray[np.int64], xyz: NDArray[np.float32], rows: I32) -> NDArray[np.int32]:
+        """Place many rows at once (rows sorted by key give contiguous blocks); returns each
+        row's block."""
+        block_of_row = np.full(rows.shape[0], -1, dtype=np.int32)
+        if rows.shape[0] == 0:
+            return block_of_row
+        order = np.argsort(keys, kind="stable")
+        sk = keys[order]
+        cuts = np.flatnonzero(np.diff(sk)) + 1
+        starts = np.concatenate([[0], cuts])
+        ends = np.concatenate([cuts, [sk.shape[0]]])
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            blk = self.block_for(int(sk[a]))
+            members = rows[order[a:b]]
+            self.rows[blk] = np.concatenate([self.rows[blk], members]).astype(np.int32)
+            block_of_row[order[a:b]] = blk
+            centre = self._centre.data[blk].astype(np.float32)
+            diff = xyz[order[a:b]] - centre
+            chord = float(np.sqrt((diff * diff).sum(axis=1)).max())
+            self._grow_radius(blk, chord)
+        return block_of_row
+
+    def _grow_radius(self, blk: int, chord: float) -> None:
+        r = 2.0 * EARTH_RADIUS_KM * math.asin(min(1.0, chord / 2.0)) + 0.01  # + float32 slack
+        if r > self.radius_km.data[blk]:
+            self.radius_km.data[blk] = r
+            self.max_radius_km = max(self.max_radius_km, r)
+
+    def add(self, row: int, key: int, xyz: NDArray[np.float32]) -> int:
+        blk = self.block_for(key)
+        self.rows[blk] = np.append(self.rows[blk], np.int32(row))
+        diff = xyz.astype(np.float64) - self._centre.data[blk]
+        self._grow_radius(blk, float(np.sqrt((diff * diff).sum())))
+        return blk
+
+    def remove(self, row: int, blk: int) -> None:
+        members = self.rows[blk]
+        self.rows[blk] = members[members != row]
+
+    def near(self, origin: NDArray[np.float64], radius_km: float) -> tuple[I32, NDArray[np.float64]]:
+        """Blocks that may hold rows within ``radius_km`` of ``origin`` (a unit vector), with a
+        lower bound on the distance of any of their rows."""
+        n = len(self.rows)
+        if n == 0:
+            return np.zeros(0, dtype=np.int32), np.zeros(0)
+        if self._tree is None:
+            self._tree = cKDTree(self._centre.data[:n])
+        reach = km_to_chord(radius_km + self.max_radius_km)
+        blocks = np.asarray(self._tree.query_ball_point(origin, reach), dtype=np.int32)
+        centres = self._centre.data[blocks]
+        chord = np.sqrt(((centres - origin) ** 2).sum(axis=1))
+        centre_km = 2.0 * EARTH_RADIUS_KM * np.arcsin(np.minimum(chord / 2.0, 1.0))
+        lower = np.maximum(centre_km - self.radius_km.data[blocks], 0.0)
+        keep = lower <= radius_km
+        return blocks[keep], lower[keep]
+
+    def nbytes(self) -> int:
+        return int(sum(r.nbytes for r in self.rows) + self._centre.data.nbytes + self.radius_km.data.nbytes)
+
+
+# --------------------------------------------------------------------------------------------
+# Service history: experience per (volunteer, category) and (volunteer, organisation)
+
+
+class Experience:
+    """Hours per (key, volunteer row), readable by key (a posting list) and by row."""
+
+    def __init__(self, keys: I32, rows: I32, hours: F32) -> None:
+        if keys.shape[0]:
+            pair = keys.astype(np.int64) * (1 << 32) + rows.astype(np.int64)
+            uniq, inverse = np.unique(pair, return_inverse=True)
+            sums = np.bincount(inverse, weights=hours, minlength=uniq.shape[0]).astype(np.float32)
+            self._keys = (uniq >> 32).astype(np.int32)
+            self._rows = (uniq & 0xFFFFFFFF).astype(np.int32)
+            self._hours = sums
+        else:
+            self._keys = np.zeros(0, np.int32)
+            self._rows = np.zeros(0, np.int32)
+            self._hours = np.zeros(0, np.float32)
+        self._by_row = np.argsort(self._rows, kind="stable").astype(np.int32)
+        self._rows_sorted = self._rows[self._by_row]
+        self._delta: dict[tuple[int, int], float] = {}
+
+    def add(self, key: int, row: int, hours: float) -> None:
+        self._delta[(key, row)] = self._delta.get((key, row), 0.0) + hours
+
+    def drop_row(self, row: int) -> None:
+        for k in [k for k in self._delta if k[1] == row]:
+            del self._delta[k]
+        a, b = np.searchsorted(self._rows_sorted, [row, row + 1])
+        self._hours[self._by_row[a:b]] = 0.0
+
+    def posting(self, key: int) -> tuple[I32, F32]:
+        a, b = np.searchsorted(self._keys, [key, key + 1])
+        rows, hours = self._rows[a:b], self._hours[a:b]
+        extra = [(r, h) for (k, r), h in self._delta.items() if k == key]
+        if extra:
+            rows = np.concatenate([rows, np.array([r for r, _ in extra], dtype=np.int32)])
+            hours = np.concatenate([hours, np.array([h for _, h in extra], dtype=np.float32)])
+        return rows, hours
+
+    def of_row(self, row: int) -> dict[int, float]:
+        a, b = np.searchsorted(self._rows_sorted, [row, row + 1])
+        out: dict[int, float] = {}
+        for i in self._by_row[a:b].tolist():
+            out[int(self._keys[i])] = out.get(int(self._keys[i]), 0.0) + float(self._hours[i])
+        for (k, r), h in self._delta.items():
+            if r == row:
+                out[k] = out.get(k, 0.0) + h
+        return out
+
+    def nbytes(self) -> int:
+        return int(self._keys.nbytes + self._rows.nbytes + self._hours.nbytes + self._by_row.nbytes + self._rows_sorted.nbytes)
+
+
+# --------------------------------------------------------------------------------------------
+# The index
+
+
+@dataclass
+class ShiftView:
+    """What the ranking needs about one shift and its activity."""
+
+    row: int
+    id: str
+    activity_row: int
+    activity_id: str
+    starts_s: int
+    ends_s: int
+    capacity: int
+    taken: int
+    online: bool
+    origin: NDArray[np.float64] | None  # unit vector of the activity's place
+    required: tuple[int, ...]
+    preferred: tuple[int, ...]
+    required_certs: tuple[int, ...]
+    min_age: int | None
+    category: int
+    organisation: int
+    first_day: int  # local day numbers in the activity's time zone
+    last_day: int
+    zone: str
+
+
+@dataclass
+class MatchIndex:
+    """Volunteers, activities and shifts as columns plus spatial blocks; see the module doc."""
+
+    taxonomy: Taxonomy
+    as_of: date
+    block_km: float = DEFAULT_BLOCK_KM
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS
+    skills: Vocabulary = field(default_factory=Vocabulary)
+    zones: Vocabulary = field(default_factory=Vocabulary)
+    categories: Vocabulary = field(default_factory=Vocabulary)
+    organisations: Vocabulary = field(default_factory=Vocabulary)
+
+    # ---------------------------------------------------------------- construction
+
+    @classmethod
+    def build(
+        cls,
+        taxonomy: Taxonomy,
+        as_of: date,
+        volunteers: VolunteerColumns,
+        activities: ActivityColumns,
+        shifts: ShiftColumns,
+        history: HistoryColumns | None = None,
+        *,
+        skills: Vocabulary,
+        categories: Vocabulary,
+        organisations: Vocabulary,
+        zones: Vocabulary | None = None,
+        taken: NDArray[np.int32] | None = None,
+        block_km: float = DEFAULT_BLOCK_KM,
+    ) -> MatchIndex:
+        """Build from columns (the fast path: ~1 s per million volunteers)."""
+        idx = cls(
+            taxonomy,
+            as_of,
+            block_km=block_km,
+            skills=skills,
+            zones=zones or Vocabulary(volunteers.zones if len(volunteers.zones) >= len(activities.zones) else activities.zones),
+            categories=categories,
+            organisations=organisations,
+        )
+        for name in (*volunteers.zones, *activities.zones):
+            idx.zones.code(name)
+        idx._init_volunteers(volunteers, history)
+        idx._init_activities(activities, shifts, taken)
+        return idx
+
+    @classmethod
+    def from_world(
+        cls,
+        world: World,
+        taxonomy: Taxonomy,
+        as_of: date,
+        *,
+        block_km: float = DEFAULT_BLOCK_KM,
+    ) -> MatchIndex:
+        """Build from domain objects (the store's snapshot, a test's hand-built world)."""
+        skills, zones, cats, orgs = Vocabulary(), Vocabulary(), Vocabulary(), Vocabulary()
+        vcols = volunteer_columns(world.volunteers, skills, zones)
+        acols, scols = activity_columns(world.activities, skills, zones, cats, orgs)
+        vrow = {v: i for i, v in enumerate(vcols.ids)}
+        akeys = {a.id: (cats.code(category_key(a.category)), orgs.code(a.organisation_id)) for a in world.activities}
+        from matcher.columns import history_columns
+
+        hist = history_columns(world.service_records, vrow, akeys)
+        shift_row = {s: i for i, s in enumerate(scols.ids)}
+        taken = np.zeros(len(scols), dtype=np.int32)
+        for b in world.bookings:
+            if b.shift_id in shift_row:
+                taken[shift_row[b.shift_id]] += 1
+        idx = cls.build(
+            taxonomy, as_of, vcols, acols, scols, hist,
+            skills=skills, categories=cats, organisations=orgs, zones=zones, taken=taken,
+            block_km=block_km,
+        )
+        for b in world.bookings:
+            idx.add_booking(b, count=False)
+        return idx
+
+    def _init_volunteers(self, v: VolunteerColumns, history: HistoryColumns | None) -> None:
+        n = len(v)
+        tz_map = np.array([self.zones.code(z) for z in v.zones] or [0], dtype=np.int16)
+        has_home = ~np.isnan(v.lat)
+        xyz = np.zeros((n, 3), dtype=np.float32)
+        if has_home.any():
+            xyz[has_home] = unit_vectors(v.lat[has_home], v.lon[has_home]).astype(np.float32)
+        # Rows ordered by spatial block so that a block's rows are contiguous in memory.
+        self.vblocks = SpatialBlocks(self.block_km)
+        keys = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+        keys[has_home] = self.vblocks.keys(v.lat[has_home], v.lon[has_home])
+        perm = np.argsort(keys, kind="stable")
+        self.vid = IdMap([v.ids[i] for i in perm.tolist()])
+        inv = np.empty(n, dtype=np.int64)
+        inv[perm] = np.arange(n)
+
+        self.v_xyz = Column(xyz[perm])
+        self.v_home = Column(has_home[perm])
+        self.v_travel = Column(v.max_travel_km[perm].astype(np.float32))
+        self.v_birth = Column(v.birth_day[perm].astype(np.int32))
+        self.v_tz = Column(tz_map[v.tz[perm]] if n else np.zeros(0, np.int16))
+        self.v_online = Column(v.online_ok[perm].astype(bool))
+        self.v_alive = Column(np.ones(n, dtype=bool))
+        # Availability is word-major, (WORDS, n): each word of every volunteer is contiguous.
+        self._v_avail = np.ascontiguousarray(v.avail[perm].T)
+        self._v_avail_n = n
+
+        self.v_skills = RaggedStore(_permute_ragged(v.skills, perm))
+        certs = _permute_ragged(v.cert_skills, perm)
+        self.v_certs = RaggedStore(certs)
+        self.v_cert_expiry = Column(_permute_values(v.cert_skills, v.cert_expiry, perm))
+        self.v_blackout = RaggedStore(_permute_ragged(v.blackout, perm))
+
+        # Postings: skill code -> rows holding it; certificates with expiry; blackout day -> rows.
+        self._skill_post = _postings(self.v_skills.flat.data[: self.v_skills.flat.n], _owners(self.v_skills, n))
+        cert_owner = _owners(self.v_certs, n)
+        self._cert_post = _postings_with(certs.values, cert_owner, self.v_cert_expiry.data[: certs.values.shape[0]])
+        self._blackout_post = _postings(self.v_blackout.flat.data[: self.v_blackout.flat.n], _owners(self.v_blackout, n))
+
+        # History.
+        self.v_attended = Column(np.zeros(n, np.float32))
+        self.v_missed = Column(np.zeros(n, np.float32))
+        self.v_last = Column(np.full(n, NEVER, np.int32))
+        self.v_hours = Column(np.zeros(n, np.float32))
+        if history is not None and len(history):
+            rows = inv[history.volunteer].astype(np.int32)
+            age_days = np.maximum(day_number(self.as_of) - history.day, 0).astype(np.float32)
+            decay = np.power(np.float32(0.5), age_days / np.float32(self.half_life_days))
+            att = history.attended
+            self.v_attended.data[:] = np.bincount(rows, weights=decay * att, minlength=n).astype(np.float32)
+            self.v_missed.data[:] = np.bincount(rows, weights=decay * ~att, minlength=n).astype(np.float32)
+            self.v_hours.data[:] = np.bincount(rows, weights=history.hours * att, minlength=n).astype(np.float32)
+            last = np.full(n, NEVER, np.int64)
+            np.maximum.at(last, rows[att], history.day[att].astype(np.int64))
+            self.v_last.data[:] = last.astype(np.int32)
+            served = history.hours * att
+            self.cat_exp = Experience(history.category, rows, served.astype(np.float32))
+            self.org_exp = Experience(history.organisation, rows, served.astype(np.float32))
+        else:
+            empty_i, empty_f = np.zeros(0, np.int32), np.zeros(0, np.float32)
+            self.cat_exp = Experience(empty_i, empty_i, empty_f)
+            self.org_exp = Experience(empty_i, empty_i, empty_f)
+        self.v_static = Column(self._static(np.arange(n)))
+
+        # Spatial blocks with per-block bounds for pruning.
+        rows_home = np.flatnonzero(self.v_home.data[:n]).astype(np.int32)
+        self.v_block = Column(np.full(n, -1, dtype=np.int32))
+        self.v_block.data[rows_home] = self.vblocks.bulk(keys[perm][rows_home], self.v_xyz.data[rows_home], rows_home)
+        nb = len(self.vblocks)
+        self.block_max_travel = Column(np.zeros(nb, np.float32))
+        self.block_max_static = Column(np.zeros(nb, np.float32))
+        if rows_home.size:
+            np.maximum.at(self.block_max_travel.data, self.v_block.data[rows_home], self.v_travel.data[rows_home])
+            np.maximum.at(self.block_max_static.data, self.v_block.data[rows_home], self.v_static.data[rows_home])
+        self.homeless = Column(np.flatnonzero(~self.v_home.data[:n]).astype(np.int32))
+
+        # Bookings: (volunteer row) -> shift rows; UTC day -> (volunteer row, shift row).
+        self._v_bookings: dict[int, set[int]] = {}
+        self._day_bookings: dict[int, list[tuple[int, int]]] = {}
+
+    def _static(self, rows: NDArray[np.intp]) -> F32:
+        rel = past_service.reliability(self.v_attended.data[rows], self.v_missed.data[rows])
+        return past_service.static_part(rel, self.recency(rows))
+
+    def recency(self, rows: NDArray[np.intp]) -> F32:
+        last = self.v_last.data[rows]
+        days = (day_number(self.as_of) - last.astype(np.int64)).astype(np.float32)
+        rec = np.exp(-np.maximum(days, 0) / np.float32(past_service.RECENCY_DAYS)).astype(np.float32)
+        return np.where(last == NEVER, np.float32(0.0), rec).astype(np.float32)
+
+    def reliability(self, rows: NDArray[np.intp]) -> F32:
+        return past_service.reliability(self.v_attended.data[rows], self.v_missed.data[rows])
+
+    @property
+    def n_volunteer_rows(self) -> int:
+        return self.v_alive.n
+
+    def v_avail(self) -> NDArray[np.uint64]:
+        """(WORDS, rows) availability words."""
+        return self._v_avail
+
+    def _init_activities(self, a: ActivityColumns, s: ShiftColumns, taken: NDArray[np.int32] | None) -> None:
+        n = len(a)
+        tz_map = np.array([self.zones.code(z) for z in a.zones] or [0], dtype=np.int16)
+        self.aid: dict[str, int] = {}
+        for i, ident in enumerate(a.ids):
+            if ident in self.aid:
+                raise ConflictError(f"activity id {ident!r} appears twice")
+            self.aid[ident] = i
+        self.a_ids: list[str] = list(a.ids)
+        located = ~a.online & ~np.isnan(a.lat)
+        xyz = np.zeros((n, 3), dtype=np.float32)
+        if located.any():
+            xyz[located] = unit_vectors(a.lat[located], a.lon[located]).astype(np.float32)
+        self.a_xyz = Column(xyz)
+        self.a_online = Column(a.online.astype(bool))
+        self.a_org = Column(a.organisation.astype(np.int32))
+        self.a_cat = Column(a.category.astype(np.int32))
+        self.a_tz = Column(tz_map[a.tz] if n else np.zeros(0, np.int16))
+        self.a_min_age = Column(a.min_age.astype(np.int16))
+        self.a_alive = Column(np.ones(n, dtype=bool))
+        self.a_required = RaggedStore(a.required)
+        self.a_preferred = RaggedStore(a.preferred)
+        self.a_certs = RaggedStore(a.required_certs)
+
+        self.ablocks = SpatialBlocks(max(self.block_km, 5.0))
+        rows_loc = np.flatnonzero(located).astype(np.int32)
+        self.a_block = Column(np.full(n, -1, dtype=np.int32))
+        if rows_loc.size:
+            keys = self.ablocks.keys(a.lat[rows_loc], a.lon[rows_loc])
+            self.a_block.data[rows_loc] = self.ablocks.bulk(keys, xyz[rows_loc], rows_loc)
+        self.online_activities: set[int] = set(np.flatnonzero(a.online).tolist())
+
+        # Shifts: an activity's shifts are contiguous rows.
+        order = np.argsort(s.activity, kind="stable")
+        self.s_ids: list[str] = [s.ids[i] for i in order.tolist()]
+        self.sid: dict[str, int] = {}
+        for i, ident in enumerate(self.s_ids):
+            if ident in self.sid:
+                raise ConflictError(f"shift id {ident!r} appears twice")
+            self.sid[ident] = i
+        self.s_act = Column(s.activity[order].astype(np.int32))
+        self.s_start = Column(s.starts_s[order].astype(np.int64))
+        self.s_end = Column(s.ends_s[order].astype(np.int64))
+        self.s_cap = Column(s.capacity[order].astype(np.int32))
+        self.s_taken = Column((taken[order] if taken is not None else np.zeros(len(s), np.int32)).astype(np.int32))
+        self.s_alive = Column(np.ones(len(s), dtype=bool))
+        counts = np.bincount(s.activity, minlength=n).astype(np.int64)
+        firsts = np.zeros(n, dtype=np.int64)
+        if n:
+            firsts[1:] = np.cumsum(counts)[:-1]
+        self.a_shift0 = Column(firsts)
+        self.a_nshift = Column(counts)
+        first = np.zeros(len(s), np.int32)
+        last = np.zeros(len(s), np.int32)
+        act_tz = self.a_tz.data[self.s_act.data[: len(s)]] if len(s) else np.zeros(0, np.int16)
+        for code in np.unique(act_tz).tolist():
+            sel = act_tz == code
+            f, l_ = local_day_numbers(self.s_start.data[: len(s)][sel], self.s_end.data[: len(s)][sel], self.zones.name(code))
+            first[sel], last[sel] = f, l_
+        self.s_first_day = Column(first)
+        self.s_last_day = Column(last)
+        # Slot tables per volunteer time zone, built on first use and extended as shifts arrive.
+        self._slot_tables: dict[int, tuple[SlotTable, I32, I32]] = {}
+        self._shift_masks: dict[tuple[int, int], ShiftMask] = {}
+
+    # ---------------------------------------------------------------- reads used by ranking
+
+    def volunteer_row(self, ident: str) -> int:
+        row = self.vid.row(ident)
+        if row is None:
+            raise NotFoundError("volunteer", ident)
+        return row
+
+    def activity_row(self, ident: str) -> int:
+        row = self.aid.get(ident)
+        if row is None or not self.a_alive.data[row]:
+            raise NotFoundError("activity", ident)
+        return row
+
+    def shift_row(self, ident: str) -> int:
+        row = self.sid.get(ident)
+        if row is None or not self.s_alive.data[row]:
+            raise NotFoundError("shift", ident)
+        return row
+
+    def shifts_of(self, a_row: int) -> range:
+        start = int(self.a_shift0.data[a_row])
+        return range(start, start + int(self.a_nshift.data[a_row]))
+
+    def shift_view(self, s_row: int) -> ShiftView:
+        a = int(self.s_act.data[s_row])
+        tz = self.zones.name(int(self.a_tz.data[a]))
+        online = bool(self.a_online.data[a])
+        min_age = int(self.a_min_age.data[a])
+        return ShiftView(
+            row=s_row,
+            id=self.s_ids[s_row],
+            activity_row=a,
+            activity_id=self.a_ids[a],
+            starts_s=int(self.s_start.data[s_row]),
+            ends_s=int(self.s_end.data[s_row]),
+            capacity=int(self.s_cap.data[s_row]),
+            taken=int(self.s_taken.data[s_row]),
+            online=online,
+            origin=None if online else self.a_xyz.data[a].astype(np.float64),
+            required=tuple(self.a_required.row(a).tolist()),
+            preferred=tuple(self.a_preferred.row(a).tolist()),
+            required_certs=tuple(self.a_certs.row(a).tolist()),
+            min_age=None if min_age < 0 else min_age,
+            category=int(self.a_cat.data[a]),
+            organisation=int(self.a_org.data[a]),
+            first_day=int(self.s_first_day.data[s_row]),
+            last_day=int(self.s_last_day.data[s_row]),
+            zone=tz,
+        )
+
+    def shift_mask(self, s_row: int, tz_code: int) -> ShiftMask:
+        """The shift as seen from volunteers in one time zone (cached)."""
+        key = (s_row, tz_code)
+        mask = self._shift_masks.get(key)
+        if mask is None:
+            table, _, _ = self.slot_tables(tz_code)
+            a, b = int(table.indptr[s_row]), int(table.indptr[s_row + 1])
+            mask = ShiftMask.from_slots(table.slots[a:b], table.minutes[a:b], float(table.total_minutes[s_row]))
+            if len(self._shift_masks) > 100_000:
+                self._shift_masks.clear()
+            self._shift_masks[key] = mask
+        return mask
+
+    def slot_tables(self, tz_code: int) -> tuple[SlotTable, I32, I32]:
+        """Slot table of every shift row for volunteers in zone ``tz_code``, with each shift's
+        first and last local day there (built once per zone, extended when shifts are added)."""
+        n = self.s_alive.n
+        cached = self._slot_tables.get(tz_code)
+        if cached is not None and len(cached[0]) == n:
+            return cached
+        tz = self.zones.name(tz_code)
+        done = len(cached[0]) if cached is not None else 0
+        new = slot_table(self.s_start.data[done:n], self.s_end.data[done:n], tz)
+        first, last = local_day_numbers(self.s_start.data[done:n], self.s_end.data[done:n], tz)
+        if cached is None:
+            merged = (new, first, last)
+        else:
+            old, f0, l0 = cached
+            merged = (
+                SlotTable(
+                    np.concatenate([old.indptr, old.indptr[-1] + new.indptr[1:]]),
+                    np.concatenate([old.slots, new.slots]),
+                    np.concatenate([old.minutes, new.minutes]),
+                    np.concatenate([old.total_minutes, new.total_minutes]),
+                ),
+                np.concatenate([f0, first]),
+                np.concatenate([l0, last]),
+            )
+        self._slot_tables[tz_code] = merged
+        return merged
+
+    def skill_posting(self, code: int) -> I32:
+        return self._skill_post.get(code, _EMPTY_I32)
+
+    def credit_rows(self, required_code: int) -> list[tuple[I32, float]]:
+        """Posting lists of every skill that covers ``required_code``, with their credit, lowest
+        credit first (so that scattering them in order leaves the best credit per row)."""
+        name = self.skills.name(required_code)
+        out: list[tuple[I32, float]] = []
+        for held, credit in sorted(self.taxonomy.credits_for(name).items(), key=lambda kv: (kv[1], kv[0])):
+            code = self.skills.get(held)
+            if code is not None and code in self._skill_post:
+                out.append((self._skill_post[code], credit))
+        return out
+
+    def cert_holders(self, code: int, on_day: int) -> I32:
+        """Rows holding a certificate for skill ``code`` (or a narrower skill) valid on ``on_day``."""
+        name = self.skills.name(code)
+        rows: list[I32] = []
+        for held, credit in self.taxonomy.credits_for(name).items():
+            if credit < 1.0 and held not in self._descendants(name):
+                continue
+            c = self.skills.get(held)
+            if c is None or c not in self._cert_post:
+                continue
+            r, expiry = self._cert_post[c]
+            rows.append(r[expiry >= on_day])
+        return np.concatenate(rows) if rows else _EMPTY_I32
+
+    def _descendants(self, skill: str) -> set[str]:
+        out: set[str] = set()
+        stack = [skill]
+        while stack:
+            for child in self.taxonomy.children(stack.pop()):
+                if child not in out:
+                    out.add(child)
+                    stack.append(child)
+        return out
+
+    def blackout_rows(self, first_day: int, last_day: int) -> I32:
+        rows = [self._blackout_post[d] for d in range(first_day, last_day + 1) if d in self._blackout_post]
+        return np.concatenate(rows) if rows else _EMPTY_I32
+
+    def booked_rows(self, starts_s: int, ends_s: int, same_shift: int | None = None) -> I32:
+        """Volunteers holding a booking that overlaps ``[starts_s, ends_s)`` (or on ``same_shift``)."""
+        out: list[int] = []
+        for day in range(starts_s // 86400, (ends_s - 1) // 86400 + 1):
+            for v_row, s_row in self._day_bookings.get(day, ()):
+                if s_row == same_shift or (
+                    self.s_start.data[s_row] < ends_s and self.s_end.data[s_row] > starts_s
+                ):
+                    out.append(v_row)
+        return np.unique(np.array(out, dtype=np.int32))
+
+    def volunteer_bookings(self, v_row: int) -> set[int]:
+        return self._v_bookings.get(v_row, set())
+
+    def volunteer_skill_ids(self, v_row: int) -> list[str]:
+        return [self.skills.name(c) for c in self.v_skills.row(v_row).tolist()]
+
+    def volunteer_certs(self, v_row: int) -> dict[str, int]:
+        """Certified skill -> expiry day number (NO_DAY: no expiry)."""
+        o = int(self.v_certs.offset.data[v_row])
+        codes = self.v_certs.row(v_row).tolist()
+        exp = self.v_cert_expiry.data[o : o + len(codes)].tolist()
+        return {self.skills.name(c): int(e) for c, e in zip(codes, exp, strict=True)}
+
+    # ---------------------------------------------------------------- updates in place
+
+    def upsert_volunteer(self, v: Volunteer) -> int:
+        """Add or replace one volunteer without rebuilding; returns their row."""
+        row = self.vid.row(v.id)
+        cols = volunteer_columns([v], self.skills, self.zones)
+        has_home = v.home is not None
+        xyz = unit_vectors([v.home.lat], [v.home.lon])[0].astype(np.float32) if v.home else np.zeros(3, np.float32)
+        if row is None:
+            row = self.vid.add(v.id)
+            for col, value in (
+                (self.v_xyz, xyz), (self.v_home, has_home), (self.v_travel, v.max_travel_km),
+                (self.v_birth, cols.birth_day[0]), (self.v_tz, self.zones.code(v.timezone)),
+                (self.v_online, v.online_ok), (self.v_alive, True), (self.v_attended, 0.0),
+                (self.v_missed, 0.0), (self.v_last, NEVER), (self.v_hours, 0.0), (self.v_static, 0.0),
+                (self.v_block, -1),
+            ):
+                col.append(value)
+            self._append_avail(cols.avail[0])
+            self.v_skills.set(row, [])
+            self.v_certs.set(row, [])
+            self.v_blackout.set(row, [])
+            self.v_static.data[row] = self._static(np.array([row]))[0]
+        else:
+            self._unindex_volunteer(row)
+            self.v_xyz.data[row] = xyz
+            self.v_home.data[row] = has_home
+            self.v_travel.data[row] = v.max_travel_km
+            self.v_birth.data[row] = cols.birth_day[0]
+            self.v_tz.data[row] = self.zones.code(v.timezone)
+            self.v_online.data[row] = v.online_ok
+            self._v_avail[:, row] = cols.avail[0]
+        self._index_volunteer(row, cols)
+        return row
+
+    def _append_avail(self, words: NDArray[np.uint64]) -> None:
+        n = self._v_avail_n
+        if n >= self._v_avail.shape[1]:
+            grown = np.zeros((WORDS, max(16, 2 * self._v_avail.shape[1])), dtype=np.uint64)
+            grown[:, :n] = self._v_avail[:, :n]
+            self._v_avail = grown
+        self._v_avail[:, n] = words
+        self._v_avail_n = n + 1
+
+    def _index_volunteer(self, row: int, cols: VolunteerColumns) -> None:
+        skills = cols.skills.row(0)
+        self.v_skills.set(row, skills)
+        for code in skills.tolist():
+            self._skill_post[code] = np.append(self._skill_post.get(code, _EMPTY_I32), np.int32(row))
+        certs = cols.cert_skills.row(0)
+        self.v_certs.set(row, certs)
+        start = int(self.v_certs.offset.data[row])
+        self.v_cert_expiry.ensure(start + certs.shape[0])
+        self.v_cert_expiry.data[start : start + certs.shape[0]] = cols.cert_expiry
+        self.v_cert_expiry.n = max(self.v_cert_expiry.n, start + certs.shape[0])
+        for code, exp in zip(certs.tolist(), cols.cert_expiry.tolist(), strict=True):
+            rows, expiry = self._cert_post.get(code, (_EMPTY_I32, _EMPTY_I32))
+            self._cert_post[code] = (np.append(rows, np.int32(row)), np.append(expiry, np.int32(exp)))
+        days = cols.blackout.row(0)
+        self.v_blackout.set(row, days)
+        for d in days.tolist():
+            self._blackout_post[d] = np.append(self._blackout_post.get(d, _EMPTY_I32), np.int32(row))
+        if self.v_home.data[row]:
+            lat, lon = float(cols.lat[0]), float(cols.lon[0])
+            key = int(self.vblocks.keys(np.array([lat]), np.array([lon]))[0])
+            blk = self.vblocks.add(row, key, self.v_xyz.data[row])
+            self.v_block.data[row] = blk
+            self.block_max_travel.ensure(len(self.vblocks))
+            self.block_max_static.ensure(len(self.vblocks))
+            self.block_max_travel.n = self.block_max_static.n = len(self.vblocks)
+            self.block_max_travel.data[blk] = max(self.block_max_travel.data[blk], self.v_travel.data[row])
+            self.block_max_static.data[blk] = max(self.block_max_static.data[blk], self.v_static.data[row])
+        else:
+            self.homeless.append(row)
+
+    def _unindex_volunteer(self, row: int) -> None:
+        for code in self.v_skills.row(row).tolist():
+            post = self._skill_post[code]
+            self._skill_post[code] = post[post != row]
+        for code in self.v_certs.row(row).tolist():
+            rows, expiry = self._cert_post[code]
+            keep = rows != row
+            self._cert_post[code] = (rows[keep], expiry[keep])
+        for d in self.v_blackout.row(row).tolist():
+            post = self._blackout_post[d]
+            self._blackout_post[d] = post[post != row]
+        blk = int(self.v_block.data[row])
+        if blk >= 0:
+            self.vblocks.remove(row, blk)
+            self.v_block.data[row] = -1
+        else:
+            h = self.homeless.data[: self.homeless.n]
+            kept = h[h != row]
+            self.homeless.data[: kept.shape[0]] = kept
+            self.homeless.n = kept.shape[0]
+
+    def remove_volunteer(self, ident: str) -> None:
+        row = self.volunteer_row(ident)
+        self._unindex_volunteer(row)
+        self.v_alive.data[row] = False
+        for s_row in list(self._v_bookings.get(row, ())):
+            self._drop_booking(row, s_row)
+        self.cat_exp.drop_row(row)
+        self.org_exp.drop_row(row)
+        self.vid.remove(row)
+
+    def upsert_activity(self, a: Activity) -> int:
+        """Add or replace one activity and its shifts; bookings on shifts that keep their id are
+        carried over."""
+        carried: dict[str, list[int]] = {}
+        old = self.aid.get(a.id)
+        if old is not None and self.a_alive.data[old]:
+            for s_row in self.shifts_of(old):
+                holders = [v for v, ss in self._v_bookings.items() if s_row in ss]
+                if holders:
+                    carried[self.s_ids[s_row]] = holders
+            self._remove_activity_row(old)
+        for shift in a.shifts:
+            existing = self.sid.get(shift.id)
+            if existing is not None and self.s_alive.data[existing]:
+                raise ConflictError(f"shift id {shift.id!r} already belongs to activity {self.a_ids[int(self.s_act.data[existing])]!r}")
+        acols, scols = activity_columns([a], self.skills, self.zones, self.categories, self.organisations)
+        row = len(self.a_ids)
+        self.aid[a.id] = row
+        self.a_ids.append(a.id)
+        located = not a.online and a.location is not None
+        xyz = unit_vectors([a.location.lat], [a.location.lon])[0].astype(np.float32) if located and a.location else np.zeros(3, np.float32)
+        self.a_xyz.append(xyz)
+        self.a_online.append(a.online)
+        self.a_org.append(acols.organisation[0])
+        self.a_cat.append(acols.category[0])
+        self.a_tz.append(self.zones.code(a.timezone))
+        self.a_min_age.append(acols.min_age[0])
+        self.a_alive.append(True)
+        self.a_required.set(row, acols.required.row(0))
+        self.a_preferred.set(row, acols.preferred.row(0))
+        self.a_certs.set(row, acols.required_certs.row(0))
+        blk = -1
+        if located and a.location is not None:
+            key = int(self.ablocks.keys(np.array([a.location.lat]), np.array([a.location.lon]))[0])
+            blk = self.ablocks.add(row, key, xyz)
+        self.a_block.append(blk)
+        if a.online:
+            self.online_activities.add(row)
+        self.a_shift0.append(self.s_alive.n)
+        self.a_nshift.append(len(scols))
+        first, last = local_day_numbers(scols.starts_s, scols.ends_s, a.timezone)
+        for i, sid in enumerate(scols.ids):
+            s_row = self.s_alive.n
+            self.s_ids.append(sid)
+            self.sid[sid] = s_row
+            self.s_act.append(row)
+            self.s_start.append(scols.starts_s[i])
+            self.s_end.append(scols.ends_s[i])
+            self.s_cap.append(scols.capacity[i])
+            self.s_taken.append(0)
+            self.s_alive.append(True)
+            self.s_first_day.append(first[i])
+            self.s_last_day.append(last[i])
+        for sid, holders in carried.items():
+            for v_row in holders:
+                self.add_booking(Booking(self.vid.ident(v_row), sid))
+        return row
+
+    def _remove_activity_row(self, row: int) -> None:
+        self.a_alive.data[row] = False
+        blk = int(self.a_block.data[row])
+        if blk >= 0:
+            self.ablocks.remove(row, blk)
+        self.online_activities.discard(row)
+        for s_row in self.shifts_of(row):
+            for v_row in [v for v, ss in self._v_bookings.items() if s_row in ss]:
+                self._drop_booking(v_row, s_row)
+            self.s_alive.data[s_row] = False
+            self.sid.pop(self.s_ids[s_row], None)
+
+    def remove_activity(self, ident: str) -> None:
+        row = self.activity_row(ident)
+        self._remove_activity_row(row)
+        del self.aid[ident]
+
+    def add_service_record(self, r: ServiceRecord) -> None:
+        """Fold one service record into the volunteer's history (reliability, recency, experience)."""
+        v_row = self.volunteer_row(r.volunteer_id)
+        a_row = self.aid.get(r.activity_id)
+        age = max(day_number(self.as_of) - day_number(r.date), 0)
+        weight = 0.5 ** (age / self.half_life_days)
+        if r.attended:
+            self.v_attended.data[v_row] += weight
+            self.v_hours.data[v_row] += r.hours
+            self.v_last.data[v_row] = max(int(self.v_last.data[v_row]), day_number(r.date))
+            if a_row is not None:
+                self.cat_exp.add(int(self.a_cat.data[a_row]), v_row, r.hours)
+                self.org_exp.add(int(self.a_org.data[a_row]), v_row, r.hours)
+        else:
+            self.v_missed.data[v_row] += weight
+        self.v_static.data[v_row] = self._static(np.array([v_row]))[0]
+        blk = int(self.v_block.data[v_row])
+        if blk >= 0:
+            self.block_max_static.data[blk] = max(self.block_max_static.data[blk], self.v_static.data[v_row])
+
+    def add_booking(self, b: Booking, *, count: bool = True) -> None:
+        """Record that a volunteer holds a place on a shift (``count=False`` when ``taken``
+        already includes it)."""
+        v_row = self.volunteer_row(b.volunteer_id)
+        s_row = self.shift_row(b.shift_id)
+        held = self._v_bookings.setdefault(v_row, set())
+        if s_row in held:
+            return
+        held.add(s_row)
+        start, end = int(self.s_start.data[s_row]), int(self.s_end.data[s_row])
+        for day in range(start // 86400, (end - 1) // 86400 + 1):
+            self._day_bookings.setdefault(day, []).append((v_row, s_row))
+        if count:
+            self.s_taken.data[s_row] += 1
+
+    def remove_booking(self, b: Booking) -> None:
+        self._drop_booking(self.volunteer_row(b.volunteer_id), self.shift_row(b.shift_id))
+
+    def _drop_booking(self, v_row: int, s_row: int) -> None:
+        held = self._v_bookings.get(v_row)
+        if not held or s_row not in held:
+            return
+        held.discard(s_row)
+        start, end = int(self.s_start.data[s_row]), int(self.s_end.data[s_row])
+        for day in range(start // 86400, (end - 1) // 86400 + 1):
+            entries = self._day_bookings.get(day, [])
+            if (v_row, s_row) in entries:
+                entries.remove((v_row, s_row))
+        self.s_taken.data[s_row] = max(0, int(self.s_taken.data[s_row]) - 1)
+
+    def set_taken(self, shift_id: str, taken: int) -> None:
+        """Set how many places of a shift are filled (from the store's sign-up counts)."""
+        self.s_taken.data[self.shift_row(shift_id)] = taken
+
+    # ---------------------------------------------------------------- introspection
+
+    def nbytes_volunteers(self) -> int:
+        """Bytes held for volunteers: columns, lists, postings, blocks and the id map."""
+        cols = [self.v_xyz, self.v_home, self.v_travel, self.v_birth, self.v_tz, self.v_online,
+                self.v_alive, self.v_attended, self.v_missed, self.v_last, self.v_hours,
+                self.v_static, self.v_block, self.v_cert_expiry, self.homeless]
+        total = sum(c.data.nbytes for c in cols) + self._v_avail.nbytes
+        for store in (self.v_skills, self.v_certs, self.v_blackout):
+            total += store.flat.data.nbytes + store.offset.data.nbytes + store.length.data.nbytes
+        total += sum(p.nbytes for p in self._skill_post.values())
+        total += sum(r.nbytes + e.nbytes for r, e in self._cert_post.values())
+        total += sum(p.nbytes for p in self._blackout_post.values())
+        total += self.vblocks.nbytes() + self.vid.nbytes() + self.cat_exp.nbytes() + self.org_exp.nbytes()
+        return int(total)
+
+    def volunteer_count(self) -> int:
+        return int(self.v_alive.data[: self.v_alive.n].sum())
+
+    def activity_count(self) -> int:
+        return int(self.a_alive.data[: self.a_alive.n].sum())
+
+    def open_shift_rows(self, a_row: int, now_s: int) -> list[int]:
+        return [s for s in self.shifts_of(a_row) if self.s_alive.data[s] and self.s_start.data[s] > now_s and self.s_taken.data[s] < self.s_cap.data[s]]
+
+
+_EMPTY_I32 = np.zeros(0, dtype=np.int32)
+
+
+def _permute_ragged(r: Ragged, perm: NDArray[np.intp]) -> Ragged:
+    lengths = np.diff(r.indptr)[perm]
+    _, positions = expand(r.indptr[:-1][perm], lengths)
+    indptr = np.zeros(perm.shape[0] + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    return Ragged(indptr, r.values[positions].astype(np.int32))
+
+
+def _permute_values(r: Ragged, values: NDArray[np.int32], perm: NDArray[np.intp]) -> NDArray[np.int32]:
+    lengths = np.diff(r.indptr)[perm]
+    _, positions = expand(r.indptr[:-1][perm], lengths)
+    return values[positions].astype(np.int32)
+
+
+def _owners(store: RaggedStore, n: int) -> I32:
+    return np.repeat(np.arange(n, dtype=np.int32), store.length.data[:n])
+
+
+def _postings(codes: I32, owners: I32) -> dict[int, I32]:
+    """code -> sorted rows holding it."""
+    if codes.shape[0] == 0:
+        return {}
+    order = np.lexsort((owners, codes))
+    sc, so = codes[order], owners[order]
+    cuts = np.flatnonzero(np.diff(sc)) + 1
+    starts = np.concatenate([[0], cuts]).tolist()
+    ends = np.concatenate([cuts, [sc.shape[0]]]).tolist()
+    return {int(sc[a]): so[a:b].copy() for a, b in zip(starts, ends, strict=True)}
+
+
+def _postings_with(codes: I32, owners: I32, values: I32) -> dict[int, tuple[I32, I32]]:
+    if codes.shape[0] == 0:
+        return {}
+    order = np.lexsort((owners, codes))
+    sc, so, sv = codes[order], owners[order], values[order]
+    cuts = np.flatnonzero(np.diff(sc)) + 1
+    starts = np.concatenate([[0], cuts]).tolist()
+    ends = np.concatenate([cuts, [sc.shape[0]]]).tolist()
+    return {int(sc[a]): (so[a:b].copy(), sv[a:b].copy()) for a, b in zip(starts, ends, strict=True)}
+
+
+def iter_ids(rows: Iterable[int], idmap: IdMap) -> list[str]:
+    return [idmap.ident(r) for r in rows]
+
+
+__all__ = ["MatchIndex", "ShiftView", "SpatialBlocks", "availability_bits", "epoch_seconds"]

@@ -1,0 +1,663 @@
+"""Top-k both ways, explained.
+
+- :func:`recommend_volunteers`: the best volunteers for a shift (or for any open shift of an
+  activity), for organisers;
+- :func:`recommend_activities`: the best activities for a volunteer, each with its best shift.
+
+Pipeline for a shift: gather candidates block by block from the spatial index, drop pairs that
+fail a hard rule (:mod:`matcher.constraints`), score the rest with every factor
+(:mod:`matcher.factors`), combine (:mod:`matcher.scoring`), keep the top k. Blocks are visited in
+order of the best total any of their volunteers could reach (distance bounded by the block's
+nearest edge and the largest travel limit in it, past service by the block's best static part,
+other factors by 1); the search stops when that bound falls below the current k-th score, so the
+result is exactly the one scoring every volunteer would give (``prune=False`` does that, and the
+tests compare the two).
+
+Ties break by score, then id, ascending: deterministic whatever the order rows were added in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+from numpy.typing import NDArray
+
+from matcher import constraints
+from matcher.calendar import WORDS, describe_local, describe_local_zh, epoch_seconds, from_day_number, unpack_slots
+from matcher.columns import NO_DAY
+from matcher.domain import Match, Reason, category_label
+from matcher.errors import ValidationError
+from matcher.factors import REGISTRY, ExplainContext, PairFeatures, distance, past_service
+from matcher.geo import distances_km
+from matcher.index import MatchIndex, ShiftView, expand
+from matcher.scoring import Weights, combine, score_parts, upper_bound
+
+MAX_K = 10_000
+FIRST_BATCH_ROWS = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """Ranked matches plus what was looked at: ``excluded`` counts, per hard rule, the candidates
+    that the search examined and dropped (a diagnosis of an empty or short list)."""
+
+    matches: tuple[Match, ...]
+    considered: int = 0
+    excluded: Mapping[str, int] = field(default_factory=dict)
+    note: Reason | None = None
+
+
+def _check_k(k: int) -> None:
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+        raise ValidationError("k", f"must be a whole number from 1 to {MAX_K}")
+
+
+def _check_radius(radius_km: float | None) -> None:
+    if radius_km is not None and not (np.isfinite(radius_km) and 0 <= radius_km <= 20_000):
+        raise ValidationError("radius_km", "must be a finite distance from 0 to 20000 km")
+
+
+# --------------------------------------------------------------------------------------------
+# Volunteers for a shift
+
+
+@dataclass
+class _ShiftQuery:
+    view: ShiftView
+    radius_km: float
+    weights: Weights
+    min_credit: float
+    req: list[NDArray[np.float32]]
+    pref: list[NDArray[np.float32]]
+    excluded: NDArray[np.bool_] | None
+    cert_ok: NDArray[np.bool_] | None
+    age_cutoff: int | None
+    cat_hours: NDArray[np.float32] | None
+    org_hours: NDArray[np.float32] | None
+    counts: dict[str, int]
+
+
+def _scatter_credit(index: MatchIndex, code: int) -> NDArray[np.float32]:
+    out = np.zeros(index.n_volunteer_rows, dtype=np.float32)
+    for rows, credit in index.credit_rows(code):  # lowest credit first: the best one wins
+        out[rows] = credit
+    return out
+
+
+def _scatter_hours(n: int, rows: NDArray[np.int32], hours: NDArray[np.float32]) -> NDArray[np.float32] | None:
+    if rows.shape[0] == 0:
+        return None
+    out = np.zeros(n, dtype=np.float32)
+    np.add.at(out, rows, hours)
+    return out
+
+
+def _prepare(index: MatchIndex, s_row: int, radius_km: float, weights: Weights, min_credit: float) -> _ShiftQuery:
+    view = index.shift_view(s_row)
+    n = index.n_volunteer_rows
+    excluded_rows = [index.booked_rows(view.starts_s, view.ends_s, same_shift=s_row)]
+    excluded_rows.append(index.blackout_rows(view.first_day - 1, view.last_day + 1))
+    excluded: NDArray[np.bool_] | None = None
+    blackout_check = excluded_rows[1]
+    if excluded_rows[0].size or blackout_check.size:
+        excluded = np.zeros(n, dtype=bool)
+        excluded[excluded_rows[0]] = True
+        if blackout_check.size:
+            _flag_blackouts(index, view, blackout_check, excluded)
+    cert_ok: NDArray[np.bool_] | None = None
+    if view.required_certs:
+        count = np.zeros(n, dtype=np.int16)
+        for code in view.required_certs:
+            holders = np.unique(index.cert_holders(code, view.last_day))
+            count[holders] += 1
+        cert_ok = count >= len(view.required_certs)
+    cutoff = None
+    if view.min_age:
+        cutoff = constraints.age_cutoff_day(view.first_day, view.min_age)
+    cat_rows, cat_hours = index.cat_exp.posting(view.category)
+    org_rows, org_hours = index.org_exp.posting(view.organisation)
+    return _ShiftQuery(
+        view=view,
+        radius_km=radius_km,
+        weights=weights,
+        min_credit=min_credit,
+        req=[_scatter_credit(index, c) for c in view.required],
+        pref=[_scatter_credit(index, c) for c in view.preferred],
+        excluded=excluded,
+        cert_ok=cert_ok,
+        age_cutoff=cutoff,
+        cat_hours=_scatter_hours(n, cat_rows, cat_hours),
+        org_hours=_scatter_hours(n, org_rows, org_hours),
+        counts={},
+    )
+
+
+def _flag_blackouts(index: MatchIndex, view: ShiftView, rows: NDArray[np.int32], out: NDArray[np.bool_]) -> None:
+    """Blackout dates are the volunteer's local dates: check each candidate in their own zone."""
+    for tz_code in np.unique(index.v_tz.data[rows]).tolist():
+        _, first, last = index.slot_tables(int(tz_code))
+        f, l_ = int(first[view.row]), int(last[view.row])
+        for row in rows[index.v_tz.data[rows] == tz_code].tolist():
+            days = index.v_blackout.row(row)
+            if ((days >= f) & (days <= l_)).any():
+                out[row] = True
+
+
+def _count(q: _ShiftQuery, rule: str, dropped: int) -> None:
+    if dropped:
+        q.counts[rule] = q.counts.get(rule, 0) + dropped
+
+
+def _score_batch(index: MatchIndex, q: _ShiftQuery, rows: NDArray[np.int32]) -> tuple[NDArray[np.int32], PairFeatures]:
+    """Apply every hard rule to ``rows``, then compute the features of the survivors."""
+    view = q.view
+    if view.online:
+        keep = index.v_online.data[rows]
+        _count(q, "not_online", int((~keep).sum()))
+        rows = rows[keep]
+        dist = np.zeros(rows.shape[0], dtype=np.float32)
+    else:
+        assert view.origin is not None
+        home = index.v_home.data[rows]
+        _count(q, "no_home", int((~home).sum()))
+        rows = rows[home]
+        dist = distances_km(index.v_xyz.data[rows], view.origin)
+        travel = index.v_travel.data[rows]
+        ok_travel = constraints.within_travel(dist, travel)
+        ok_radius = constraints.within_radius(dist, q.radius_km)
+        _count(q, "travel", int((~ok_travel).sum()))
+        _count(q, "radius", int((ok_travel & ~ok_radius).sum()))
+        keep = ok_travel & ok_radius
+        rows, dist = rows[keep], dist[keep]
+
+    coverage = np.zeros(rows.shape[0], dtype=np.float32)
+    tz = index.v_tz.data[rows]
+    avail = index.v_avail()
+    codes = np.unique(tz)
+    for code in codes.tolist():
+        mask = index.shift_mask(view.row, int(code))
+        if codes.shape[0] == 1:
+            coverage = mask.share(avail, rows)
+        else:
+            sel = tz == code
+            coverage[sel] = mask.share(avail, rows[sel])
+    keep = constraints.available(coverage)
+    _count(q, "availability", int((~keep).sum()))
+    rows, dist, coverage = rows[keep], dist[keep], coverage[keep]
+
+    n = rows.shape[0]
+    if q.req:
+        credits = np.stack([r[rows] for r in q.req])
+        keep = constraints.has_required_skills(credits.min(axis=0), q.min_credit)
+        _count(q, "skills", int((~keep).sum()))
+        rows, dist, coverage, credits = rows[keep], dist[keep], coverage[keep], credits[:, keep]
+        skill_req = credits.mean(axis=0).astype(np.float32)
+    else:
+        skill_req = np.ones(n, dtype=np.float32)
+    keep = np.ones(rows.shape[0], dtype=bool)
+    if q.cert_ok is not None:
+        ok = q.cert_ok[rows]
+        _count(q, "certification", int((keep & ~ok).sum()))
+        keep &= ok
+    if q.age_cutoff is not None:
+        ok = constraints.old_enough(index.v_birth.data[rows], q.age_cutoff)
+        _count(q, "age", int((keep & ~ok).sum()))
+        keep &= ok
+    if q.excluded is not None:
+        ok = constraints.not_in(rows, q.excluded)
+        _count(q, "booked", int((keep & ~ok).sum()))
+        keep &= ok
+    if not keep.all():
+        rows, dist, coverage, skill_req = rows[keep], dist[keep], coverage[keep], skill_req[keep]
+    n = rows.shape[0]
+    skill_pref = (
+        np.stack([p[rows] for p in q.pref]).mean(axis=0).astype(np.float32)
+        if q.pref
+        else np.zeros(n, dtype=np.float32)
+    )
+    features = PairFeatures(
+        distance_km=dist,
+        max_travel_km=index.v_travel.data[rows],
+        online=np.full(n, view.online),
+        coverage=coverage,
+        skill_required=skill_req,
+        skill_preferred=skill_pref,
+        has_preferred=np.full(n, bool(q.pref)),
+        reliability=index.reliability(rows),
+        recency=index.recency(rows),
+        category_hours=q.cat_hours[rows] if q.cat_hours is not None else np.zeros(n, np.float32),
+        organisation_hours=q.org_hours[rows] if q.org_hours is not None else np.zeros(n, np.float32),
+    )
+    return rows, features
+
+
+@dataclass
+class _TopK:
+    """The best rows so far; keeps everyone tied with the k-th so ties resolve by id at the end."""
+
+    k: int
+    rows: NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, np.int32))
+    scores: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    features: list[PairFeatures] = field(default_factory=list)
+    _feat: PairFeatures | None = None
+
+    def offer(self, rows: NDArray[np.int32], scores: NDArray[np.float64], feats: PairFeatures) -> None:
+        if rows.shape[0] == 0:
+            return
+        if rows.shape[0] > self.k:  # pre-cut the batch before concatenating
+            kth = np.partition(scores, rows.shape[0] - self.k)[rows.shape[0] - self.k]
+            sel = np.flatnonzero(scores >= kth)
+            rows, scores, feats = rows[sel], scores[sel], feats.take(sel)
+        all_rows = np.concatenate([self.rows, rows])
+        all_scores = np.concatenate([self.scores, scores])
+        all_feats = feats if self._feat is None else PairFeatures.concat([self._feat, feats])
+        if all_rows.shape[0] > self.k:
+            kth = np.partition(all_scores, all_rows.shape[0] - self.k)[all_rows.shape[0] - self.k]
+            sel = np.flatnonzero(all_scores >= kth)
+            all_rows, all_scores, all_feats = all_rows[sel], all_scores[sel], all_feats.take(sel)
+        self.rows, self.scores, self._feat = all_rows, all_scores, all_feats
+
+    def kth(self) -> float:
+        if self.rows.shape[0] < self.k:
+            return -np.inf
+        return float(np.partition(self.scores, self.rows.shape[0] - self.k)[self.rows.shape[0] - self.k])
+
+    def final(self, index: MatchIndex) -> tuple[NDArray[np.int32], NDArray[np.float64], PairFeatures | None]:
+        if self._feat is None:
+            return self.rows, self.scores, None
+        keys = index.vid.sort_keys(self.rows)
+        order = np.lexsort((keys, -self.scores))[: self.k]
+        return self.rows[order], self.scores[order], self._feat.take(order)
+
+
+def _rank_shift(
+    index: MatchIndex,
+    s_row: int,
+    *,
+    k: int,
+    radius_km: float | None,
+    weights: Weights,
+    min_credit: float,
+    prune: bool,
+) -> tuple[NDArray[np.int32], NDArray[np.float64], PairFeatures | None, _ShiftQuery]:
+    nb = len(index.vblocks)
+    max_travel = float(index.block_max_travel.data[:nb].max()) if nb else 0.0
+    reach = max_travel if radius_km is None else min(radius_km, max_travel)
+    q = _prepare(index, s_row, np.inf if radius_km is None else radius_km, weights, min_credit)
+    view = q.view
+    top = _TopK(k)
+    static_max = index.block_max_static.data
+    past_extra = past_service.W_CATEGORY + past_service.W_ORGANISATION
+
+    if view.online:
+        blocks = np.arange(nb, dtype=np.int32)
+        dist_ub = np.ones(nb, dtype=np.float32)
+        homeless = index.homeless.data[: index.homeless.n]
+        if homeless.size:
+            rows, feats = _score_batch(index, q, homeless.copy())
+            top.offer(rows, combine(score_parts(feats), weights), feats)
+    else:
+        assert view.origin is not None
+        blocks, lower = index.vblocks.near(view.origin, reach)
+        bt = index.block_max_travel.data[blocks]
+        ok = lower <= np.minimum(bt, reach)
+        blocks, lower, bt = blocks[ok], lower[ok].astype(np.float32), bt[ok]
+        dist_ub = distance.decay(lower, bt)
+    bound = upper_bound({"distance": dist_ub, "past_service": np.minimum(static_max[blocks] + past_extra, 1.0)}, weights)
+    if bound.shape[0] != blocks.shape[0]:
+        bound = np.broadcast_to(bound, blocks.shape)
+    order = np.argsort(-bound, kind="stable")
+    blocks, bound = blocks[order], bound[order]
+
+    considered = 0
+    i = 0
+    batch_rows = max(FIRST_BATCH_ROWS, 8 * k)
+    while i < blocks.shape[0]:
+        if prune and bound[i] < top.kth():
+            break
+        j, size = i, 0
+        while j < blocks.shape[0] and (size < batch_rows or not prune):
+            size += index.vblocks.rows[int(blocks[j])].shape[0]
+            j += 1
+        members = [index.vblocks.rows[int(b)] for b in blocks[i:j].tolist()]
+        rows = np.concatenate(members) if members else np.zeros(0, np.int32)
+        considered += rows.shape[0]
+        rows, feats = _score_batch(index, q, rows)
+        top.offer(rows, combine(score_parts(feats), weights), feats)
+        i = j
+        batch_rows *= 2
+    q.counts["_considered"] = considered
+    rows, scores, feats = top.final(index)
+    return rows, scores, feats, q
+
+
+def recommend_volunteers(
+    index: MatchIndex,
+    activity_id: str,
+    *,
+    now: datetime,
+    shift_id: str | None = None,
+    k: int = 10,
+    radius_km: float | None = None,
+    weights: Weights | None = None,
+    distance_mode: str = "exact",
+    min_skill_credit: float = constraints.DEFAULT_MIN_SKILL_CREDIT,
+    prune: bool = True,
+) -> Ranking:
+    """Top-k volunteers for a shift of an activity, or (no ``shift_id``) for whichever open shift
+    of the activity suits each volunteer best.
+
+    ``now`` decides which shifts are still open; ``radius_km`` is the organiser's search radius
+    on top of each volunteer's own travel limit; ``distance_mode="band"`` phrases distances as
+    bands ("2–5 km") for viewers who must not learn precise distances.
+    """
+    _check_k(k)
+    _check_radius(radius_km)
+    weights = weights or Weights.default()
+    a_row = index.activity_row(activity_id)
+    now_s = epoch_seconds(now)
+    if shift_id is not None:
+        s_row = index.shift_row(shift_id)
+        if int(index.s_act.data[s_row]) != a_row:
+            raise ValidationError("shift_id", f"shift {shift_id!r} does not belong to activity {activity_id!r}")
+        if index.s_start.data[s_row] <= now_s:
+            return Ranking((), note=_rule_reason("past"))
+        if index.s_taken.data[s_row] >= index.s_cap.data[s_row]:
+            return Ranking((), note=_rule_reason("full"))
+        shift_rows = [s_row]
+    else:
+        shift_rows = index.open_shift_rows(a_row, now_s)
+        if not shift_rows:
+            return Ranking((), note=Reason("shifts", "没有可报名的班次", "no open shift (all started or full)"))
+
+    best: dict[int, tuple[float, int, PairFeatures, int]] = {}
+    counts: dict[str, int] = {}
+    considered = 0
+    for s_row in shift_rows:
+        rows, scores, feats, q = _rank_shift(
+            index, s_row, k=k, radius_km=radius_km, weights=weights, min_credit=min_skill_credit, prune=prune
+        )
+        considered += q.counts.pop("_considered", 0)
+        for rule, c in q.counts.items():
+            counts[rule] = counts.get(rule, 0) + c
+        if feats is None:
+            continue
+        for i, (row, score) in enumerate(zip(rows.tolist(), scores.tolist(), strict=True)):
+            held = best.get(row)
+            start = int(index.s_start.data[s_row])
+            if held is None or (score, -start) > (held[0], -int(index.s_start.data[held[3]])):
+                best[row] = (score, i, feats.take(np.array([i])), s_row)
+    ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], index.vid.ident(kv[0])))[:k]
+    matches = tuple(
+        _explain_volunteer(index, row, score, feats, s_row, distance_mode, weights)
+        for row, (score, _, feats, s_row) in ranked
+    )
+    return Ranking(matches, considered=considered, excluded=counts)
+
+
+def _rule_reason(rule: str) -> Reason:
+    zh, en = constraints.RULES[rule]
+    return Reason(rule, zh, en)
+
+
+def _explain_context(index: MatchIndex, v_row: int, s_row: int, distance_mode: str) -> ExplainContext:
+    view = index.shift_view(s_row)
+    tz = index.zones.name(int(index.v_tz.data[v_row]))
+    from datetime import UTC
+
+    start = datetime.fromtimestamp(view.starts_s, UTC)
+    end = datetime.fromtimestamp(view.ends_s, UTC)
+    certs = {name for name, exp in index.volunteer_certs(v_row).items() if exp == NO_DAY or exp >= view.last_day}
+    category = index.categories.name(view.category)
+    return ExplainContext(
+        taxonomy=index.taxonomy,
+        required_skills=tuple(index.skills.name(c) for c in view.required),
+        preferred_skills=tuple(index.skills.name(c) for c in view.preferred),
+        held_skills=frozenset(index.volunteer_skill_ids(v_row)),
+        held_certifications=frozenset(certs),
+        required_certifications=tuple(index.skills.name(c) for c in view.required_certs),
+        shift_zh=describe_local_zh(start, end, tz),
+        shift_en=describe_local(start, end, tz),
+        category_zh=category_label(category, "zh"),
+        category_en=category_label(category, "en"),
+        distance_mode=distance_mode,
+    )
+
+
+def _explain(
+    index: MatchIndex, ident: str, v_row: int, s_row: int, score: float, feats: PairFeatures,
+    distance_mode: str, shift_id: str | None,
+) -> Match:
+    parts = {name: round(float(v[0]), 4) for name, v in score_parts(feats).items()}
+    ctx = _explain_context(index, v_row, s_row, distance_mode)
+    reasons = tuple(r for f in REGISTRY if (r := f.explain(feats, 0, ctx)) is not None)
+    d = None if bool(feats.online[0]) else float(feats.distance_km[0])
+    return Match(ident, round(score, 6), parts, reasons, shift_id=shift_id, distance_km=d)
+
+
+def _explain_volunteer(
+    index: MatchIndex, v_row: int, score: float, feats: PairFeatures, s_row: int, distance_mode: str, weights: Weights
+) -> Match:
+    return _explain(index, index.vid.ident(v_row), v_row, s_row, score, feats, distance_mode, index.s_ids[s_row])
+
+
+# --------------------------------------------------------------------------------------------
+# Activities for a volunteer
+
+
+def _credit_lookup(index: MatchIndex, v_row: int) -> NDArray[np.float32]:
+    """Per skill code: the volunteer's best credit towards it as a requirement."""
+    out = np.zeros(len(index.skills), dtype=np.float32)
+    for held in index.volunteer_skill_ids(v_row):
+        for req, credit in index.taxonomy.covered_by(held).items():
+            code = index.skills.get(req)
+            if code is not None and credit > out[code]:
+                out[code] = credit
+    return out
+
+
+def _cert_lookup(index: MatchIndex, v_row: int) -> NDArray[np.int64]:
+    """Per skill code: the latest expiry day of a certificate that covers it (-1: none); a
+    certificate for a narrower skill (paramedic) covers the broader requirement (first aid)."""
+    out = np.full(len(index.skills), -1, dtype=np.int64)
+    for held, expiry in index.volunteer_certs(v_row).items():
+        stack = [held]
+        while stack:
+            name = stack.pop()
+            code = index.skills.get(name)
+            if code is not None:
+                out[code] = max(out[code], expiry)
+            stack.extend(index.taxonomy.parents(name))
+    return out
+
+
+def _per_owner_min(owner: NDArray[np.int32], values: NDArray[np.float32], n: int) -> NDArray[np.float32]:
+    out = np.ones(n, dtype=np.float32)
+    if owner.shape[0]:
+        np.minimum.at(out, owner, values)
+    return out
+
+
+def _per_owner_mean(owner: NDArray[np.int32], values: NDArray[np.float32], n: int, empty: float) -> NDArray[np.float32]:
+    counts = np.bincount(owner, minlength=n)
+    sums = np.bincount(owner, weights=values, minlength=n)
+    return np.where(counts > 0, sums / np.maximum(counts, 1), empty).astype(np.float32)
+
+
+def _ages_on(birth_day: int, days: NDArray[np.int32]) -> NDArray[np.int64]:
+    """Completed years of someone born on ``birth_day`` on each of ``days`` (day numbers)."""
+    born = from_day_number(birth_day)
+    d = days.astype("datetime64[D]")
+    years = d.astype("datetime64[Y]").astype(np.int64) + 1970
+    months = d.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    mday = (d - d.astype("datetime64[M]")).astype(np.int64) + 1
+    before = (months * 100 + mday) < (born.month * 100 + born.day)
+    return years - born.year - before.astype(np.int64)
+
+
+def recommend_activities(
+    index: MatchIndex,
+    volunteer_id: str,
+    *,
+    now: datetime,
+    k: int = 10,
+    weights: Weights | None = None,
+    min_skill_credit: float = constraints.DEFAULT_MIN_SKILL_CREDIT,
+) -> Ranking:
+    """Top-k activities for a volunteer, each with the open shift that suits them best.
+
+    Candidates are the activities within the volunteer's travel limit, plus online ones if they
+    do online work; every hard rule is checked per shift.
+    """
+    _check_k(k)
+    weights = weights or Weights.default()
+    v_row = index.volunteer_row(volunteer_id)
+    now_s = epoch_seconds(now)
+    counts: dict[str, int] = {}
+
+    acts: list[NDArray[np.int32]] = []
+    travel = float(index.v_travel.data[v_row])
+    origin = index.v_xyz.data[v_row].astype(np.float64)
+    if index.v_home.data[v_row]:
+        blocks, _ = index.ablocks.near(origin, travel)
+        members = [index.ablocks.rows[int(b)] for b in blocks.tolist()]
+        if members:
+            acts.append(np.concatenate(members))
+    if index.v_online.data[v_row] and index.online_activities:
+        acts.append(np.fromiter(sorted(index.online_activities), dtype=np.int32))
+    a_rows = np.concatenate(acts) if acts else np.zeros(0, np.int32)
+    a_rows = a_rows[index.a_alive.data[a_rows]]
+    online = index.a_online.data[a_rows]
+    dist = np.zeros(a_rows.shape[0], dtype=np.float32)
+    located = ~online
+    if located.any():
+        dist[located] = distances_km(index.a_xyz.data[a_rows[located]], origin)
+    keep = online | (dist <= np.float32(travel))
+    counts["travel"] = int((~keep).sum())
+    a_rows, dist, online = a_rows[keep], dist[keep], online[keep]
+
+    # Shifts of the candidate activities, open and not already taken by this volunteer.
+    owner, s_rows64 = expand(index.a_shift0.data[a_rows], index.a_nshift.data[a_rows])
+    s_rows = s_rows64.astype(np.int32)
+    keep = (
+        index.s_alive.data[s_rows]
+        & (index.s_start.data[s_rows] > now_s)
+        & (index.s_taken.data[s_rows] < index.s_cap.data[s_rows])
+    )
+    counts["full"] = int((~keep).sum())
+    booked = index.volunteer_bookings(v_row)
+    if booked:
+        b = np.fromiter(booked, dtype=np.int32)
+        same = np.isin(s_rows, b)
+        starts_b, ends_b = index.s_start.data[b], index.s_end.data[b]
+        overlap = np.zeros(s_rows.shape[0], dtype=bool)
+        for sb, eb in zip(starts_b.tolist(), ends_b.tolist(), strict=True):
+            overlap |= (index.s_start.data[s_rows] < eb) & (index.s_end.data[s_rows] > sb)
+        counts["booked"] = int((keep & (same | overlap)).sum())
+        keep &= ~(same | overlap)
+    owner, s_rows = owner[keep], s_rows[keep]
+
+    # Availability in the volunteer's own time zone.
+    tz_code = int(index.v_tz.data[v_row])
+    table, first, last = index.slot_tables(tz_code)
+    bits = unpack_slots(index.v_avail()[:, v_row].reshape(WORDS)).astype(np.float32)
+    entry_owner, pos = expand(table.indptr[s_rows], table.indptr[s_rows + 1] - table.indptr[s_rows])
+    covered = np.bincount(entry_owner, weights=bits[table.slots[pos]] * table.minutes[pos], minlength=s_rows.shape[0])
+    coverage = np.minimum(covered / table.total_minutes[s_rows], 1.0).astype(np.float32)
+    keep = constraints.available(coverage)
+    counts["availability"] = int((~keep).sum())
+    for day in index.v_blackout.row(v_row).tolist():
+        hit = (first[s_rows] <= day) & (day <= last[s_rows])
+        counts["blackout"] = counts.get("blackout", 0) + int((keep & hit).sum())
+        keep &= ~hit
+    owner, s_rows, coverage = owner[keep], s_rows[keep], coverage[keep]
+
+    # Skills, certificates and age, per activity then per shift.
+    n_act = a_rows.shape[0]
+    credit = _credit_lookup(index, v_row)
+    r_owner, r_pos = index.a_required.gather(a_rows)
+    r_codes = index.a_required.flat.data[r_pos]
+    r_credit = credit[r_codes]
+    act_min = _per_owner_min(r_owner, r_credit, n_act)
+    act_req = _per_owner_mean(r_owner, r_credit, n_act, 1.0)
+    p_owner, p_pos = index.a_preferred.gather(a_rows)
+    act_pref = _per_owner_mean(p_owner, credit[index.a_preferred.flat.data[p_pos]], n_act, 0.0)
+    act_has_pref = np.bincount(p_owner, minlength=n_act) > 0
+    keep = constraints.has_required_skills(act_min[owner], min_skill_credit)
+    counts["skills"] = int((~keep).sum())
+
+    c_owner, c_pos = index.a_certs.gather(a_rows)
+    if c_owner.shape[0]:
+        cert_exp = _cert_lookup(index, v_row)[index.a_certs.flat.data[c_pos]]
+        # Per shift: every required certificate valid on the shift's last day (activity zone).
+        per_shift_entries = [np.flatnonzero(c_owner == o) for o in range(n_act)]
+        ok = np.ones(s_rows.shape[0], dtype=bool)
+        for i, (o, s) in enumerate(zip(owner.tolist(), s_rows.tolist(), strict=True)):
+            entries = per_shift_entries[o]
+            if entries.size and (cert_exp[entries] < index.s_last_day.data[s]).any():
+                ok[i] = False
+        counts["certification"] = int((keep & ~ok).sum())
+        keep &= ok
+    min_age = index.a_min_age.data[a_rows][owner].astype(np.int64)
+    aged = min_age > 0
+    if aged.any():
+        birth = int(index.v_birth.data[v_row])
+        if birth == NO_DAY:
+            ok = ~aged
+        else:
+            ok = ~aged | (_ages_on(birth, index.s_first_day.data[s_rows]) >= min_age)
+        counts["age"] = int((keep & ~ok).sum())
+        keep &= ok
+    owner, s_rows, coverage = owner[keep], s_rows[keep], coverage[keep]
+
+    n = s_rows.shape[0]
+    cat_hours = index.cat_exp.of_row(v_row)
+    org_hours = index.org_exp.of_row(v_row)
+    act_cat = index.a_cat.data[a_rows]
+    act_org = index.a_org.data[a_rows]
+    cat_lookup = np.zeros(max(len(index.categories), 1), dtype=np.float32)
+    for key, h in cat_hours.items():
+        cat_lookup[key] = h
+    org_lookup = np.zeros(max(len(index.organisations), 1), dtype=np.float32)
+    for key, h in org_hours.items():
+        org_lookup[key] = h
+    row_arr = np.full(n, v_row, dtype=np.int64)
+    feats = PairFeatures(
+        distance_km=dist[owner],
+        max_travel_km=np.full(n, travel, dtype=np.float32),
+        online=online[owner],
+        coverage=coverage,
+        skill_required=act_req[owner],
+        skill_preferred=act_pref[owner],
+        has_preferred=act_has_pref[owner],
+        reliability=index.reliability(row_arr),
+        recency=index.recency(row_arr),
+        category_hours=cat_lookup[act_cat[owner]],
+        organisation_hours=org_lookup[act_org[owner]],
+    )
+    scores = combine(score_parts(feats), weights)
+    counts = {r: c for r, c in counts.items() if c}
+    if n == 0:
+        return Ranking((), considered=int(a_rows.shape[0]), excluded=counts)
+
+    # Best shift per activity: highest score, then earliest start, then shift id.
+    best_per_act = np.full(n_act, -np.inf)
+    np.maximum.at(best_per_act, owner, scores)
+    candidates = np.flatnonzero(np.isfinite(best_per_act))
+    cand_scores = best_per_act[candidates]
+    if candidates.shape[0] > k:
+        kth = np.partition(cand_scores, candidates.shape[0] - k)[candidates.shape[0] - k]
+        sel = cand_scores >= kth
+        candidates, cand_scores = candidates[sel], cand_scores[sel]
+    chosen = sorted(zip(cand_scores.tolist(), candidates.tolist(), strict=True), key=lambda t: (-t[0], index.a_ids[int(a_rows[t[1]])]))[:k]
+    matches = []
+    for score, o in chosen:
+        idx = np.flatnonzero((owner == o) & (scores == score))
+        pick = min(idx.tolist(), key=lambda i: (int(index.s_start.data[s_rows[i]]), index.s_ids[int(s_rows[i])]))
+        s_row = int(s_rows[pick])
+        m = _explain(index, index.a_ids[int(a_rows[o])], v_row, s_row, score, feats.take(np.array([pick])), "exact", index.s_ids[s_row])
+        matches.append(m)
+    return Ranking(tuple(matches), considered=int(a_rows.shape[0]), excluded=counts)
