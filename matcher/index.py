@@ -207,14 +207,32 @@ class IdMap:
 # Spatial blocks
 
 
+TRAVEL_TIERS_KM = np.array([3, 5, 8, 10, 15, 20, 30, 50], dtype=np.float32)
+STATIC_TIERS = np.array([0.365, 0.45, 0.52], dtype=np.float32)
+"""Blocks are split by travel-limit tier and by the tier of the static past-service part
+(newcomers score exactly 0.36), so a block's bounds describe similar volunteers and whole blocks
+of short-range or new volunteers far from a posting are skipped without looking at their rows."""
+
+
+def tier_of(travel_km: NDArray[np.float32], static: NDArray[np.float32]) -> NDArray[np.int64]:
+    t = np.searchsorted(TRAVEL_TIERS_KM, travel_km, side="left").astype(np.int64)
+    p = np.searchsorted(STATIC_TIERS, static, side="right").astype(np.int64)
+    return t * 4 + p
+
+
 class SpatialBlocks:
-    """Rows grouped into roughly square lat/lon cells of ``block_km``; each block knows its rows,
-    its centre and the largest distance of a member from that centre, so a radius query can take
-    whole blocks and bound the distance of every row in a block from below.
+    """Rows grouped by roughly square lat/lon cells of ``block_km`` (and, within a cell, by a
+    small integer tier); each block knows its rows, its centre and the largest distance of a
+    member from that centre, so a radius query takes whole blocks and bounds the distance of every
+    row in a block from below.
+
+    A block's rows are a contiguous range of the row order set at build time, plus rows added
+    later; rows that left a block (moved or removed) stay in its range and are filtered by the
+    caller against ``block_of_row``.
 
     Cells are bands of equal latitude height, each cut into as many equal longitude cells as fit
-    (one cell at the poles), so distances across the antimeridian and near the poles are handled
-    by the 3-D KD-tree over block centres, not by longitude arithmetic.
+    (one cell at the poles); distances across the antimeridian and near the poles are handled by
+    the 3-D KD-tree over block centres, not by longitude arithmetic.
     """
 
     def __init__(self, block_km: float = DEFAULT_BLOCK_KM) -> None:
@@ -222,87 +240,108 @@ class SpatialBlocks:
         self.dlat = block_km / KM_PER_DEGREE
         self.n_bands = max(1, math.ceil(180.0 / self.dlat))
         self._block_of_key: dict[int, int] = {}
-        self.rows: list[I32] = []
+        self.start = Column(np.zeros(0, dtype=np.int64))
+        self.count = Column(np.zeros(0, dtype=np.int64))
+        self.extra: dict[int, I32] = {}
         self._centre = Column(np.zeros((0, 3), dtype=np.float64))
         self.radius_km = Column(np.zeros(0, dtype=np.float64))
         self._tree: cKDTree | None = None
         self.max_radius_km = 0.0
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return self.start.n
 
     def _cells_per_band(self, band: NDArray[np.int64]) -> NDArray[np.int64]:
         centre_lat = np.radians(-90.0 + (band + 0.5) * self.dlat)
         return np.maximum(1, np.floor(360.0 * np.cos(centre_lat) / self.dlat)).astype(np.int64)
 
-    def keys(self, lat: NDArray[np.float64], lon: NDArray[np.float64]) -> NDArray[np.int64]:
+    def keys(self, lat: NDArray[np.float64], lon: NDArray[np.float64], tier: NDArray[np.int64] | None = None) -> NDArray[np.int64]:
         band = np.clip(np.floor((lat + 90.0) / self.dlat).astype(np.int64), 0, self.n_bands - 1)
         cells = self._cells_per_band(band)
-        cell = np.floor((lon + 180.0) / 360.0 * cells).astype(np.int64)
-        cell = np.clip(cell, 0, cells - 1)
-        return band * (1 << 32) + cell
+        cell = np.clip(np.floor((lon + 180.0) / 360.0 * cells).astype(np.int64), 0, cells - 1)
+        key = (band * (1 << 24) + cell) * 64
+        return key if tier is None else key + tier
 
-    def _centre_of(self, key: int) -> NDArray[np.float64]:
-        band, cell = key >> 32, key & 0xFFFFFFFF
-        cells = int(self._cells_per_band(np.array([band]))[0])
-        lat = -90.0 + (band + 0.5) * self.dlat
+    def _centres_of(self, keys: NDArray[np.int64]) -> NDArray[np.float64]:
+        cellkey = keys // 64
+        band, cell = cellkey >> 24, cellkey & ((1 << 24) - 1)
+        cells = self._cells_per_band(band)
+        lat = np.minimum(-90.0 + (band + 0.5) * self.dlat, 90.0)
         lon = -180.0 + (cell + 0.5) * 360.0 / cells
-        return unit_vectors([min(lat, 90.0)], [lon])[0]
+        return unit_vectors(lat, lon)
 
-    def block_for(self, key: int) -> int:
+    def bulk(self, sorted_keys: NDArray[np.int64], xyz: NDArray[np.float32], first_row: int = 0) -> NDArray[np.int32]:
+        """Create the blocks of rows ``first_row ..`` whose keys are sorted ascending; returns
+        each row's block."""
+        n = sorted_keys.shape[0]
+        if n == 0:
+            return np.zeros(0, dtype=np.int32)
+        cuts = np.flatnonzero(np.diff(sorted_keys)) + 1
+        starts = np.concatenate([[0], cuts]).astype(np.int64)
+        counts = np.diff(np.concatenate([starts, [n]])).astype(np.int64)
+        ukeys = sorted_keys[starts]
+        b0 = len(self)
+        nb = ukeys.shape[0]
+        for i, key in enumerate(ukeys.tolist()):
+            self._block_of_key[key] = b0 + i
+        self.start.ensure(b0 + nb)
+        self.count.ensure(b0 + nb)
+        self._centre.ensure(b0 + nb)
+        self.radius_km.ensure(b0 + nb)
+        self.start.data[b0 : b0 + nb] = starts + first_row
+        self.count.data[b0 : b0 + nb] = counts
+        centres = self._centres_of(ukeys)
+        self._centre.data[b0 : b0 + nb] = centres
+        block = np.repeat(np.arange(nb, dtype=np.int32), counts)
+        diff = xyz.astype(np.float64) - centres[block]
+        chord = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        radius = np.zeros(nb)
+        np.maximum.at(radius, block, 2.0 * EARTH_RADIUS_KM * np.arcsin(np.minimum(chord / 2.0, 1.0)))
+        self.radius_km.data[b0 : b0 + nb] = radius + 0.01  # float32 slack
+        for col in (self.start, self.count, self._centre, self.radius_km):
+            col.n = b0 + nb
+        self.max_radius_km = max(self.max_radius_km, float(radius.max()) + 0.01)
+        self._tree = None
+        return (block + b0).astype(np.int32)
+
+    def _block_for(self, key: int) -> int:
         b = self._block_of_key.get(key)
         if b is None:
-            b = len(self.rows)
+            b = len(self)
             self._block_of_key[key] = b
-            self.rows.append(np.zeros(0, dtype=np.int32))
-            self._centre.append(self._centre_of(key))
+            self.start.append(0)
+            self.count.append(0)
+            self._centre.append(self._centres_of(np.array([key]))[0])
             self.radius_km.append(0.0)
             self._tree = None
         return b
 
-    def bulk(self, keys: NDArray[np.int64], xyz: NDArray[np.float32], rows: I32) -> NDArray[np.int32]:
-        """Place many rows at once (rows sorted by key give contiguous blocks); returns each
-        row's block."""
-        block_of_row = np.full(rows.shape[0], -1, dtype=np.int32)
-        if rows.shape[0] == 0:
-            return block_of_row
-        order = np.argsort(keys, kind="stable")
-        sk = keys[order]
-        cuts = np.flatnonzero(np.diff(sk)) + 1
-        starts = np.concatenate([[0], cuts])
-        ends = np.concatenate([cuts, [sk.shape[0]]])
-        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-            blk = self.block_for(int(sk[a]))
-            members = rows[order[a:b]]
-            self.rows[blk] = np.concatenate([self.rows[blk], members]).astype(np.int32)
-            block_of_row[order[a:b]] = blk
-            centre = self._centre.data[blk].astype(np.float32)
-            diff = xyz[order[a:b]] - centre
-            chord = float(np.sqrt((diff * diff).sum(axis=1)).max())
-            self._grow_radius(blk, chord)
-        return block_of_row
-
-    def _grow_radius(self, blk: int, chord: float) -> None:
-        r = 2.0 * EARTH_RADIUS_KM * math.asin(min(1.0, chord / 2.0)) + 0.01  # + float32 slack
+    def add(self, row: int, key: int, xyz: NDArray[np.float32]) -> int:
+        blk = self._block_for(key)
+        self.extra[blk] = np.append(self.extra.get(blk, _EMPTY_I32), np.int32(row))
+        diff = xyz.astype(np.float64) - self._centre.data[blk]
+        chord = float(np.sqrt((diff * diff).sum()))
+        r = 2.0 * EARTH_RADIUS_KM * math.asin(min(1.0, chord / 2.0)) + 0.01
         if r > self.radius_km.data[blk]:
             self.radius_km.data[blk] = r
             self.max_radius_km = max(self.max_radius_km, r)
-
-    def add(self, row: int, key: int, xyz: NDArray[np.float32]) -> int:
-        blk = self.block_for(key)
-        self.rows[blk] = np.append(self.rows[blk], np.int32(row))
-        diff = xyz.astype(np.float64) - self._centre.data[blk]
-        self._grow_radius(blk, float(np.sqrt((diff * diff).sum())))
         return blk
 
-    def remove(self, row: int, blk: int) -> None:
-        members = self.rows[blk]
-        self.rows[blk] = members[members != row]
+    def rows_of(self, blocks: I32) -> tuple[I32, I32]:
+        """Rows of many blocks and, for each row, the block it was listed under."""
+        owner, rows = expand(self.start.data[blocks], self.count.data[blocks])
+        out_rows, out_blocks = rows.astype(np.int32), blocks[owner]
+        if self.extra:
+            more = [(b, self.extra[b]) for b in blocks.tolist() if b in self.extra]
+            if more:
+                out_rows = np.concatenate([out_rows, *[r for _, r in more]])
+                out_blocks = np.concatenate([out_blocks, *[np.full(r.shape[0], b, np.int32) for b, r in more]])
+        return out_rows, out_blocks
 
     def near(self, origin: NDArray[np.float64], radius_km: float) -> tuple[I32, NDArray[np.float64]]:
         """Blocks that may hold rows within ``radius_km`` of ``origin`` (a unit vector), with a
         lower bound on the distance of any of their rows."""
-        n = len(self.rows)
+        n = len(self)
         if n == 0:
             return np.zeros(0, dtype=np.int32), np.zeros(0)
         if self._tree is None:
@@ -310,14 +349,18 @@ class SpatialBlocks:
         reach = km_to_chord(radius_km + self.max_radius_km)
         blocks = np.asarray(self._tree.query_ball_point(origin, reach), dtype=np.int32)
         centres = self._centre.data[blocks]
-        chord = np.sqrt(((centres - origin) ** 2).sum(axis=1))
+        diff = centres - origin
+        chord = np.sqrt(np.einsum("ij,ij->i", diff, diff))
         centre_km = 2.0 * EARTH_RADIUS_KM * np.arcsin(np.minimum(chord / 2.0, 1.0))
         lower = np.maximum(centre_km - self.radius_km.data[blocks], 0.0)
         keep = lower <= radius_km
         return blocks[keep], lower[keep]
 
     def nbytes(self) -> int:
-        return int(sum(r.nbytes for r in self.rows) + self._centre.data.nbytes + self.radius_km.data.nbytes)
+        return int(
+            self.start.data.nbytes + self.count.data.nbytes + self._centre.data.nbytes
+            + self.radius_km.data.nbytes + sum(r.nbytes for r in self.extra.values())
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -342,6 +385,9 @@ class Experience:
         self._by_row = np.argsort(self._rows, kind="stable").astype(np.int32)
         self._rows_sorted = self._rows[self._by_row]
         self._delta: dict[tuple[int, int], float] = {}
+
+    def base(self) -> tuple[I32, I32, F32]:
+        return self._keys, self._rows, self._hours
 
     def add(self, key: int, row: int, hours: float) -> None:
         self._delta[(key, row)] = self._delta.get((key, row), 0.0) + hours
@@ -488,20 +534,42 @@ class MatchIndex:
         n = len(v)
         tz_map = np.array([self.zones.code(z) for z in v.zones] or [0], dtype=np.int16)
         has_home = ~np.isnan(v.lat)
-        xyz = np.zeros((n, 3), dtype=np.float32)
-        if has_home.any():
-            xyz[has_home] = unit_vectors(v.lat[has_home], v.lon[has_home]).astype(np.float32)
-        # Rows ordered by spatial block so that a block's rows are contiguous in memory.
+
+        # History, aggregated in input order first: the static past-service part decides blocks.
+        attended = np.zeros(n, np.float32)
+        missed = np.zeros(n, np.float32)
+        hours = np.zeros(n, np.float32)
+        last = np.full(n, NEVER, np.int64)
+        if history is not None and len(history):
+            age_days = np.maximum(day_number(self.as_of) - history.day, 0).astype(np.float32)
+            decay = np.power(np.float32(0.5), age_days / np.float32(self.half_life_days))
+            att = history.attended
+            attended = np.bincount(history.volunteer, weights=decay * att, minlength=n).astype(np.float32)
+            missed = np.bincount(history.volunteer, weights=decay * ~att, minlength=n).astype(np.float32)
+            hours = np.bincount(history.volunteer, weights=history.hours * att, minlength=n).astype(np.float32)
+            np.maximum.at(last, history.volunteer[att], history.day[att].astype(np.int64))
+        rel = past_service.reliability(attended, missed)
+        rec = self._recency_of(last)
+        static = past_service.static_part(rel, rec)
+
+        # Rows ordered by block (cell, travel tier, history tier) so blocks are contiguous ranges.
         self.vblocks = SpatialBlocks(self.block_km)
         keys = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
-        keys[has_home] = self.vblocks.keys(v.lat[has_home], v.lon[has_home])
+        keys[has_home] = self.vblocks.keys(
+            v.lat[has_home], v.lon[has_home], tier_of(v.max_travel_km[has_home], static[has_home])
+        )
         perm = np.argsort(keys, kind="stable")
+        inv = np.empty(n, dtype=np.int32)
+        inv[perm] = np.arange(n, dtype=np.int32)
         self.vid = IdMap([v.ids[i] for i in perm.tolist()])
-        inv = np.empty(n, dtype=np.int64)
-        inv[perm] = np.arange(n)
 
-        self.v_xyz = Column(xyz[perm])
-        self.v_home = Column(has_home[perm])
+        xyz = np.zeros((n, 3), dtype=np.float32)
+        home_p = has_home[perm]
+        if home_p.any():
+            sel = perm[home_p]
+            xyz[home_p] = unit_vectors(v.lat[sel], v.lon[sel]).astype(np.float32)
+        self.v_xyz = Column(xyz)
+        self.v_home = Column(home_p)
         self.v_travel = Column(v.max_travel_km[perm].astype(np.float32))
         self.v_birth = Column(v.birth_day[perm].astype(np.int32))
         self.v_tz = Column(tz_map[v.tz[perm]] if n else np.zeros(0, np.int16))
@@ -510,6 +578,11 @@ class MatchIndex:
         # Availability is word-major, (WORDS, n): each word of every volunteer is contiguous.
         self._v_avail = np.ascontiguousarray(v.avail[perm].T)
         self._v_avail_n = n
+        self.v_attended = Column(attended[perm])
+        self.v_missed = Column(missed[perm])
+        self.v_hours = Column(hours[perm])
+        self.v_last = Column(last[perm].astype(np.int32))
+        self.v_static = Column(static[perm])
 
         self.v_skills = RaggedStore(_permute_ragged(v.skills, perm))
         certs = _permute_ragged(v.cert_skills, perm)
@@ -523,56 +596,52 @@ class MatchIndex:
         self._cert_post = _postings_with(certs.values, cert_owner, self.v_cert_expiry.data[: certs.values.shape[0]])
         self._blackout_post = _postings(self.v_blackout.flat.data[: self.v_blackout.flat.n], _owners(self.v_blackout, n))
 
-        # History.
-        self.v_attended = Column(np.zeros(n, np.float32))
-        self.v_missed = Column(np.zeros(n, np.float32))
-        self.v_last = Column(np.full(n, NEVER, np.int32))
-        self.v_hours = Column(np.zeros(n, np.float32))
         if history is not None and len(history):
-            rows = inv[history.volunteer].astype(np.int32)
-            age_days = np.maximum(day_number(self.as_of) - history.day, 0).astype(np.float32)
-            decay = np.power(np.float32(0.5), age_days / np.float32(self.half_life_days))
-            att = history.attended
-            self.v_attended.data[:] = np.bincount(rows, weights=decay * att, minlength=n).astype(np.float32)
-            self.v_missed.data[:] = np.bincount(rows, weights=decay * ~att, minlength=n).astype(np.float32)
-            self.v_hours.data[:] = np.bincount(rows, weights=history.hours * att, minlength=n).astype(np.float32)
-            last = np.full(n, NEVER, np.int64)
-            np.maximum.at(last, rows[att], history.day[att].astype(np.int64))
-            self.v_last.data[:] = last.astype(np.int32)
-            served = history.hours * att
-            self.cat_exp = Experience(history.category, rows, served.astype(np.float32))
-            self.org_exp = Experience(history.organisation, rows, served.astype(np.float32))
+            rows = inv[history.volunteer]
+            served = (history.hours * history.attended).astype(np.float32)
+            self.cat_exp = Experience(history.category, rows, served)
+            self.org_exp = Experience(history.organisation, rows, served)
         else:
             empty_i, empty_f = np.zeros(0, np.int32), np.zeros(0, np.float32)
             self.cat_exp = Experience(empty_i, empty_i, empty_f)
             self.org_exp = Experience(empty_i, empty_i, empty_f)
-        self.v_static = Column(self._static(np.arange(n)))
 
         # Spatial blocks with per-block bounds for pruning.
-        rows_home = np.flatnonzero(self.v_home.data[:n]).astype(np.int32)
+        n_home = int(home_p.sum())
         self.v_block = Column(np.full(n, -1, dtype=np.int32))
-        self.v_block.data[rows_home] = self.vblocks.bulk(keys[perm][rows_home], self.v_xyz.data[rows_home], rows_home)
+        self.v_block.data[:n_home] = self.vblocks.bulk(keys[perm][:n_home], xyz[:n_home])
         nb = len(self.vblocks)
         self.block_max_travel = Column(np.zeros(nb, np.float32))
         self.block_max_static = Column(np.zeros(nb, np.float32))
-        if rows_home.size:
-            np.maximum.at(self.block_max_travel.data, self.v_block.data[rows_home], self.v_travel.data[rows_home])
-            np.maximum.at(self.block_max_static.data, self.v_block.data[rows_home], self.v_static.data[rows_home])
-        self.homeless = Column(np.flatnonzero(~self.v_home.data[:n]).astype(np.int32))
+        self.block_cat_hours = Column(np.zeros((nb, max(len(self.categories), 1)), np.float32))
+        if n_home:
+            blk = self.v_block.data[:n_home]
+            np.maximum.at(self.block_max_travel.data, blk, self.v_travel.data[:n_home])
+            np.maximum.at(self.block_max_static.data, blk, self.v_static.data[:n_home])
+            keys_c, rows_c, hours_c = self.cat_exp.base()
+            with_block = self.v_block.data[rows_c] >= 0
+            np.maximum.at(
+                self.block_cat_hours.data,
+                (self.v_block.data[rows_c[with_block]], keys_c[with_block]),
+                hours_c[with_block],
+            )
+        self.homeless = Column(np.arange(n_home, n, dtype=np.int32))
 
         # Bookings: (volunteer row) -> shift rows; UTC day -> (volunteer row, shift row).
         self._v_bookings: dict[int, set[int]] = {}
         self._day_bookings: dict[int, list[tuple[int, int]]] = {}
+
+    def _recency_of(self, last: NDArray[np.int64] | I32) -> F32:
+        days = (day_number(self.as_of) - last.astype(np.int64)).astype(np.float32)
+        rec = np.exp(-np.maximum(days, 0) / np.float32(past_service.RECENCY_DAYS)).astype(np.float32)
+        return np.where(last == NEVER, np.float32(0.0), rec).astype(np.float32)
 
     def _static(self, rows: NDArray[np.intp]) -> F32:
         rel = past_service.reliability(self.v_attended.data[rows], self.v_missed.data[rows])
         return past_service.static_part(rel, self.recency(rows))
 
     def recency(self, rows: NDArray[np.intp]) -> F32:
-        last = self.v_last.data[rows]
-        days = (day_number(self.as_of) - last.astype(np.int64)).astype(np.float32)
-        rec = np.exp(-np.maximum(days, 0) / np.float32(past_service.RECENCY_DAYS)).astype(np.float32)
-        return np.where(last == NEVER, np.float32(0.0), rec).astype(np.float32)
+        return self._recency_of(self.v_last.data[rows])
 
     def reliability(self, rows: NDArray[np.intp]) -> F32:
         return past_service.reliability(self.v_attended.data[rows], self.v_missed.data[rows])
@@ -614,7 +683,13 @@ class MatchIndex:
         self.a_block = Column(np.full(n, -1, dtype=np.int32))
         if rows_loc.size:
             keys = self.ablocks.keys(a.lat[rows_loc], a.lon[rows_loc])
-            self.a_block.data[rows_loc] = self.ablocks.bulk(keys, xyz[rows_loc], rows_loc)
+            order = np.argsort(keys, kind="stable")
+            # Activity rows keep their order; blocks list them through ``extra``.
+            blocks = self.ablocks.bulk(keys[order], xyz[rows_loc[order]])
+            self.a_block.data[rows_loc[order]] = blocks
+            self.ablocks.count.data[:] = 0
+            for b in np.unique(blocks).tolist():
+                self.ablocks.extra[b] = np.sort(rows_loc[order][blocks == b]).astype(np.int32)
         self.online_activities: set[int] = set(np.flatnonzero(a.online).tolist())
 
         # Shifts: an activity's shifts are contiguous rows.
@@ -872,14 +947,15 @@ class MatchIndex:
             self._blackout_post[d] = np.append(self._blackout_post.get(d, _EMPTY_I32), np.int32(row))
         if self.v_home.data[row]:
             lat, lon = float(cols.lat[0]), float(cols.lon[0])
-            key = int(self.vblocks.keys(np.array([lat]), np.array([lon]))[0])
+            tier = tier_of(self.v_travel.data[row : row + 1], self.v_static.data[row : row + 1])
+            key = int(self.vblocks.keys(np.array([lat]), np.array([lon]), tier)[0])
             blk = self.vblocks.add(row, key, self.v_xyz.data[row])
             self.v_block.data[row] = blk
-            self.block_max_travel.ensure(len(self.vblocks))
-            self.block_max_static.ensure(len(self.vblocks))
-            self.block_max_travel.n = self.block_max_static.n = len(self.vblocks)
+            self._grow_block_bounds()
             self.block_max_travel.data[blk] = max(self.block_max_travel.data[blk], self.v_travel.data[row])
             self.block_max_static.data[blk] = max(self.block_max_static.data[blk], self.v_static.data[row])
+            for cat, h in self.cat_exp.of_row(row).items():
+                self._raise_cat_bound(blk, cat, h)
         else:
             self.homeless.append(row)
 
@@ -894,10 +970,8 @@ class MatchIndex:
         for d in self.v_blackout.row(row).tolist():
             post = self._blackout_post[d]
             self._blackout_post[d] = post[post != row]
-        blk = int(self.v_block.data[row])
-        if blk >= 0:
-            self.vblocks.remove(row, blk)
-            self.v_block.data[row] = -1
+        if int(self.v_block.data[row]) >= 0:
+            self.v_block.data[row] = -1  # the block's range still lists the row; readers skip it
         else:
             h = self.homeless.data[: self.homeless.n]
             kept = h[h != row]
@@ -974,9 +1048,7 @@ class MatchIndex:
 
     def _remove_activity_row(self, row: int) -> None:
         self.a_alive.data[row] = False
-        blk = int(self.a_block.data[row])
-        if blk >= 0:
-            self.ablocks.remove(row, blk)
+        self.a_block.data[row] = -1
         self.online_activities.discard(row)
         for s_row in self.shifts_of(row):
             for v_row in [v for v, ss in self._v_bookings.items() if s_row in ss]:
@@ -1008,6 +1080,29 @@ class MatchIndex:
         blk = int(self.v_block.data[v_row])
         if blk >= 0:
             self.block_max_static.data[blk] = max(self.block_max_static.data[blk], self.v_static.data[v_row])
+            if r.attended and a_row is not None:
+                cat = int(self.a_cat.data[a_row])
+                self._raise_cat_bound(blk, cat, self.cat_exp.of_row(v_row).get(cat, 0.0))
+
+    def _grow_block_bounds(self) -> None:
+        nb = len(self.vblocks)
+        for col in (self.block_max_travel, self.block_max_static):
+            col.ensure(nb)
+            col.n = nb
+        self._raise_cat_bound(nb - 1, max(len(self.categories) - 1, 0), 0.0)
+
+    def _raise_cat_bound(self, blk: int, cat: int, hours: float) -> None:
+        """Keep the per-block, per-category bound on experience hours an upper bound."""
+        m = self.block_cat_hours
+        rows_needed = max(len(self.vblocks), m.n)
+        cols_needed = max(len(self.categories), cat + 1, m.data.shape[1])
+        if rows_needed > m.data.shape[0] or cols_needed > m.data.shape[1]:
+            grown = np.zeros((max(rows_needed, 2 * m.data.shape[0]), cols_needed), np.float32)
+            grown[: m.data.shape[0], : m.data.shape[1]] = m.data
+            m.data = grown
+        m.n = rows_needed
+        if hours > m.data[blk, cat]:
+            m.data[blk, cat] = hours
 
     def add_booking(self, b: Booking, *, count: bool = True) -> None:
         """Record that a volunteer holds a place on a shift (``count=False`` when ``taken``

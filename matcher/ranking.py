@@ -136,14 +136,12 @@ def _prepare(index: MatchIndex, s_row: int, radius_km: float, weights: Weights, 
 
 
 def _flag_blackouts(index: MatchIndex, view: ShiftView, rows: NDArray[np.int32], out: NDArray[np.bool_]) -> None:
-    """Blackout dates are the volunteer's local dates: check each candidate in their own zone."""
+    """Blackout dates are the volunteer's local dates: flag, per time zone, the volunteers of that
+    zone with a blackout date on a local day the shift touches there."""
     for tz_code in np.unique(index.v_tz.data[rows]).tolist():
         _, first, last = index.slot_tables(int(tz_code))
-        f, l_ = int(first[view.row]), int(last[view.row])
-        for row in rows[index.v_tz.data[rows] == tz_code].tolist():
-            days = index.v_blackout.row(row)
-            if ((days >= f) & (days <= l_)).any():
-                out[row] = True
+        hit = index.blackout_rows(int(first[view.row]), int(last[view.row]))
+        out[hit[index.v_tz.data[hit] == tz_code]] = True
 
 
 def _count(q: _ShiftQuery, rule: str, dropped: int) -> None:
@@ -297,7 +295,7 @@ def _rank_shift(
         dist_ub = np.ones(nb, dtype=np.float32)
         homeless = index.homeless.data[: index.homeless.n]
         if homeless.size:
-            rows, feats = _score_batch(index, q, homeless.copy())
+            rows, feats = _score_batch(index, q, homeless[index.v_alive.data[homeless]])
             top.offer(rows, combine(score_parts(feats), weights), feats)
     else:
         assert view.origin is not None
@@ -306,11 +304,17 @@ def _rank_shift(
         ok = lower <= np.minimum(bt, reach)
         blocks, lower, bt = blocks[ok], lower[ok].astype(np.float32), bt[ok]
         dist_ub = distance.decay(lower, bt)
-    bound = upper_bound({"distance": dist_ub, "past_service": np.minimum(static_max[blocks] + past_extra, 1.0)}, weights)
-    if bound.shape[0] != blocks.shape[0]:
-        bound = np.broadcast_to(bound, blocks.shape)
+    cat_hours = index.block_cat_hours.data[blocks, view.category] if view.category < index.block_cat_hours.data.shape[1] else np.zeros(blocks.shape[0], np.float32)
+    past_ub = (
+        static_max[blocks]
+        + np.float32(past_service.W_CATEGORY) * (1 - np.exp(-cat_hours / np.float32(past_service.CATEGORY_HOURS_SCALE)))
+        + np.float32(past_service.W_ORGANISATION)
+    )
+    bound = upper_bound({"distance": dist_ub, "past_service": np.minimum(past_ub, 1.0)}, weights)
+    bound = np.broadcast_to(bound, blocks.shape) if bound.shape != blocks.shape else bound
     order = np.argsort(-bound, kind="stable")
-    blocks, bound = blocks[order], bound[order]
+    blocks, bound = blocks[order], bound[order] + 1e-9  # slack for float32 rounding of the parts
+    sizes = np.cumsum(index.vblocks.count.data[blocks])
 
     considered = 0
     i = 0
@@ -318,12 +322,16 @@ def _rank_shift(
     while i < blocks.shape[0]:
         if prune and bound[i] < top.kth():
             break
-        j, size = i, 0
-        while j < blocks.shape[0] and (size < batch_rows or not prune):
-            size += index.vblocks.rows[int(blocks[j])].shape[0]
-            j += 1
-        members = [index.vblocks.rows[int(b)] for b in blocks[i:j].tolist()]
-        rows = np.concatenate(members) if members else np.zeros(0, np.int32)
+        if prune:
+            done = int(sizes[i - 1]) if i else 0
+            j = int(np.searchsorted(sizes, done + batch_rows, side="left")) + 1
+            # Never split a run of equal bounds less tightly than needed: stop where the bound
+            # of the next block is already below the k-th score, checked at the top of the loop.
+            j = min(max(j, i + 1), blocks.shape[0])
+        else:
+            j = blocks.shape[0]
+        rows, listed = index.vblocks.rows_of(blocks[i:j])
+        rows = rows[index.v_block.data[rows] == listed]
         considered += rows.shape[0]
         rows, feats = _score_batch(index, q, rows)
         top.offer(rows, combine(score_parts(feats), weights), feats)
@@ -523,9 +531,8 @@ def recommend_activities(
     origin = index.v_xyz.data[v_row].astype(np.float64)
     if index.v_home.data[v_row]:
         blocks, _ = index.ablocks.near(origin, travel)
-        members = [index.ablocks.rows[int(b)] for b in blocks.tolist()]
-        if members:
-            acts.append(np.concatenate(members))
+        rows, listed = index.ablocks.rows_of(blocks)
+        acts.append(rows[index.a_block.data[rows] == listed])
     if index.v_online.data[v_row] and index.online_activities:
         acts.append(np.fromiter(sorted(index.online_activities), dtype=np.int32))
     a_rows = np.concatenate(acts) if acts else np.zeros(0, np.int32)

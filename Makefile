@@ -1,0 +1,37 @@
+# The few commands people need. Each sets up what it needs first (virtualenv, packages).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test check bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $@
+
+## run: build the demo city if absent, then serve it (embedded SQLite, no server needed)
+run: $(STAMP)
+	$(BIN)/volmatch demo --if-missing
+	$(BIN)/volmatch serve
+
+## test: linters and type checks, then the whole suite, PostGIS included
+test: $(STAMP)
+	bash scripts/ensure-postgis.sh
+	$(MAKE) --no-print-directory check
+	$(BIN)/pytest
+
+## check: ruff, mypy and the import contracts (the core does no I/O)
+check: $(STAMP)
+	$(BIN)/ruff check matcher api tests
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+## bench: index build, memory and query latencies at 10^6 volunteers x 10^5 activities
+bench: $(STAMP)
+	$(BIN)/volmatch bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The imperative shell around :mod:`matcher`: the command line now, the HTTP API next."""

@@ -1,0 +1,87 @@
+"""``volmatch bench``: build a large city in memory and time the index and both queries.
+
+Figures (medians and 99th percentiles over ``queries`` random queries each, after one warm-up
+query per direction):
+
+- ``build_s_per_million``: index build time from columns, scaled to 10^6 volunteers;
+- ``bytes_per_volunteer``: bytes the index holds for volunteers (columns, lists, postings,
+  blocks, id map), divided by their number;
+- ``volunteer_query_*``: top-50 volunteers for a shift of an activity in the dense urban districts,
+  25 km search radius, with every hard rule and factor;
+- ``activity_query_*``: top-20 activities for a random volunteer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from matcher.demo import DISTRICTS, generate_city
+from matcher.index import MatchIndex
+from matcher.ranking import recommend_activities, recommend_volunteers
+from matcher.skills import Taxonomy
+
+DENSE = {i for i, d in enumerate(DISTRICTS) if d[1] in ("Shangcheng", "Gongshu", "Xihu", "Binjiang")}
+
+
+def run(
+    taxonomy: Taxonomy,
+    *,
+    volunteers: int,
+    activities: int,
+    queries: int,
+    seed: int = 11,
+    progress: Callable[[str], None] = lambda _: None,
+) -> dict[str, Any]:
+    progress(f"generating {volunteers:,} volunteers and {activities:,} activities")
+    city = generate_city(volunteers, activities, volunteers, seed=seed)
+    progress("building the index")
+    t0 = time.perf_counter()
+    index = MatchIndex.build(
+        taxonomy, city.as_of, city.volunteers, city.activities, city.shifts, city.history,
+        skills=city.skills, categories=city.categories, organisations=city.organisations,
+    )
+    build_s = time.perf_counter() - t0
+    now = datetime.combine(city.as_of, datetime.min.time(), UTC)
+    rng = np.random.default_rng(seed)
+    dense = [
+        i for i in range(activities)
+        if int(city.activity_district[i]) in DENSE and not bool(city.activities.online[i])
+    ]
+    index.slot_tables(0)  # the per-zone slot table is built once per process, not per query
+
+    def time_volunteer_query(a: int) -> float:
+        aid = city.activities.ids[a]
+        shift = index.s_ids[index.shifts_of(index.activity_row(aid))[0]]
+        t = time.perf_counter()
+        recommend_volunteers(index, aid, shift_id=shift, now=now, k=50, radius_km=25.0)
+        return (time.perf_counter() - t) * 1000
+
+    def time_activity_query(v: int) -> float:
+        t = time.perf_counter()
+        recommend_activities(index, city.volunteers.ids[v], now=now, k=20)
+        return (time.perf_counter() - t) * 1000
+
+    progress(f"timing {queries} volunteer queries")
+    time_volunteer_query(dense[0])
+    vq = np.array([time_volunteer_query(int(a)) for a in rng.choice(dense, queries)])
+    progress(f"timing {queries} activity queries")
+    time_activity_query(0)
+    aq = np.array([time_activity_query(int(v)) for v in rng.integers(0, volunteers, queries)])
+    return {
+        "volunteers": volunteers,
+        "activities": activities,
+        "shifts": len(city.shifts),
+        "queries": queries,
+        "build_s": round(build_s, 3),
+        "build_s_per_million": round(build_s * 1e6 / volunteers, 3),
+        "bytes_per_volunteer": round(index.nbytes_volunteers() / volunteers, 1),
+        "volunteer_query_p50_ms": round(float(np.median(vq)), 2),
+        "volunteer_query_p99_ms": round(float(np.percentile(vq, 99)), 2),
+        "activity_query_p50_ms": round(float(np.median(aq)), 2),
+        "activity_query_p99_ms": round(float(np.percentile(aq, 99)), 2),
+    }

@@ -1,0 +1,257 @@
+"""The ``volmatch`` command: load, export, demo, recommend, bench, serve.
+
+Every command takes ``--db URL`` (default: ``VOLMATCH_DATABASE_URL``, else the embedded SQLite
+file ``var/volmatch.db``). Tables for people, ``--json`` for machines; errors go to stderr with
+exit status 2 and say which record and field to fix.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from api import bench as bench_mod
+from api import service
+from api.settings import Settings
+from matcher.errors import MatcherError
+from matcher.ranking import Ranking
+from matcher.store.base import Store, load_taxonomy, open_store
+
+app = typer.Typer(help="volmatch: match volunteers and activities.", no_args_is_help=True, add_completion=False)
+recommend_app = typer.Typer(help="Ranked, explained recommendations.", no_args_is_help=True)
+app.add_typer(recommend_app, name="recommend")
+out = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[str | None, typer.Option("--db", help="Store URL (sqlite:///path.db); default VOLMATCH_DATABASE_URL or sqlite:///var/volmatch.db")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+LangOption = Annotated[str, typer.Option("--lang", help="Language of the reasons in the table: en or zh (JSON carries both).")]
+NowOption = Annotated[str | None, typer.Option("--now", help="Treat this ISO datetime as now (default: the current time).")]
+
+
+def _db_url(db: str | None) -> str:
+    return db or Settings().database_url
+
+
+@contextmanager
+def _store(db: str | None) -> Iterator[Store]:
+    store = open_store(_db_url(db))
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(2)
+
+
+def _now(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        _fail(f"--now {text!r} needs a UTC offset, e.g. 2026-12-01T09:00:00+08:00")
+    return parsed
+
+
+def _progress() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True)
+
+
+@app.command()
+def load(path: Annotated[Path, typer.Argument(help="Interchange JSON file")], db: DbOption = None) -> None:
+    """Import an interchange file, all or nothing."""
+    try:
+        document = orjson.loads(path.read_bytes())
+    except OSError as e:
+        _fail(f"cannot read {path}: {e.strerror}")
+    except orjson.JSONDecodeError as e:
+        _fail(f"{path} is not valid JSON: {e}")
+    total = sum(len(document.get(k) or ()) for k in ("volunteers", "activities", "service_records", "bookings")) if isinstance(document, dict) else 0
+    taxonomy = load_taxonomy()
+    with _store(db) as store, _progress() as bar:
+        task = bar.add_task("validating", total=total)
+        try:
+            counts = service.load_document(store, document, taxonomy, on_item=lambda: bar.advance(task))
+        except MatcherError as e:
+            _fail(f"{e}; nothing was loaded")
+    out.print("loaded " + ", ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in counts.items()))
+
+
+@app.command()
+def export(
+    db: DbOption = None,
+    output: Annotated[Path | None, typer.Option("--out", "-o", help="Write here instead of stdout.")] = None,
+) -> None:
+    """Write everything in the interchange format."""
+    with _store(db) as store:
+        data = orjson.dumps(service.export_document(store), option=orjson.OPT_INDENT_2)
+    if output is None:
+        sys.stdout.buffer.write(data + b"\n")
+    else:
+        output.write_bytes(data + b"\n")
+        err.print(f"wrote {output}")
+
+
+@app.command()
+def demo(
+    volunteers: Annotated[int, typer.Option(min=0, help="Number of volunteers")] = 20_000,
+    activities: Annotated[int, typer.Option(min=0, help="Number of activities")] = 1_500,
+    records: Annotated[int, typer.Option(min=0, help="Number of service records")] = 100_000,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same city")] = 7,
+    as_of: Annotated[str, typer.Option(help="The city's today (shifts follow it)")] = "2026-12-01",
+    if_missing: Annotated[bool, typer.Option("--if-missing", help="Do nothing if the store already has volunteers.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Build the deterministic demo city (Hangzhou) into the store."""
+    with _store(db) as store:
+        if if_missing and store.counts()["volunteers"] > 0:
+            out.print(f"demo city already in {_db_url(db)}: " + _counts_text(store.counts()))
+            return
+        with _progress() as bar:
+            bar.add_task(f"building the demo city ({volunteers:,} volunteers)", total=None)
+            counts = service.build_demo(store, volunteers=volunteers, activities=activities, records=records, seed=seed, as_of=date.fromisoformat(as_of))
+    out.print(f"demo city in {_db_url(db)}: " + _counts_text(counts))
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in counts.items())
+
+
+def _print_ranking(r: Ranking, as_json: bool, title: str, with_shift: bool, lang: str = "en") -> None:
+    if as_json:
+        rows: list[dict[str, Any]] = []
+        for m in r.matches:
+            item: dict[str, Any] = {"id": m.id, "score": m.score, "parts": dict(m.parts), "reasons": [str(x) for x in m.reasons]}
+            if with_shift:
+                item["shift_id"] = m.shift_id
+            rows.append(item)
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        return
+    if not r.matches:
+        why = str(r.note) if r.note else "nobody eligible"
+        excluded = ", ".join(f"{k}: {v:,}" for k, v in sorted(r.excluded.items(), key=lambda kv: -kv[1]))
+        out.print(f"no matches ({why})" + (f"; excluded {excluded}" if excluded else ""))
+        return
+    table = Table(title=title, show_lines=False)
+    table.add_column("#", justify="right")
+    table.add_column("id")
+    if with_shift:
+        table.add_column("shift")
+    table.add_column("score", justify="right")
+    for name in r.matches[0].parts:
+        table.add_column(name.replace("_", " "), justify="right")
+    table.add_column("reasons", ratio=1, min_width=30)
+    for i, m in enumerate(r.matches, 1):
+        cells = [str(i), m.id] + ([m.shift_id or ""] if with_shift else []) + [f"{m.score:.3f}"]
+        cells += [f"{v:.2f}" for v in m.parts.values()]
+        cells.append("; ".join(x.zh if lang == "zh" else x.en for x in m.reasons))
+        table.add_row(*cells)
+    out.print(table)
+
+
+@recommend_app.command("volunteers")
+def recommend_volunteers_cmd(
+    activity: Annotated[str, typer.Option("--activity", help="Activity id")],
+    shift: Annotated[str | None, typer.Option("--shift", help="Shift id (default: best open shift per volunteer)")] = None,
+    k: Annotated[int, typer.Option("-k", min=1, max=100, help="How many")] = 10,
+    radius_km: Annotated[float | None, typer.Option("--radius-km", min=0, max=200, help="Search radius on top of travel limits")] = None,
+    as_json: JsonOption = False,
+    lang: LangOption = "en",
+    now: NowOption = None,
+    db: DbOption = None,
+) -> None:
+    """Top-k volunteers for an activity (organisers)."""
+    instant = _now(now)
+    with _store(db) as store:
+        with _progress() as bar:
+            bar.add_task("building the index", total=None)
+            index = service.build_index(store, load_taxonomy(), instant.date())
+        try:
+            r = service.volunteers_for(index, activity, now=instant, shift_id=shift, k=k, radius_km=radius_km)
+        except MatcherError as e:
+            _fail(str(e))
+    _print_ranking(r, as_json, f"volunteers for {activity}", with_shift=shift is None, lang=lang)
+
+
+@recommend_app.command("activities")
+def recommend_activities_cmd(
+    volunteer: Annotated[str, typer.Option("--volunteer", help="Volunteer id")],
+    k: Annotated[int, typer.Option("-k", min=1, max=100, help="How many")] = 10,
+    as_json: JsonOption = False,
+    lang: LangOption = "en",
+    now: NowOption = None,
+    db: DbOption = None,
+) -> None:
+    """Top-k activities, each with its best shift, for a volunteer."""
+    instant = _now(now)
+    with _store(db) as store:
+        with _progress() as bar:
+            bar.add_task("building the index", total=None)
+            index = service.build_index(store, load_taxonomy(), instant.date())
+        try:
+            r = service.activities_for(index, volunteer, now=instant, k=k)
+        except MatcherError as e:
+            _fail(str(e))
+    _print_ranking(r, as_json, f"activities for {volunteer}", with_shift=True, lang=lang)
+
+
+@app.command()
+def bench(
+    volunteers: Annotated[int, typer.Option(min=1000, help="Volunteers in the benchmark city")] = 1_000_000,
+    activities: Annotated[int, typer.Option(min=100, help="Activities in the benchmark city")] = 100_000,
+    queries: Annotated[int, typer.Option(min=10, help="Queries per direction")] = 300,
+    as_json: JsonOption = False,
+) -> None:
+    """Build a large city in memory and print index build time, memory and query latencies."""
+    with _progress() as bar:
+        task = bar.add_task("benchmark", total=None)
+        figures = bench_mod.run(load_taxonomy(), volunteers=volunteers, activities=activities, queries=queries, progress=lambda s: bar.update(task, description=s))
+    if as_json:
+        sys.stdout.write(json.dumps(figures) + "\n")
+        return
+    table = Table(title=f"volmatch bench: {volunteers:,} volunteers, {activities:,} activities")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in figures.items():
+        table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
+    out.print(table)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    db: DbOption = None,
+) -> None:
+    """Serve the HTTP API (arrives with the service issue; for now, says what you can do)."""
+    with _store(db) as store:
+        counts = store.counts()
+    out.print(f"The store {_db_url(db)} holds " + _counts_text(counts) + ".")
+    out.print(
+        "The HTTP API (http://%s:%d/docs) is not built yet. Meanwhile, try:\n"
+        "  .venv/bin/volmatch recommend volunteers --activity a000001 -k 10\n"
+        "  .venv/bin/volmatch recommend activities --volunteer v0000001 -k 10\n"
+        "  .venv/bin/volmatch export -o world.json" % (host, port)
+    )
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

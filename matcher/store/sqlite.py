@@ -1,0 +1,282 @@
+"""The embedded store: one SQLite file, forward-only migrations, one transaction per write.
+
+Every connection turns on foreign keys, WAL, ``synchronous=FULL`` and a 5 s busy timeout (see
+RELIABILITY.md: SQLite leaves foreign keys off per connection, and Python's sqlite3 would run a
+check outside the transaction without an explicit BEGIN).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from matcher.calendar import epoch_seconds
+from matcher.domain import (
+    Activity,
+    Booking,
+    Certification,
+    GeoPoint,
+    ServiceRecord,
+    Shift,
+    SkillClaim,
+    Volunteer,
+    WeeklyWindow,
+    World,
+)
+
+MIGRATIONS = "matcher.store.migrations.sqlite"
+
+
+class SqliteStore:
+    """The default store; see the module docstring."""
+
+    def __init__(self, path: Path) -> None:
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA foreign_keys = ON")
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = FULL")
+        self._db.execute("PRAGMA busy_timeout = 5000")
+        self.migrate()
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # ------------------------------------------------------------------ migrations
+
+    def migrate(self) -> list[str]:
+        """Apply, in name order, every migration not applied yet; returns the ones applied."""
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+        done = {r[0] for r in self._db.execute("SELECT name FROM schema_migrations")}
+        files = sorted(
+            (f for f in resources.files(MIGRATIONS).iterdir() if f.name.endswith(".sql")),
+            key=lambda f: f.name,
+        )
+        applied = []
+        for f in files:
+            if f.name in done:
+                continue
+            with self._tx() as db:
+                for statement in _statements(f.read_text(encoding="utf-8")):
+                    db.execute(statement)
+                db.execute(
+                    "INSERT INTO schema_migrations (name, applied_at) VALUES (?, datetime('now'))", (f.name,)
+                )
+            applied.append(f.name)
+        return applied
+
+    def schema_version(self) -> str:
+        row = self._db.execute("SELECT max(name) FROM schema_migrations").fetchone()
+        return str(row[0])
+
+    # ------------------------------------------------------------------ writes
+
+    def load_world(self, world: World) -> None:
+        with self._tx() as db:
+            db.executemany(_UPSERT_VOLUNTEER, [_volunteer_row(v) for v in world.volunteers])
+            for a in world.activities:
+                _write_activity(db, a)
+            db.executemany(_INSERT_RECORD, [_record_row(r) for r in world.service_records])
+            db.executemany(
+                "INSERT OR IGNORE INTO bookings (volunteer_id, shift_id) VALUES (?, ?)",
+                [(b.volunteer_id, b.shift_id) for b in world.bookings],
+            )
+
+    def upsert_volunteer(self, v: Volunteer) -> None:
+        with self._tx() as db:
+            db.execute(_UPSERT_VOLUNTEER, _volunteer_row(v))
+
+    def upsert_activity(self, a: Activity) -> None:
+        with self._tx() as db:
+            _write_activity(db, a)
+
+    def delete_volunteer(self, ident: str) -> bool:
+        with self._tx() as db:
+            return db.execute("DELETE FROM volunteers WHERE id = ?", (ident,)).rowcount > 0
+
+    def delete_activity(self, ident: str) -> bool:
+        with self._tx() as db:
+            return db.execute("DELETE FROM activities WHERE id = ?", (ident,)).rowcount > 0
+
+    def add_service_record(self, r: ServiceRecord) -> None:
+        with self._tx() as db:
+            db.execute(_INSERT_RECORD, _record_row(r))
+
+    # ------------------------------------------------------------------ reads
+
+    def counts(self) -> dict[str, int]:
+        out = {}
+        for table in ("volunteers", "activities", "shifts", "service_records", "bookings"):
+            out[table] = int(self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608 - fixed names
+        return out
+
+    def get_volunteer(self, ident: str) -> Volunteer | None:
+        row = self._db.execute(f"SELECT {_VOLUNTEER_COLUMNS} FROM volunteers WHERE id = ?", (ident,)).fetchone()
+        return None if row is None else _volunteer(row)
+
+    def get_activity(self, ident: str) -> Activity | None:
+        row = self._db.execute(f"SELECT {_ACTIVITY_COLUMNS} FROM activities WHERE id = ?", (ident,)).fetchone()
+        if row is None:
+            return None
+        shifts = self._db.execute(
+            "SELECT id, starts_at, ends_at, capacity FROM shifts WHERE activity_id = ? ORDER BY starts_utc, id", (ident,)
+        ).fetchall()
+        return _activity(row, [_shift(s) for s in shifts])
+
+    def snapshot(self) -> World:
+        db = self._db
+        db.execute("BEGIN")  # one consistent read of every table
+        try:
+            vols = tuple(_volunteer(r) for r in db.execute(f"SELECT {_VOLUNTEER_COLUMNS} FROM volunteers ORDER BY id"))
+            by_act: dict[str, list[Shift]] = {}
+            for r in db.execute("SELECT activity_id, id, starts_at, ends_at, capacity FROM shifts ORDER BY starts_utc, id"):
+                by_act.setdefault(r[0], []).append(_shift(r[1:]))
+            acts = tuple(
+                _activity(r, by_act.get(r[0], [])) for r in db.execute(f"SELECT {_ACTIVITY_COLUMNS} FROM activities ORDER BY id")
+            )
+            recs = tuple(
+                ServiceRecord(
+                    volunteer_id=r[0], activity_id=r[1], shift_id=r[2], date=date.fromisoformat(r[3]),
+                    hours=r[4], attended=bool(r[5]), rating=r[6],
+                )
+                for r in db.execute(
+                    "SELECT volunteer_id, activity_id, shift_id, date, hours, attended, rating FROM service_records ORDER BY id"
+                )
+            )
+            books = tuple(Booking(r[0], r[1]) for r in db.execute("SELECT volunteer_id, shift_id FROM bookings ORDER BY volunteer_id, shift_id"))
+        finally:
+            db.execute("COMMIT")
+        return World(vols, acts, recs, books)
+
+
+def _statements(sql: str) -> list[str]:
+    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+_VOLUNTEER_COLUMNS = (
+    "id, name, lat, lon, max_travel_km, birth_date, timezone, online_ok, district, phone, email, "
+    "skills, languages, availability, blackout_dates, certifications"
+)
+_UPSERT_VOLUNTEER = (
+    f"INSERT OR REPLACE INTO volunteers ({_VOLUNTEER_COLUMNS}) VALUES ({', '.join('?' * 16)})"
+)
+_ACTIVITY_COLUMNS = (
+    "id, organisation_id, title, description, category, lat, lon, online, timezone, min_age, "
+    "district, required_skills, preferred_skills, required_certifications"
+)
+_INSERT_RECORD = (
+    "INSERT INTO service_records (volunteer_id, activity_id, shift_id, date, hours, attended, rating) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _volunteer_row(v: Volunteer) -> tuple[Any, ...]:
+    return (
+        v.id, v.name,
+        None if v.home is None else v.home.lat, None if v.home is None else v.home.lon,
+        v.max_travel_km, None if v.birth_date is None else v.birth_date.isoformat(), v.timezone,
+        int(v.online_ok), v.district, v.phone, v.email,
+        _dumps([[c.skill, c.level] for c in v.skills]),
+        _dumps(list(v.languages)),
+        _dumps([[w.day, w.start_minute, w.end_minute] for w in v.availability]),
+        _dumps([d.isoformat() for d in v.blackout_dates]),
+        _dumps([[c.skill, None if c.expires is None else c.expires.isoformat()] for c in v.certifications]),
+    )
+
+
+def _volunteer(r: tuple[Any, ...]) -> Volunteer:
+    return Volunteer(
+        id=r[0], name=r[1], home=None if r[2] is None else GeoPoint(r[2], r[3]), max_travel_km=r[4],
+        birth_date=None if r[5] is None else date.fromisoformat(r[5]), timezone=r[6], online_ok=bool(r[7]),
+        district=r[8], phone=r[9], email=r[10],
+        skills=tuple(SkillClaim(s, lvl) for s, lvl in json.loads(r[11])),
+        languages=tuple(json.loads(r[12])),
+        availability=tuple(WeeklyWindow(d, a, b) for d, a, b in json.loads(r[13])),
+        blackout_dates=tuple(date.fromisoformat(d) for d in json.loads(r[14])),
+        certifications=tuple(
+            Certification(s, None if e is None else date.fromisoformat(e)) for s, e in json.loads(r[15])
+        ),
+    )
+
+
+def _write_activity(db: sqlite3.Connection, a: Activity) -> None:
+    loc = a.location
+    db.execute(
+        f"INSERT INTO activities ({_ACTIVITY_COLUMNS}) VALUES ({', '.join('?' * 14)}) "
+        "ON CONFLICT (id) DO UPDATE SET organisation_id = excluded.organisation_id, title = excluded.title, "
+        "description = excluded.description, category = excluded.category, lat = excluded.lat, lon = excluded.lon, "
+        "online = excluded.online, timezone = excluded.timezone, min_age = excluded.min_age, district = excluded.district, "
+        "required_skills = excluded.required_skills, preferred_skills = excluded.preferred_skills, "
+        "required_certifications = excluded.required_certifications",
+        (
+            a.id, a.organisation_id, a.title, a.description, a.category,
+            None if loc is None else loc.lat, None if loc is None else loc.lon, int(a.online), a.timezone,
+            a.min_age, a.district, _dumps(list(a.required_skills)), _dumps(list(a.preferred_skills)),
+            _dumps(list(a.required_certifications)),
+        ),
+    )
+    keep = [s.id for s in a.shifts]
+    db.execute(
+        f"DELETE FROM shifts WHERE activity_id = ? AND id NOT IN ({', '.join('?' * len(keep))})", (a.id, *keep)
+    )
+    db.executemany(
+        "INSERT INTO shifts (id, activity_id, starts_at, ends_at, starts_utc, ends_utc, capacity) VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (id) DO UPDATE SET starts_at = excluded.starts_at, ends_at = excluded.ends_at, "
+        "starts_utc = excluded.starts_utc, ends_utc = excluded.ends_utc, capacity = excluded.capacity "
+        "WHERE shifts.activity_id = excluded.activity_id",
+        [
+            (s.id, a.id, s.starts_at.isoformat(), s.ends_at.isoformat(), epoch_seconds(s.starts_at), epoch_seconds(s.ends_at), s.capacity)
+            for s in a.shifts
+        ],
+    )
+    owners = db.execute(
+        f"SELECT id, activity_id FROM shifts WHERE id IN ({', '.join('?' * len(keep))})", keep
+    ).fetchall() if keep else []
+    for sid, owner in owners:
+        if owner != a.id:
+            from matcher.errors import ConflictError
+
+            raise ConflictError(f"shift id {sid!r} already belongs to activity {owner!r}")
+
+
+def _activity(r: tuple[Any, ...], shifts: list[Shift]) -> Activity:
+    return Activity(
+        id=r[0], organisation_id=r[1], title=r[2], description=r[3], category=r[4],
+        location=None if r[5] is None else GeoPoint(r[5], r[6]), online=bool(r[7]), timezone=r[8],
+        min_age=r[9], district=r[10], required_skills=tuple(json.loads(r[11])),
+        preferred_skills=tuple(json.loads(r[12])), required_certifications=tuple(json.loads(r[13])),
+        shifts=tuple(shifts),
+    )
+
+
+def _shift(r: tuple[Any, ...] | sqlite3.Row) -> Shift:
+    return Shift(r[0], datetime.fromisoformat(r[1]), datetime.fromisoformat(r[2]), r[3])
+
+
+def _record_row(r: ServiceRecord) -> tuple[Any, ...]:
+    return (r.volunteer_id, r.activity_id, r.shift_id, r.date.isoformat(), r.hours, int(r.attended), r.rating)

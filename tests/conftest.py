@@ -1,0 +1,82 @@
+"""Shared fixtures: the shipped taxonomy, hand-built worlds, and a real PostgreSQL with PostGIS."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from matcher.domain import Activity, GeoPoint, Shift, SkillClaim, Volunteer, WeeklyWindow
+from matcher.skills import Taxonomy
+from matcher.store.base import load_taxonomy
+
+CST = timezone(timedelta(hours=8))
+AS_OF = date(2026, 11, 28)
+NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+WEST_LAKE = GeoPoint(30.2500, 120.1400)
+
+
+@pytest.fixture(scope="session")
+def taxonomy() -> Taxonomy:
+    return load_taxonomy()
+
+
+def km_north(point: GeoPoint, km: float) -> GeoPoint:
+    """A point ``km`` north of ``point`` (111.195 km per degree on the volmatch sphere)."""
+    return GeoPoint(point.lat + km / 111.19508, point.lon)
+
+
+def volunteer(ident: str, km: float = 1.0, **kw: Any) -> Volunteer:
+    """A volunteer ``km`` north of the West Lake, free on Saturday 08:00-12:00, 10 km limit."""
+    defaults: dict[str, Any] = dict(
+        name=ident,
+        home=km_north(WEST_LAKE, km),
+        max_travel_km=10.0,
+        availability=(WeeklyWindow.parse("sat", "08:00", "12:00"),),
+        birth_date=date(1990, 1, 1),
+    )
+    defaults.update(kw)
+    if "skills" in defaults:
+        defaults["skills"] = tuple(SkillClaim(s) if isinstance(s, str) else s for s in defaults["skills"])
+    return Volunteer(id=ident, **defaults)
+
+
+def saturday_shift(ident: str = "s1", capacity: int = 10, day: int = 5, start: int = 8, end: int = 12) -> Shift:
+    """Saturday 2026-12-05 (day=5) from ``start`` to ``end`` o'clock, Beijing time."""
+    return Shift(ident, datetime(2026, 12, day, start, tzinfo=CST), datetime(2026, 12, day, end, tzinfo=CST), capacity)
+
+
+def activity(ident: str = "a1", **kw: Any) -> Activity:
+    defaults: dict[str, Any] = dict(
+        organisation_id="o1",
+        title="西湖马拉松医疗点",
+        category="sports events",
+        timezone="Asia/Shanghai",
+        location=WEST_LAKE,
+        shifts=(saturday_shift(),),
+    )
+    defaults.update(kw)
+    return Activity(id=ident, **defaults)
+
+
+POSTGRES_URL = os.environ.get("VOLMATCH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def postgis_conn() -> Iterator[Any]:
+    """A connection to the test PostgreSQL with PostGIS. In CI a missing database fails the run;
+    elsewhere the tests skip and say why."""
+    import psycopg
+
+    try:
+        conn = psycopg.connect(POSTGRES_URL, connect_timeout=3, autocommit=True)
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    except psycopg.Error as e:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL with PostGIS is required in CI ({POSTGRES_URL}): {e}")
+        pytest.skip(f"no PostgreSQL with PostGIS at {POSTGRES_URL} ({e}); run `make test` as root to install it")
+    yield conn
+    conn.close()
