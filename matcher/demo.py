@@ -219,7 +219,7 @@ class DemoCity:
                     description=f"{district[1]}: {en}",
                     category=spec.key,
                     timezone=TIMEZONE,
-                    shifts=tuple(shifts_by_act.get(i, ())),
+                    shifts=tuple(sorted(shifts_by_act.get(i, ()), key=lambda x: (x.starts_at, x.id))),
                     location=None if online else GeoPoint(round(float(a.lat[i]), 6), round(float(a.lon[i]), 6)),
                     online=online,
                     required_skills=tuple(self.skills.name(c) for c in a.required.row(i).tolist()),

@@ -248,7 +248,7 @@ def _records(data: Mapping[str, Any], key: str, parse: Callable[[object], T], on
         except ValidationError as e:
             ident = item.get("id") if isinstance(item, Mapping) else None
             label = f"{key}[{i}]" + (f" (id {ident!r})" if isinstance(ident, str) else "")
-            raise e.prefixed(label) from None
+            raise ValidationError(f"{label}: {e.field}" if e.field else label, e.message) from None
         if on_item is not None:
             on_item()
     return out

@@ -1,0 +1,75 @@
+"""The volmatch command, run as a user would: a real process, a real SQLite file."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.store.test_sqlite import ISSUE_EXAMPLE
+
+
+def volmatch(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "VOLMATCH_DATABASE_URL": f"sqlite:///{db}", "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, env=env, timeout=300, check=False)
+
+
+def test_load_recommend_export(tmp_path: Path) -> None:
+    db = tmp_path / "v.db"
+    doc = tmp_path / "world.json"
+    doc.write_text(json.dumps(ISSUE_EXAMPLE, ensure_ascii=False), encoding="utf-8")
+    r = volmatch("load", str(doc), db=db)
+    assert r.returncode == 0, r.stderr
+    assert "1 volunteers" in r.stdout
+    r = volmatch("recommend", "volunteers", "--activity", "a1", "--json", "--now", "2026-11-28T09:00:00+08:00", db=db)
+    assert r.returncode == 0, r.stderr
+    results = json.loads(r.stdout)
+    assert [x["id"] for x in results] == ["v1"]
+    assert set(results[0]) == {"id", "score", "parts", "reasons", "shift_id"}
+    assert "持有急救证 / holds first aid certificate" in results[0]["reasons"]
+    r = volmatch("recommend", "activities", "--volunteer", "v1", "--json", "--now", "2026-11-28T09:00:00+08:00", db=db)
+    assert [(x["id"], x["shift_id"]) for x in json.loads(r.stdout)] == [("a1", "s1")]
+    r = volmatch("recommend", "volunteers", "--activity", "a1", "--now", "2026-11-28T09:00:00+08:00", db=db)
+    assert "v1" in r.stdout and "holds first aid certificate" in r.stdout
+    r = volmatch("export", db=db)
+    assert json.loads(r.stdout)["volunteers"][0]["name"] == "王芳"
+
+
+def test_bad_file_is_refused_with_the_record_named(tmp_path: Path) -> None:
+    bad = json.loads(json.dumps(ISSUE_EXAMPLE))
+    bad["activities"][0]["shifts"][0]["start"] = "2026-12-05T08:00:00"
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(bad), encoding="utf-8")
+    r = volmatch("load", str(path), db=tmp_path / "v.db")
+    assert r.returncode == 2
+    assert "activities[0] (id 'a1'): shifts[0].start" in r.stderr and "nothing was loaded" in r.stderr
+
+
+@pytest.mark.parametrize("args", [["recommend", "volunteers", "--activity", "nope"], ["recommend", "volunteers", "--activity", "a1", "-k", "1000000000"]])
+def test_bad_queries_exit_with_a_message(tmp_path: Path, args: list[str]) -> None:
+    db = tmp_path / "v.db"
+    doc = tmp_path / "w.json"
+    doc.write_text(json.dumps(ISSUE_EXAMPLE), encoding="utf-8")
+    volmatch("load", str(doc), db=db)
+    r = volmatch(*args, db=db)
+    assert r.returncode == 2
+    assert r.stderr.strip()
+
+
+def test_demo_builds_a_small_city_and_is_idempotent_with_if_missing(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    r = volmatch("demo", "--volunteers", "500", "--activities", "40", "--records", "800", db=db)
+    assert r.returncode == 0, r.stderr
+    assert "500 volunteers" in r.stdout
+    r = volmatch("demo", "--if-missing", db=db)
+    assert "already" in r.stdout
+
+
+def test_bench_json_has_the_promised_figures(tmp_path: Path) -> None:
+    r = volmatch("bench", "--volunteers", "20000", "--activities", "1000", "--queries", "20", "--json", db=tmp_path / "b.db")
+    assert r.returncode == 0, r.stderr
+    figures = json.loads(r.stdout)
+    for key in ("volunteer_query_p50_ms", "volunteer_query_p99_ms", "activity_query_p50_ms", "activity_query_p99_ms", "bytes_per_volunteer", "build_s_per_million"):
+        assert figures[key] > 0
