@@ -42,14 +42,22 @@ def run(
     progress("building the index")
     t0 = time.perf_counter()
     index = MatchIndex.build(
-        taxonomy, city.as_of, city.volunteers, city.activities, city.shifts, city.history,
-        skills=city.skills, categories=city.categories, organisations=city.organisations,
+        taxonomy,
+        city.as_of,
+        city.volunteers,
+        city.activities,
+        city.shifts,
+        city.history,
+        skills=city.skills,
+        categories=city.categories,
+        organisations=city.organisations,
     )
     build_s = time.perf_counter() - t0
     now = datetime.combine(city.as_of, datetime.min.time(), UTC)
     rng = np.random.default_rng(seed)
     dense = [
-        i for i in range(activities)
+        i
+        for i in range(activities)
         if int(city.activity_district[i]) in DENSE and not bool(city.activities.online[i])
     ]
     index.slot_tables(0)  # the per-zone slot table is built once per process, not per query

@@ -18,7 +18,14 @@ from typing import Annotated, Any
 import orjson
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from api import bench as bench_mod
@@ -28,16 +35,28 @@ from matcher.errors import MatcherError
 from matcher.ranking import Ranking
 from matcher.store.base import Store, load_taxonomy, open_store
 
-app = typer.Typer(help="volmatch: match volunteers and activities.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="volmatch: match volunteers and activities.", no_args_is_help=True, add_completion=False
+)
 recommend_app = typer.Typer(help="Ranked, explained recommendations.", no_args_is_help=True)
 app.add_typer(recommend_app, name="recommend")
 out = Console()
 err = Console(stderr=True)
 
-DbOption = Annotated[str | None, typer.Option("--db", help="Store URL (sqlite:///path.db); default VOLMATCH_DATABASE_URL or sqlite:///var/volmatch.db")]
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Store URL (sqlite:///path.db); default VOLMATCH_DATABASE_URL or sqlite:///var/volmatch.db",
+    ),
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-LangOption = Annotated[str, typer.Option("--lang", help="Language of the reasons in the table: en or zh (JSON carries both).")]
-NowOption = Annotated[str | None, typer.Option("--now", help="Treat this ISO datetime as now (default: the current time).")]
+LangOption = Annotated[
+    str, typer.Option("--lang", help="Language of the reasons in the table: en or zh (JSON carries both).")
+]
+NowOption = Annotated[
+    str | None, typer.Option("--now", help="Treat this ISO datetime as now (default: the current time).")
+]
 
 
 def _db_url(db: str | None) -> str:
@@ -68,7 +87,15 @@ def _now(text: str | None) -> datetime:
 
 
 def _progress() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True)
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
 
 
 @app.command()
@@ -80,7 +107,11 @@ def load(path: Annotated[Path, typer.Argument(help="Interchange JSON file")], db
         _fail(f"cannot read {path}: {e.strerror}")
     except orjson.JSONDecodeError as e:
         _fail(f"{path} is not valid JSON: {e}")
-    total = sum(len(document.get(k) or ()) for k in ("volunteers", "activities", "service_records", "bookings")) if isinstance(document, dict) else 0
+    total = (
+        sum(len(document.get(k) or ()) for k in ("volunteers", "activities", "service_records", "bookings"))
+        if isinstance(document, dict)
+        else 0
+    )
     taxonomy = load_taxonomy()
     with _store(db) as store, _progress() as bar:
         task = bar.add_task("validating", total=total)
@@ -113,7 +144,9 @@ def demo(
     records: Annotated[int, typer.Option(min=0, help="Number of service records")] = 100_000,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same city")] = 7,
     as_of: Annotated[str, typer.Option(help="The city's today (shifts follow it)")] = "2026-12-01",
-    if_missing: Annotated[bool, typer.Option("--if-missing", help="Do nothing if the store already has volunteers.")] = False,
+    if_missing: Annotated[
+        bool, typer.Option("--if-missing", help="Do nothing if the store already has volunteers.")
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Build the deterministic demo city (Hangzhou) into the store."""
@@ -123,7 +156,14 @@ def demo(
             return
         with _progress() as bar:
             bar.add_task(f"building the demo city ({volunteers:,} volunteers)", total=None)
-            counts = service.build_demo(store, volunteers=volunteers, activities=activities, records=records, seed=seed, as_of=date.fromisoformat(as_of))
+            counts = service.build_demo(
+                store,
+                volunteers=volunteers,
+                activities=activities,
+                records=records,
+                seed=seed,
+                as_of=date.fromisoformat(as_of),
+            )
     out.print(f"demo city in {_db_url(db)}: " + _counts_text(counts))
 
 
@@ -135,7 +175,12 @@ def _print_ranking(r: Ranking, as_json: bool, title: str, with_shift: bool, lang
     if as_json:
         rows: list[dict[str, Any]] = []
         for m in r.matches:
-            item: dict[str, Any] = {"id": m.id, "score": m.score, "parts": dict(m.parts), "reasons": [str(x) for x in m.reasons]}
+            item: dict[str, Any] = {
+                "id": m.id,
+                "score": m.score,
+                "parts": dict(m.parts),
+                "reasons": [str(x) for x in m.reasons],
+            }
             if with_shift:
                 item["shift_id"] = m.shift_id
             rows.append(item)
@@ -166,9 +211,14 @@ def _print_ranking(r: Ranking, as_json: bool, title: str, with_shift: bool, lang
 @recommend_app.command("volunteers")
 def recommend_volunteers_cmd(
     activity: Annotated[str, typer.Option("--activity", help="Activity id")],
-    shift: Annotated[str | None, typer.Option("--shift", help="Shift id (default: best open shift per volunteer)")] = None,
+    shift: Annotated[
+        str | None, typer.Option("--shift", help="Shift id (default: best open shift per volunteer)")
+    ] = None,
     k: Annotated[int, typer.Option("-k", min=1, max=100, help="How many")] = 10,
-    radius_km: Annotated[float | None, typer.Option("--radius-km", min=0, max=200, help="Search radius on top of travel limits")] = None,
+    radius_km: Annotated[
+        float | None,
+        typer.Option("--radius-km", min=0, max=200, help="Search radius on top of travel limits"),
+    ] = None,
     as_json: JsonOption = False,
     lang: LangOption = "en",
     now: NowOption = None,
@@ -219,7 +269,13 @@ def bench(
     """Build a large city in memory and print index build time, memory and query latencies."""
     with _progress() as bar:
         task = bar.add_task("benchmark", total=None)
-        figures = bench_mod.run(load_taxonomy(), volunteers=volunteers, activities=activities, queries=queries, progress=lambda s: bar.update(task, description=s))
+        figures = bench_mod.run(
+            load_taxonomy(),
+            volunteers=volunteers,
+            activities=activities,
+            queries=queries,
+            progress=lambda s: bar.update(task, description=s),
+        )
     if as_json:
         sys.stdout.write(json.dumps(figures) + "\n")
         return
@@ -242,10 +298,10 @@ def serve(
         counts = store.counts()
     out.print(f"The store {_db_url(db)} holds " + _counts_text(counts) + ".")
     out.print(
-        "The HTTP API (http://%s:%d/docs) is not built yet. Meanwhile, try:\n"
+        f"The HTTP API (http://{host}:{port}/docs) is not built yet. Meanwhile, try:\n"
         "  .venv/bin/volmatch recommend volunteers --activity a000001 -k 10\n"
         "  .venv/bin/volmatch recommend activities --volunteer v0000001 -k 10\n"
-        "  .venv/bin/volmatch export -o world.json" % (host, port)
+        "  .venv/bin/volmatch export -o world.json"
     )
 
 

@@ -16,7 +16,9 @@ from matcher.skills import Taxonomy
 from matcher.store.base import Store
 
 
-def load_document(store: Store, document: object, taxonomy: Taxonomy, on_item: Callable[[], None] | None = None) -> dict[str, int]:
+def load_document(
+    store: Store, document: object, taxonomy: Taxonomy, on_item: Callable[[], None] | None = None
+) -> dict[str, int]:
     """Validate a whole interchange document, then write it in one transaction. Nothing is
     written if any record is invalid."""
     world = parse_world(document, taxonomy, on_item)
@@ -40,7 +42,9 @@ def export_document(store: Store) -> dict[str, object]:
     return world_to_json(store.snapshot())
 
 
-def build_demo(store: Store, *, volunteers: int, activities: int, records: int, seed: int, as_of: date) -> dict[str, int]:
+def build_demo(
+    store: Store, *, volunteers: int, activities: int, records: int, seed: int, as_of: date
+) -> dict[str, int]:
     city = generate_city(volunteers, activities, records, seed=seed, as_of=as_of)
     store.load_world(city.to_world())
     return store.counts()
@@ -50,7 +54,15 @@ def build_index(store: Store, taxonomy: Taxonomy, as_of: date) -> MatchIndex:
     return MatchIndex.from_world(store.snapshot(), taxonomy, as_of)
 
 
-def volunteers_for(index: MatchIndex, activity_id: str, *, now: datetime, shift_id: str | None, k: int, radius_km: float | None) -> Ranking:
+def volunteers_for(
+    index: MatchIndex,
+    activity_id: str,
+    *,
+    now: datetime,
+    shift_id: str | None,
+    k: int,
+    radius_km: float | None,
+) -> Ranking:
     return recommend_volunteers(index, activity_id, now=now, shift_id=shift_id, k=k, radius_km=radius_km)
 
 

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -81,7 +82,8 @@ def pack_slots(slots: NDArray[np.bool_]) -> NDArray[np.uint64]:
     padded = np.zeros(WORDS * 64, dtype=np.uint64)
     padded[: slots.shape[0]] = slots
     weights = np.left_shift(np.uint64(1), np.arange(64, dtype=np.uint64))
-    return (padded.reshape(WORDS, 64) * weights).sum(axis=1, dtype=np.uint64)
+    words: NDArray[np.uint64] = (padded.reshape(WORDS, 64) * weights).sum(axis=1, dtype=np.uint64)
+    return words
 
 
 def unpack_slots(words: NDArray[np.uint64]) -> NDArray[np.bool_]:
@@ -118,9 +120,7 @@ def _utc_offsets_s(utc_s: NDArray[np.int64], tz: str) -> NDArray[np.int64]:
     return np.asarray(delta, dtype=np.int64)
 
 
-def slot_table(
-    starts_s: NDArray[np.int64], ends_s: NDArray[np.int64], tz: str
-) -> SlotTable:
+def slot_table(starts_s: NDArray[np.int64], ends_s: NDArray[np.int64], tz: str) -> SlotTable:
     """Slot tables for many shifts in one time zone.
 
     Parameters
@@ -212,7 +212,12 @@ class ShiftMask:
     total_minutes: float
 
     @classmethod
-    def from_slots(cls, slots: Sequence[int] | NDArray[np.int32], minutes: Sequence[float] | NDArray[np.float32], total: float) -> ShiftMask:
+    def from_slots(
+        cls,
+        slots: Sequence[int] | NDArray[np.int32],
+        minutes: Sequence[float] | NDArray[np.float32],
+        total: float,
+    ) -> ShiftMask:
         per_slot = np.zeros(SLOTS_PER_WEEK, dtype=np.float64)
         np.add.at(per_slot, np.asarray(slots, dtype=np.int64), np.asarray(minutes, dtype=np.float64))
         values = sorted({float(round(v, 4)) for v in per_slot if v > 0})
@@ -222,7 +227,9 @@ class ShiftMask:
             masks[j] = pack_slots(rounded == v)
         return cls(tuple(values), masks, float(total))
 
-    def covered_minutes(self, avail: NDArray[np.uint64], rows: NDArray[np.intp] | slice) -> NDArray[np.float32]:
+    def covered_minutes(
+        self, avail: NDArray[np.uint64], rows: NDArray[np.integer[Any]] | slice
+    ) -> NDArray[np.float32]:
         """Minutes of the shift inside each volunteer's available slots.
 
         Parameters
@@ -241,10 +248,11 @@ class ShiftMask:
             return np.zeros(n, dtype=np.float32)
         return out
 
-    def share(self, avail: NDArray[np.uint64], rows: NDArray[np.intp] | slice) -> NDArray[np.float32]:
+    def share(self, avail: NDArray[np.uint64], rows: NDArray[np.integer[Any]] | slice) -> NDArray[np.float32]:
         """Share of the shift covered, in [0, 1]."""
         cov = self.covered_minutes(avail, rows) / np.float32(self.total_minutes)
-        return np.minimum(cov, np.float32(1.0))
+        share: NDArray[np.float32] = np.minimum(cov, np.float32(1.0))
+        return share
 
 
 def shift_mask(starts_at: datetime, ends_at: datetime, tz: str) -> ShiftMask:
@@ -273,7 +281,12 @@ def describe_local(starts_at: datetime, ends_at: datetime, tz: str) -> str:
     zi = zone(tz)
     a, b = starts_at.astimezone(zi), ends_at.astimezone(zi)
     day_a = a.strftime("%a")
-    if a.date() == b.date() or (b - a <= timedelta(days=1) and b.hour == 0 and b.minute == 0 and b.date() == a.date() + timedelta(days=1)):
+    if a.date() == b.date() or (
+        b - a <= timedelta(days=1)
+        and b.hour == 0
+        and b.minute == 0
+        and b.date() == a.date() + timedelta(days=1)
+    ):
         end = "24:00" if b.date() != a.date() else b.strftime("%H:%M")
         return f"{day_a} {a:%H:%M}–{end}"
     return f"{day_a} {a:%H:%M}–{b:%a} {b:%H:%M}"

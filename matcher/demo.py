@@ -33,8 +33,8 @@ from matcher.columns import (
     HistoryColumns,
     Ragged,
     ShiftColumns,
-    VolunteerColumns,
     Vocabulary,
+    VolunteerColumns,
 )
 from matcher.domain import (
     Activity,
@@ -83,28 +83,79 @@ PATTERN_WEIGHTS = (0.30, 0.18, 0.16, 0.12, 0.10, 0.08, 0.06)
 
 # Skills volunteers declare (beyond languages) and how common they are.
 VOLUNTEER_SKILLS: tuple[tuple[str, float], ...] = (
-    ("first_aid", 0.12), ("cpr_aed", 0.04), ("paramedic", 0.01), ("nursing", 0.03),
-    ("medicine", 0.01), ("psych_support", 0.03), ("epidemic", 0.05), ("elderly_care", 0.10),
-    ("home_visits", 0.05), ("disability_support", 0.02), ("sign_language", 0.01),
-    ("childcare", 0.04), ("tutoring", 0.09), ("teaching_language", 0.03), ("science_outreach", 0.02),
-    ("reading", 0.03), ("event_management", 0.03), ("marathon_support", 0.04),
-    ("conference_support", 0.05), ("guiding", 0.07), ("crowd_management", 0.06),
-    ("registration", 0.06), ("driving", 0.10), ("heavy_lifting", 0.06), ("food_service", 0.03),
-    ("warehouse", 0.03), ("flood_response", 0.03), ("search_rescue", 0.01), ("water_rescue", 0.01),
-    ("swimming", 0.05), ("fire_safety", 0.02), ("shelter_management", 0.01),
-    ("traffic_guidance", 0.06), ("river_protection", 0.04), ("cleanup", 0.08),
-    ("waste_sorting", 0.06), ("gardening", 0.03), ("civility_campaign", 0.05),
-    ("policy_outreach", 0.04), ("mediation", 0.02), ("repair", 0.03), ("legal_advice", 0.01),
-    ("agriculture", 0.02), ("ecommerce_sales", 0.02), ("it_support", 0.03),
-    ("digital_literacy", 0.04), ("data_analysis", 0.02), ("social_media", 0.04),
-    ("photography", 0.05), ("graphic_design", 0.02), ("performing", 0.03), ("writing", 0.03),
-    ("volunteer_management", 0.02), ("administration", 0.03), ("customer_service", 0.03),
+    ("first_aid", 0.12),
+    ("cpr_aed", 0.04),
+    ("paramedic", 0.01),
+    ("nursing", 0.03),
+    ("medicine", 0.01),
+    ("psych_support", 0.03),
+    ("epidemic", 0.05),
+    ("elderly_care", 0.10),
+    ("home_visits", 0.05),
+    ("disability_support", 0.02),
+    ("sign_language", 0.01),
+    ("childcare", 0.04),
+    ("tutoring", 0.09),
+    ("teaching_language", 0.03),
+    ("science_outreach", 0.02),
+    ("reading", 0.03),
+    ("event_management", 0.03),
+    ("marathon_support", 0.04),
+    ("conference_support", 0.05),
+    ("guiding", 0.07),
+    ("crowd_management", 0.06),
+    ("registration", 0.06),
+    ("driving", 0.10),
+    ("heavy_lifting", 0.06),
+    ("food_service", 0.03),
+    ("warehouse", 0.03),
+    ("flood_response", 0.03),
+    ("search_rescue", 0.01),
+    ("water_rescue", 0.01),
+    ("swimming", 0.05),
+    ("fire_safety", 0.02),
+    ("shelter_management", 0.01),
+    ("traffic_guidance", 0.06),
+    ("river_protection", 0.04),
+    ("cleanup", 0.08),
+    ("waste_sorting", 0.06),
+    ("gardening", 0.03),
+    ("civility_campaign", 0.05),
+    ("policy_outreach", 0.04),
+    ("mediation", 0.02),
+    ("repair", 0.03),
+    ("legal_advice", 0.01),
+    ("agriculture", 0.02),
+    ("ecommerce_sales", 0.02),
+    ("it_support", 0.03),
+    ("digital_literacy", 0.04),
+    ("data_analysis", 0.02),
+    ("social_media", 0.04),
+    ("photography", 0.05),
+    ("graphic_design", 0.02),
+    ("performing", 0.03),
+    ("writing", 0.03),
+    ("volunteer_management", 0.02),
+    ("administration", 0.03),
+    ("customer_service", 0.03),
 )
 LANGUAGES: tuple[tuple[str, float], ...] = (
-    ("lang_zh", 0.97), ("lang_wuu", 0.40), ("lang_en", 0.25), ("lang_ja", 0.02),
-    ("lang_ko", 0.015), ("lang_fr", 0.01), ("lang_de", 0.008), ("lang_es", 0.008),
+    ("lang_zh", 0.97),
+    ("lang_wuu", 0.40),
+    ("lang_en", 0.25),
+    ("lang_ja", 0.02),
+    ("lang_ko", 0.015),
+    ("lang_fr", 0.01),
+    ("lang_de", 0.008),
+    ("lang_es", 0.008),
 )
-CERTIFIED: tuple[tuple[str, float], ...] = (("first_aid", 0.6), ("driving", 0.8), ("cpr_aed", 0.7), ("water_rescue", 0.9), ("paramedic", 1.0))
+CERTIFIED: tuple[tuple[str, float], ...] = (
+    ("first_aid", 0.6),
+    ("driving", 0.8),
+    ("cpr_aed", 0.7),
+    ("water_rescue", 0.9),
+    ("paramedic", 1.0),
+)
 
 
 @dataclass(frozen=True)
@@ -124,20 +175,180 @@ class CategorySpec:
 
 
 CATEGORIES: tuple[CategorySpec, ...] = (
-    CategorySpec("sports events", 0.10, (("marathon_support", 0.3), ("first_aid", 0.15)), (("lang_en", 0.5), ("crowd_management", 0.4)), 16, (("first_aid", 0.15),), 0.1, 0.0, (6, 7, 8, 13), (4, 5, 6), (10, 60), (("马拉松赛道服务", "marathon course marshals"), ("马拉松医疗点", "marathon medical post"), ("亚运场馆引导", "Asian Games venue guides"))),
-    CategorySpec("conferences", 0.06, (("conference_support", 0.3),), (("lang_en", 0.7), ("registration", 0.4)), 18, (), 0.0, 0.0, (8, 9, 13), (4, 8), (5, 40), (("国际会议接待", "international conference reception"), ("博览会咨询台", "expo information desk"))),
-    CategorySpec("emergency response", 0.07, (("flood_response", 0.4), ("first_aid", 0.2)), (("driving", 0.4), ("heavy_lifting", 0.4), ("swimming", 0.3)), 18, (("first_aid", 0.1),), 0.4, 0.0, (0, 8, 14, 20), (4, 8, 12), (5, 30), (("防台防汛值守", "typhoon and flood watch"), ("物资转运", "relief supplies transport"), ("安置点服务", "evacuation shelter support"))),
-    CategorySpec("epidemic prevention", 0.06, (("epidemic", 0.4),), (("registration", 0.4), ("medical", 0.2)), 18, (), 0.3, 0.0, (7, 8, 13, 17), (3, 4, 6), (4, 20), (("社区防疫值守", "community epidemic prevention"), ("疫苗接种引导", "vaccination site guides"))),
-    CategorySpec("civilised city", 0.13, (), (("traffic_guidance", 0.5), ("civility_campaign", 0.5)), 14, (), 0.2, 0.0, (7, 9, 16), (2, 3), (5, 30), (("文明交通劝导", "civilised traffic guidance"), ("文明城市创建宣传", "civilised-city campaign"))),
-    CategorySpec("river protection", 0.08, (), (("river_protection", 0.6), ("cleanup", 0.4)), 14, (), 0.4, 0.0, (8, 9, 14), (2, 3, 4), (5, 25), (("民间河长巡河", "river patrol"), ("西溪湿地清洁", "wetland clean-up"), ("水质监测", "water quality monitoring"))),
-    CategorySpec("elderly care", 0.17, (("elderly_care", 0.3),), (("home_visits", 0.4), ("lang_wuu", 0.4), ("digital_literacy", 0.3)), 16, (), 0.35, 0.0, (9, 14, 18), (2, 3), (2, 12), (("空巢老人探访", "visits to older people living alone"), ("智能手机助老课堂", "smartphone class for older people"), ("敬老院陪伴", "care-home companionship"))),
-    CategorySpec("tutoring", 0.12, (("tutoring", 0.6),), (("teaching_language", 0.3), ("lang_en", 0.3)), 18, (), 0.3, 0.3, (9, 14, 18, 19), (2, 3), (2, 15), (("留守儿童课业辅导", "homework help for left-behind children"), ("线上英语陪读", "online English reading buddies"), ("乡村支教", "rural teaching support"))),
-    CategorySpec("rural revitalisation", 0.07, (), (("agriculture", 0.4), ("ecommerce_sales", 0.4), ("photography", 0.3)), 18, (), 0.9, 0.05, (8, 9, 13), (4, 6, 8), (3, 20), (("助农直播带货", "live-stream sales for farmers"), ("茶园采摘帮扶", "tea harvest support"), ("美丽乡村摄影", "village photography"))),
-    CategorySpec("community service", 0.14, (), (("repair", 0.3), ("legal_advice", 0.1), ("waste_sorting", 0.3), ("mediation", 0.1)), 14, (), 0.3, 0.02, (9, 14, 18), (2, 3, 4), (3, 20), (("垃圾分类指导", "waste-sorting guidance"), ("便民维修服务", "neighbourhood repair stand"), ("社区法律咨询", "community legal advice"))),
+    CategorySpec(
+        "sports events",
+        0.10,
+        (("marathon_support", 0.3), ("first_aid", 0.15)),
+        (("lang_en", 0.5), ("crowd_management", 0.4)),
+        16,
+        (("first_aid", 0.15),),
+        0.1,
+        0.0,
+        (6, 7, 8, 13),
+        (4, 5, 6),
+        (10, 60),
+        (
+            ("马拉松赛道服务", "marathon course marshals"),
+            ("马拉松医疗点", "marathon medical post"),
+            ("亚运场馆引导", "Asian Games venue guides"),
+        ),
+    ),
+    CategorySpec(
+        "conferences",
+        0.06,
+        (("conference_support", 0.3),),
+        (("lang_en", 0.7), ("registration", 0.4)),
+        18,
+        (),
+        0.0,
+        0.0,
+        (8, 9, 13),
+        (4, 8),
+        (5, 40),
+        (("国际会议接待", "international conference reception"), ("博览会咨询台", "expo information desk")),
+    ),
+    CategorySpec(
+        "emergency response",
+        0.07,
+        (("flood_response", 0.4), ("first_aid", 0.2)),
+        (("driving", 0.4), ("heavy_lifting", 0.4), ("swimming", 0.3)),
+        18,
+        (("first_aid", 0.1),),
+        0.4,
+        0.0,
+        (0, 8, 14, 20),
+        (4, 8, 12),
+        (5, 30),
+        (
+            ("防台防汛值守", "typhoon and flood watch"),
+            ("物资转运", "relief supplies transport"),
+            ("安置点服务", "evacuation shelter support"),
+        ),
+    ),
+    CategorySpec(
+        "epidemic prevention",
+        0.06,
+        (("epidemic", 0.4),),
+        (("registration", 0.4), ("medical", 0.2)),
+        18,
+        (),
+        0.3,
+        0.0,
+        (7, 8, 13, 17),
+        (3, 4, 6),
+        (4, 20),
+        (("社区防疫值守", "community epidemic prevention"), ("疫苗接种引导", "vaccination site guides")),
+    ),
+    CategorySpec(
+        "civilised city",
+        0.13,
+        (),
+        (("traffic_guidance", 0.5), ("civility_campaign", 0.5)),
+        14,
+        (),
+        0.2,
+        0.0,
+        (7, 9, 16),
+        (2, 3),
+        (5, 30),
+        (("文明交通劝导", "civilised traffic guidance"), ("文明城市创建宣传", "civilised-city campaign")),
+    ),
+    CategorySpec(
+        "river protection",
+        0.08,
+        (),
+        (("river_protection", 0.6), ("cleanup", 0.4)),
+        14,
+        (),
+        0.4,
+        0.0,
+        (8, 9, 14),
+        (2, 3, 4),
+        (5, 25),
+        (
+            ("民间河长巡河", "river patrol"),
+            ("西溪湿地清洁", "wetland clean-up"),
+            ("水质监测", "water quality monitoring"),
+        ),
+    ),
+    CategorySpec(
+        "elderly care",
+        0.17,
+        (("elderly_care", 0.3),),
+        (("home_visits", 0.4), ("lang_wuu", 0.4), ("digital_literacy", 0.3)),
+        16,
+        (),
+        0.35,
+        0.0,
+        (9, 14, 18),
+        (2, 3),
+        (2, 12),
+        (
+            ("空巢老人探访", "visits to older people living alone"),
+            ("智能手机助老课堂", "smartphone class for older people"),
+            ("敬老院陪伴", "care-home companionship"),
+        ),
+    ),
+    CategorySpec(
+        "tutoring",
+        0.12,
+        (("tutoring", 0.6),),
+        (("teaching_language", 0.3), ("lang_en", 0.3)),
+        18,
+        (),
+        0.3,
+        0.3,
+        (9, 14, 18, 19),
+        (2, 3),
+        (2, 15),
+        (
+            ("留守儿童课业辅导", "homework help for left-behind children"),
+            ("线上英语陪读", "online English reading buddies"),
+            ("乡村支教", "rural teaching support"),
+        ),
+    ),
+    CategorySpec(
+        "rural revitalisation",
+        0.07,
+        (),
+        (("agriculture", 0.4), ("ecommerce_sales", 0.4), ("photography", 0.3)),
+        18,
+        (),
+        0.9,
+        0.05,
+        (8, 9, 13),
+        (4, 6, 8),
+        (3, 20),
+        (
+            ("助农直播带货", "live-stream sales for farmers"),
+            ("茶园采摘帮扶", "tea harvest support"),
+            ("美丽乡村摄影", "village photography"),
+        ),
+    ),
+    CategorySpec(
+        "community service",
+        0.14,
+        (),
+        (("repair", 0.3), ("legal_advice", 0.1), ("waste_sorting", 0.3), ("mediation", 0.1)),
+        14,
+        (),
+        0.3,
+        0.02,
+        (9, 14, 18),
+        (2, 3, 4),
+        (3, 20),
+        (
+            ("垃圾分类指导", "waste-sorting guidance"),
+            ("便民维修服务", "neighbourhood repair stand"),
+            ("社区法律咨询", "community legal advice"),
+        ),
+    ),
 )
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
-GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍鹏辉宇浩凯晨瑶婷欣怡佳琪梓涵子轩雨萱思远嘉怡俊杰"
+GIVEN = (
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍鹏辉宇浩凯晨瑶婷欣怡佳琪梓涵子轩雨萱思远嘉怡俊杰"
+)
 
 
 @dataclass(frozen=True)
@@ -220,12 +431,16 @@ class DemoCity:
                     category=spec.key,
                     timezone=TIMEZONE,
                     shifts=tuple(sorted(shifts_by_act.get(i, ()), key=lambda x: (x.starts_at, x.id))),
-                    location=None if online else GeoPoint(round(float(a.lat[i]), 6), round(float(a.lon[i]), 6)),
+                    location=None
+                    if online
+                    else GeoPoint(round(float(a.lat[i]), 6), round(float(a.lon[i]), 6)),
                     online=online,
                     required_skills=tuple(self.skills.name(c) for c in a.required.row(i).tolist()),
                     preferred_skills=tuple(self.skills.name(c) for c in a.preferred.row(i).tolist()),
                     min_age=None if a.min_age[i] < 0 else int(a.min_age[i]),
-                    required_certifications=tuple(self.skills.name(c) for c in a.required_certs.row(i).tolist()),
+                    required_certifications=tuple(
+                        self.skills.name(c) for c in a.required_certs.row(i).tolist()
+                    ),
                     district=district[0],
                 )
             )
@@ -247,7 +462,11 @@ _CST = timezone(timedelta(hours=8))
 
 
 def _windows_from_bits(words: NDArray[np.uint64]) -> tuple[WeeklyWindow, ...]:
-    bits = ((words[:, None] >> np.arange(64, dtype=np.uint64)) & np.uint64(1)).reshape(-1)[:SLOTS_PER_WEEK].astype(bool)
+    bits = (
+        ((words[:, None] >> np.arange(64, dtype=np.uint64)) & np.uint64(1))
+        .reshape(-1)[:SLOTS_PER_WEEK]
+        .astype(bool)
+    )
     out: list[WeeklyWindow] = []
     s = 0
     while s < SLOTS_PER_WEEK:
@@ -273,7 +492,9 @@ def _pattern_words() -> NDArray[np.uint64]:
     return out
 
 
-def _scatter_points(rng: np.random.Generator, district: NDArray[np.int16]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _scatter_points(
+    rng: np.random.Generator, district: NDArray[np.int16]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     d = np.array([(x[2], x[3], x[5]) for x in DISTRICTS])
     lat0, lon0, sigma = d[district, 0], d[district, 1], d[district, 2]
     n = district.shape[0]
@@ -285,11 +506,19 @@ def _scatter_points(rng: np.random.Generator, district: NDArray[np.int16]) -> tu
     return lat, lon
 
 
-def _pick_lists(rng: np.random.Generator, n: int, table: tuple[tuple[str, float], ...], vocab: Vocabulary, extra: NDArray[np.float64] | None = None) -> Ragged:
+def _pick_lists(
+    rng: np.random.Generator,
+    n: int,
+    table: tuple[tuple[str, float], ...],
+    vocab: Vocabulary,
+    extra: NDArray[np.float64] | None = None,
+) -> Ragged:
     """Independent Bernoulli draws per (row, item) -> CSR lists of codes (row-major)."""
     probs = np.array([p for _, p in table])
     codes = np.array([vocab.code(s) for s, _ in table], dtype=np.int32)
-    hits = rng.random((n, len(table)), dtype=np.float32) < (probs if extra is None else probs * extra[:, None])
+    hits = rng.random((n, len(table)), dtype=np.float32) < (
+        probs if extra is None else probs * extra[:, None]
+    )
     rows, cols = np.nonzero(hits)
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
@@ -326,7 +555,9 @@ def generate_city(
     first = rng.choice(len(PATTERNS), size=n, p=PATTERN_WEIGHTS)
     second = rng.choice(len(PATTERNS), size=n, p=PATTERN_WEIGHTS)
     avail = words[first] | np.where((rng.random(n) < 0.45)[:, None], words[second], np.uint64(0))
-    ages = np.clip(rng.choice([19.0, 30.0, 45.0, 63.0], size=n, p=[0.35, 0.25, 0.2, 0.2]) + rng.normal(0, 6, n), 14, 80)
+    ages = np.clip(
+        rng.choice([19.0, 30.0, 45.0, 63.0], size=n, p=[0.35, 0.25, 0.2, 0.2]) + rng.normal(0, 6, n), 14, 80
+    )
     birth = (day_number(as_of) - (ages * 365.25)).astype(np.int32)
     skill_rows = _pick_lists(rng, n, VOLUNTEER_SKILLS + LANGUAGES, skills)
     # Certificates: a share of the holders of each certifiable skill, with expiry dates spread
@@ -346,16 +577,17 @@ def generate_city(
     c_rows, c_codes = c_rows[order], c_codes[order]
     c_indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(c_rows, minlength=n), out=c_indptr[1:])
-    c_expiry = (day_number(as_of) + rng.integers(-365, 3 * 365, c_rows.shape[0])).astype(np.int32)
+    offsets = rng.integers(-365, 3 * 365, size=(c_rows.shape[0],), dtype=np.int64)
+    c_expiry = (offsets + day_number(as_of)).astype(np.int32)
     has_blackout = rng.random(n) < 0.05
     b_count = np.where(has_blackout, rng.integers(1, 4, n), 0)
     b_indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(b_count, out=b_indptr[1:])
-    b_days = np.sort(
+    b_sorted = np.sort(
         (day_number(as_of) + rng.integers(1, 60, int(b_indptr[-1]))).astype(np.int32)
         + (np.repeat(np.arange(n), b_count) * 1000).astype(np.int32)
     ) - (np.repeat(np.arange(n), b_count) * 1000).astype(np.int32)
-    b_days = _unique_per_row(b_indptr, b_days)
+    b_days = _unique_per_row(b_indptr, b_sorted)
     vols = VolunteerColumns(
         ids=[f"v{i:07d}" for i in range(n)],
         lat=lat,
@@ -374,7 +606,11 @@ def generate_city(
 
     # ---- activities
     m = n_activities
-    cat = rng.choice(len(CATEGORIES), size=m, p=np.array([c.weight for c in CATEGORIES]) / sum(c.weight for c in CATEGORIES)).astype(np.int32)
+    cat = rng.choice(
+        len(CATEGORIES),
+        size=m,
+        p=np.array([c.weight for c in CATEGORIES]) / sum(c.weight for c in CATEGORIES),
+    ).astype(np.int32)
     rural_share = np.array([c.rural for c in CATEGORIES])[cat]
     go_rural = rng.random(m) < rural_share
     urban_p = np.where(urban, pop, 0.0)
@@ -400,8 +636,16 @@ def generate_city(
     for i in range(m):
         spec = CATEGORIES[int(cat[i])]
         required_lists.append([skills.code(s) for j, (s, p) in enumerate(spec.required) if draws[i, j] < p])
-        preferred_lists.append([skills.code(s) for j, (s, p) in enumerate(spec.preferred) if draws[i, 4 + j % 4] < p])
-        cert_lists.append([skills.code(s) for s, p in spec.certs if draws[i, 3] < p and skills.code(s) in required_lists[-1]])
+        preferred_lists.append(
+            [skills.code(s) for j, (s, p) in enumerate(spec.preferred) if draws[i, 4 + j % 4] < p]
+        )
+        cert_lists.append(
+            [
+                skills.code(s)
+                for s, p in spec.certs
+                if draws[i, 3] < p and skills.code(s) in required_lists[-1]
+            ]
+        )
         if spec.min_age is not None:
             min_age[i] = spec.min_age
         title[i] = int(draws[i, 7] * len(spec.titles))
@@ -430,8 +674,18 @@ def generate_city(
     dur_tab = [np.array(c.duration) for c in CATEGORIES]
     pick = rng.random((k, 2))
     s_cat = cat[s_act]
-    start_h = np.array([hours_tab[c][int(p * len(hours_tab[c]))] for c, p in zip(s_cat.tolist(), pick[:, 0].tolist(), strict=True)])
-    dur_h = np.array([dur_tab[c][int(p * len(dur_tab[c]))] for c, p in zip(s_cat.tolist(), pick[:, 1].tolist(), strict=True)])
+    start_h = np.array(
+        [
+            hours_tab[c][int(p * len(hours_tab[c]))]
+            for c, p in zip(s_cat.tolist(), pick[:, 0].tolist(), strict=True)
+        ]
+    )
+    dur_h = np.array(
+        [
+            dur_tab[c][int(p * len(dur_tab[c]))]
+            for c, p in zip(s_cat.tolist(), pick[:, 1].tolist(), strict=True)
+        ]
+    )
     starts = s_day.astype(np.int64) * 86400 + start_h * 3600 - UTC_OFFSET_S
     cap_lo = np.array([c.capacity[0] for c in CATEGORIES])[s_cat]
     cap_hi = np.array([c.capacity[1] for c in CATEGORIES])[s_cat]
@@ -459,7 +713,9 @@ def generate_city(
             if members.size and sel.any():
                 h_act[sel] = members[rng.integers(0, members.size, int(sel.sum()))]
         attended = rng.random(r) < reliability[h_vol]
-        hours = np.where(attended, rng.choice([2.0, 3.0, 4.0, 6.0, 8.0], size=r, p=[0.3, 0.3, 0.25, 0.1, 0.05]), 0.0)
+        hours = np.where(
+            attended, rng.choice([2.0, 3.0, 4.0, 6.0, 8.0], size=r, p=[0.3, 0.3, 0.25, 0.1, 0.05]), 0.0
+        )
         history = HistoryColumns(
             volunteer=h_vol,
             category=cat[h_act],
@@ -470,8 +726,24 @@ def generate_city(
         )
     else:
         h_act = np.zeros(0, np.int32)
-        history = HistoryColumns(*(np.zeros(0, t) for t in (np.int32, np.int32, np.int32, np.int32, np.float32, bool)))
-    return DemoCity(seed, as_of, vols, acts, shifts, history, skills, categories, organisations, district, a_district, title, h_act)
+        history = HistoryColumns(
+            *(np.zeros(0, t) for t in (np.int32, np.int32, np.int32, np.int32, np.float32, bool))
+        )
+    return DemoCity(
+        seed,
+        as_of,
+        vols,
+        acts,
+        shifts,
+        history,
+        skills,
+        categories,
+        organisations,
+        district,
+        a_district,
+        title,
+        h_act,
+    )
 
 
 def _unique_per_row(indptr: NDArray[np.int64], values: NDArray[np.int32]) -> Ragged:

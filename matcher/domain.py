@@ -166,7 +166,9 @@ class WeeklyWindow:
         return {
             "day": WEEKDAYS[self.day],
             "start": _format_clock(self.start_minute),
-            "end": _format_clock(self.end_minute if self.end_minute == MINUTES_PER_DAY else self.end_minute % MINUTES_PER_DAY),
+            "end": _format_clock(
+                self.end_minute if self.end_minute == MINUTES_PER_DAY else self.end_minute % MINUTES_PER_DAY
+            ),
         }
 
     def label(self) -> str:
@@ -331,9 +333,7 @@ class Activity:
         check_timezone(self.timezone)
         if not self.online and self.location is None:
             raise ValidationError("location", "an activity that is not online needs a location")
-        if self.min_age is not None and (
-            isinstance(self.min_age, bool) or not 0 <= self.min_age <= 120
-        ):
+        if self.min_age is not None and (isinstance(self.min_age, bool) or not 0 <= self.min_age <= 120):
             raise ValidationError("min_age", "must be between 0 and 120")
         for name in ("required_skills", "preferred_skills", "required_certifications"):
             if len(getattr(self, name)) > 50:

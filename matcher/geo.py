@@ -14,6 +14,7 @@ return numpy arrays; shapes are stated in each docstring.
 from __future__ import annotations
 
 import math
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -29,9 +30,7 @@ MAX_RADIUS_KM = math.pi * EARTH_RADIUS_KM
 def haversine_km(a: GeoPoint, b: GeoPoint) -> float:
     """Great-circle distance between two points, in kilometres (scalar, float64)."""
     lat1, lon1, lat2, lon2 = map(math.radians, (a.lat, a.lon, b.lat, b.lon))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(
-        (lon2 - lon1) / 2
-    ) ** 2
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
     return 2.0 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
@@ -69,9 +68,7 @@ def km_to_chord(distance_km: float) -> float:
     return 2.0 * math.sin(angle / 2.0)
 
 
-def distances_km(
-    points_xyz: NDArray[np.floating], origin_xyz: NDArray[np.floating]
-) -> NDArray[np.float32]:
+def distances_km(points_xyz: NDArray[np.floating], origin_xyz: NDArray[np.floating]) -> NDArray[np.float32]:
     """Great-circle distances from one origin to many points, both given as unit vectors.
 
     Parameters
@@ -85,9 +82,10 @@ def distances_km(
     """
     diff = points_xyz - origin_xyz.astype(points_xyz.dtype, copy=False)
     chord = np.sqrt(np.einsum("ij,ij->i", diff, diff))
-    return (np.float32(2.0 * EARTH_RADIUS_KM) * np.arcsin(np.minimum(chord * 0.5, 1.0))).astype(
-        np.float32, copy=False
-    )
+    out: NDArray[np.float32] = (
+        np.float32(2.0 * EARTH_RADIUS_KM) * np.arcsin(np.minimum(chord * 0.5, 1.0))
+    ).astype(np.float32, copy=False)
+    return out
 
 
 DISTANCE_BANDS_KM: tuple[float, ...] = (2.0, 5.0, 10.0, 20.0, 50.0)

@@ -25,6 +25,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -41,13 +42,12 @@ from matcher.calendar import (
     slot_table,
 )
 from matcher.columns import (
-    NO_DAY,
     ActivityColumns,
     HistoryColumns,
     Ragged,
     ShiftColumns,
-    VolunteerColumns,
     Vocabulary,
+    VolunteerColumns,
     activity_columns,
     category_key,
     volunteer_columns,
@@ -76,9 +76,9 @@ class Column:
 
     __slots__ = ("data", "n")
 
-    def __init__(self, initial: NDArray[np.generic]) -> None:
-        self.data = initial
-        self.n = initial.shape[0]
+    def __init__(self, initial: NDArray[Any]) -> None:
+        self.data: NDArray[Any] = initial
+        self.n: int = int(initial.shape[0])
 
     def ensure(self, n: int) -> None:
         if n > self.data.shape[0]:
@@ -156,7 +156,7 @@ class IdMap:
             dup = np.flatnonzero(self._sorted[1:] == self._sorted[:-1])
             if dup.size:
                 raise ConflictError(f"volunteer id {self._sorted[dup[0]].decode()!r} appears twice")
-        self._base = by_row.shape[0]
+        self._base: int = int(by_row.shape[0])
         self._added: dict[str, int] = {}
         self._added_ids: list[str] = []
         self._gone: set[int] = set()
@@ -253,9 +253,14 @@ class SpatialBlocks:
 
     def _cells_per_band(self, band: NDArray[np.int64]) -> NDArray[np.int64]:
         centre_lat = np.radians(-90.0 + (band + 0.5) * self.dlat)
-        return np.maximum(1, np.floor(360.0 * np.cos(centre_lat) / self.dlat)).astype(np.int64)
+        cells: NDArray[np.int64] = np.maximum(1, np.floor(360.0 * np.cos(centre_lat) / self.dlat)).astype(
+            np.int64
+        )
+        return cells
 
-    def keys(self, lat: NDArray[np.float64], lon: NDArray[np.float64], tier: NDArray[np.int64] | None = None) -> NDArray[np.int64]:
+    def keys(
+        self, lat: NDArray[np.float64], lon: NDArray[np.float64], tier: NDArray[np.int64] | None = None
+    ) -> NDArray[np.int64]:
         band = np.clip(np.floor((lat + 90.0) / self.dlat).astype(np.int64), 0, self.n_bands - 1)
         cells = self._cells_per_band(band)
         cell = np.clip(np.floor((lon + 180.0) / 360.0 * cells).astype(np.int64), 0, cells - 1)
@@ -270,7 +275,9 @@ class SpatialBlocks:
         lon = -180.0 + (cell + 0.5) * 360.0 / cells
         return unit_vectors(lat, lon)
 
-    def bulk(self, sorted_keys: NDArray[np.int64], xyz: NDArray[np.float32], first_row: int = 0) -> NDArray[np.int32]:
+    def bulk(
+        self, sorted_keys: NDArray[np.int64], xyz: NDArray[np.float32], first_row: int = 0
+    ) -> NDArray[np.int32]:
         """Create the blocks of rows ``first_row ..`` whose keys are sorted ascending; returns
         each row's block."""
         n = sorted_keys.shape[0]
@@ -335,7 +342,9 @@ class SpatialBlocks:
             more = [(b, self.extra[b]) for b in blocks.tolist() if b in self.extra]
             if more:
                 out_rows = np.concatenate([out_rows, *[r for _, r in more]])
-                out_blocks = np.concatenate([out_blocks, *[np.full(r.shape[0], b, np.int32) for b, r in more]])
+                out_blocks = np.concatenate(
+                    [out_blocks, *[np.full(r.shape[0], b, np.int32) for b, r in more]]
+                )
         return out_rows, out_blocks
 
     def near(self, origin: NDArray[np.float64], radius_km: float) -> tuple[I32, NDArray[np.float64]]:
@@ -358,8 +367,11 @@ class SpatialBlocks:
 
     def nbytes(self) -> int:
         return int(
-            self.start.data.nbytes + self.count.data.nbytes + self._centre.data.nbytes
-            + self.radius_km.data.nbytes + sum(r.nbytes for r in self.extra.values())
+            self.start.data.nbytes
+            + self.count.data.nbytes
+            + self._centre.data.nbytes
+            + self.radius_km.data.nbytes
+            + sum(r.nbytes for r in self.extra.values())
         )
 
 
@@ -418,7 +430,13 @@ class Experience:
         return out
 
     def nbytes(self) -> int:
-        return int(self._keys.nbytes + self._rows.nbytes + self._hours.nbytes + self._by_row.nbytes + self._rows_sorted.nbytes)
+        return int(
+            self._keys.nbytes
+            + self._rows.nbytes
+            + self._hours.nbytes
+            + self._by_row.nbytes
+            + self._rows_sorted.nbytes
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -488,7 +506,10 @@ class MatchIndex:
             as_of,
             block_km=block_km,
             skills=skills,
-            zones=zones or Vocabulary(volunteers.zones if len(volunteers.zones) >= len(activities.zones) else activities.zones),
+            zones=zones
+            or Vocabulary(
+                volunteers.zones if len(volunteers.zones) >= len(activities.zones) else activities.zones
+            ),
             categories=categories,
             organisations=organisations,
         )
@@ -512,7 +533,10 @@ class MatchIndex:
         vcols = volunteer_columns(world.volunteers, skills, zones)
         acols, scols = activity_columns(world.activities, skills, zones, cats, orgs)
         vrow = {v: i for i, v in enumerate(vcols.ids)}
-        akeys = {a.id: (cats.code(category_key(a.category)), orgs.code(a.organisation_id)) for a in world.activities}
+        akeys = {
+            a.id: (cats.code(category_key(a.category)), orgs.code(a.organisation_id))
+            for a in world.activities
+        }
         from matcher.columns import history_columns
 
         hist = history_columns(world.service_records, vrow, akeys)
@@ -522,8 +546,17 @@ class MatchIndex:
             if b.shift_id in shift_row:
                 taken[shift_row[b.shift_id]] += 1
         idx = cls.build(
-            taxonomy, as_of, vcols, acols, scols, hist,
-            skills=skills, categories=cats, organisations=orgs, zones=zones, taken=taken,
+            taxonomy,
+            as_of,
+            vcols,
+            acols,
+            scols,
+            hist,
+            skills=skills,
+            categories=cats,
+            organisations=orgs,
+            zones=zones,
+            taken=taken,
             block_km=block_km,
         )
         for b in world.bookings:
@@ -546,7 +579,9 @@ class MatchIndex:
             att = history.attended
             attended = np.bincount(history.volunteer, weights=decay * att, minlength=n).astype(np.float32)
             missed = np.bincount(history.volunteer, weights=decay * ~att, minlength=n).astype(np.float32)
-            hours = np.bincount(history.volunteer, weights=history.hours * att, minlength=n).astype(np.float32)
+            hours = np.bincount(history.volunteer, weights=history.hours * att, minlength=n).astype(
+                np.float32
+            )
             np.maximum.at(last, history.volunteer[att], history.day[att].astype(np.int64))
         rel = past_service.reliability(attended, missed)
         rec = self._recency_of(last)
@@ -591,10 +626,16 @@ class MatchIndex:
         self.v_blackout = RaggedStore(_permute_ragged(v.blackout, perm))
 
         # Postings: skill code -> rows holding it; certificates with expiry; blackout day -> rows.
-        self._skill_post = _postings(self.v_skills.flat.data[: self.v_skills.flat.n], _owners(self.v_skills, n))
+        self._skill_post = _postings(
+            self.v_skills.flat.data[: self.v_skills.flat.n], _owners(self.v_skills, n)
+        )
         cert_owner = _owners(self.v_certs, n)
-        self._cert_post = _postings_with(certs.values, cert_owner, self.v_cert_expiry.data[: certs.values.shape[0]])
-        self._blackout_post = _postings(self.v_blackout.flat.data[: self.v_blackout.flat.n], _owners(self.v_blackout, n))
+        self._cert_post = _postings_with(
+            certs.values, cert_owner, self.v_cert_expiry.data[: certs.values.shape[0]]
+        )
+        self._blackout_post = _postings(
+            self.v_blackout.flat.data[: self.v_blackout.flat.n], _owners(self.v_blackout, n)
+        )
 
         if history is not None and len(history):
             rows = inv[history.volunteer]
@@ -636,14 +677,14 @@ class MatchIndex:
         rec = np.exp(-np.maximum(days, 0) / np.float32(past_service.RECENCY_DAYS)).astype(np.float32)
         return np.where(last == NEVER, np.float32(0.0), rec).astype(np.float32)
 
-    def _static(self, rows: NDArray[np.intp]) -> F32:
+    def _static(self, rows: NDArray[np.integer[Any]]) -> F32:
         rel = past_service.reliability(self.v_attended.data[rows], self.v_missed.data[rows])
         return past_service.static_part(rel, self.recency(rows))
 
-    def recency(self, rows: NDArray[np.intp]) -> F32:
+    def recency(self, rows: NDArray[np.integer[Any]]) -> F32:
         return self._recency_of(self.v_last.data[rows])
 
-    def reliability(self, rows: NDArray[np.intp]) -> F32:
+    def reliability(self, rows: NDArray[np.integer[Any]]) -> F32:
         return past_service.reliability(self.v_attended.data[rows], self.v_missed.data[rows])
 
     @property
@@ -704,7 +745,9 @@ class MatchIndex:
         self.s_start = Column(s.starts_s[order].astype(np.int64))
         self.s_end = Column(s.ends_s[order].astype(np.int64))
         self.s_cap = Column(s.capacity[order].astype(np.int32))
-        self.s_taken = Column((taken[order] if taken is not None else np.zeros(len(s), np.int32)).astype(np.int32))
+        self.s_taken = Column(
+            (taken[order] if taken is not None else np.zeros(len(s), np.int32)).astype(np.int32)
+        )
         self.s_alive = Column(np.ones(len(s), dtype=bool))
         counts = np.bincount(s.activity, minlength=n).astype(np.int64)
         firsts = np.zeros(n, dtype=np.int64)
@@ -717,7 +760,9 @@ class MatchIndex:
         act_tz = self.a_tz.data[self.s_act.data[: len(s)]] if len(s) else np.zeros(0, np.int16)
         for code in np.unique(act_tz).tolist():
             sel = act_tz == code
-            f, l_ = local_day_numbers(self.s_start.data[: len(s)][sel], self.s_end.data[: len(s)][sel], self.zones.name(code))
+            f, l_ = local_day_numbers(
+                self.s_start.data[: len(s)][sel], self.s_end.data[: len(s)][sel], self.zones.name(code)
+            )
             first[sel], last[sel] = f, l_
         self.s_first_day = Column(first)
         self.s_last_day = Column(last)
@@ -783,7 +828,9 @@ class MatchIndex:
         if mask is None:
             table, _, _ = self.slot_tables(tz_code)
             a, b = int(table.indptr[s_row]), int(table.indptr[s_row + 1])
-            mask = ShiftMask.from_slots(table.slots[a:b], table.minutes[a:b], float(table.total_minutes[s_row]))
+            mask = ShiftMask.from_slots(
+                table.slots[a:b], table.minutes[a:b], float(table.total_minutes[s_row])
+            )
             if len(self._shift_masks) > 100_000:
                 self._shift_masks.clear()
             self._shift_masks[key] = mask
@@ -890,14 +937,26 @@ class MatchIndex:
         row = self.vid.row(v.id)
         cols = volunteer_columns([v], self.skills, self.zones)
         has_home = v.home is not None
-        xyz = unit_vectors([v.home.lat], [v.home.lon])[0].astype(np.float32) if v.home else np.zeros(3, np.float32)
+        xyz = (
+            unit_vectors([v.home.lat], [v.home.lon])[0].astype(np.float32)
+            if v.home
+            else np.zeros(3, np.float32)
+        )
         if row is None:
             row = self.vid.add(v.id)
             for col, value in (
-                (self.v_xyz, xyz), (self.v_home, has_home), (self.v_travel, v.max_travel_km),
-                (self.v_birth, cols.birth_day[0]), (self.v_tz, self.zones.code(v.timezone)),
-                (self.v_online, v.online_ok), (self.v_alive, True), (self.v_attended, 0.0),
-                (self.v_missed, 0.0), (self.v_last, NEVER), (self.v_hours, 0.0), (self.v_static, 0.0),
+                (self.v_xyz, xyz),
+                (self.v_home, has_home),
+                (self.v_travel, v.max_travel_km),
+                (self.v_birth, cols.birth_day[0]),
+                (self.v_tz, self.zones.code(v.timezone)),
+                (self.v_online, v.online_ok),
+                (self.v_alive, True),
+                (self.v_attended, 0.0),
+                (self.v_missed, 0.0),
+                (self.v_last, NEVER),
+                (self.v_hours, 0.0),
+                (self.v_static, 0.0),
                 (self.v_block, -1),
             ):
                 col.append(value)
@@ -1002,13 +1061,19 @@ class MatchIndex:
         for shift in a.shifts:
             existing = self.sid.get(shift.id)
             if existing is not None and self.s_alive.data[existing]:
-                raise ConflictError(f"shift id {shift.id!r} already belongs to activity {self.a_ids[int(self.s_act.data[existing])]!r}")
+                raise ConflictError(
+                    f"shift id {shift.id!r} already belongs to activity {self.a_ids[int(self.s_act.data[existing])]!r}"
+                )
         acols, scols = activity_columns([a], self.skills, self.zones, self.categories, self.organisations)
         row = len(self.a_ids)
         self.aid[a.id] = row
         self.a_ids.append(a.id)
         located = not a.online and a.location is not None
-        xyz = unit_vectors([a.location.lat], [a.location.lon])[0].astype(np.float32) if located and a.location else np.zeros(3, np.float32)
+        xyz = (
+            unit_vectors([a.location.lat], [a.location.lon])[0].astype(np.float32)
+            if located and a.location
+            else np.zeros(3, np.float32)
+        )
         self.a_xyz.append(xyz)
         self.a_online.append(a.online)
         self.a_org.append(acols.organisation[0])
@@ -1142,9 +1207,23 @@ class MatchIndex:
 
     def nbytes_volunteers(self) -> int:
         """Bytes held for volunteers: columns, lists, postings, blocks and the id map."""
-        cols = [self.v_xyz, self.v_home, self.v_travel, self.v_birth, self.v_tz, self.v_online,
-                self.v_alive, self.v_attended, self.v_missed, self.v_last, self.v_hours,
-                self.v_static, self.v_block, self.v_cert_expiry, self.homeless]
+        cols = [
+            self.v_xyz,
+            self.v_home,
+            self.v_travel,
+            self.v_birth,
+            self.v_tz,
+            self.v_online,
+            self.v_alive,
+            self.v_attended,
+            self.v_missed,
+            self.v_last,
+            self.v_hours,
+            self.v_static,
+            self.v_block,
+            self.v_cert_expiry,
+            self.homeless,
+        ]
         total = sum(c.data.nbytes for c in cols) + self._v_avail.nbytes
         for store in (self.v_skills, self.v_certs, self.v_blackout):
             total += store.flat.data.nbytes + store.offset.data.nbytes + store.length.data.nbytes
@@ -1161,7 +1240,13 @@ class MatchIndex:
         return int(self.a_alive.data[: self.a_alive.n].sum())
 
     def open_shift_rows(self, a_row: int, now_s: int) -> list[int]:
-        return [s for s in self.shifts_of(a_row) if self.s_alive.data[s] and self.s_start.data[s] > now_s and self.s_taken.data[s] < self.s_cap.data[s]]
+        return [
+            s
+            for s in self.shifts_of(a_row)
+            if self.s_alive.data[s]
+            and self.s_start.data[s] > now_s
+            and self.s_taken.data[s] < self.s_cap.data[s]
+        ]
 
 
 _EMPTY_I32 = np.zeros(0, dtype=np.int32)

@@ -93,9 +93,7 @@ def _datetime(value: object, field: str) -> datetime:
     except ValueError:
         raise ValidationError(field, f"{value!r} is not an ISO 8601 datetime") from None
     if parsed.tzinfo is None:
-        raise ValidationError(
-            field, f"{value!r} has no UTC offset; write it like 2026-12-05T08:00:00+08:00"
-        )
+        raise ValidationError(field, f"{value!r} has no UTC offset; write it like 2026-12-05T08:00:00+08:00")
     return parsed
 
 
@@ -165,12 +163,15 @@ def parse_volunteer(data: object, tax: Taxonomy) -> Volunteer:
         home=_point(obj.get("home"), "home"),
         max_travel_km=_num(obj.get("max_travel_km", 10), "max_travel_km"),
         skills=tuple(claims),
-        languages=tuple(_str(x, f"languages[{i}]") for i, x in enumerate(_list(obj.get("languages"), "languages"))),
+        languages=tuple(
+            _str(x, f"languages[{i}]") for i, x in enumerate(_list(obj.get("languages"), "languages"))
+        ),
         birth_date=None if birth is None else _date(birth, "birth_date"),
         timezone=_str(obj.get("timezone", "Asia/Shanghai"), "timezone"),
         availability=tuple(windows),
         blackout_dates=tuple(
-            _date(x, f"blackout_dates[{i}]") for i, x in enumerate(_list(obj.get("blackout_dates"), "blackout_dates"))
+            _date(x, f"blackout_dates[{i}]")
+            for i, x in enumerate(_list(obj.get("blackout_dates"), "blackout_dates"))
         ),
         certifications=tuple(certs),
         online_ok=_bool(obj.get("online_ok", False), "online_ok"),
@@ -237,7 +238,9 @@ def parse_booking(data: object) -> Booking:
     return Booking(_str(obj.get("volunteer_id"), "volunteer_id"), _str(obj.get("shift_id"), "shift_id"))
 
 
-def _records(data: Mapping[str, Any], key: str, parse: Callable[[object], T], on_item: Callable[[], None] | None) -> list[T]:
+def _records(
+    data: Mapping[str, Any], key: str, parse: Callable[[object], T], on_item: Callable[[], None] | None
+) -> list[T]:
     items = _list(data.get(key), key)
     if len(items) > MAX_RECORDS:
         raise ValidationError(key, f"at most {MAX_RECORDS} records per load")
@@ -277,12 +280,16 @@ def _unique(kind: str, ids: Sequence[str]) -> None:
         seen.add(ident)
 
 
-def check_references(world: World, known_volunteers: set[str], known_activities: set[str], known_shifts: set[str]) -> None:
+def check_references(
+    world: World, known_volunteers: set[str], known_activities: set[str], known_shifts: set[str]
+) -> None:
     """Service records and bookings must name volunteers, activities and shifts that exist
     (in this document or already in the store)."""
     for i, r in enumerate(world.service_records):
         if r.volunteer_id not in known_volunteers:
-            raise ValidationError(f"service_records[{i}].volunteer_id", f"unknown volunteer {r.volunteer_id!r}")
+            raise ValidationError(
+                f"service_records[{i}].volunteer_id", f"unknown volunteer {r.volunteer_id!r}"
+            )
         if r.activity_id not in known_activities:
             raise ValidationError(f"service_records[{i}].activity_id", f"unknown activity {r.activity_id!r}")
     for i, b in enumerate(world.bookings):
@@ -334,7 +341,12 @@ def activity_to_json(a: Activity) -> dict[str, Any]:
         "min_age": a.min_age,
         "timezone": a.timezone,
         "shifts": [
-            {"id": s.id, "start": s.starts_at.isoformat(), "end": s.ends_at.isoformat(), "capacity": s.capacity}
+            {
+                "id": s.id,
+                "start": s.starts_at.isoformat(),
+                "end": s.ends_at.isoformat(),
+                "capacity": s.capacity,
+            }
             for s in a.shifts
         ],
     }

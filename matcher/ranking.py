@@ -26,7 +26,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from matcher import constraints
-from matcher.calendar import WORDS, describe_local, describe_local_zh, epoch_seconds, from_day_number, unpack_slots
+from matcher.calendar import (
+    WORDS,
+    describe_local,
+    describe_local_zh,
+    epoch_seconds,
+    from_day_number,
+    unpack_slots,
+)
 from matcher.columns import NO_DAY
 from matcher.domain import Match, Reason, category_label
 from matcher.errors import ValidationError
@@ -95,7 +102,9 @@ def _scatter_hours(n: int, rows: NDArray[np.int32], hours: NDArray[np.float32]) 
     return out
 
 
-def _prepare(index: MatchIndex, s_row: int, radius_km: float, weights: Weights, min_credit: float) -> _ShiftQuery:
+def _prepare(
+    index: MatchIndex, s_row: int, radius_km: float, weights: Weights, min_credit: float
+) -> _ShiftQuery:
     view = index.shift_view(s_row)
     n = index.n_volunteer_rows
     excluded_rows = [index.booked_rows(view.starts_s, view.ends_s, same_shift=s_row)]
@@ -135,7 +144,9 @@ def _prepare(index: MatchIndex, s_row: int, radius_km: float, weights: Weights, 
     )
 
 
-def _flag_blackouts(index: MatchIndex, view: ShiftView, rows: NDArray[np.int32], out: NDArray[np.bool_]) -> None:
+def _flag_blackouts(
+    index: MatchIndex, view: ShiftView, rows: NDArray[np.int32], out: NDArray[np.bool_]
+) -> None:
     """Blackout dates are the volunteer's local dates: flag, per time zone, the volunteers of that
     zone with a blackout date on a local day the shift touches there."""
     for tz_code in np.unique(index.v_tz.data[rows]).tolist():
@@ -149,7 +160,9 @@ def _count(q: _ShiftQuery, rule: str, dropped: int) -> None:
         q.counts[rule] = q.counts.get(rule, 0) + dropped
 
 
-def _score_batch(index: MatchIndex, q: _ShiftQuery, rows: NDArray[np.int32]) -> tuple[NDArray[np.int32], PairFeatures]:
+def _score_batch(
+    index: MatchIndex, q: _ShiftQuery, rows: NDArray[np.int32]
+) -> tuple[NDArray[np.int32], PairFeatures]:
     """Apply every hard rule to ``rows``, then compute the features of the survivors."""
     view = q.view
     if view.online:
@@ -288,7 +301,6 @@ def _rank_shift(
     view = q.view
     top = _TopK(k)
     static_max = index.block_max_static.data
-    past_extra = past_service.W_CATEGORY + past_service.W_ORGANISATION
 
     if view.online:
         blocks = np.arange(nb, dtype=np.int32)
@@ -304,10 +316,15 @@ def _rank_shift(
         ok = lower <= np.minimum(bt, reach)
         blocks, lower, bt = blocks[ok], lower[ok].astype(np.float32), bt[ok]
         dist_ub = distance.decay(lower, bt)
-    cat_hours = index.block_cat_hours.data[blocks, view.category] if view.category < index.block_cat_hours.data.shape[1] else np.zeros(blocks.shape[0], np.float32)
+    cat_hours = (
+        index.block_cat_hours.data[blocks, view.category]
+        if view.category < index.block_cat_hours.data.shape[1]
+        else np.zeros(blocks.shape[0], np.float32)
+    )
     past_ub = (
         static_max[blocks]
-        + np.float32(past_service.W_CATEGORY) * (1 - np.exp(-cat_hours / np.float32(past_service.CATEGORY_HOURS_SCALE)))
+        + np.float32(past_service.W_CATEGORY)
+        * (1 - np.exp(-cat_hours / np.float32(past_service.CATEGORY_HOURS_SCALE)))
         + np.float32(past_service.W_ORGANISATION)
     )
     bound = upper_bound({"distance": dist_ub, "past_service": np.minimum(past_ub, 1.0)}, weights)
@@ -338,8 +355,8 @@ def _rank_shift(
         i = j
         batch_rows *= 2
     q.counts["_considered"] = considered
-    rows, scores, feats = top.final(index)
-    return rows, scores, feats, q
+    rows, scores, best = top.final(index)
+    return rows, scores, best, q
 
 
 def recommend_volunteers(
@@ -370,7 +387,9 @@ def recommend_volunteers(
     if shift_id is not None:
         s_row = index.shift_row(shift_id)
         if int(index.s_act.data[s_row]) != a_row:
-            raise ValidationError("shift_id", f"shift {shift_id!r} does not belong to activity {activity_id!r}")
+            raise ValidationError(
+                "shift_id", f"shift {shift_id!r} does not belong to activity {activity_id!r}"
+            )
         if index.s_start.data[s_row] <= now_s:
             return Ranking((), note=_rule_reason("past"))
         if index.s_taken.data[s_row] >= index.s_cap.data[s_row]:
@@ -379,7 +398,9 @@ def recommend_volunteers(
     else:
         shift_rows = index.open_shift_rows(a_row, now_s)
         if not shift_rows:
-            return Ranking((), note=Reason("shifts", "没有可报名的班次", "no open shift (all started or full)"))
+            return Ranking(
+                (), note=Reason("shifts", "没有可报名的班次", "no open shift (all started or full)")
+            )
 
     best: dict[int, tuple[float, int, PairFeatures, int]] = {}
     counts: dict[str, int] = {}
@@ -418,7 +439,9 @@ def _explain_context(index: MatchIndex, v_row: int, s_row: int, distance_mode: s
 
     start = datetime.fromtimestamp(view.starts_s, UTC)
     end = datetime.fromtimestamp(view.ends_s, UTC)
-    certs = {name for name, exp in index.volunteer_certs(v_row).items() if exp == NO_DAY or exp >= view.last_day}
+    certs = {
+        name for name, exp in index.volunteer_certs(v_row).items() if exp == NO_DAY or exp >= view.last_day
+    }
     category = index.categories.name(view.category)
     return ExplainContext(
         taxonomy=index.taxonomy,
@@ -436,8 +459,14 @@ def _explain_context(index: MatchIndex, v_row: int, s_row: int, distance_mode: s
 
 
 def _explain(
-    index: MatchIndex, ident: str, v_row: int, s_row: int, score: float, feats: PairFeatures,
-    distance_mode: str, shift_id: str | None,
+    index: MatchIndex,
+    ident: str,
+    v_row: int,
+    s_row: int,
+    score: float,
+    feats: PairFeatures,
+    distance_mode: str,
+    shift_id: str | None,
 ) -> Match:
     parts = {name: round(float(v[0]), 4) for name, v in score_parts(feats).items()}
     ctx = _explain_context(index, v_row, s_row, distance_mode)
@@ -447,9 +476,17 @@ def _explain(
 
 
 def _explain_volunteer(
-    index: MatchIndex, v_row: int, score: float, feats: PairFeatures, s_row: int, distance_mode: str, weights: Weights
+    index: MatchIndex,
+    v_row: int,
+    score: float,
+    feats: PairFeatures,
+    s_row: int,
+    distance_mode: str,
+    weights: Weights,
 ) -> Match:
-    return _explain(index, index.vid.ident(v_row), v_row, s_row, score, feats, distance_mode, index.s_ids[s_row])
+    return _explain(
+        index, index.vid.ident(v_row), v_row, s_row, score, feats, distance_mode, index.s_ids[s_row]
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -489,7 +526,9 @@ def _per_owner_min(owner: NDArray[np.int32], values: NDArray[np.float32], n: int
     return out
 
 
-def _per_owner_mean(owner: NDArray[np.int32], values: NDArray[np.float32], n: int, empty: float) -> NDArray[np.float32]:
+def _per_owner_mean(
+    owner: NDArray[np.int32], values: NDArray[np.float32], n: int, empty: float
+) -> NDArray[np.float32]:
     counts = np.bincount(owner, minlength=n)
     sums = np.bincount(owner, weights=values, minlength=n)
     return np.where(counts > 0, sums / np.maximum(counts, 1), empty).astype(np.float32)
@@ -503,7 +542,8 @@ def _ages_on(birth_day: int, days: NDArray[np.int32]) -> NDArray[np.int64]:
     months = d.astype("datetime64[M]").astype(np.int64) % 12 + 1
     mday = (d - d.astype("datetime64[M]")).astype(np.int64) + 1
     before = (months * 100 + mday) < (born.month * 100 + born.day)
-    return years - born.year - before.astype(np.int64)
+    ages: NDArray[np.int64] = years - born.year - before.astype(np.int64)
+    return ages
 
 
 def recommend_activities(
@@ -572,7 +612,9 @@ def recommend_activities(
     table, first, last = index.slot_tables(tz_code)
     bits = unpack_slots(index.v_avail()[:, v_row].reshape(WORDS)).astype(np.float32)
     entry_owner, pos = expand(table.indptr[s_rows], table.indptr[s_rows + 1] - table.indptr[s_rows])
-    covered = np.bincount(entry_owner, weights=bits[table.slots[pos]] * table.minutes[pos], minlength=s_rows.shape[0])
+    covered = np.bincount(
+        entry_owner, weights=bits[table.slots[pos]] * table.minutes[pos], minlength=s_rows.shape[0]
+    )
     coverage = np.minimum(covered / table.total_minutes[s_rows], 1.0).astype(np.float32)
     keep = constraints.available(coverage)
     counts["availability"] = int((~keep).sum())
@@ -659,12 +701,26 @@ def recommend_activities(
         kth = np.partition(cand_scores, candidates.shape[0] - k)[candidates.shape[0] - k]
         sel = cand_scores >= kth
         candidates, cand_scores = candidates[sel], cand_scores[sel]
-    chosen = sorted(zip(cand_scores.tolist(), candidates.tolist(), strict=True), key=lambda t: (-t[0], index.a_ids[int(a_rows[t[1]])]))[:k]
+    chosen = sorted(
+        zip(cand_scores.tolist(), candidates.tolist(), strict=True),
+        key=lambda t: (-t[0], index.a_ids[int(a_rows[t[1]])]),
+    )[:k]
     matches = []
     for score, o in chosen:
         idx = np.flatnonzero((owner == o) & (scores == score))
-        pick = min(idx.tolist(), key=lambda i: (int(index.s_start.data[s_rows[i]]), index.s_ids[int(s_rows[i])]))
+        pick = min(
+            idx.tolist(), key=lambda i: (int(index.s_start.data[s_rows[i]]), index.s_ids[int(s_rows[i])])
+        )
         s_row = int(s_rows[pick])
-        m = _explain(index, index.a_ids[int(a_rows[o])], v_row, s_row, score, feats.take(np.array([pick])), "exact", index.s_ids[s_row])
+        m = _explain(
+            index,
+            index.a_ids[int(a_rows[o])],
+            v_row,
+            s_row,
+            score,
+            feats.take(np.array([pick])),
+            "exact",
+            index.s_ids[s_row],
+        )
         matches.append(m)
     return Ranking(tuple(matches), considered=int(a_rows.shape[0]), excluded=counts)

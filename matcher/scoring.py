@@ -74,9 +74,7 @@ def combine(parts: Mapping[str, NDArray[np.float32]], weights: Weights) -> NDArr
     return total
 
 
-def upper_bound(
-    bounds: Mapping[str, NDArray[np.float32] | float], weights: Weights
-) -> NDArray[np.float64]:
+def upper_bound(bounds: Mapping[str, NDArray[np.float32] | float], weights: Weights) -> NDArray[np.float64]:
     """The best total any pair can reach given an upper bound per factor (factors not named are
     bounded by 1). Used to stop looking once no unseen volunteer can enter the top k."""
     w = weights.normalised()

@@ -130,7 +130,7 @@ class Taxonomy:
         if len(text) > MAX_SKILL_TEXT:
             raise ValidationError("", f"a skill name is at most {MAX_SKILL_TEXT} characters")
         if text.startswith(UNKNOWN_PREFIX):
-            key = normalise_text(text[len(UNKNOWN_PREFIX):])
+            key = normalise_text(text[len(UNKNOWN_PREFIX) :])
             known = self._lookup.get(key)
             return known or (UNKNOWN_PREFIX + key if key else self._empty())
         key = normalise_text(text)
@@ -146,7 +146,7 @@ class Taxonomy:
         """Human label in ``"en"`` or ``"zh"`` (falls back to English, then to the text kept)."""
         skill = self.skills.get(skill_id)
         if skill is None:
-            return skill_id[len(UNKNOWN_PREFIX):] if skill_id.startswith(UNKNOWN_PREFIX) else skill_id
+            return skill_id[len(UNKNOWN_PREFIX) :] if skill_id.startswith(UNKNOWN_PREFIX) else skill_id
         if lang == "zh" and skill.zh:
             return skill.zh
         return skill.en
@@ -193,7 +193,6 @@ def _credits(tax: Taxonomy, required: str) -> tuple[tuple[str, float], ...]:
             if sibling != required:
                 offer(sibling, SIBLING_CREDIT)
     return tuple(sorted(credit.items()))
-
 
 
 @lru_cache(maxsize=4096)

@@ -44,9 +44,13 @@ def volunteer(ident: str, km: float = 1.0, **kw: Any) -> Volunteer:
     return Volunteer(id=ident, **defaults)
 
 
-def saturday_shift(ident: str = "s1", capacity: int = 10, day: int = 5, start: int = 8, end: int = 12) -> Shift:
+def saturday_shift(
+    ident: str = "s1", capacity: int = 10, day: int = 5, start: int = 8, end: int = 12
+) -> Shift:
     """Saturday 2026-12-05 (day=5) from ``start`` to ``end`` o'clock, Beijing time."""
-    return Shift(ident, datetime(2026, 12, day, start, tzinfo=CST), datetime(2026, 12, day, end, tzinfo=CST), capacity)
+    return Shift(
+        ident, datetime(2026, 12, day, start, tzinfo=CST), datetime(2026, 12, day, end, tzinfo=CST), capacity
+    )
 
 
 def activity(ident: str = "a1", **kw: Any) -> Activity:
@@ -77,6 +81,8 @@ def postgis_conn() -> Iterator[Any]:
     except psycopg.Error as e:
         if os.environ.get("CI") == "true":
             pytest.fail(f"PostgreSQL with PostGIS is required in CI ({POSTGRES_URL}): {e}")
-        pytest.skip(f"no PostgreSQL with PostGIS at {POSTGRES_URL} ({e}); run `make test` as root to install it")
+        pytest.skip(
+            f"no PostgreSQL with PostGIS at {POSTGRES_URL} ({e}); run `make test` as root to install it"
+        )
     yield conn
     conn.close()

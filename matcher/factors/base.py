@@ -45,9 +45,7 @@ class PairFeatures:
 
     @classmethod
     def concat(cls, parts: Sequence[PairFeatures]) -> PairFeatures:
-        return cls(
-            **{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)}
-        )
+        return cls(**{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)})
 
 
 @dataclass(frozen=True, slots=True)

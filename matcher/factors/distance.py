@@ -30,9 +30,7 @@ class DistanceFactor:
     label_en = "distance"
 
     def score(self, f: PairFeatures) -> F32:
-        return np.where(f.online, np.float32(1.0), decay(f.distance_km, f.max_travel_km)).astype(
-            np.float32
-        )
+        return np.where(f.online, np.float32(1.0), decay(f.distance_km, f.max_travel_km)).astype(np.float32)
 
     def explain(self, f: PairFeatures, i: int, ctx: ExplainContext) -> Reason:
         if f.online[i]:

@@ -51,7 +51,8 @@ class PastServiceFactor:
             + np.float32(W_CATEGORY) * cat
             + np.float32(W_ORGANISATION) * org
         )
-        return np.clip(s, 0.0, 1.0).astype(np.float32)
+        out: F32 = np.clip(s, 0.0, 1.0).astype(np.float32)
+        return out
 
     def explain(self, f: PairFeatures, i: int, ctx: ExplainContext) -> Reason:
         hours = float(f.category_hours[i])

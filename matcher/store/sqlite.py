@@ -127,19 +127,24 @@ class SqliteStore:
     def counts(self) -> dict[str, int]:
         out = {}
         for table in ("volunteers", "activities", "shifts", "service_records", "bookings"):
-            out[table] = int(self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608 - fixed names
+            out[table] = int(self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
         return out
 
     def get_volunteer(self, ident: str) -> Volunteer | None:
-        row = self._db.execute(f"SELECT {_VOLUNTEER_COLUMNS} FROM volunteers WHERE id = ?", (ident,)).fetchone()
+        row = self._db.execute(
+            f"SELECT {_VOLUNTEER_COLUMNS} FROM volunteers WHERE id = ?", (ident,)
+        ).fetchone()
         return None if row is None else _volunteer(row)
 
     def get_activity(self, ident: str) -> Activity | None:
-        row = self._db.execute(f"SELECT {_ACTIVITY_COLUMNS} FROM activities WHERE id = ?", (ident,)).fetchone()
+        row = self._db.execute(
+            f"SELECT {_ACTIVITY_COLUMNS} FROM activities WHERE id = ?", (ident,)
+        ).fetchone()
         if row is None:
             return None
         shifts = self._db.execute(
-            "SELECT id, starts_at, ends_at, capacity FROM shifts WHERE activity_id = ? ORDER BY starts_utc, id", (ident,)
+            "SELECT id, starts_at, ends_at, capacity FROM shifts WHERE activity_id = ? ORDER BY starts_utc, id",
+            (ident,),
         ).fetchall()
         return _activity(row, [_shift(s) for s in shifts])
 
@@ -147,23 +152,38 @@ class SqliteStore:
         db = self._db
         db.execute("BEGIN")  # one consistent read of every table
         try:
-            vols = tuple(_volunteer(r) for r in db.execute(f"SELECT {_VOLUNTEER_COLUMNS} FROM volunteers ORDER BY id"))
+            vols = tuple(
+                _volunteer(r) for r in db.execute(f"SELECT {_VOLUNTEER_COLUMNS} FROM volunteers ORDER BY id")
+            )
             by_act: dict[str, list[Shift]] = {}
-            for r in db.execute("SELECT activity_id, id, starts_at, ends_at, capacity FROM shifts ORDER BY starts_utc, id"):
+            for r in db.execute(
+                "SELECT activity_id, id, starts_at, ends_at, capacity FROM shifts ORDER BY starts_utc, id"
+            ):
                 by_act.setdefault(r[0], []).append(_shift(r[1:]))
             acts = tuple(
-                _activity(r, by_act.get(r[0], [])) for r in db.execute(f"SELECT {_ACTIVITY_COLUMNS} FROM activities ORDER BY id")
+                _activity(r, by_act.get(r[0], []))
+                for r in db.execute(f"SELECT {_ACTIVITY_COLUMNS} FROM activities ORDER BY id")
             )
             recs = tuple(
                 ServiceRecord(
-                    volunteer_id=r[0], activity_id=r[1], shift_id=r[2], date=date.fromisoformat(r[3]),
-                    hours=r[4], attended=bool(r[5]), rating=r[6],
+                    volunteer_id=r[0],
+                    activity_id=r[1],
+                    shift_id=r[2],
+                    date=date.fromisoformat(r[3]),
+                    hours=r[4],
+                    attended=bool(r[5]),
+                    rating=r[6],
                 )
                 for r in db.execute(
                     "SELECT volunteer_id, activity_id, shift_id, date, hours, attended, rating FROM service_records ORDER BY id"
                 )
             )
-            books = tuple(Booking(r[0], r[1]) for r in db.execute("SELECT volunteer_id, shift_id FROM bookings ORDER BY volunteer_id, shift_id"))
+            books = tuple(
+                Booking(r[0], r[1])
+                for r in db.execute(
+                    "SELECT volunteer_id, shift_id FROM bookings ORDER BY volunteer_id, shift_id"
+                )
+            )
         finally:
             db.execute("COMMIT")
         return World(vols, acts, recs, books)
@@ -178,9 +198,7 @@ _VOLUNTEER_COLUMNS = (
     "id, name, lat, lon, max_travel_km, birth_date, timezone, online_ok, district, phone, email, "
     "skills, languages, availability, blackout_dates, certifications"
 )
-_UPSERT_VOLUNTEER = (
-    f"INSERT OR REPLACE INTO volunteers ({_VOLUNTEER_COLUMNS}) VALUES ({', '.join('?' * 16)})"
-)
+_UPSERT_VOLUNTEER = f"INSERT OR REPLACE INTO volunteers ({_VOLUNTEER_COLUMNS}) VALUES ({', '.join('?' * 16)})"
 _ACTIVITY_COLUMNS = (
     "id, organisation_id, title, description, category, lat, lon, online, timezone, min_age, "
     "district, required_skills, preferred_skills, required_certifications"
@@ -197,10 +215,17 @@ def _dumps(value: Any) -> str:
 
 def _volunteer_row(v: Volunteer) -> tuple[Any, ...]:
     return (
-        v.id, v.name,
-        None if v.home is None else v.home.lat, None if v.home is None else v.home.lon,
-        v.max_travel_km, None if v.birth_date is None else v.birth_date.isoformat(), v.timezone,
-        int(v.online_ok), v.district, v.phone, v.email,
+        v.id,
+        v.name,
+        None if v.home is None else v.home.lat,
+        None if v.home is None else v.home.lon,
+        v.max_travel_km,
+        None if v.birth_date is None else v.birth_date.isoformat(),
+        v.timezone,
+        int(v.online_ok),
+        v.district,
+        v.phone,
+        v.email,
         _dumps([[c.skill, c.level] for c in v.skills]),
         _dumps(list(v.languages)),
         _dumps([[w.day, w.start_minute, w.end_minute] for w in v.availability]),
@@ -211,9 +236,16 @@ def _volunteer_row(v: Volunteer) -> tuple[Any, ...]:
 
 def _volunteer(r: tuple[Any, ...]) -> Volunteer:
     return Volunteer(
-        id=r[0], name=r[1], home=None if r[2] is None else GeoPoint(r[2], r[3]), max_travel_km=r[4],
-        birth_date=None if r[5] is None else date.fromisoformat(r[5]), timezone=r[6], online_ok=bool(r[7]),
-        district=r[8], phone=r[9], email=r[10],
+        id=r[0],
+        name=r[1],
+        home=None if r[2] is None else GeoPoint(r[2], r[3]),
+        max_travel_km=r[4],
+        birth_date=None if r[5] is None else date.fromisoformat(r[5]),
+        timezone=r[6],
+        online_ok=bool(r[7]),
+        district=r[8],
+        phone=r[9],
+        email=r[10],
         skills=tuple(SkillClaim(s, lvl) for s, lvl in json.loads(r[11])),
         languages=tuple(json.loads(r[12])),
         availability=tuple(WeeklyWindow(d, a, b) for d, a, b in json.loads(r[13])),
@@ -234,15 +266,26 @@ def _write_activity(db: sqlite3.Connection, a: Activity) -> None:
         "required_skills = excluded.required_skills, preferred_skills = excluded.preferred_skills, "
         "required_certifications = excluded.required_certifications",
         (
-            a.id, a.organisation_id, a.title, a.description, a.category,
-            None if loc is None else loc.lat, None if loc is None else loc.lon, int(a.online), a.timezone,
-            a.min_age, a.district, _dumps(list(a.required_skills)), _dumps(list(a.preferred_skills)),
+            a.id,
+            a.organisation_id,
+            a.title,
+            a.description,
+            a.category,
+            None if loc is None else loc.lat,
+            None if loc is None else loc.lon,
+            int(a.online),
+            a.timezone,
+            a.min_age,
+            a.district,
+            _dumps(list(a.required_skills)),
+            _dumps(list(a.preferred_skills)),
             _dumps(list(a.required_certifications)),
         ),
     )
     keep = [s.id for s in a.shifts]
     db.execute(
-        f"DELETE FROM shifts WHERE activity_id = ? AND id NOT IN ({', '.join('?' * len(keep))})", (a.id, *keep)
+        f"DELETE FROM shifts WHERE activity_id = ? AND id NOT IN ({', '.join('?' * len(keep))})",
+        (a.id, *keep),
     )
     db.executemany(
         "INSERT INTO shifts (id, activity_id, starts_at, ends_at, starts_utc, ends_utc, capacity) VALUES (?, ?, ?, ?, ?, ?, ?) "
@@ -250,13 +293,25 @@ def _write_activity(db: sqlite3.Connection, a: Activity) -> None:
         "starts_utc = excluded.starts_utc, ends_utc = excluded.ends_utc, capacity = excluded.capacity "
         "WHERE shifts.activity_id = excluded.activity_id",
         [
-            (s.id, a.id, s.starts_at.isoformat(), s.ends_at.isoformat(), epoch_seconds(s.starts_at), epoch_seconds(s.ends_at), s.capacity)
+            (
+                s.id,
+                a.id,
+                s.starts_at.isoformat(),
+                s.ends_at.isoformat(),
+                epoch_seconds(s.starts_at),
+                epoch_seconds(s.ends_at),
+                s.capacity,
+            )
             for s in a.shifts
         ],
     )
-    owners = db.execute(
-        f"SELECT id, activity_id FROM shifts WHERE id IN ({', '.join('?' * len(keep))})", keep
-    ).fetchall() if keep else []
+    owners = (
+        db.execute(
+            f"SELECT id, activity_id FROM shifts WHERE id IN ({', '.join('?' * len(keep))})", keep
+        ).fetchall()
+        if keep
+        else []
+    )
     for sid, owner in owners:
         if owner != a.id:
             from matcher.errors import ConflictError
@@ -266,10 +321,19 @@ def _write_activity(db: sqlite3.Connection, a: Activity) -> None:
 
 def _activity(r: tuple[Any, ...], shifts: list[Shift]) -> Activity:
     return Activity(
-        id=r[0], organisation_id=r[1], title=r[2], description=r[3], category=r[4],
-        location=None if r[5] is None else GeoPoint(r[5], r[6]), online=bool(r[7]), timezone=r[8],
-        min_age=r[9], district=r[10], required_skills=tuple(json.loads(r[11])),
-        preferred_skills=tuple(json.loads(r[12])), required_certifications=tuple(json.loads(r[13])),
+        id=r[0],
+        organisation_id=r[1],
+        title=r[2],
+        description=r[3],
+        category=r[4],
+        location=None if r[5] is None else GeoPoint(r[5], r[6]),
+        online=bool(r[7]),
+        timezone=r[8],
+        min_age=r[9],
+        district=r[10],
+        required_skills=tuple(json.loads(r[11])),
+        preferred_skills=tuple(json.loads(r[12])),
+        required_certifications=tuple(json.loads(r[13])),
         shifts=tuple(shifts),
     )
 

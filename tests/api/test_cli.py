@@ -13,7 +13,14 @@ from tests.store.test_sqlite import ISSUE_EXAMPLE
 
 def volmatch(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "VOLMATCH_DATABASE_URL": f"sqlite:///{db}", "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, env=env, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
 
 
 def test_load_recommend_export(tmp_path: Path) -> None:
@@ -23,13 +30,17 @@ def test_load_recommend_export(tmp_path: Path) -> None:
     r = volmatch("load", str(doc), db=db)
     assert r.returncode == 0, r.stderr
     assert "1 volunteers" in r.stdout
-    r = volmatch("recommend", "volunteers", "--activity", "a1", "--json", "--now", "2026-11-28T09:00:00+08:00", db=db)
+    r = volmatch(
+        "recommend", "volunteers", "--activity", "a1", "--json", "--now", "2026-11-28T09:00:00+08:00", db=db
+    )
     assert r.returncode == 0, r.stderr
     results = json.loads(r.stdout)
     assert [x["id"] for x in results] == ["v1"]
     assert set(results[0]) == {"id", "score", "parts", "reasons", "shift_id"}
     assert "持有急救证 / holds first aid certificate" in results[0]["reasons"]
-    r = volmatch("recommend", "activities", "--volunteer", "v1", "--json", "--now", "2026-11-28T09:00:00+08:00", db=db)
+    r = volmatch(
+        "recommend", "activities", "--volunteer", "v1", "--json", "--now", "2026-11-28T09:00:00+08:00", db=db
+    )
     assert [(x["id"], x["shift_id"]) for x in json.loads(r.stdout)] == [("a1", "s1")]
     r = volmatch("recommend", "volunteers", "--activity", "a1", "--now", "2026-11-28T09:00:00+08:00", db=db)
     assert "v1" in r.stdout and "holds first aid certificate" in r.stdout
@@ -47,7 +58,13 @@ def test_bad_file_is_refused_with_the_record_named(tmp_path: Path) -> None:
     assert "activities[0] (id 'a1'): shifts[0].start" in r.stderr and "nothing was loaded" in r.stderr
 
 
-@pytest.mark.parametrize("args", [["recommend", "volunteers", "--activity", "nope"], ["recommend", "volunteers", "--activity", "a1", "-k", "1000000000"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["recommend", "volunteers", "--activity", "nope"],
+        ["recommend", "volunteers", "--activity", "a1", "-k", "1000000000"],
+    ],
+)
 def test_bad_queries_exit_with_a_message(tmp_path: Path, args: list[str]) -> None:
     db = tmp_path / "v.db"
     doc = tmp_path / "w.json"
@@ -68,8 +85,25 @@ def test_demo_builds_a_small_city_and_is_idempotent_with_if_missing(tmp_path: Pa
 
 
 def test_bench_json_has_the_promised_figures(tmp_path: Path) -> None:
-    r = volmatch("bench", "--volunteers", "20000", "--activities", "1000", "--queries", "20", "--json", db=tmp_path / "b.db")
+    r = volmatch(
+        "bench",
+        "--volunteers",
+        "20000",
+        "--activities",
+        "1000",
+        "--queries",
+        "20",
+        "--json",
+        db=tmp_path / "b.db",
+    )
     assert r.returncode == 0, r.stderr
     figures = json.loads(r.stdout)
-    for key in ("volunteer_query_p50_ms", "volunteer_query_p99_ms", "activity_query_p50_ms", "activity_query_p99_ms", "bytes_per_volunteer", "build_s_per_million"):
+    for key in (
+        "volunteer_query_p50_ms",
+        "volunteer_query_p99_ms",
+        "activity_query_p50_ms",
+        "activity_query_p99_ms",
+        "bytes_per_volunteer",
+        "build_s_per_million",
+    ):
         assert figures[key] > 0

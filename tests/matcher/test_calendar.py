@@ -45,7 +45,9 @@ def reference_covered_minutes(windows: list[WeeklyWindow], tz: str, start: datet
     st.integers(1, 36 * 60),
     st.lists(st.tuples(st.integers(0, 6), st.integers(0, 47), st.integers(1, 20)), max_size=5),
 )
-def test_shift_coverage_matches_minute_reference(tz: str, start_naive: datetime, minutes: int, raw: list[tuple[int, int, int]]) -> None:
+def test_shift_coverage_matches_minute_reference(
+    tz: str, start_naive: datetime, minutes: int, raw: list[tuple[int, int, int]]
+) -> None:
     start = start_naive.replace(second=0, microsecond=0, tzinfo=UTC)
     end = start + timedelta(minutes=minutes)
     windows = [WeeklyWindow(d, s * 30, s * 30 + n * 30) for d, s, n in raw]
@@ -57,7 +59,11 @@ def test_shift_coverage_matches_minute_reference(tz: str, start_naive: datetime,
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.sampled_from(ZONES), st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 31)), st.integers(1, 3000))
+@given(
+    st.sampled_from(ZONES),
+    st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 31)),
+    st.integers(1, 3000),
+)
 def test_vectorised_slot_table_equals_walk(tz: str, start_naive: datetime, minutes: int) -> None:
     start = epoch_seconds(start_naive.replace(microsecond=0, tzinfo=UTC))
     table = slot_table(np.array([start]), np.array([start + minutes * 60]), tz)
@@ -73,7 +79,9 @@ def test_vectorised_slot_table_equals_walk(tz: str, start_naive: datetime, minut
 def test_dst_night_shift_lengths_in_new_york() -> None:
     ny = ZoneInfo("America/New_York")
     # 01:00-03:00 local on the spring-forward night lasts one hour, on the fall-back night three.
-    spring = shift_mask(datetime(2026, 3, 8, 1, tzinfo=ny), datetime(2026, 3, 8, 3, tzinfo=ny), "America/New_York")
+    spring = shift_mask(
+        datetime(2026, 3, 8, 1, tzinfo=ny), datetime(2026, 3, 8, 3, tzinfo=ny), "America/New_York"
+    )
     autumn_start = datetime(2026, 11, 1, 1, tzinfo=ny)  # first 01:00 (EDT)
     autumn = shift_mask(autumn_start, datetime(2026, 11, 1, 3, tzinfo=ny), "America/New_York")
     assert spring.total_minutes == 60
@@ -86,8 +94,12 @@ def test_shanghai_saturday_shift_seen_from_london_moves_with_bst() -> None:
     cst = ZoneInfo("Asia/Shanghai")
     # Saturday 08:00-12:00 in Shanghai is Saturday 01:00-05:00 in London in summer (BST, UTC+1)
     # and 00:00-04:00 in winter (GMT): covered both times by a Saturday 00:00-06:00 window.
-    summer = shift_mask(datetime(2026, 7, 4, 8, tzinfo=cst), datetime(2026, 7, 4, 12, tzinfo=cst), "Europe/London")
-    winter = shift_mask(datetime(2026, 12, 5, 8, tzinfo=cst), datetime(2026, 12, 5, 12, tzinfo=cst), "Europe/London")
+    summer = shift_mask(
+        datetime(2026, 7, 4, 8, tzinfo=cst), datetime(2026, 7, 4, 12, tzinfo=cst), "Europe/London"
+    )
+    winter = shift_mask(
+        datetime(2026, 12, 5, 8, tzinfo=cst), datetime(2026, 12, 5, 12, tzinfo=cst), "Europe/London"
+    )
     assert summer.share(avail, np.array([0]))[0] == pytest.approx(1.0)
     assert winter.share(avail, np.array([0]))[0] == pytest.approx(1.0)
     # A Saturday 04:30-06:00 window covers 30 of the summer shift's minutes and none in winter.
@@ -107,7 +119,10 @@ def test_window_rounding_never_overstates() -> None:
     assert np.flatnonzero(slots).tolist() == [17, 18]  # 08:30-09:30 only
 
 
-@pytest.mark.parametrize(("day", "start", "end"), [("sat", "25:00", "26:00"), ("xyz", "08:00", "09:00"), ("sat", "08:00", "08:00"), ("sat", "8h", "9h")])
+@pytest.mark.parametrize(
+    ("day", "start", "end"),
+    [("sat", "25:00", "26:00"), ("xyz", "08:00", "09:00"), ("sat", "08:00", "08:00"), ("sat", "8h", "9h")],
+)
 def test_bad_windows_are_refused(day: str, start: str, end: str) -> None:
     with pytest.raises(ValidationError):
         WeeklyWindow.parse(day, start, end)

@@ -79,9 +79,16 @@ def test_newcomer_past_service_is_not_zero() -> None:
     from matcher.factors.past_service import FACTOR, reliability
 
     f = PairFeatures(
-        distance_km=np.zeros(1, np.float32), max_travel_km=np.ones(1, np.float32), online=np.zeros(1, bool),
-        coverage=np.ones(1, np.float32), skill_required=np.ones(1, np.float32), skill_preferred=np.zeros(1, np.float32),
-        has_preferred=np.zeros(1, bool), reliability=reliability(np.zeros(1, np.float32), np.zeros(1, np.float32)),
-        recency=np.zeros(1, np.float32), category_hours=np.zeros(1, np.float32), organisation_hours=np.zeros(1, np.float32),
+        distance_km=np.zeros(1, np.float32),
+        max_travel_km=np.ones(1, np.float32),
+        online=np.zeros(1, bool),
+        coverage=np.ones(1, np.float32),
+        skill_required=np.ones(1, np.float32),
+        skill_preferred=np.zeros(1, np.float32),
+        has_preferred=np.zeros(1, bool),
+        reliability=reliability(np.zeros(1, np.float32), np.zeros(1, np.float32)),
+        recency=np.zeros(1, np.float32),
+        category_hours=np.zeros(1, np.float32),
+        organisation_hours=np.zeros(1, np.float32),
     )
     assert FACTOR.score(f)[0] == pytest.approx(0.36)

@@ -37,8 +37,12 @@ def test_skilled_volunteer_beats_unskilled_when_skill_is_preferred(taxonomy: Tax
 def test_exact_skill_beats_partial_credit_beats_nothing(taxonomy: Taxonomy) -> None:
     act = activity(required_skills=("first_aid",))
     world = World(
-        (volunteer("paramedic", 1.0, skills=("paramedic",)), volunteer("firstaider", 1.0, skills=("first_aid",)),
-         volunteer("driver", 1.0, skills=("driving",)), volunteer("nurse", 1.0, skills=("nursing",))),
+        (
+            volunteer("paramedic", 1.0, skills=("paramedic",)),
+            volunteer("firstaider", 1.0, skills=("first_aid",)),
+            volunteer("driver", 1.0, skills=("driving",)),
+            volunteer("nurse", 1.0, skills=("nursing",)),
+        ),
         (act,),
     )
     index = MatchIndex.from_world(world, taxonomy, AS_OF)
@@ -68,16 +72,25 @@ def test_ties_break_by_id_whatever_the_input_order(taxonomy: Taxonomy) -> None:
         ("skills", lambda: volunteer("x", skills=("driving",))),
         ("age", lambda: volunteer("x", birth_date=date(2010, 1, 1))),
         ("age", lambda: volunteer("x", birth_date=None)),
-        ("certification", lambda: volunteer("x", skills=("first_aid",), certifications=(Certification("first_aid", date(2026, 12, 4)),))),
+        (
+            "certification",
+            lambda: volunteer(
+                "x", skills=("first_aid",), certifications=(Certification("first_aid", date(2026, 12, 4)),)
+            ),
+        ),
         ("no_home", lambda: volunteer("x", home=None)),
     ],
 )
 def test_each_hard_rule_excludes(taxonomy: Taxonomy, rule: str, make: object) -> None:
     act = activity(required_skills=("first_aid",), required_certifications=("first_aid",), min_age=18)
-    ok = volunteer("ok", skills=("first_aid",), certifications=(Certification("first_aid", date(2027, 1, 1)),))
+    ok = volunteer(
+        "ok", skills=("first_aid",), certifications=(Certification("first_aid", date(2027, 1, 1)),)
+    )
     bad = make()  # type: ignore[operator]
     if rule != "skills" and rule != "certification":
-        bad = replace(bad, skills=(SkillClaim("first_aid"),), certifications=(Certification("first_aid", None),))
+        bad = replace(
+            bad, skills=(SkillClaim("first_aid"),), certifications=(Certification("first_aid", None),)
+        )
     index = MatchIndex.from_world(World((ok, bad), (act,)), taxonomy, AS_OF)
     r = recommend_volunteers(index, "a1", now=NOW)
     assert [m.id for m in r.matches] == ["ok"]
@@ -104,10 +117,17 @@ def test_online_activity_reaches_far_volunteers_who_do_online_work(taxonomy: Tax
 
 
 def test_activities_for_a_volunteer_with_best_shift(taxonomy: Taxonomy) -> None:
-    near = activity("near", location=GeoPoint(WEST_LAKE.lat + 0.01, WEST_LAKE.lon),
-                    shifts=(saturday_shift("n-sun", day=6), saturday_shift("n-sat", day=5)))
-    far = activity("far", location=GeoPoint(WEST_LAKE.lat + 0.06, WEST_LAKE.lon), shifts=(saturday_shift("f-sat"),))
-    out_of_reach = activity("gone", location=GeoPoint(WEST_LAKE.lat + 0.5, WEST_LAKE.lon), shifts=(saturday_shift("g"),))
+    near = activity(
+        "near",
+        location=GeoPoint(WEST_LAKE.lat + 0.01, WEST_LAKE.lon),
+        shifts=(saturday_shift("n-sun", day=6), saturday_shift("n-sat", day=5)),
+    )
+    far = activity(
+        "far", location=GeoPoint(WEST_LAKE.lat + 0.06, WEST_LAKE.lon), shifts=(saturday_shift("f-sat"),)
+    )
+    out_of_reach = activity(
+        "gone", location=GeoPoint(WEST_LAKE.lat + 0.5, WEST_LAKE.lon), shifts=(saturday_shift("g"),)
+    )
     index = MatchIndex.from_world(World((volunteer("v", 0.0),), (far, near, out_of_reach)), taxonomy, AS_OF)
     r = recommend_activities(index, "v", now=NOW)
     assert [(m.id, m.shift_id) for m in r.matches] == [("near", "n-sat"), ("far", "f-sat")]
@@ -147,14 +167,25 @@ def test_unknown_ids(taxonomy: Taxonomy) -> None:
 @pytest.fixture(scope="module")
 def city_index(taxonomy: Taxonomy) -> tuple[MatchIndex, object]:
     city = generate_city(4000, 300, 8000, seed=3, as_of=AS_OF)
-    index = MatchIndex.build(taxonomy, city.as_of, city.volunteers, city.activities, city.shifts, city.history,
-                             skills=city.skills, categories=city.categories, organisations=city.organisations)
+    index = MatchIndex.build(
+        taxonomy,
+        city.as_of,
+        city.volunteers,
+        city.activities,
+        city.shifts,
+        city.history,
+        skills=city.skills,
+        categories=city.categories,
+        organisations=city.organisations,
+    )
     return index, city
 
 
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 299), st.integers(1, 60), st.sampled_from([None, 3.0, 25.0]))
-def test_pruned_search_equals_scoring_everyone(city_index: tuple[MatchIndex, object], a: int, k: int, radius: float | None) -> None:
+def test_pruned_search_equals_scoring_everyone(
+    city_index: tuple[MatchIndex, object], a: int, k: int, radius: float | None
+) -> None:
     index, city = city_index
     aid = city.activities.ids[a]  # type: ignore[attr-defined]
     s = index.s_ids[index.shifts_of(index.activity_row(aid))[0]]
@@ -166,10 +197,13 @@ def test_pruned_search_equals_scoring_everyone(city_index: tuple[MatchIndex, obj
 def test_updates_in_place_equal_a_rebuild(taxonomy: Taxonomy) -> None:
     city = generate_city(1500, 120, 3000, seed=5, as_of=AS_OF)
     world = city.to_world()
+
     def early(r: ServiceRecord) -> bool:
         return r.volunteer_id < "v0001000" and r.activity_id < "a000100"
 
-    half = World(world.volunteers[:1000], world.activities[:100], tuple(r for r in world.service_records if early(r)))
+    half = World(
+        world.volunteers[:1000], world.activities[:100], tuple(r for r in world.service_records if early(r))
+    )
     index = MatchIndex.from_world(half, taxonomy, AS_OF)
     moved = replace(world.volunteers[10], home=GeoPoint(30.30, 120.20), max_travel_km=25.0)
     for v in world.volunteers[1000:]:

@@ -5,7 +5,9 @@ from matcher.skills import BROADER_CREDIT, NARROWER_CREDIT, SIBLING_CREDIT, Taxo
 
 
 def test_chinese_english_and_spelling_variants_are_one_skill(taxonomy: Taxonomy) -> None:
-    assert {taxonomy.normalise(t) for t in ("急救", "First Aid", "first-aid", "FIRST_AID", "  first   aid ")} == {"first_aid"}
+    assert {
+        taxonomy.normalise(t) for t in ("急救", "First Aid", "first-aid", "FIRST_AID", "  first   aid ")
+    } == {"first_aid"}
 
 
 def test_esco_ids_and_labels_resolve(taxonomy: Taxonomy) -> None:

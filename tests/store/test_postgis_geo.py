@@ -27,14 +27,20 @@ def postgis_km(conn: object, a: tuple[float, float], b: tuple[float, float], sph
 
 
 @pytest.mark.parametrize(("a", "b"), CITY_PAIRS)
-def test_model_error_against_the_wgs84_spheroid_is_under_half_a_percent(postgis_conn: object, a: tuple, b: tuple) -> None:
+def test_model_error_against_the_wgs84_spheroid_is_under_half_a_percent(
+    postgis_conn: object, a: tuple, b: tuple
+) -> None:
     ours = haversine_km(GeoPoint(*a), GeoPoint(*b))
     assert ours == pytest.approx(postgis_km(postgis_conn, a, b, spheroid=True), rel=0.005)
 
 
 @settings(max_examples=30, deadline=None)
 @given(st.floats(-80, 80), st.floats(-179, 179), st.floats(-80, 80), st.floats(-179, 179))
-def test_same_sphere_as_postgis(postgis_conn: object, lat1: float, lon1: float, lat2: float, lon2: float) -> None:
+def test_same_sphere_as_postgis(
+    postgis_conn: object, lat1: float, lon1: float, lat2: float, lon2: float
+) -> None:
     ours = haversine_km(GeoPoint(lat1, lon1), GeoPoint(lat2, lon2))
     # PostGIS's sphere uses the same mean radius (6371008.8 m, to 0.03 m).
-    assert ours == pytest.approx(postgis_km(postgis_conn, (lat1, lon1), (lat2, lon2), spheroid=False), rel=1e-6, abs=1e-6)
+    assert ours == pytest.approx(
+        postgis_km(postgis_conn, (lat1, lon1), (lat2, lon2), spheroid=False), rel=1e-6, abs=1e-6
+    )

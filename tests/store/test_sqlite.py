@@ -14,18 +14,56 @@ from matcher.store.sqlite import SqliteStore
 from tests.conftest import AS_OF
 
 ISSUE_EXAMPLE = {
-    "volunteers": [{"id": "v1", "name": "王芳", "home": {"lat": 30.27, "lon": 120.15}, "max_travel_km": 10,
-                    "skills": ["first aid", "driving"], "languages": ["zh", "en"], "birth_date": "1990-05-01",
-                    "timezone": "Asia/Shanghai", "availability": [{"day": "sat", "start": "08:00", "end": "12:00"}],
-                    "blackout_dates": ["2026-12-24"], "certifications": [{"skill": "first aid", "expires": "2027-06-30"}],
-                    "online_ok": True}],
-    "activities": [{"id": "a1", "organisation_id": "o1", "title": "西湖马拉松医疗点", "category": "sports events",
-                    "location": {"lat": 30.25, "lon": 120.14}, "online": False, "required_skills": ["first aid"],
-                    "preferred_skills": ["english"], "required_certifications": ["first aid"], "min_age": 18,
-                    "timezone": "Asia/Shanghai",
-                    "shifts": [{"id": "s1", "start": "2026-12-05T08:00:00+08:00", "end": "2026-12-05T12:00:00+08:00", "capacity": 10}]}],
-    "service_records": [{"volunteer_id": "v1", "activity_id": "a1", "shift_id": "s1", "date": "2026-11-01",
-                         "hours": 4, "attended": True, "rating": 5}],
+    "volunteers": [
+        {
+            "id": "v1",
+            "name": "王芳",
+            "home": {"lat": 30.27, "lon": 120.15},
+            "max_travel_km": 10,
+            "skills": ["first aid", "driving"],
+            "languages": ["zh", "en"],
+            "birth_date": "1990-05-01",
+            "timezone": "Asia/Shanghai",
+            "availability": [{"day": "sat", "start": "08:00", "end": "12:00"}],
+            "blackout_dates": ["2026-12-24"],
+            "certifications": [{"skill": "first aid", "expires": "2027-06-30"}],
+            "online_ok": True,
+        }
+    ],
+    "activities": [
+        {
+            "id": "a1",
+            "organisation_id": "o1",
+            "title": "西湖马拉松医疗点",
+            "category": "sports events",
+            "location": {"lat": 30.25, "lon": 120.14},
+            "online": False,
+            "required_skills": ["first aid"],
+            "preferred_skills": ["english"],
+            "required_certifications": ["first aid"],
+            "min_age": 18,
+            "timezone": "Asia/Shanghai",
+            "shifts": [
+                {
+                    "id": "s1",
+                    "start": "2026-12-05T08:00:00+08:00",
+                    "end": "2026-12-05T12:00:00+08:00",
+                    "capacity": 10,
+                }
+            ],
+        }
+    ],
+    "service_records": [
+        {
+            "volunteer_id": "v1",
+            "activity_id": "a1",
+            "shift_id": "s1",
+            "date": "2026-11-01",
+            "hours": 4,
+            "attended": True,
+            "rating": 5,
+        }
+    ],
 }
 
 
@@ -57,8 +95,12 @@ def test_issue_example_loads_and_round_trips(store: SqliteStore, taxonomy: Taxon
 
 def test_a_bad_record_loads_nothing_and_names_itself(store: SqliteStore, taxonomy: Taxonomy) -> None:
     doc = json.loads(json.dumps(ISSUE_EXAMPLE))
-    doc["volunteers"].append({"id": "v2", "name": "李雷", "home": {"lat": 91, "lon": 120}, "max_travel_km": 5})
-    with pytest.raises(ValidationError, match=r"volunteers\[1\] \(id 'v2'\): home.lat: latitude 91.0 is outside"):
+    doc["volunteers"].append(
+        {"id": "v2", "name": "李雷", "home": {"lat": 91, "lon": 120}, "max_travel_km": 5}
+    )
+    with pytest.raises(
+        ValidationError, match=r"volunteers\[1\] \(id 'v2'\): home.lat: latitude 91.0 is outside"
+    ):
         service.load_document(store, doc, taxonomy)
     assert store.counts()["volunteers"] == 0 and store.counts()["activities"] == 0
 
@@ -75,7 +117,9 @@ def test_a_bad_record_loads_nothing_and_names_itself(store: SqliteStore, taxonom
         (("activities", 0, "shifts", 0, "capacity"), 0, "between 1 and"),
     ],
 )
-def test_invalid_fields_are_rejected_with_their_path(store: SqliteStore, taxonomy: Taxonomy, path: tuple, value: object, message: str) -> None:
+def test_invalid_fields_are_rejected_with_their_path(
+    store: SqliteStore, taxonomy: Taxonomy, path: tuple, value: object, message: str
+) -> None:
     doc = json.loads(json.dumps(ISSUE_EXAMPLE))
     target = doc
     for key in path[:-1]:
