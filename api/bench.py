@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 
 from matcher.demo import DISTRICTS, generate_city
-from matcher.index import MatchIndex
 from matcher.ranking import recommend_activities, recommend_volunteers
 from matcher.skills import Taxonomy
 
@@ -41,17 +40,7 @@ def run(
     city = generate_city(volunteers, activities, volunteers, seed=seed)
     progress("building the index")
     t0 = time.perf_counter()
-    index = MatchIndex.build(
-        taxonomy,
-        city.as_of,
-        city.volunteers,
-        city.activities,
-        city.shifts,
-        city.history,
-        skills=city.skills,
-        categories=city.categories,
-        organisations=city.organisations,
-    )
+    index = city.build_index(taxonomy)
     build_s = time.perf_counter() - t0
     now = datetime.combine(city.as_of, datetime.min.time(), UTC)
     rng = np.random.default_rng(seed)

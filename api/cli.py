@@ -32,6 +32,7 @@ from api import bench as bench_mod
 from api import service
 from api.settings import Settings
 from matcher.errors import MatcherError
+from matcher.index import MatchIndex
 from matcher.ranking import Ranking
 from matcher.store.base import Store, load_taxonomy, open_store
 
@@ -167,6 +168,12 @@ def demo(
     out.print(f"demo city in {_db_url(db)}: " + _counts_text(counts))
 
 
+def _index(store: Store, instant: datetime) -> MatchIndex:
+    with _progress() as bar:
+        bar.add_task("building the index", total=None)
+        return service.build_index(store, load_taxonomy(), instant.date())
+
+
 def _counts_text(counts: dict[str, int]) -> str:
     return ", ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in counts.items())
 
@@ -227,9 +234,7 @@ def recommend_volunteers_cmd(
     """Top-k volunteers for an activity (organisers)."""
     instant = _now(now)
     with _store(db) as store:
-        with _progress() as bar:
-            bar.add_task("building the index", total=None)
-            index = service.build_index(store, load_taxonomy(), instant.date())
+        index = _index(store, instant)
         try:
             r = service.volunteers_for(index, activity, now=instant, shift_id=shift, k=k, radius_km=radius_km)
         except MatcherError as e:
@@ -249,9 +254,7 @@ def recommend_activities_cmd(
     """Top-k activities, each with its best shift, for a volunteer."""
     instant = _now(now)
     with _store(db) as store:
-        with _progress() as bar:
-            bar.add_task("building the index", total=None)
-            index = service.build_index(store, load_taxonomy(), instant.date())
+        index = _index(store, instant)
         try:
             r = service.activities_for(index, volunteer, now=instant, k=k)
         except MatcherError as e:

@@ -48,6 +48,8 @@ from matcher.domain import (
     World,
 )
 from matcher.geo import EARTH_RADIUS_KM
+from matcher.index import MatchIndex
+from matcher.skills import Taxonomy
 
 TIMEZONE = "Asia/Shanghai"
 UTC_OFFSET_S = 8 * 3600
@@ -368,6 +370,20 @@ class DemoCity:
     activity_district: NDArray[np.int16]
     activity_title: NDArray[np.int16]
     history_activity: NDArray[np.int32]
+
+    def build_index(self, taxonomy: Taxonomy) -> MatchIndex:
+        """The match index of the whole city, built from its columns (the fast path)."""
+        return MatchIndex.build(
+            taxonomy,
+            self.as_of,
+            self.volunteers,
+            self.activities,
+            self.shifts,
+            self.history,
+            skills=self.skills,
+            categories=self.categories,
+            organisations=self.organisations,
+        )
 
     def to_world(self) -> World:
         """Domain objects for the whole city (use for cities that fit in a store comfortably)."""

@@ -22,7 +22,7 @@ recency and decay are measured from).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -1291,10 +1291,6 @@ def _postings_with(codes: I32, owners: I32, values: I32) -> dict[int, tuple[I32,
     starts = np.concatenate([[0], cuts]).tolist()
     ends = np.concatenate([cuts, [sc.shape[0]]]).tolist()
     return {int(sc[a]): (so[a:b].copy(), sv[a:b].copy()) for a, b in zip(starts, ends, strict=True)}
-
-
-def iter_ids(rows: Iterable[int], idmap: IdMap) -> list[str]:
-    return [idmap.ident(r) for r in rows]
 
 
 __all__ = ["MatchIndex", "ShiftView", "SpatialBlocks", "availability_bits", "epoch_seconds"]

@@ -167,17 +167,7 @@ def test_unknown_ids(taxonomy: Taxonomy) -> None:
 @pytest.fixture(scope="module")
 def city_index(taxonomy: Taxonomy) -> tuple[MatchIndex, object]:
     city = generate_city(4000, 300, 8000, seed=3, as_of=AS_OF)
-    index = MatchIndex.build(
-        taxonomy,
-        city.as_of,
-        city.volunteers,
-        city.activities,
-        city.shifts,
-        city.history,
-        skills=city.skills,
-        categories=city.categories,
-        organisations=city.organisations,
-    )
+    index = city.build_index(taxonomy)
     return index, city
 
 
