@@ -40,6 +40,7 @@ from matcher.calendar import (
     epoch_seconds,
     local_day_numbers,
     slot_table,
+    week_parts,
 )
 from matcher.columns import (
     ActivityColumns,
@@ -61,7 +62,7 @@ from matcher.skills import Taxonomy
 I32 = NDArray[np.int32]
 F32 = NDArray[np.float32]
 KM_PER_DEGREE = math.pi * EARTH_RADIUS_KM / 180.0
-DEFAULT_BLOCK_KM = 2.0
+DEFAULT_BLOCK_KM = 3.0
 DEFAULT_HALF_LIFE_DAYS = 365.0
 NEVER = np.iinfo(np.int32).min
 """Day number of the last service of someone who never served."""
@@ -207,17 +208,25 @@ class IdMap:
 # Spatial blocks
 
 
-TRAVEL_TIERS_KM = np.array([3, 5, 8, 10, 15, 20, 30, 50], dtype=np.float32)
-STATIC_TIERS = np.array([0.365, 0.45, 0.52], dtype=np.float32)
-"""Blocks are split by travel-limit tier and by the tier of the static past-service part
-(newcomers score exactly 0.36), so a block's bounds describe similar volunteers and whole blocks
-of short-range or new volunteers far from a posting are skipped without looking at their rows."""
+TRAVEL_TIERS_KM = np.array([5, 10, 20], dtype=np.float32)
+STATIC_TIERS = np.array([0.365], dtype=np.float32)
+TIER_SPAN = 256  # tiers per cell; keys leave this much room
+"""Blocks are split by the parts of the week their members are free in (availability is the most
+selective rule: for a given shift most volunteers are not free), by travel-limit tier and by
+newcomer or not (newcomers' past-service part is exactly 0.36). A block's bounds then describe
+similar volunteers, and whole blocks of people busy at the time, short-range or new volunteers
+far from a posting are skipped without looking at their rows."""
 
 
-def tier_of(travel_km: NDArray[np.float32], static: NDArray[np.float32]) -> NDArray[np.int64]:
+def tier_of(
+    travel_km: NDArray[np.float32], static: NDArray[np.float32], avail: NDArray[np.uint64]
+) -> NDArray[np.int64]:
+    """Tier in [0, TIER_SPAN) from travel limits, static past-service parts and (n, WORDS)
+    availability words."""
     t = np.searchsorted(TRAVEL_TIERS_KM, travel_km, side="left").astype(np.int64)
     p = np.searchsorted(STATIC_TIERS, static, side="right").astype(np.int64)
-    return t * 4 + p
+    tier: NDArray[np.int64] = (t * (STATIC_TIERS.shape[0] + 1) + p) * 16 + week_parts(avail)
+    return tier
 
 
 class SpatialBlocks:
@@ -264,11 +273,11 @@ class SpatialBlocks:
         band = np.clip(np.floor((lat + 90.0) / self.dlat).astype(np.int64), 0, self.n_bands - 1)
         cells = self._cells_per_band(band)
         cell = np.clip(np.floor((lon + 180.0) / 360.0 * cells).astype(np.int64), 0, cells - 1)
-        key = (band * (1 << 24) + cell) * 64
+        key = (band * (1 << 24) + cell) * TIER_SPAN
         return key if tier is None else key + tier
 
     def _centres_of(self, keys: NDArray[np.int64]) -> NDArray[np.float64]:
-        cellkey = keys // 64
+        cellkey = keys // TIER_SPAN
         band, cell = cellkey >> 24, cellkey & ((1 << 24) - 1)
         cells = self._cells_per_band(band)
         lat = np.minimum(-90.0 + (band + 0.5) * self.dlat, 90.0)
@@ -398,6 +407,13 @@ class Experience:
         self._rows_sorted = self._rows[self._by_row]
         self._delta: dict[tuple[int, int], float] = {}
 
+    @staticmethod
+    def _range(sorted_values: I32, value: int) -> tuple[int, int]:
+        # The needle takes the array's dtype: a Python int would make numpy cast the whole
+        # int32 array to int64 first, an O(n) copy per lookup.
+        a, b = np.searchsorted(sorted_values, np.array([value, value + 1], dtype=sorted_values.dtype))
+        return int(a), int(b)
+
     def base(self) -> tuple[I32, I32, F32]:
         return self._keys, self._rows, self._hours
 
@@ -407,11 +423,11 @@ class Experience:
     def drop_row(self, row: int) -> None:
         for k in [k for k in self._delta if k[1] == row]:
             del self._delta[k]
-        a, b = np.searchsorted(self._rows_sorted, [row, row + 1])
+        a, b = self._range(self._rows_sorted, row)
         self._hours[self._by_row[a:b]] = 0.0
 
     def posting(self, key: int) -> tuple[I32, F32]:
-        a, b = np.searchsorted(self._keys, [key, key + 1])
+        a, b = self._range(self._keys, key)
         rows, hours = self._rows[a:b], self._hours[a:b]
         extra = [(r, h) for (k, r), h in self._delta.items() if k == key]
         if extra:
@@ -419,8 +435,23 @@ class Experience:
             hours = np.concatenate([hours, np.array([h for _, h in extra], dtype=np.float32)])
         return rows, hours
 
+    def hours_at(self, key: int, rows: I32) -> F32:
+        """Hours under ``key`` of each of ``rows`` (0 where none): a binary search of the rows in
+        the key's posting list, so a query pays for its candidates, not for every volunteer."""
+        a, b = self._range(self._keys, key)
+        posting_rows, posting_hours = self._rows[a:b], self._hours[a:b]
+        out = np.zeros(rows.shape[0], dtype=np.float32)
+        if b > a:
+            pos = np.minimum(np.searchsorted(posting_rows, rows), b - a - 1)
+            hit = posting_rows[pos] == rows
+            out[hit] = posting_hours[pos[hit]]
+        for (k, r), h in self._delta.items():
+            if k == key:
+                out[rows == r] += np.float32(h)
+        return out
+
     def of_row(self, row: int) -> dict[int, float]:
-        a, b = np.searchsorted(self._rows_sorted, [row, row + 1])
+        a, b = self._range(self._rows_sorted, row)
         out: dict[int, float] = {}
         for i in self._by_row[a:b].tolist():
             out[int(self._keys[i])] = out.get(int(self._keys[i]), 0.0) + float(self._hours[i])
@@ -591,7 +622,9 @@ class MatchIndex:
         self.vblocks = SpatialBlocks(self.block_km)
         keys = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
         keys[has_home] = self.vblocks.keys(
-            v.lat[has_home], v.lon[has_home], tier_of(v.max_travel_km[has_home], static[has_home])
+            v.lat[has_home],
+            v.lon[has_home],
+            tier_of(v.max_travel_km[has_home], static[has_home], v.avail[has_home]),
         )
         perm = np.argsort(keys, kind="stable")
         inv = np.empty(n, dtype=np.int32)
@@ -625,10 +658,7 @@ class MatchIndex:
         self.v_cert_expiry = Column(_permute_values(v.cert_skills, v.cert_expiry, perm))
         self.v_blackout = RaggedStore(_permute_ragged(v.blackout, perm))
 
-        # Postings: skill code -> rows holding it; certificates with expiry; blackout day -> rows.
-        self._skill_post = _postings(
-            self.v_skills.flat.data[: self.v_skills.flat.n], _owners(self.v_skills, n)
-        )
+        # Postings: certificates with expiry; blackout day -> rows.
         cert_owner = _owners(self.v_certs, n)
         self._cert_post = _postings_with(
             certs.values, cert_owner, self.v_cert_expiry.data[: certs.values.shape[0]]
@@ -655,10 +685,28 @@ class MatchIndex:
         self.block_max_travel = Column(np.zeros(nb, np.float32))
         self.block_max_static = Column(np.zeros(nb, np.float32))
         self.block_cat_hours = Column(np.zeros((nb, max(len(self.categories), 1)), np.float32))
+        # Per block, the OR of its members' availability words (no member can be free when the
+        # block is not) and their time zone: code + 1, 0 for a block never filled, -1 when mixed.
+        self.block_avail = Column(np.zeros((nb, WORDS), np.uint64))
+        self.block_zone = Column(np.zeros(nb, np.int16))
+        # Skill code -> blocks with a member holding it (a bound: blocks stay listed when members
+        # leave), so a search skips blocks where nobody has a required skill.
+        skill_block = self.v_block.data[_owners(self.v_skills, n)]
+        has_block = skill_block >= 0
+        codes = self.v_skills.flat.data[: self.v_skills.flat.n]
+        pairs = np.unique(codes[has_block].astype(np.int64) << 32 | skill_block[has_block])
+        self._skill_blocks = _postings((pairs >> 32).astype(np.int32), (pairs & 0xFFFFFFFF).astype(np.int32))
         if n_home:
             blk = self.v_block.data[:n_home]
             np.maximum.at(self.block_max_travel.data, blk, self.v_travel.data[:n_home])
             np.maximum.at(self.block_max_static.data, blk, self.v_static.data[:n_home])
+            # Home rows are in block order here, so each block is one run of rows.
+            first = np.flatnonzero(np.concatenate([[True], blk[1:] != blk[:-1]]))
+            runs = blk[first]
+            self.block_avail.data[runs] = np.bitwise_or.reduceat(self._v_avail[:, :n_home], first, axis=1).T
+            tz = self.v_tz.data[:n_home].astype(np.int16)
+            lo, hi = np.minimum.reduceat(tz, first), np.maximum.reduceat(tz, first)
+            self.block_zone.data[runs] = np.where(lo == hi, lo + 1, -1)
             keys_c, rows_c, hours_c = self.cat_exp.base()
             with_block = self.v_block.data[rows_c] >= 0
             np.maximum.at(
@@ -794,6 +842,10 @@ class MatchIndex:
         start = int(self.a_shift0.data[a_row])
         return range(start, start + int(self.a_nshift.data[a_row]))
 
+    def shift_sort_keys(self, s_rows: I32) -> NDArray[np.bytes_]:
+        """Shift ids of ``s_rows`` as a bytes array, for tie-breaking with ``np.lexsort``."""
+        return np.array([self.s_ids[int(r)].encode() for r in s_rows], dtype="S")
+
     def shift_view(self, s_row: int) -> ShiftView:
         a = int(self.s_act.data[s_row])
         tz = self.zones.name(int(self.a_tz.data[a]))
@@ -864,18 +916,36 @@ class MatchIndex:
         self._slot_tables[tz_code] = merged
         return merged
 
-    def skill_posting(self, code: int) -> I32:
-        return self._skill_post.get(code, _EMPTY_I32)
-
-    def credit_rows(self, required_code: int) -> list[tuple[I32, float]]:
-        """Posting lists of every skill that covers ``required_code``, with their credit, lowest
-        credit first (so that scattering them in order leaves the best credit per row)."""
-        name = self.skills.name(required_code)
-        out: list[tuple[I32, float]] = []
-        for held, credit in sorted(self.taxonomy.credits_for(name).items(), key=lambda kv: (kv[1], kv[0])):
+    def credit_table(self, required_code: int) -> F32:
+        """For every skill code, the credit holding it earns towards ``required_code`` (0: none)."""
+        out = np.zeros(max(len(self.skills), 1), dtype=np.float32)
+        for held, credit in self.taxonomy.credits_for(self.skills.name(required_code)).items():
             code = self.skills.get(held)
-            if code is not None and code in self._skill_post:
-                out.append((self._skill_post[code], credit))
+            if code is not None:
+                out[code] = max(out[code], np.float32(credit))
+        return out
+
+    def block_credits(self, table: F32) -> F32:
+        """(blocks + 1,): per block, the best credit (from ``table``, see :meth:`credit_table`) any
+        member's skill earns; the last entry, for rows with no block, is 1 (no bound)."""
+        nb = len(self.vblocks)
+        out = np.zeros(nb + 1, dtype=np.float32)
+        out[nb] = 1.0
+        for code in np.flatnonzero(table).tolist():
+            post = self._skill_blocks.get(code)
+            if post is not None:
+                out[post] = np.maximum(out[post], table[code])
+        return out
+
+    def best_credits(self, rows: I32, tables: Sequence[F32]) -> F32:
+        """(len(tables), len(rows)): each row's best credit towards each required skill, read from
+        the rows' own skill lists (a few entries each) through the per-skill credit tables."""
+        out = np.zeros((len(tables), rows.shape[0]), dtype=np.float32)
+        owner, pos = self.v_skills.gather(rows)
+        if pos.shape[0]:
+            codes = self.v_skills.flat.data[pos]
+            for i, table in enumerate(tables):
+                np.maximum.at(out[i], owner, table[codes])
         return out
 
     def cert_holders(self, code: int, on_day: int) -> I32:
@@ -989,8 +1059,6 @@ class MatchIndex:
     def _index_volunteer(self, row: int, cols: VolunteerColumns) -> None:
         skills = cols.skills.row(0)
         self.v_skills.set(row, skills)
-        for code in skills.tolist():
-            self._skill_post[code] = np.append(self._skill_post.get(code, _EMPTY_I32), np.int32(row))
         certs = cols.cert_skills.row(0)
         self.v_certs.set(row, certs)
         start = int(self.v_certs.offset.data[row])
@@ -1006,22 +1074,32 @@ class MatchIndex:
             self._blackout_post[d] = np.append(self._blackout_post.get(d, _EMPTY_I32), np.int32(row))
         if self.v_home.data[row]:
             lat, lon = float(cols.lat[0]), float(cols.lon[0])
-            tier = tier_of(self.v_travel.data[row : row + 1], self.v_static.data[row : row + 1])
+            tier = tier_of(
+                self.v_travel.data[row : row + 1],
+                self.v_static.data[row : row + 1],
+                self._v_avail[:, row : row + 1].T,
+            )
             key = int(self.vblocks.keys(np.array([lat]), np.array([lon]), tier)[0])
             blk = self.vblocks.add(row, key, self.v_xyz.data[row])
             self.v_block.data[row] = blk
             self._grow_block_bounds()
             self.block_max_travel.data[blk] = max(self.block_max_travel.data[blk], self.v_travel.data[row])
             self.block_max_static.data[blk] = max(self.block_max_static.data[blk], self.v_static.data[row])
+            self.block_avail.data[blk] |= self._v_avail[:, row]
+            zone = int(self.v_tz.data[row]) + 1
+            if self.block_zone.data[blk] not in (0, zone):
+                zone = -1
+            self.block_zone.data[blk] = zone
+            for code in skills.tolist():
+                post = self._skill_blocks.get(code, _EMPTY_I32)
+                if blk not in post[-1:]:
+                    self._skill_blocks[code] = np.append(post, np.int32(blk))
             for cat, h in self.cat_exp.of_row(row).items():
                 self._raise_cat_bound(blk, cat, h)
         else:
             self.homeless.append(row)
 
     def _unindex_volunteer(self, row: int) -> None:
-        for code in self.v_skills.row(row).tolist():
-            post = self._skill_post[code]
-            self._skill_post[code] = post[post != row]
         for code in self.v_certs.row(row).tolist():
             rows, expiry = self._cert_post[code]
             keep = rows != row
@@ -1151,7 +1229,7 @@ class MatchIndex:
 
     def _grow_block_bounds(self) -> None:
         nb = len(self.vblocks)
-        for col in (self.block_max_travel, self.block_max_static):
+        for col in (self.block_max_travel, self.block_max_static, self.block_avail, self.block_zone):
             col.ensure(nb)
             col.n = nb
         self._raise_cat_bound(nb - 1, max(len(self.categories) - 1, 0), 0.0)
@@ -1222,12 +1300,17 @@ class MatchIndex:
             self.v_static,
             self.v_block,
             self.v_cert_expiry,
+            self.block_max_travel,
+            self.block_max_static,
+            self.block_cat_hours,
+            self.block_avail,
+            self.block_zone,
             self.homeless,
         ]
         total = sum(c.data.nbytes for c in cols) + self._v_avail.nbytes
         for store in (self.v_skills, self.v_certs, self.v_blackout):
             total += store.flat.data.nbytes + store.offset.data.nbytes + store.length.data.nbytes
-        total += sum(p.nbytes for p in self._skill_post.values())
+        total += sum(p.nbytes for p in self._skill_blocks.values())
         total += sum(r.nbytes + e.nbytes for r, e in self._cert_post.values())
         total += sum(p.nbytes for p in self._blackout_post.values())
         total += self.vblocks.nbytes() + self.vid.nbytes() + self.cat_exp.nbytes() + self.org_exp.nbytes()

@@ -19,8 +19,8 @@ Ties break by score, then id, ascending: deterministic whatever the order rows w
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 
 import numpy as np
 from numpy.typing import NDArray
@@ -37,13 +37,14 @@ from matcher.calendar import (
 from matcher.columns import NO_DAY
 from matcher.domain import Match, Reason, category_label
 from matcher.errors import ValidationError
-from matcher.factors import REGISTRY, ExplainContext, PairFeatures, distance, past_service
+from matcher.factors import REGISTRY, ExplainContext, PairFeatures, distance, past_service, skills
 from matcher.geo import distances_km
 from matcher.index import MatchIndex, ShiftView, expand
 from matcher.scoring import Weights, combine, score_parts, upper_bound
 
 MAX_K = 10_000
 FIRST_BATCH_ROWS = 4096
+BOUND_SLACK = 1e-6  # float32 rounding of the parts a bound is made of
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,29 +78,15 @@ class _ShiftQuery:
     radius_km: float
     weights: Weights
     min_credit: float
-    req: list[NDArray[np.float32]]
+    req: list[NDArray[np.float32]]  # per required skill: credit table over skill codes
     pref: list[NDArray[np.float32]]
     excluded: NDArray[np.bool_] | None
     cert_ok: NDArray[np.bool_] | None
     age_cutoff: int | None
-    cat_hours: NDArray[np.float32] | None
-    org_hours: NDArray[np.float32] | None
+    past_extra: NDArray[np.float32]  # per block: bound on the category and organisation part
+    avail_ub: NDArray[np.float32]  # per block: bound on the availability part
+    skill_ub: NDArray[np.float32]  # per block: bound on the skills part, 0 when nobody qualifies
     counts: dict[str, int]
-
-
-def _scatter_credit(index: MatchIndex, code: int) -> NDArray[np.float32]:
-    out = np.zeros(index.n_volunteer_rows, dtype=np.float32)
-    for rows, credit in index.credit_rows(code):  # lowest credit first: the best one wins
-        out[rows] = credit
-    return out
-
-
-def _scatter_hours(n: int, rows: NDArray[np.int32], hours: NDArray[np.float32]) -> NDArray[np.float32] | None:
-    if rows.shape[0] == 0:
-        return None
-    out = np.zeros(n, dtype=np.float32)
-    np.add.at(out, rows, hours)
-    return out
 
 
 def _prepare(
@@ -126,20 +113,19 @@ def _prepare(
     cutoff = None
     if view.min_age:
         cutoff = constraints.age_cutoff_day(view.first_day, view.min_age)
-    cat_rows, cat_hours = index.cat_exp.posting(view.category)
-    org_rows, org_hours = index.org_exp.posting(view.organisation)
     return _ShiftQuery(
         view=view,
         radius_km=radius_km,
         weights=weights,
         min_credit=min_credit,
-        req=[_scatter_credit(index, c) for c in view.required],
-        pref=[_scatter_credit(index, c) for c in view.preferred],
+        req=[index.credit_table(c) for c in view.required],
+        pref=[index.credit_table(c) for c in view.preferred],
         excluded=excluded,
         cert_ok=cert_ok,
         age_cutoff=cutoff,
-        cat_hours=_scatter_hours(n, cat_rows, cat_hours),
-        org_hours=_scatter_hours(n, org_rows, org_hours),
+        past_extra=np.zeros(0, dtype=np.float32),
+        avail_ub=np.zeros(0, dtype=np.float32),
+        skill_ub=np.zeros(0, dtype=np.float32),
         counts={},
     )
 
@@ -161,20 +147,25 @@ def _count(q: _ShiftQuery, rule: str, dropped: int) -> None:
 
 
 def _score_batch(
-    index: MatchIndex, q: _ShiftQuery, rows: NDArray[np.int32]
+    index: MatchIndex, q: _ShiftQuery, rows: NDArray[np.int32], listed: NDArray[np.int32], floor: float
 ) -> tuple[NDArray[np.int32], PairFeatures]:
-    """Apply every hard rule to ``rows``, then compute the features of the survivors."""
+    """Apply every hard rule to ``rows`` (listed under blocks ``listed``), then compute the
+    features of the survivors. Rows whose best possible total (exact distance and static past
+    service, every other factor at 1) is below ``floor``, the current k-th score, are dropped
+    before the costlier rules: they cannot enter the top k."""
     view = q.view
     if view.online:
         keep = index.v_online.data[rows]
         _count(q, "not_online", int((~keep).sum()))
-        rows = rows[keep]
+        rows, listed = rows[keep], listed[keep]
         dist = np.zeros(rows.shape[0], dtype=np.float32)
+        travel = index.v_travel.data[rows]
+        dist_part = np.ones(rows.shape[0], dtype=np.float32)
     else:
         assert view.origin is not None
         home = index.v_home.data[rows]
         _count(q, "no_home", int((~home).sum()))
-        rows = rows[home]
+        rows, listed = rows[home], listed[home]
         dist = distances_km(index.v_xyz.data[rows], view.origin)
         travel = index.v_travel.data[rows]
         ok_travel = constraints.within_travel(dist, travel)
@@ -182,30 +173,43 @@ def _score_batch(
         _count(q, "travel", int((~ok_travel).sum()))
         _count(q, "radius", int((ok_travel & ~ok_radius).sum()))
         keep = ok_travel & ok_radius
-        rows, dist = rows[keep], dist[keep]
+        rows, listed, dist, travel = rows[keep], listed[keep], dist[keep], travel[keep]
+        dist_part = distance.decay(dist, travel)
+    if np.isfinite(floor):
+        past_ub = np.minimum(index.v_static.data[rows] + q.past_extra[listed], np.float32(1.0))
+        ub = upper_bound(
+            {
+                "skills": q.skill_ub[listed],
+                "distance": dist_part,
+                "availability": q.avail_ub[listed],
+                "past_service": past_ub,
+            },
+            q.weights,
+        )
+        keep = ub + BOUND_SLACK >= floor
+        rows, dist, travel = rows[keep], dist[keep], travel[keep]
 
-    coverage = np.zeros(rows.shape[0], dtype=np.float32)
     tz = index.v_tz.data[rows]
     avail = index.v_avail()
-    codes = np.unique(tz)
-    for code in codes.tolist():
-        mask = index.shift_mask(view.row, int(code))
-        if codes.shape[0] == 1:
-            coverage = mask.share(avail, rows)
-        else:
+    if rows.shape[0] == 0 or tz.min() == tz.max():
+        code = int(tz[0]) if rows.shape[0] else 0
+        coverage = index.shift_mask(view.row, code).share(avail, rows)
+    else:
+        coverage = np.zeros(rows.shape[0], dtype=np.float32)
+        for code in np.unique(tz).tolist():
             sel = tz == code
-            coverage[sel] = mask.share(avail, rows[sel])
+            coverage[sel] = index.shift_mask(view.row, int(code)).share(avail, rows[sel])
     keep = constraints.available(coverage)
     _count(q, "availability", int((~keep).sum()))
-    rows, dist, coverage = rows[keep], dist[keep], coverage[keep]
+    rows, dist, travel, coverage = rows[keep], dist[keep], travel[keep], coverage[keep]
 
     n = rows.shape[0]
     if q.req:
-        credits = np.stack([r[rows] for r in q.req])
+        credits = index.best_credits(rows, q.req)
         keep = constraints.has_required_skills(credits.min(axis=0), q.min_credit)
         _count(q, "skills", int((~keep).sum()))
-        rows, dist, coverage, credits = rows[keep], dist[keep], coverage[keep], credits[:, keep]
-        skill_req = credits.mean(axis=0).astype(np.float32)
+        rows, dist, travel, coverage = rows[keep], dist[keep], travel[keep], coverage[keep]
+        skill_req = credits[:, keep].mean(axis=0).astype(np.float32)
     else:
         skill_req = np.ones(n, dtype=np.float32)
     keep = np.ones(rows.shape[0], dtype=bool)
@@ -222,16 +226,17 @@ def _score_batch(
         _count(q, "booked", int((keep & ~ok).sum()))
         keep &= ok
     if not keep.all():
-        rows, dist, coverage, skill_req = rows[keep], dist[keep], coverage[keep], skill_req[keep]
+        rows, dist, travel = rows[keep], dist[keep], travel[keep]
+        coverage, skill_req = coverage[keep], skill_req[keep]
     n = rows.shape[0]
     skill_pref = (
-        np.stack([p[rows] for p in q.pref]).mean(axis=0).astype(np.float32)
+        index.best_credits(rows, q.pref).mean(axis=0).astype(np.float32)
         if q.pref
         else np.zeros(n, dtype=np.float32)
     )
     features = PairFeatures(
         distance_km=dist,
-        max_travel_km=index.v_travel.data[rows],
+        max_travel_km=travel,
         online=np.full(n, view.online),
         coverage=coverage,
         skill_required=skill_req,
@@ -239,8 +244,8 @@ def _score_batch(
         has_preferred=np.full(n, bool(q.pref)),
         reliability=index.reliability(rows),
         recency=index.recency(rows),
-        category_hours=q.cat_hours[rows] if q.cat_hours is not None else np.zeros(n, np.float32),
-        organisation_hours=q.org_hours[rows] if q.org_hours is not None else np.zeros(n, np.float32),
+        category_hours=index.cat_exp.hours_at(view.category, rows),
+        organisation_hours=index.org_exp.hours_at(view.organisation, rows),
     )
     return rows, features
 
@@ -307,7 +312,9 @@ def _rank_shift(
         dist_ub = np.ones(nb, dtype=np.float32)
         homeless = index.homeless.data[: index.homeless.n]
         if homeless.size:
-            rows, feats = _score_batch(index, q, homeless[index.v_alive.data[homeless]])
+            homeless = homeless[index.v_alive.data[homeless]]
+            listed = np.full(homeless.shape[0], -1, dtype=np.int32)
+            rows, feats = _score_batch(index, q, homeless, listed, -np.inf)
             top.offer(rows, combine(score_parts(feats), weights), feats)
     else:
         assert view.origin is not None
@@ -316,47 +323,103 @@ def _rank_shift(
         ok = lower <= np.minimum(bt, reach)
         blocks, lower, bt = blocks[ok], lower[ok].astype(np.float32), bt[ok]
         dist_ub = distance.decay(lower, bt)
+    avail_ub = _block_availability(index, view, blocks)
+    free = constraints.available(avail_ub)
+    _count(q, "availability", int(index.vblocks.count.data[blocks[~free]].sum()))
+    blocks, dist_ub, avail_ub = blocks[free], dist_ub[free], avail_ub[free]
+    q.skill_ub, qualified = _block_skills(index, q)
+    skilled = qualified[blocks]
+    _count(q, "skills", int(index.vblocks.count.data[blocks[~skilled]].sum()))
+    blocks, dist_ub, avail_ub = blocks[skilled], dist_ub[skilled], avail_ub[skilled]
+    skill_ub = q.skill_ub[blocks]
     cat_hours = (
         index.block_cat_hours.data[blocks, view.category]
         if view.category < index.block_cat_hours.data.shape[1]
         else np.zeros(blocks.shape[0], np.float32)
     )
-    past_ub = (
-        static_max[blocks]
-        + np.float32(past_service.W_CATEGORY)
-        * (1 - np.exp(-cat_hours / np.float32(past_service.CATEGORY_HOURS_SCALE)))
-        + np.float32(past_service.W_ORGANISATION)
+    # Per block, what category and organisation experience can add to a member's static part.
+    past_extra = np.float32(past_service.W_CATEGORY) * (
+        1 - np.exp(-cat_hours / np.float32(past_service.CATEGORY_HOURS_SCALE))
+    ) + np.float32(past_service.W_ORGANISATION)
+    past_ub = static_max[blocks] + past_extra
+    # The same bounds by block for the rows' own bounds; the last entry, read through block -1
+    # (rows with no home), holds the loosest values.
+    q.past_extra = np.full(nb + 1, past_service.W_CATEGORY + past_service.W_ORGANISATION, np.float32)
+    q.past_extra[blocks] = past_extra
+    q.avail_ub = np.ones(nb + 1, np.float32)
+    q.avail_ub[blocks] = avail_ub
+    bound = upper_bound(
+        {
+            "skills": skill_ub,
+            "distance": dist_ub,
+            "availability": avail_ub,
+            "past_service": np.minimum(past_ub, 1.0),
+        },
+        weights,
     )
-    bound = upper_bound({"distance": dist_ub, "past_service": np.minimum(past_ub, 1.0)}, weights)
     bound = np.broadcast_to(bound, blocks.shape) if bound.shape != blocks.shape else bound
     order = np.argsort(-bound, kind="stable")
-    blocks, bound = blocks[order], bound[order] + 1e-9  # slack for float32 rounding of the parts
+    blocks, bound = blocks[order], bound[order] + BOUND_SLACK
     sizes = np.cumsum(index.vblocks.count.data[blocks])
 
     considered = 0
     i = 0
     batch_rows = max(FIRST_BATCH_ROWS, 8 * k)
     while i < blocks.shape[0]:
-        if prune and bound[i] < top.kth():
+        kth = top.kth()
+        if prune and bound[i] < kth:
             break
         if prune:
             done = int(sizes[i - 1]) if i else 0
             j = int(np.searchsorted(sizes, done + batch_rows, side="left")) + 1
-            # Never split a run of equal bounds less tightly than needed: stop where the bound
-            # of the next block is already below the k-th score, checked at the top of the loop.
-            j = min(max(j, i + 1), blocks.shape[0])
+            # Bounds fall along ``blocks``: blocks past the first one below the k-th score so
+            # far cannot contribute, so the batch ends there at the latest.
+            useful = int(np.searchsorted(-bound, -kth, side="right"))
+            j = min(max(j, i + 1), useful, blocks.shape[0])
         else:
             j = blocks.shape[0]
         rows, listed = index.vblocks.rows_of(blocks[i:j])
-        rows = rows[index.v_block.data[rows] == listed]
+        current = index.v_block.data[rows] == listed
+        rows, listed = rows[current], listed[current]
         considered += rows.shape[0]
-        rows, feats = _score_batch(index, q, rows)
+        rows, feats = _score_batch(index, q, rows, listed, top.kth() if prune else -np.inf)
         top.offer(rows, combine(score_parts(feats), weights), feats)
         i = j
         batch_rows *= 2
     q.counts["_considered"] = considered
     rows, scores, best = top.final(index)
     return rows, scores, best, q
+
+
+def _block_skills(index: MatchIndex, q: _ShiftQuery) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
+    """(blocks + 1,) each: per block, a bound on the skills part from the best credit any member
+    earns towards each required and preferred skill, and whether some member may hold every
+    required skill well enough (blocks where nobody does are skipped)."""
+    size = len(index.vblocks) + 1
+    if q.req:
+        best = np.stack([index.block_credits(t) for t in q.req])
+        required = best.mean(axis=0)
+        qualified = constraints.has_required_skills(best.min(axis=0), q.min_credit)
+    else:
+        required = np.ones(size, dtype=np.float32)
+        qualified = np.ones(size, dtype=bool)
+    if q.pref:
+        preferred = np.stack([index.block_credits(t) for t in q.pref]).mean(axis=0)
+    else:
+        preferred = np.zeros(size, dtype=np.float32)
+    return skills.blend(required.astype(np.float32), preferred.astype(np.float32), bool(q.pref)), qualified
+
+
+def _block_availability(index: MatchIndex, view: ShiftView, blocks: NDArray[np.int32]) -> NDArray[np.float32]:
+    """Per block, the share of the shift its members' pooled weekly windows cover: a bound on
+    any member's availability part (1 for a block whose members live in different time zones)."""
+    zone = index.block_zone.data[blocks]
+    out = np.ones(blocks.shape[0], dtype=np.float32)
+    pooled = index.block_avail.data.T  # (WORDS, blocks), the layout ShiftMask reads
+    for z in np.unique(zone[zone > 0]).tolist():
+        sel = zone == z
+        out[sel] = index.shift_mask(view.row, int(z) - 1).share(pooled, blocks[sel])
+    return out
 
 
 def recommend_volunteers(
@@ -402,7 +465,7 @@ def recommend_volunteers(
                 (), note=Reason("shifts", "没有可报名的班次", "no open shift (all started or full)")
             )
 
-    best: dict[int, tuple[float, int, PairFeatures, int]] = {}
+    found: list[tuple[NDArray[np.int32], NDArray[np.float64], PairFeatures, int]] = []
     counts: dict[str, int] = {}
     considered = 0
     for s_row in shift_rows:
@@ -412,17 +475,27 @@ def recommend_volunteers(
         considered += q.counts.pop("_considered", 0)
         for rule, c in q.counts.items():
             counts[rule] = counts.get(rule, 0) + c
-        if feats is None:
-            continue
-        for i, (row, score) in enumerate(zip(rows.tolist(), scores.tolist(), strict=True)):
-            held = best.get(row)
-            start = int(index.s_start.data[s_row])
-            if held is None or (score, -start) > (held[0], -int(index.s_start.data[held[3]])):
-                best[row] = (score, i, feats.take(np.array([i])), s_row)
-    ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], index.vid.ident(kv[0])))[:k]
-    matches = tuple(
-        _explain_volunteer(index, row, score, feats, s_row, distance_mode, weights)
-        for row, (score, _, feats, s_row) in ranked
+        if feats is not None:
+            found.append((rows, scores, feats, s_row))
+    if not found:
+        return Ranking((), considered=considered, excluded=counts)
+    rows = np.concatenate([f[0] for f in found])
+    scores = np.concatenate([f[1] for f in found])
+    feats = PairFeatures.concat([f[2] for f in found])
+    s_rows = np.concatenate([np.full(f[0].shape[0], f[3], dtype=np.int32) for f in found])
+    # Each volunteer once, with their best shift (highest score, then earliest start, then id);
+    # then the k best volunteers by score, ties by id.
+    order = np.lexsort((index.shift_sort_keys(s_rows), index.s_start.data[s_rows], -scores, rows))
+    first = order[np.concatenate([[True], rows[order][1:] != rows[order][:-1]])]
+    ranked = first[np.lexsort((index.vid.sort_keys(rows[first]), -scores[first]))][:k]
+    matches = _explain_many(
+        index,
+        index.vid.idents(rows[ranked]),
+        rows[ranked],
+        s_rows[ranked],
+        scores[ranked],
+        feats.take(ranked),
+        distance_mode,
     )
     return Ranking(matches, considered=considered, excluded=counts)
 
@@ -432,23 +505,69 @@ def _rule_reason(rule: str) -> Reason:
     return Reason(rule, zh, en)
 
 
-def _explain_context(index: MatchIndex, v_row: int, s_row: int, distance_mode: str) -> ExplainContext:
-    view = index.shift_view(s_row)
-    tz = index.zones.name(int(index.v_tz.data[v_row]))
-    from datetime import UTC
+def _explain_many(
+    index: MatchIndex,
+    idents: list[str],
+    v_rows: NDArray[np.int32],
+    s_rows: NDArray[np.int32],
+    scores: NDArray[np.float64],
+    feats: PairFeatures,
+    distance_mode: str,
+) -> tuple[Match, ...]:
+    """Matches with their parts and reasons, for the few pairs that made the list: parts are
+    scored once for all of them, and what depends only on the shift (and the time zone it is
+    described in) is worked out once per shift."""
+    parts = {name: np.round(v.astype(np.float64), 4).tolist() for name, v in score_parts(feats).items()}
+    shift_context: dict[tuple[int, int], tuple[ShiftView, ExplainContext]] = {}
+    matches = []
+    for i, (ident, v_row, s_row, score) in enumerate(
+        zip(idents, v_rows.tolist(), s_rows.tolist(), scores.tolist(), strict=True)
+    ):
+        tz_code = int(index.v_tz.data[v_row])
+        cached = shift_context.get((s_row, tz_code))
+        if cached is None:
+            cached = _shift_context(index, s_row, tz_code, distance_mode)
+            shift_context[(s_row, tz_code)] = cached
+        view, shift_ctx = cached
+        certs = frozenset(
+            name
+            for name, exp in index.volunteer_certs(v_row).items()
+            if exp == NO_DAY or exp >= view.last_day
+        )
+        ctx = replace(
+            shift_ctx, held_skills=frozenset(index.volunteer_skill_ids(v_row)), held_certifications=certs
+        )
+        reasons = tuple(r for f in REGISTRY if (r := f.explain(feats, i, ctx)) is not None)
+        d = None if bool(feats.online[i]) else float(feats.distance_km[i])
+        matches.append(
+            Match(
+                ident,
+                round(score, 6),
+                {name: values[i] for name, values in parts.items()},
+                reasons,
+                shift_id=index.s_ids[s_row],
+                distance_km=d,
+            )
+        )
+    return tuple(matches)
 
+
+def _shift_context(
+    index: MatchIndex, s_row: int, tz_code: int, distance_mode: str
+) -> tuple[ShiftView, ExplainContext]:
+    """What the reasons say about a shift, described in time zone ``tz_code``; the volunteer's
+    own skills and certificates are filled in per match."""
+    view = index.shift_view(s_row)
+    tz = index.zones.name(tz_code)
     start = datetime.fromtimestamp(view.starts_s, UTC)
     end = datetime.fromtimestamp(view.ends_s, UTC)
-    certs = {
-        name for name, exp in index.volunteer_certs(v_row).items() if exp == NO_DAY or exp >= view.last_day
-    }
     category = index.categories.name(view.category)
-    return ExplainContext(
+    ctx = ExplainContext(
         taxonomy=index.taxonomy,
         required_skills=tuple(index.skills.name(c) for c in view.required),
         preferred_skills=tuple(index.skills.name(c) for c in view.preferred),
-        held_skills=frozenset(index.volunteer_skill_ids(v_row)),
-        held_certifications=frozenset(certs),
+        held_skills=frozenset(),
+        held_certifications=frozenset(),
         required_certifications=tuple(index.skills.name(c) for c in view.required_certs),
         shift_zh=describe_local_zh(start, end, tz),
         shift_en=describe_local(start, end, tz),
@@ -456,37 +575,7 @@ def _explain_context(index: MatchIndex, v_row: int, s_row: int, distance_mode: s
         category_en=category_label(category, "en"),
         distance_mode=distance_mode,
     )
-
-
-def _explain(
-    index: MatchIndex,
-    ident: str,
-    v_row: int,
-    s_row: int,
-    score: float,
-    feats: PairFeatures,
-    distance_mode: str,
-    shift_id: str | None,
-) -> Match:
-    parts = {name: round(float(v[0]), 4) for name, v in score_parts(feats).items()}
-    ctx = _explain_context(index, v_row, s_row, distance_mode)
-    reasons = tuple(r for f in REGISTRY if (r := f.explain(feats, 0, ctx)) is not None)
-    d = None if bool(feats.online[0]) else float(feats.distance_km[0])
-    return Match(ident, round(score, 6), parts, reasons, shift_id=shift_id, distance_km=d)
-
-
-def _explain_volunteer(
-    index: MatchIndex,
-    v_row: int,
-    score: float,
-    feats: PairFeatures,
-    s_row: int,
-    distance_mode: str,
-    weights: Weights,
-) -> Match:
-    return _explain(
-        index, index.vid.ident(v_row), v_row, s_row, score, feats, distance_mode, index.s_ids[s_row]
-    )
+    return view, ctx
 
 
 # --------------------------------------------------------------------------------------------
@@ -705,22 +794,20 @@ def recommend_activities(
         zip(cand_scores.tolist(), candidates.tolist(), strict=True),
         key=lambda t: (-t[0], index.a_ids[int(a_rows[t[1]])]),
     )[:k]
-    matches = []
+    picks = []
     for score, o in chosen:
         idx = np.flatnonzero((owner == o) & (scores == score))
-        pick = min(
-            idx.tolist(), key=lambda i: (int(index.s_start.data[s_rows[i]]), index.s_ids[int(s_rows[i])])
+        picks.append(
+            min(idx.tolist(), key=lambda i: (int(index.s_start.data[s_rows[i]]), index.s_ids[int(s_rows[i])]))
         )
-        s_row = int(s_rows[pick])
-        m = _explain(
-            index,
-            index.a_ids[int(a_rows[o])],
-            v_row,
-            s_row,
-            score,
-            feats.take(np.array([pick])),
-            "exact",
-            index.s_ids[s_row],
-        )
-        matches.append(m)
-    return Ranking(tuple(matches), considered=int(a_rows.shape[0]), excluded=counts)
+    pick = np.array(picks, dtype=np.intp)
+    matches = _explain_many(
+        index,
+        [index.a_ids[int(a_rows[o])] for _, o in chosen],
+        np.full(pick.shape[0], v_row, dtype=np.int32),
+        s_rows[pick],
+        scores[pick],
+        feats.take(pick),
+        "exact",
+    )
+    return Ranking(matches, considered=int(a_rows.shape[0]), excluded=counts)

@@ -10,11 +10,20 @@ required part.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 from matcher.domain import Reason
 from matcher.factors.base import F32, ExplainContext, PairFeatures
 
 PREFERRED_SHARE = 0.2
+
+
+def blend(required: F32, preferred: F32, has_preferred: NDArray[np.bool_] | bool) -> F32:
+    """The score from the mean required and preferred credits; increasing in both, so maxima of
+    the credits give a bound on the score."""
+    share = np.where(has_preferred, np.float32(PREFERRED_SHARE), np.float32(0.0))
+    s = (np.float32(1.0) - share) * required + share * preferred
+    return np.clip(s, 0.0, 1.0).astype(np.float32)
 
 
 class SkillsFactor:
@@ -23,9 +32,7 @@ class SkillsFactor:
     label_en = "skills"
 
     def score(self, f: PairFeatures) -> F32:
-        share = np.where(f.has_preferred, np.float32(PREFERRED_SHARE), np.float32(0.0))
-        s = (np.float32(1.0) - share) * f.skill_required + share * f.skill_preferred
-        return np.clip(s, 0.0, 1.0).astype(np.float32)
+        return blend(f.skill_required, f.skill_preferred, f.has_preferred)
 
     def explain(self, f: PairFeatures, i: int, ctx: ExplainContext) -> Reason | None:
         tax = ctx.taxonomy

@@ -3,12 +3,14 @@ and the index's exactness: pruned search == scoring everyone, in-place updates =
 
 from dataclasses import replace
 from datetime import date
+from unittest.mock import patch
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from matcher import ranking
 from matcher.demo import generate_city
 from matcher.domain import Booking, Certification, GeoPoint, ServiceRecord, SkillClaim, WeeklyWindow, World
 from matcher.errors import NotFoundError, ValidationError
@@ -166,7 +168,7 @@ def test_unknown_ids(taxonomy: Taxonomy) -> None:
 
 @pytest.fixture(scope="module")
 def city_index(taxonomy: Taxonomy) -> tuple[MatchIndex, object]:
-    city = generate_city(4000, 300, 8000, seed=3, as_of=AS_OF)
+    city = generate_city(20_000, 300, 20_000, seed=3, as_of=AS_OF)
     index = city.build_index(taxonomy)
     return index, city
 
@@ -179,9 +181,13 @@ def test_pruned_search_equals_scoring_everyone(
     index, city = city_index
     aid = city.activities.ids[a]  # type: ignore[attr-defined]
     s = index.s_ids[index.shifts_of(index.activity_row(aid))[0]]
-    fast = recommend_volunteers(index, aid, shift_id=s, now=NOW, k=k, radius_km=radius)
     full = recommend_volunteers(index, aid, shift_id=s, now=NOW, k=k, radius_km=radius, prune=False)
-    assert [(m.id, m.score) for m in fast.matches] == [(m.id, m.score) for m in full.matches]
+    # Small first batches make the search stop part-way, so the bounds are what is tested.
+    for first_batch in (ranking.FIRST_BATCH_ROWS, 16):
+        with patch.object(ranking, "FIRST_BATCH_ROWS", first_batch):
+            fast = recommend_volunteers(index, aid, shift_id=s, now=NOW, k=k, radius_km=radius)
+        assert [(m.id, m.score) for m in fast.matches] == [(m.id, m.score) for m in full.matches]
+        assert fast.considered <= full.considered
 
 
 def test_updates_in_place_equal_a_rebuild(taxonomy: Taxonomy) -> None:
@@ -214,8 +220,11 @@ def test_updates_in_place_equal_a_rebuild(taxonomy: Taxonomy) -> None:
     rng = np.random.default_rng(0)
     for a in rng.choice(len(world.activities), 15, replace=False):
         aid = world.activities[int(a)].id
-        got = recommend_volunteers(index, aid, now=NOW, k=15)
+        with patch.object(ranking, "FIRST_BATCH_ROWS", 16):  # stop early: bounds must hold after updates
+            got = recommend_volunteers(index, aid, now=NOW, k=15)
+        exhaustive = recommend_volunteers(index, aid, now=NOW, k=15, prune=False)
         want = recommend_volunteers(rebuilt, aid, now=NOW, k=15)
+        assert [(m.id, m.score) for m in got.matches] == [(m.id, m.score) for m in exhaustive.matches]
         assert [m.id for m in got.matches] == [m.id for m in want.matches]
         assert [m.score for m in got.matches] == pytest.approx([m.score for m in want.matches], abs=1e-5)
     for v in rng.choice(len(final.volunteers), 15, replace=False):
