@@ -86,33 +86,22 @@ def pack_slots(slots: NDArray[np.bool_]) -> NDArray[np.uint64]:
     return words
 
 
-def _part_mask(days: range, from_hour: int, to_hour: int) -> NDArray[np.uint64]:
-    slots = np.zeros(SLOTS_PER_WEEK, dtype=bool)
-    per_hour = 60 // SLOT_MINUTES
-    for d in days:
-        slots[d * SLOTS_PER_DAY + from_hour * per_hour : d * SLOTS_PER_DAY + to_hour * per_hour] = True
-    return pack_slots(slots)
+SLOTS_PER_PART = 8
+"""Availability is summarised by 4-hour parts of the week (8 slots, one byte of the bitmap)."""
+PARTS_PER_WEEK = SLOTS_PER_WEEK // SLOTS_PER_PART
 
 
-WEEK_PARTS = np.stack(
-    [
-        _part_mask(range(5), 6, 18),  # weekday daytime
-        _part_mask(range(5), 0, 6) | _part_mask(range(5), 18, 24),  # weekday evening and night
-        _part_mask(range(5, 7), 6, 18),  # weekend daytime
-        _part_mask(range(5, 7), 0, 6) | _part_mask(range(5, 7), 18, 24),  # weekend evening and night
-    ]
-)
-"""Four coarse parts of the local week; which of them a volunteer is free in is a 4-bit code
-(see :func:`week_parts`) that groups volunteers whose availability is alike."""
-
-
-def week_parts(words: NDArray[np.uint64]) -> NDArray[np.int64]:
-    """(n, WORDS) availability words -> (n,) codes in [0, 16): bit j set when the volunteer is
-    free at some time in part j of :data:`WEEK_PARTS`."""
-    code = np.zeros(words.shape[0], dtype=np.int64)
-    for j, mask in enumerate(WEEK_PARTS):
-        code |= (words & mask).any(axis=1).astype(np.int64) << j
-    return code
+def week_parts(words: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    """(n, WORDS) availability words -> (n,) codes with bit j set when the volunteer is free at
+    some time in the j-th 4-hour part of the week (Monday 00:00-04:00 is part 0). Volunteers
+    with the same code are free in the same parts, which is what groups them in the index."""
+    as_bytes = np.ascontiguousarray(words).view(np.uint8).reshape(words.shape[0], WORDS * 8)
+    busy = as_bytes[:, :PARTS_PER_WEEK] != 0
+    packed = np.packbits(busy, axis=1, bitorder="little")
+    padded = np.zeros((words.shape[0], 8), dtype=np.uint8)
+    padded[:, : packed.shape[1]] = packed
+    codes: NDArray[np.uint64] = padded.view("<u8").reshape(-1).astype(np.uint64)
+    return codes
 
 
 def unpack_slots(words: NDArray[np.uint64]) -> NDArray[np.bool_]:

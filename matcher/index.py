@@ -209,23 +209,21 @@ class IdMap:
 
 
 TRAVEL_TIERS_KM = np.array([5, 10, 20], dtype=np.float32)
-STATIC_TIERS = np.array([0.365], dtype=np.float32)
-TIER_SPAN = 256  # tiers per cell; keys leave this much room
-"""Blocks are split by the parts of the week their members are free in (availability is the most
-selective rule: for a given shift most volunteers are not free), by travel-limit tier and by
-newcomer or not (newcomers' past-service part is exactly 0.36). A block's bounds then describe
-similar volunteers, and whole blocks of people busy at the time, short-range or new volunteers
-far from a posting are skipped without looking at their rows."""
+BLOCK_CREDIT_CACHE = 32  # skills whose per-block credits are kept (the skills postings ask for)
+TIER_SPAN = 1 << 20  # tiers per cell; keys leave this much room
+MAX_PATTERNS = TIER_SPAN // (TRAVEL_TIERS_KM.shape[0] + 1)
+"""Within a cell, blocks split volunteers by when in the week they are free (their pattern: the
+4-hour parts of the week they are free in, see :func:`matcher.calendar.week_parts`) and by
+travel-limit tier. Availability is the most selective rule (for a given shift most volunteers are
+busy), so a block's pooled availability then bounds its members closely and whole blocks of
+people busy at the time, or short-range volunteers far from a posting, are skipped without
+looking at their rows. Patterns beyond ``MAX_PATTERNS`` distinct ones share the last tier."""
 
 
-def tier_of(
-    travel_km: NDArray[np.float32], static: NDArray[np.float32], avail: NDArray[np.uint64]
-) -> NDArray[np.int64]:
-    """Tier in [0, TIER_SPAN) from travel limits, static past-service parts and (n, WORDS)
-    availability words."""
+def tier_of(travel_km: NDArray[np.float32], pattern: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Tier in [0, TIER_SPAN) from travel limits and availability pattern ids."""
     t = np.searchsorted(TRAVEL_TIERS_KM, travel_km, side="left").astype(np.int64)
-    p = np.searchsorted(STATIC_TIERS, static, side="right").astype(np.int64)
-    tier: NDArray[np.int64] = (t * (STATIC_TIERS.shape[0] + 1) + p) * 16 + week_parts(avail)
+    tier: NDArray[np.int64] = np.minimum(pattern, MAX_PATTERNS - 1) * (TRAVEL_TIERS_KM.shape[0] + 1) + t
     return tier
 
 
@@ -254,7 +252,12 @@ class SpatialBlocks:
         self.extra: dict[int, I32] = {}
         self._centre = Column(np.zeros((0, 3), dtype=np.float64))
         self.radius_km = Column(np.zeros(0, dtype=np.float64))
+        self._key = Column(np.zeros(0, dtype=np.int64))
+        # A KD-tree over cell centres (the blocks of a cell share its centre) and, per cell, its
+        # blocks: rebuilt lazily when a block is added.
         self._tree: cKDTree | None = None
+        self._cell_blocks = np.zeros(0, dtype=np.int32)
+        self._cell_start = np.zeros(1, dtype=np.int64)
         self.max_radius_km = 0.0
 
     def __len__(self) -> int:
@@ -304,6 +307,8 @@ class SpatialBlocks:
         self.count.ensure(b0 + nb)
         self._centre.ensure(b0 + nb)
         self.radius_km.ensure(b0 + nb)
+        self._key.ensure(b0 + nb)
+        self._key.data[b0 : b0 + nb] = ukeys
         self.start.data[b0 : b0 + nb] = starts + first_row
         self.count.data[b0 : b0 + nb] = counts
         centres = self._centres_of(ukeys)
@@ -314,7 +319,7 @@ class SpatialBlocks:
         radius = np.zeros(nb)
         np.maximum.at(radius, block, 2.0 * EARTH_RADIUS_KM * np.arcsin(np.minimum(chord / 2.0, 1.0)))
         self.radius_km.data[b0 : b0 + nb] = radius + 0.01  # float32 slack
-        for col in (self.start, self.count, self._centre, self.radius_km):
+        for col in (self.start, self.count, self._centre, self.radius_km, self._key):
             col.n = b0 + nb
         self.max_radius_km = max(self.max_radius_km, float(radius.max()) + 0.01)
         self._tree = None
@@ -329,6 +334,7 @@ class SpatialBlocks:
             self.count.append(0)
             self._centre.append(self._centres_of(np.array([key]))[0])
             self.radius_km.append(0.0)
+            self._key.append(key)
             self._tree = None
         return b
 
@@ -356,21 +362,31 @@ class SpatialBlocks:
                 )
         return out_rows, out_blocks
 
+    def _index_cells(self) -> cKDTree:
+        n = len(self)
+        cell = self._key.data[:n] // TIER_SPAN
+        order = np.argsort(cell, kind="stable").astype(np.int32)
+        first = np.flatnonzero(np.concatenate([[True], np.diff(cell[order]) != 0]))
+        self._cell_blocks = order
+        self._cell_start = np.concatenate([first, [n]]).astype(np.int64)
+        self._tree = cKDTree(self._centre.data[order[first]])
+        return self._tree
+
     def near(self, origin: NDArray[np.float64], radius_km: float) -> tuple[I32, NDArray[np.float64]]:
         """Blocks that may hold rows within ``radius_km`` of ``origin`` (a unit vector), with a
         lower bound on the distance of any of their rows."""
         n = len(self)
         if n == 0:
             return np.zeros(0, dtype=np.int32), np.zeros(0)
-        if self._tree is None:
-            self._tree = cKDTree(self._centre.data[:n])
+        tree = self._tree if self._tree is not None else self._index_cells()
         reach = km_to_chord(radius_km + self.max_radius_km)
-        blocks = np.asarray(self._tree.query_ball_point(origin, reach), dtype=np.int32)
-        centres = self._centre.data[blocks]
-        diff = centres - origin
+        cells = np.asarray(tree.query_ball_point(origin, reach), dtype=np.int64)
+        diff = tree.data[cells] - origin
         chord = np.sqrt(np.einsum("ij,ij->i", diff, diff))
         centre_km = 2.0 * EARTH_RADIUS_KM * np.arcsin(np.minimum(chord / 2.0, 1.0))
-        lower = np.maximum(centre_km - self.radius_km.data[blocks], 0.0)
+        owner, pos = expand(self._cell_start[cells], np.diff(self._cell_start)[cells])
+        blocks = self._cell_blocks[pos]
+        lower = np.maximum(centre_km[owner] - self.radius_km.data[blocks], 0.0)
         keep = lower <= radius_km
         return blocks[keep], lower[keep]
 
@@ -511,6 +527,8 @@ class MatchIndex:
     zones: Vocabulary = field(default_factory=Vocabulary)
     categories: Vocabulary = field(default_factory=Vocabulary)
     organisations: Vocabulary = field(default_factory=Vocabulary)
+    _patterns: dict[int, int] = field(default_factory=dict, init=False, repr=False)
+    _block_credit_cache: dict[int, F32] = field(default_factory=dict, init=False, repr=False)
 
     # ---------------------------------------------------------------- construction
 
@@ -618,13 +636,13 @@ class MatchIndex:
         rec = self._recency_of(last)
         static = past_service.static_part(rel, rec)
 
-        # Rows ordered by block (cell, travel tier, history tier) so blocks are contiguous ranges.
+        # Rows ordered by block (cell, availability pattern, travel tier): blocks are contiguous ranges.
         self.vblocks = SpatialBlocks(self.block_km)
         keys = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
         keys[has_home] = self.vblocks.keys(
             v.lat[has_home],
             v.lon[has_home],
-            tier_of(v.max_travel_km[has_home], static[has_home], v.avail[has_home]),
+            tier_of(v.max_travel_km[has_home], self._pattern_ids(week_parts(v.avail[has_home]))),
         )
         perm = np.argsort(keys, kind="stable")
         inv = np.empty(n, dtype=np.int32)
@@ -653,6 +671,13 @@ class MatchIndex:
         self.v_static = Column(static[perm])
 
         self.v_skills = RaggedStore(_permute_ragged(v.skills, perm))
+        self.v_skill_sig = Column(np.zeros(n, dtype=np.uint64))
+        flat = self.v_skills.flat.data[: self.v_skills.flat.n]
+        np.bitwise_or.at(
+            self.v_skill_sig.data,
+            _owners(self.v_skills, n),
+            np.left_shift(np.uint64(1), (flat % 64).astype(np.uint64)),
+        )
         certs = _permute_ragged(v.cert_skills, perm)
         self.v_certs = RaggedStore(certs)
         self.v_cert_expiry = Column(_permute_values(v.cert_skills, v.cert_expiry, perm))
@@ -719,6 +744,13 @@ class MatchIndex:
         # Bookings: (volunteer row) -> shift rows; UTC day -> (volunteer row, shift row).
         self._v_bookings: dict[int, set[int]] = {}
         self._day_bookings: dict[int, list[tuple[int, int]]] = {}
+
+    def _pattern_ids(self, codes: NDArray[np.uint64]) -> NDArray[np.int64]:
+        """Dense ids for availability patterns, in order of first sight (stable across updates)."""
+        uniq, inverse = np.unique(codes, return_inverse=True)
+        ids = np.array([self._patterns.setdefault(int(c), len(self._patterns)) for c in uniq.tolist()])
+        out: NDArray[np.int64] = ids.astype(np.int64)[inverse] if uniq.shape[0] else np.zeros(0, np.int64)
+        return out
 
     def _recency_of(self, last: NDArray[np.int64] | I32) -> F32:
         days = (day_number(self.as_of) - last.astype(np.int64)).astype(np.float32)
@@ -925,16 +957,34 @@ class MatchIndex:
                 out[code] = max(out[code], np.float32(credit))
         return out
 
-    def block_credits(self, table: F32) -> F32:
-        """(blocks + 1,): per block, the best credit (from ``table``, see :meth:`credit_table`) any
-        member's skill earns; the last entry, for rows with no block, is 1 (no bound)."""
+    @staticmethod
+    def skill_signature(codes: NDArray[np.integer[Any]]) -> np.uint64:
+        """A 64-bit signature of a set of skill codes (bit ``code % 64``): a row whose signature
+        shares no bit with that of the qualifying skills holds none of them (the converse needs
+        checking: codes collide)."""
+        bits = np.left_shift(np.uint64(1), (np.asarray(codes) % 64).astype(np.uint64))
+        signature: np.uint64 = np.bitwise_or.reduce(bits, initial=np.uint64(0))
+        return signature
+
+    def block_credits(self, required_code: int) -> F32:
+        """(blocks + 1,): per block, the best credit towards ``required_code`` any member's skill
+        earns; the last entry, for rows with no block, is 1 (no bound). Kept for the most recently
+        asked skills until a block or a block's skills change."""
         nb = len(self.vblocks)
+        cached = self._block_credit_cache.get(required_code)
+        if cached is not None and cached.shape[0] == nb + 1:
+            return cached
+        table = self.credit_table(required_code)
         out = np.zeros(nb + 1, dtype=np.float32)
         out[nb] = 1.0
-        for code in np.flatnonzero(table).tolist():
+        codes = np.flatnonzero(table)
+        for code in codes[np.argsort(table[codes], kind="stable")].tolist():
             post = self._skill_blocks.get(code)
             if post is not None:
-                out[post] = np.maximum(out[post], table[code])
+                out[post] = table[code]  # ascending credits: the best one is written last
+        if len(self._block_credit_cache) >= BLOCK_CREDIT_CACHE:
+            del self._block_credit_cache[next(iter(self._block_credit_cache))]
+        self._block_credit_cache[required_code] = out
         return out
 
     def best_credits(self, rows: I32, tables: Sequence[F32]) -> F32:
@@ -1028,6 +1078,7 @@ class MatchIndex:
                 (self.v_hours, 0.0),
                 (self.v_static, 0.0),
                 (self.v_block, -1),
+                (self.v_skill_sig, 0),
             ):
                 col.append(value)
             self._append_avail(cols.avail[0])
@@ -1059,6 +1110,7 @@ class MatchIndex:
     def _index_volunteer(self, row: int, cols: VolunteerColumns) -> None:
         skills = cols.skills.row(0)
         self.v_skills.set(row, skills)
+        self.v_skill_sig.data[row] = self.skill_signature(skills)
         certs = cols.cert_skills.row(0)
         self.v_certs.set(row, certs)
         start = int(self.v_certs.offset.data[row])
@@ -1076,8 +1128,7 @@ class MatchIndex:
             lat, lon = float(cols.lat[0]), float(cols.lon[0])
             tier = tier_of(
                 self.v_travel.data[row : row + 1],
-                self.v_static.data[row : row + 1],
-                self._v_avail[:, row : row + 1].T,
+                self._pattern_ids(week_parts(self._v_avail[:, row : row + 1].T)),
             )
             key = int(self.vblocks.keys(np.array([lat]), np.array([lon]), tier)[0])
             blk = self.vblocks.add(row, key, self.v_xyz.data[row])
@@ -1094,6 +1145,7 @@ class MatchIndex:
                 post = self._skill_blocks.get(code, _EMPTY_I32)
                 if blk not in post[-1:]:
                     self._skill_blocks[code] = np.append(post, np.int32(blk))
+                    self._block_credit_cache.clear()
             for cat, h in self.cat_exp.of_row(row).items():
                 self._raise_cat_bound(blk, cat, h)
         else:
@@ -1299,6 +1351,7 @@ class MatchIndex:
             self.v_hours,
             self.v_static,
             self.v_block,
+            self.v_skill_sig,
             self.v_cert_expiry,
             self.block_max_travel,
             self.block_max_static,
@@ -1311,6 +1364,7 @@ class MatchIndex:
         for store in (self.v_skills, self.v_certs, self.v_blackout):
             total += store.flat.data.nbytes + store.offset.data.nbytes + store.length.data.nbytes
         total += sum(p.nbytes for p in self._skill_blocks.values())
+        total += BLOCK_CREDIT_CACHE * 4 * (len(self.vblocks) + 1)  # the cache when full
         total += sum(r.nbytes + e.nbytes for r, e in self._cert_post.values())
         total += sum(p.nbytes for p in self._blackout_post.values())
         total += self.vblocks.nbytes() + self.vid.nbytes() + self.cat_exp.nbytes() + self.org_exp.nbytes()

@@ -19,8 +19,9 @@ Ties break by score, then id, ascending: deterministic whatever the order rows w
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -79,6 +80,8 @@ class _ShiftQuery:
     weights: Weights
     min_credit: float
     req: list[NDArray[np.float32]]  # per required skill: credit table over skill codes
+    req_signatures: list[np.uint64]  # per required skill: signature bits of the skills that qualify
+    pref_signature: np.uint64  # signature bits of every skill earning credit towards a preferred one
     pref: list[NDArray[np.float32]]
     excluded: NDArray[np.bool_] | None
     cert_ok: NDArray[np.bool_] | None
@@ -110,6 +113,8 @@ def _prepare(
             holders = np.unique(index.cert_holders(code, view.last_day))
             count[holders] += 1
         cert_ok = count >= len(view.required_certs)
+    req = [index.credit_table(c) for c in view.required]
+    pref = [index.credit_table(c) for c in view.preferred]
     cutoff = None
     if view.min_age:
         cutoff = constraints.age_cutoff_day(view.first_day, view.min_age)
@@ -118,8 +123,12 @@ def _prepare(
         radius_km=radius_km,
         weights=weights,
         min_credit=min_credit,
-        req=[index.credit_table(c) for c in view.required],
-        pref=[index.credit_table(c) for c in view.preferred],
+        req=req,
+        req_signatures=[
+            index.skill_signature(np.flatnonzero(t >= np.float32(min_credit) - 1e-6)) for t in req
+        ],
+        pref=pref,
+        pref_signature=index.skill_signature(np.flatnonzero(np.sum(pref, axis=0))) if pref else np.uint64(0),
         excluded=excluded,
         cert_ok=cert_ok,
         age_cutoff=cutoff,
@@ -146,101 +155,97 @@ def _count(q: _ShiftQuery, rule: str, dropped: int) -> None:
         q.counts[rule] = q.counts.get(rule, 0) + dropped
 
 
+Columns = dict[str, NDArray[Any]]
+
+
+def _keep(q: _ShiftQuery, rule: str | None, c: Columns, ok: NDArray[np.bool_]) -> Columns:
+    """The candidates (aligned columns) that pass ``ok``; the others are counted against ``rule``
+    (``None``: dropped by a bound, not by a rule)."""
+    if rule is not None:
+        _count(q, rule, int((~ok).sum()))
+    if ok.all():
+        return c
+    return {name: values[ok] for name, values in c.items()}
+
+
+def _bound(q: _ShiftQuery, c: Columns, skills_part: NDArray[np.float32]) -> NDArray[np.float64]:
+    return (
+        upper_bound(
+            {
+                "skills": skills_part,
+                "distance": c["dist_part"],
+                "availability": c["coverage"],
+                "past_service": c["past_ub"],
+            },
+            q.weights,
+        )
+        + BOUND_SLACK
+    )
+
+
 def _score_batch(
     index: MatchIndex, q: _ShiftQuery, rows: NDArray[np.int32], listed: NDArray[np.int32], floor: float
 ) -> tuple[NDArray[np.int32], PairFeatures]:
     """Apply every hard rule to ``rows`` (listed under blocks ``listed``), then compute the
-    features of the survivors. Rows whose best possible total (exact distance and static past
-    service, every other factor at 1) is below ``floor``, the current k-th score, are dropped
-    before the costlier rules: they cannot enter the top k."""
+    features of the survivors. The cheapest, most selective checks come first; rows whose best
+    possible total is below ``floor`` (the current k-th score) are dropped as soon as the bound
+    can tell, once with the block's skills bound and again with their own skills, before the
+    costlier reads: they cannot enter the top k."""
     view = q.view
+    c: Columns = {"rows": rows, "listed": listed}
+    # Availability reads one or two words per row and removes most rows.
+    c["coverage"] = _coverage(index, view, rows)
+    c = _keep(q, "availability", c, constraints.available(c["coverage"]))
+    if q.req_signatures:
+        signature = index.v_skill_sig.data[c["rows"]]
+        ok = np.ones(signature.shape[0], dtype=bool)
+        for wanted in q.req_signatures:
+            ok &= (signature & wanted) != 0
+        c = _keep(q, "skills", c, ok)
     if view.online:
-        keep = index.v_online.data[rows]
-        _count(q, "not_online", int((~keep).sum()))
-        rows, listed = rows[keep], listed[keep]
-        dist = np.zeros(rows.shape[0], dtype=np.float32)
-        travel = index.v_travel.data[rows]
-        dist_part = np.ones(rows.shape[0], dtype=np.float32)
+        c = _keep(q, "not_online", c, index.v_online.data[c["rows"]])
+        n = c["rows"].shape[0]
+        c["dist"] = np.zeros(n, dtype=np.float32)
+        c["travel"] = index.v_travel.data[c["rows"]]
+        c["dist_part"] = np.ones(n, dtype=np.float32)
     else:
+        # Rows reach here from spatial blocks, which hold only volunteers with a home.
         assert view.origin is not None
-        home = index.v_home.data[rows]
-        _count(q, "no_home", int((~home).sum()))
-        rows, listed = rows[home], listed[home]
-        dist = distances_km(index.v_xyz.data[rows], view.origin)
-        travel = index.v_travel.data[rows]
-        ok_travel = constraints.within_travel(dist, travel)
-        ok_radius = constraints.within_radius(dist, q.radius_km)
-        _count(q, "travel", int((~ok_travel).sum()))
-        _count(q, "radius", int((ok_travel & ~ok_radius).sum()))
-        keep = ok_travel & ok_radius
-        rows, listed, dist, travel = rows[keep], listed[keep], dist[keep], travel[keep]
-        dist_part = distance.decay(dist, travel)
-    if np.isfinite(floor):
-        past_ub = np.minimum(index.v_static.data[rows] + q.past_extra[listed], np.float32(1.0))
-        ub = upper_bound(
-            {
-                "skills": q.skill_ub[listed],
-                "distance": dist_part,
-                "availability": q.avail_ub[listed],
-                "past_service": past_ub,
-            },
-            q.weights,
-        )
-        keep = ub + BOUND_SLACK >= floor
-        rows, dist, travel = rows[keep], dist[keep], travel[keep]
-
-    tz = index.v_tz.data[rows]
-    avail = index.v_avail()
-    if rows.shape[0] == 0 or tz.min() == tz.max():
-        code = int(tz[0]) if rows.shape[0] else 0
-        coverage = index.shift_mask(view.row, code).share(avail, rows)
-    else:
-        coverage = np.zeros(rows.shape[0], dtype=np.float32)
-        for code in np.unique(tz).tolist():
-            sel = tz == code
-            coverage[sel] = index.shift_mask(view.row, int(code)).share(avail, rows[sel])
-    keep = constraints.available(coverage)
-    _count(q, "availability", int((~keep).sum()))
-    rows, dist, travel, coverage = rows[keep], dist[keep], travel[keep], coverage[keep]
-
-    n = rows.shape[0]
+        c["dist"] = distances_km(index.v_xyz.data[c["rows"]], view.origin)
+        c["travel"] = index.v_travel.data[c["rows"]]
+        c = _keep(q, "travel", c, constraints.within_travel(c["dist"], c["travel"]))
+        c = _keep(q, "radius", c, constraints.within_radius(c["dist"], q.radius_km))
+        c["dist_part"] = distance.decay(c["dist"], c["travel"])
+    bounded = bool(np.isfinite(floor))
+    if bounded:
+        c["past_ub"] = np.minimum(index.v_static.data[c["rows"]] + q.past_extra[c["listed"]], np.float32(1.0))
+        c = _keep(q, None, c, _bound(q, c, q.skill_ub[c["listed"]]) >= floor)
+    n = c["rows"].shape[0]
     if q.req:
-        credits = index.best_credits(rows, q.req)
-        keep = constraints.has_required_skills(credits.min(axis=0), q.min_credit)
-        _count(q, "skills", int((~keep).sum()))
-        rows, dist, travel, coverage = rows[keep], dist[keep], travel[keep], coverage[keep]
-        skill_req = credits[:, keep].mean(axis=0).astype(np.float32)
+        credits = index.best_credits(c["rows"], q.req)
+        c["skill_req"] = credits.mean(axis=0).astype(np.float32)
+        c = _keep(q, "skills", c, constraints.has_required_skills(credits.min(axis=0), q.min_credit))
     else:
-        skill_req = np.ones(n, dtype=np.float32)
-    keep = np.ones(rows.shape[0], dtype=bool)
+        c["skill_req"] = np.ones(n, dtype=np.float32)
+    c["skill_pref"] = _preferred_credits(index, q, c["rows"])
+    if bounded:
+        own = skills.blend(c["skill_req"], c["skill_pref"], bool(q.pref))
+        c = _keep(q, None, c, _bound(q, c, own) >= floor)
     if q.cert_ok is not None:
-        ok = q.cert_ok[rows]
-        _count(q, "certification", int((keep & ~ok).sum()))
-        keep &= ok
+        c = _keep(q, "certification", c, q.cert_ok[c["rows"]])
     if q.age_cutoff is not None:
-        ok = constraints.old_enough(index.v_birth.data[rows], q.age_cutoff)
-        _count(q, "age", int((keep & ~ok).sum()))
-        keep &= ok
+        c = _keep(q, "age", c, constraints.old_enough(index.v_birth.data[c["rows"]], q.age_cutoff))
     if q.excluded is not None:
-        ok = constraints.not_in(rows, q.excluded)
-        _count(q, "booked", int((keep & ~ok).sum()))
-        keep &= ok
-    if not keep.all():
-        rows, dist, travel = rows[keep], dist[keep], travel[keep]
-        coverage, skill_req = coverage[keep], skill_req[keep]
+        c = _keep(q, "booked", c, constraints.not_in(c["rows"], q.excluded))
+    rows = c["rows"]
     n = rows.shape[0]
-    skill_pref = (
-        index.best_credits(rows, q.pref).mean(axis=0).astype(np.float32)
-        if q.pref
-        else np.zeros(n, dtype=np.float32)
-    )
     features = PairFeatures(
-        distance_km=dist,
-        max_travel_km=travel,
+        distance_km=c["dist"],
+        max_travel_km=c["travel"],
         online=np.full(n, view.online),
-        coverage=coverage,
-        skill_required=skill_req,
-        skill_preferred=skill_pref,
+        coverage=c["coverage"],
+        skill_required=c["skill_req"],
+        skill_preferred=c["skill_pref"],
         has_preferred=np.full(n, bool(q.pref)),
         reliability=index.reliability(rows),
         recency=index.recency(rows),
@@ -248,6 +253,16 @@ def _score_batch(
         organisation_hours=index.org_exp.hours_at(view.organisation, rows),
     )
     return rows, features
+
+
+def _preferred_credits(index: MatchIndex, q: _ShiftQuery, rows: NDArray[np.int32]) -> NDArray[np.float32]:
+    """Mean credit over the preferred skills, read only for rows whose skill signature shows
+    they may hold one (the others earn 0)."""
+    out = np.zeros(rows.shape[0], dtype=np.float32)
+    if q.pref:
+        maybe = (index.v_skill_sig.data[rows] & q.pref_signature) != 0
+        out[maybe] = index.best_credits(rows[maybe], q.pref).mean(axis=0)
+    return out
 
 
 @dataclass
@@ -391,20 +406,34 @@ def _rank_shift(
     return rows, scores, best, q
 
 
+def _coverage(index: MatchIndex, view: ShiftView, rows: NDArray[np.int32]) -> NDArray[np.float32]:
+    """Share of the shift inside each row's weekly windows, in the row's own time zone."""
+    tz = index.v_tz.data[rows]
+    avail = index.v_avail()
+    if rows.shape[0] == 0 or tz.min() == tz.max():
+        code = int(tz[0]) if rows.shape[0] else 0
+        return index.shift_mask(view.row, code).share(avail, rows)
+    coverage = np.zeros(rows.shape[0], dtype=np.float32)
+    for code in np.unique(tz).tolist():
+        sel = tz == code
+        coverage[sel] = index.shift_mask(view.row, int(code)).share(avail, rows[sel])
+    return coverage
+
+
 def _block_skills(index: MatchIndex, q: _ShiftQuery) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
     """(blocks + 1,) each: per block, a bound on the skills part from the best credit any member
     earns towards each required and preferred skill, and whether some member may hold every
     required skill well enough (blocks where nobody does are skipped)."""
     size = len(index.vblocks) + 1
     if q.req:
-        best = np.stack([index.block_credits(t) for t in q.req])
+        best = np.stack([index.block_credits(c) for c in q.view.required])
         required = best.mean(axis=0)
         qualified = constraints.has_required_skills(best.min(axis=0), q.min_credit)
     else:
         required = np.ones(size, dtype=np.float32)
         qualified = np.ones(size, dtype=bool)
     if q.pref:
-        preferred = np.stack([index.block_credits(t) for t in q.pref]).mean(axis=0)
+        preferred = np.stack([index.block_credits(c) for c in q.view.preferred]).mean(axis=0)
     else:
         preferred = np.zeros(size, dtype=np.float32)
     return skills.blend(required.astype(np.float32), preferred.astype(np.float32), bool(q.pref)), qualified
@@ -518,7 +547,7 @@ def _explain_many(
     scored once for all of them, and what depends only on the shift (and the time zone it is
     described in) is worked out once per shift."""
     parts = {name: np.round(v.astype(np.float64), 4).tolist() for name, v in score_parts(feats).items()}
-    shift_context: dict[tuple[int, int], tuple[ShiftView, ExplainContext]] = {}
+    shift_context: dict[tuple[int, int], tuple[ShiftView, dict[str, Any]]] = {}
     matches = []
     for i, (ident, v_row, s_row, score) in enumerate(
         zip(idents, v_rows.tolist(), s_rows.tolist(), scores.tolist(), strict=True)
@@ -534,8 +563,8 @@ def _explain_many(
             for name, exp in index.volunteer_certs(v_row).items()
             if exp == NO_DAY or exp >= view.last_day
         )
-        ctx = replace(
-            shift_ctx, held_skills=frozenset(index.volunteer_skill_ids(v_row)), held_certifications=certs
+        ctx = ExplainContext(
+            **shift_ctx, held_skills=frozenset(index.volunteer_skill_ids(v_row)), held_certifications=certs
         )
         reasons = tuple(r for f in REGISTRY if (r := f.explain(feats, i, ctx)) is not None)
         d = None if bool(feats.online[i]) else float(feats.distance_km[i])
@@ -554,28 +583,25 @@ def _explain_many(
 
 def _shift_context(
     index: MatchIndex, s_row: int, tz_code: int, distance_mode: str
-) -> tuple[ShiftView, ExplainContext]:
-    """What the reasons say about a shift, described in time zone ``tz_code``; the volunteer's
-    own skills and certificates are filled in per match."""
+) -> tuple[ShiftView, dict[str, Any]]:
+    """What the reasons say about a shift, described in time zone ``tz_code``: the fields of an
+    :class:`ExplainContext` but the volunteer's own skills and certificates."""
     view = index.shift_view(s_row)
     tz = index.zones.name(tz_code)
     start = datetime.fromtimestamp(view.starts_s, UTC)
     end = datetime.fromtimestamp(view.ends_s, UTC)
     category = index.categories.name(view.category)
-    ctx = ExplainContext(
-        taxonomy=index.taxonomy,
-        required_skills=tuple(index.skills.name(c) for c in view.required),
-        preferred_skills=tuple(index.skills.name(c) for c in view.preferred),
-        held_skills=frozenset(),
-        held_certifications=frozenset(),
-        required_certifications=tuple(index.skills.name(c) for c in view.required_certs),
-        shift_zh=describe_local_zh(start, end, tz),
-        shift_en=describe_local(start, end, tz),
-        category_zh=category_label(category, "zh"),
-        category_en=category_label(category, "en"),
-        distance_mode=distance_mode,
-    )
-    return view, ctx
+    return view, {
+        "taxonomy": index.taxonomy,
+        "required_skills": tuple(index.skills.name(c) for c in view.required),
+        "preferred_skills": tuple(index.skills.name(c) for c in view.preferred),
+        "required_certifications": tuple(index.skills.name(c) for c in view.required_certs),
+        "shift_zh": describe_local_zh(start, end, tz),
+        "shift_en": describe_local(start, end, tz),
+        "category_zh": category_label(category, "zh"),
+        "category_en": category_label(category, "en"),
+        "distance_mode": distance_mode,
+    }
 
 
 # --------------------------------------------------------------------------------------------
