@@ -80,11 +80,20 @@ def distances_km(points_xyz: NDArray[np.floating], origin_xyz: NDArray[np.floati
     -------
     ndarray of shape (n,), float32, kilometres.
     """
-    diff = points_xyz - origin_xyz.astype(points_xyz.dtype, copy=False)
+    origin = origin_xyz.astype(points_xyz.dtype, copy=False)
+    diff = points_xyz - origin
     chord = np.sqrt(np.einsum("ij,ij->i", diff, diff))
     out: NDArray[np.float32] = (
         np.float32(2.0 * EARTH_RADIUS_KM) * np.arcsin(np.minimum(chord * 0.5, 1.0))
     ).astype(np.float32, copy=False)
+    # Past a quarter of the globe arcsin grows steep and the chord loses kilometres near the
+    # antipode; there the chord to the antipode (the sum of the vectors) is the precise one.
+    far = np.flatnonzero(chord > 1.4)
+    if far.size:
+        total = points_xyz[far] + origin
+        opposite = np.sqrt(np.einsum("ij,ij->i", total, total))
+        angle = np.pi - 2.0 * np.arcsin(np.minimum(opposite.astype(np.float64) * 0.5, 1.0))
+        out[far] = (EARTH_RADIUS_KM * angle).astype(np.float32)
     return out
 
 

@@ -143,16 +143,35 @@ def expand(starts: NDArray[np.int64], lengths: NDArray[np.int64]) -> tuple[I32, 
     return owner, starts[owner] + within
 
 
+def _encode_ids(ids: Sequence[str]) -> NDArray[np.bytes_]:
+    """Ids as a fixed-width bytes array (UTF-8, so Chinese or emoji ids work too)."""
+    if len(ids) == 0:
+        return np.zeros(0, dtype="S1")
+    try:
+        return np.array(ids, dtype="S")  # the fast path: numpy encodes ASCII itself
+    except UnicodeEncodeError:
+        return np.array([i.encode() for i in ids], dtype="S")
+
+
 class IdMap:
     """Volunteer ids <-> rows in ~(2 * id length + 8) bytes per volunteer: the ids in row order
     and in sorted order (``np.searchsorted`` lookups), plus a small dict for ids added later."""
 
-    def __init__(self, ids: Sequence[str]) -> None:
-        by_row = np.array(ids, dtype="S") if len(ids) else np.zeros(0, dtype="S1")
-        order = np.argsort(by_row, kind="stable").astype(np.int32)
+    def __init__(self, ids: Sequence[str], rows: NDArray[np.integer[Any]] | None = None) -> None:
+        """``ids[i]`` gets row ``rows[i]`` (default: row ``i``); ``rows`` is a permutation."""
+        given = _encode_ids(ids)
+        if rows is None:
+            rows = np.arange(given.shape[0], dtype=np.int32)
+        by_row = np.empty_like(given)
+        by_row[rows] = given
+        # Ids often arrive sorted (generated or exported in order): then no sort is needed.
+        if given.shape[0] > 1 and not bool((given[1:] >= given[:-1]).all()):
+            order = np.argsort(given, kind="stable")
+        else:
+            order = np.arange(given.shape[0])
         self._by_row = by_row
-        self._sorted = by_row[order]
-        self._order = order
+        self._sorted = given[order]
+        self._order = np.asarray(rows, dtype=np.int32)[order]
         if by_row.shape[0] > 1:
             dup = np.flatnonzero(self._sorted[1:] == self._sorted[:-1])
             if dup.size:
@@ -169,7 +188,7 @@ class IdMap:
         row = self._added.get(ident)
         if row is not None:
             return row
-        key = ident.encode("ascii", "replace")
+        key = ident.encode()
         i = int(np.searchsorted(self._sorted, key))
         if i < self._sorted.shape[0] and self._sorted[i] == key:
             row = int(self._order[i])
@@ -647,7 +666,7 @@ class MatchIndex:
         perm = np.argsort(keys, kind="stable")
         inv = np.empty(n, dtype=np.int32)
         inv[perm] = np.arange(n, dtype=np.int32)
-        self.vid = IdMap([v.ids[i] for i in perm.tolist()])
+        self.vid = IdMap(v.ids, inv)
 
         xyz = np.zeros((n, 3), dtype=np.float32)
         home_p = has_home[perm]
@@ -719,8 +738,7 @@ class MatchIndex:
         skill_block = self.v_block.data[_owners(self.v_skills, n)]
         has_block = skill_block >= 0
         codes = self.v_skills.flat.data[: self.v_skills.flat.n]
-        pairs = np.unique(codes[has_block].astype(np.int64) << 32 | skill_block[has_block])
-        self._skill_blocks = _postings((pairs >> 32).astype(np.int32), (pairs & 0xFFFFFFFF).astype(np.int32))
+        self._skill_blocks = _postings(codes[has_block], skill_block[has_block], distinct=True)
         if n_home:
             blk = self.v_block.data[:n_home]
             np.maximum.at(self.block_max_travel.data, blk, self.v_travel.data[:n_home])
@@ -1407,27 +1425,39 @@ def _owners(store: RaggedStore, n: int) -> I32:
     return np.repeat(np.arange(n, dtype=np.int32), store.length.data[:n])
 
 
-def _postings(codes: I32, owners: I32) -> dict[int, I32]:
-    """code -> sorted rows holding it."""
+def _order_by_code(codes: I32) -> NDArray[np.intp]:
+    """Stable order of ``codes``; small codes sort as int16, which numpy radix-sorts in O(n)."""
+    small = codes.shape[0] == 0 or (int(codes.min()) >= 0 and int(codes.max()) < (1 << 15))
+    return np.argsort(codes.astype(np.int16) if small else codes, kind="stable")
+
+
+def _runs(sorted_codes: I32) -> list[tuple[int, int, int]]:
+    cuts = np.flatnonzero(np.diff(sorted_codes)) + 1
+    starts = np.concatenate([[0], cuts]).tolist()
+    ends = np.concatenate([cuts, [sorted_codes.shape[0]]]).tolist()
+    return [(int(sorted_codes[a]), a, b) for a, b in zip(starts, ends, strict=True)]
+
+
+def _postings(codes: I32, owners: I32, *, distinct: bool = False) -> dict[int, I32]:
+    """code -> the owners holding it, ascending; ``owners`` must be non-decreasing (rows or
+    blocks in index order). ``distinct`` drops an owner listed twice under the same code."""
     if codes.shape[0] == 0:
         return {}
-    order = np.lexsort((owners, codes))
+    order = _order_by_code(codes)
     sc, so = codes[order], owners[order]
-    cuts = np.flatnonzero(np.diff(sc)) + 1
-    starts = np.concatenate([[0], cuts]).tolist()
-    ends = np.concatenate([cuts, [sc.shape[0]]]).tolist()
-    return {int(sc[a]): so[a:b].copy() for a, b in zip(starts, ends, strict=True)}
+    if distinct:
+        fresh = np.concatenate([[True], (sc[1:] != sc[:-1]) | (so[1:] != so[:-1])])
+        sc, so = sc[fresh], so[fresh]
+    return {code: so[a:b].copy() for code, a, b in _runs(sc)}
 
 
 def _postings_with(codes: I32, owners: I32, values: I32) -> dict[int, tuple[I32, I32]]:
+    """Like :func:`_postings`, with a value per entry."""
     if codes.shape[0] == 0:
         return {}
-    order = np.lexsort((owners, codes))
+    order = _order_by_code(codes)
     sc, so, sv = codes[order], owners[order], values[order]
-    cuts = np.flatnonzero(np.diff(sc)) + 1
-    starts = np.concatenate([[0], cuts]).tolist()
-    ends = np.concatenate([cuts, [sc.shape[0]]]).tolist()
-    return {int(sc[a]): (so[a:b].copy(), sv[a:b].copy()) for a, b in zip(starts, ends, strict=True)}
+    return {code: (so[a:b].copy(), sv[a:b].copy()) for code, a, b in _runs(sc)}
 
 
 __all__ = ["MatchIndex", "ShiftView", "SpatialBlocks", "availability_bits", "epoch_seconds"]
