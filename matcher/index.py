@@ -368,6 +368,17 @@ class SpatialBlocks:
             self.max_radius_km = max(self.max_radius_km, r)
         return blk
 
+    def ranges_of(self, blocks: I32) -> tuple[NDArray[np.int64], NDArray[np.int64], I32, I32]:
+        """The row range each block was built with (starts, counts), and the rows added to the
+        blocks later with the block of each: :meth:`rows_of` without expanding the ranges."""
+        extra_rows, extra_blocks = _EMPTY_I32, _EMPTY_I32
+        if self.extra:
+            more = [(b, self.extra[b]) for b in blocks.tolist() if b in self.extra]
+            if more:
+                extra_rows = np.concatenate([r for _, r in more])
+                extra_blocks = np.concatenate([np.full(r.shape[0], b, np.int32) for b, r in more])
+        return self.start.data[blocks], self.count.data[blocks], extra_rows, extra_blocks
+
     def rows_of(self, blocks: I32) -> tuple[I32, I32]:
         """Rows of many blocks and, for each row, the block it was listed under."""
         owner, rows = expand(self.start.data[blocks], self.count.data[blocks])

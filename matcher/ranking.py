@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from matcher import constraints
+from matcher import constraints, kernels
 from matcher.calendar import (
     WORDS,
     describe_local,
@@ -87,7 +87,6 @@ class _ShiftQuery:
     cert_ok: NDArray[np.bool_] | None
     age_cutoff: int | None
     past_extra: NDArray[np.float32]  # per block: bound on the category and organisation part
-    avail_ub: NDArray[np.float32]  # per block: bound on the availability part
     skill_ub: NDArray[np.float32]  # per block: bound on the skills part, 0 when nobody qualifies
     counts: dict[str, int]
 
@@ -133,7 +132,6 @@ def _prepare(
         cert_ok=cert_ok,
         age_cutoff=cutoff,
         past_extra=np.zeros(0, dtype=np.float32),
-        avail_ub=np.zeros(0, dtype=np.float32),
         skill_ub=np.zeros(0, dtype=np.float32),
         counts={},
     )
@@ -320,22 +318,76 @@ def _rank_shift(
     q = _prepare(index, s_row, np.inf if radius_km is None else radius_km, weights, min_credit)
     view = q.view
     top = _TopK(k)
-    static_max = index.block_max_static.data
 
     if view.online:
-        blocks = np.arange(nb, dtype=np.int32)
-        dist_ub = np.ones(nb, dtype=np.float32)
         homeless = index.homeless.data[: index.homeless.n]
         if homeless.size:
             homeless = homeless[index.v_alive.data[homeless]]
             listed = np.full(homeless.shape[0], -1, dtype=np.int32)
             rows, feats = _score_batch(index, q, homeless, listed, -np.inf)
             top.offer(rows, combine(score_parts(feats), weights), feats)
+    blocks, bound = _ordered_blocks(index, q, reach)
+    sizes = np.cumsum(index.vblocks.count.data[blocks])
+
+    screen_args = _screen_args(index, q) if prune else {}
+    considered = 0
+    i = 0
+    batch_rows = max(FIRST_BATCH_ROWS, 8 * k)
+    while i < blocks.shape[0]:
+        kth = top.kth()
+        if prune and bound[i] < kth:
+            break
+        if prune:
+            done = int(sizes[i - 1]) if i else 0
+            j = int(np.searchsorted(sizes, done + batch_rows, side="left")) + 1
+            # Bounds fall along ``blocks``: blocks past the first one below the k-th score so
+            # far cannot contribute, so the batch ends there at the latest.
+            useful = int(np.searchsorted(-bound, -kth, side="right"))
+            j = min(max(j, i + 1), useful, blocks.shape[0])
+        else:
+            j = blocks.shape[0]
+        if prune:
+            # The compiled screen drops what cannot make the list; the exact rules judge the rest.
+            floor = top.kth()
+            rows, listed, screened = kernels.screen(
+                blocks[i:j], *index.vblocks.ranges_of(blocks[i:j]), floor=floor, **screen_args
+            )
+            considered += int(screened[0])
+            for rule, dropped in zip(kernels.COUNTS[1:], screened[1:].tolist(), strict=True):
+                _count(q, rule, dropped)
+        else:
+            floor = -np.inf
+            rows, listed = index.vblocks.rows_of(blocks[i:j])
+            current = index.v_block.data[rows] == listed
+            rows, listed = rows[current], listed[current]
+            considered += rows.shape[0]
+        rows, feats = _score_batch(index, q, rows, listed, floor)
+        top.offer(rows, combine(score_parts(feats), weights), feats)
+        i = j
+        batch_rows *= 2
+    q.counts["_considered"] = considered
+    rows, scores, best = top.final(index)
+    return rows, scores, best, q
+
+
+def _ordered_blocks(
+    index: MatchIndex, q: _ShiftQuery, reach_km: float
+) -> tuple[NDArray[np.int32], NDArray[np.float64]]:
+    """The blocks that may hold an eligible volunteer, best bound first, with the bound: the
+    highest total any member could reach (distance from the block's nearest edge and largest
+    travel limit, availability from the members' pooled windows, skills from the best credits
+    members hold, past service from the best static part plus what experience can add).
+    Also leaves in ``q`` the per-block parts the rows' own bounds use."""
+    view = q.view
+    nb = len(index.vblocks)
+    if view.online:
+        blocks = np.arange(nb, dtype=np.int32)
+        dist_ub = np.ones(nb, dtype=np.float32)
     else:
         assert view.origin is not None
-        blocks, lower = index.vblocks.near(view.origin, reach)
+        blocks, lower = index.vblocks.near(view.origin, reach_km)
         bt = index.block_max_travel.data[blocks]
-        ok = lower <= np.minimum(bt, reach)
+        ok = lower <= np.minimum(bt, reach_km)
         blocks, lower, bt = blocks[ok], lower[ok].astype(np.float32), bt[ok]
         dist_ub = distance.decay(lower, bt)
     avail_ub = _block_availability(index, view, blocks)
@@ -356,13 +408,11 @@ def _rank_shift(
     past_extra = np.float32(past_service.W_CATEGORY) * (
         1 - np.exp(-cat_hours / np.float32(past_service.CATEGORY_HOURS_SCALE))
     ) + np.float32(past_service.W_ORGANISATION)
-    past_ub = static_max[blocks] + past_extra
+    past_ub = index.block_max_static.data[blocks] + past_extra
     # The same bounds by block for the rows' own bounds; the last entry, read through block -1
     # (rows with no home), holds the loosest values.
     q.past_extra = np.full(nb + 1, past_service.W_CATEGORY + past_service.W_ORGANISATION, np.float32)
     q.past_extra[blocks] = past_extra
-    q.avail_ub = np.ones(nb + 1, np.float32)
-    q.avail_ub[blocks] = avail_ub
     bound = upper_bound(
         {
             "skills": skill_ub,
@@ -370,40 +420,43 @@ def _rank_shift(
             "availability": avail_ub,
             "past_service": np.minimum(past_ub, 1.0),
         },
-        weights,
+        q.weights,
     )
     bound = np.broadcast_to(bound, blocks.shape) if bound.shape != blocks.shape else bound
     order = np.argsort(-bound, kind="stable")
     blocks, bound = blocks[order], bound[order] + BOUND_SLACK
-    sizes = np.cumsum(index.vblocks.count.data[blocks])
+    return blocks, bound
 
-    considered = 0
-    i = 0
-    batch_rows = max(FIRST_BATCH_ROWS, 8 * k)
-    while i < blocks.shape[0]:
-        kth = top.kth()
-        if prune and bound[i] < kth:
-            break
-        if prune:
-            done = int(sizes[i - 1]) if i else 0
-            j = int(np.searchsorted(sizes, done + batch_rows, side="left")) + 1
-            # Bounds fall along ``blocks``: blocks past the first one below the k-th score so
-            # far cannot contribute, so the batch ends there at the latest.
-            useful = int(np.searchsorted(-bound, -kth, side="right"))
-            j = min(max(j, i + 1), useful, blocks.shape[0])
-        else:
-            j = blocks.shape[0]
-        rows, listed = index.vblocks.rows_of(blocks[i:j])
-        current = index.v_block.data[rows] == listed
-        rows, listed = rows[current], listed[current]
-        considered += rows.shape[0]
-        rows, feats = _score_batch(index, q, rows, listed, top.kth() if prune else -np.inf)
-        top.offer(rows, combine(score_parts(feats), weights), feats)
-        i = j
-        batch_rows *= 2
-    q.counts["_considered"] = considered
-    rows, scores, best = top.final(index)
-    return rows, scores, best, q
+
+def _screen_args(index: MatchIndex, q: _ShiftQuery) -> dict[str, Any]:
+    """The index columns and query constants :func:`matcher.kernels.screen` reads."""
+    view = q.view
+    zone = index.zones.get(view.zone)
+    zone_code = -1 if zone is None else zone
+    mask = index.shift_mask(view.row, zone_code) if zone is not None else None
+    w = q.weights.normalised()
+    n = index.n_volunteer_rows
+    return {
+        "v_block": index.v_block.data,
+        "avail": index.v_avail(),
+        "v_tz": index.v_tz.data,
+        "zone": zone_code,
+        "mask_words": mask.masks if mask is not None else np.zeros((0, WORDS), np.uint64),
+        "mask_minutes": np.asarray(mask.minute_values if mask is not None else (), dtype=np.float64),
+        "total_minutes": mask.total_minutes if mask is not None else 1.0,
+        "v_sig": index.v_skill_sig.data[:n],
+        "req_sigs": np.array(q.req_signatures, dtype=np.uint64),
+        "online": view.online,
+        "v_online": index.v_online.data,
+        "v_xyz": index.v_xyz.data,
+        "origin": view.origin if view.origin is not None else np.zeros(3),
+        "v_travel": index.v_travel.data,
+        "radius_km": float(min(q.radius_km, 1e9)),
+        "v_static": index.v_static.data,
+        "past_extra": q.past_extra,
+        "skill_ub": q.skill_ub,
+        "weights": np.array([w["skills"], w["distance"], w["availability"], w["past_service"]]),
+    }
 
 
 def _coverage(index: MatchIndex, view: ShiftView, rows: NDArray[np.int32]) -> NDArray[np.float32]:
@@ -756,13 +809,11 @@ def recommend_activities(
     c_owner, c_pos = index.a_certs.gather(a_rows)
     if c_owner.shape[0]:
         cert_exp = _cert_lookup(index, v_row)[index.a_certs.flat.data[c_pos]]
-        # Per shift: every required certificate valid on the shift's last day (activity zone).
-        per_shift_entries = [np.flatnonzero(c_owner == o) for o in range(n_act)]
-        ok = np.ones(s_rows.shape[0], dtype=bool)
-        for i, (o, s) in enumerate(zip(owner.tolist(), s_rows.tolist(), strict=True)):
-            entries = per_shift_entries[o]
-            if entries.size and (cert_exp[entries] < index.s_last_day.data[s]).any():
-                ok[i] = False
+        # Per shift: every required certificate valid on the shift's last day (activity zone),
+        # that is the earliest expiry among the activity's certificates.
+        earliest = np.full(n_act, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(earliest, c_owner, cert_exp)
+        ok = earliest[owner] >= index.s_last_day.data[s_rows]
         counts["certification"] = int((keep & ~ok).sum())
         keep &= ok
     min_age = index.a_min_age.data[a_rows][owner].astype(np.int64)

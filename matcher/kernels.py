@@ -1,0 +1,235 @@
+"""A compiled pre-screen for the volunteer search: one pass over candidate rows that drops the
+rows which cannot be in the top k, so that the exact, vectorised rules and factors
+(:mod:`matcher.constraints`, :mod:`matcher.factors`) run on a few thousand rows instead of tens
+of thousands.
+
+The screen only ever *drops* a row when that is certain, with margins where float arithmetic
+differs from the exact path; everything it keeps is judged again by the exact code. So it decides
+nothing on its own: it is correct as long as it is conservative, which the ranking tests check
+(the pruned search, which uses it, must equal scoring everyone, which does not).
+
+Why compiled: in numpy each check is a pass over the rows with its own temporaries, and at
+10^6 volunteers a query touches 10^4-10^5 rows in several batches; fused into one loop the
+screen costs ~10 ns a row (see ``../shared/notes/PERFORMANCE.md``: numpy with pruning alone did
+not reach the latency target).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+from matcher.factors.distance import MIN_LIMIT_KM
+from matcher.geo import EARTH_RADIUS_KM
+
+DISTANCE_MARGIN_KM = 0.01
+"""Rows are dropped for distance only when farther than their limit by this much: float32 unit
+vectors put a distance off by well under a metre, so the exact check makes the real decision."""
+
+COUNTS = ("considered", "availability", "skills", "not_online", "travel", "radius")
+"""What :func:`screen` counts, in order: rows still in their block, then rows dropped per rule."""
+
+
+@numba.njit(cache=True, nogil=True)
+def _popcount(x: np.uint64) -> np.uint64:  # pragma: no cover - compiled
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return (x * np.uint64(0x0101010101010101)) >> np.uint64(56)
+
+
+@numba.njit(cache=True, nogil=True)
+def _screen(  # pragma: no cover - compiled; the wrapper below documents the arguments
+    blocks: Any,
+    starts: Any,
+    counts_per_block: Any,
+    extra_rows: Any,
+    extra_listed: Any,
+    v_block: Any,
+    avail: Any,
+    v_tz: Any,
+    zone: int,
+    mask_words: Any,
+    mask_minutes: Any,
+    total_minutes: float,
+    v_sig: Any,
+    req_sigs: Any,
+    online: bool,
+    v_online: Any,
+    v_xyz: Any,
+    origin: Any,
+    v_travel: Any,
+    radius_km: float,
+    v_static: Any,
+    past_extra: Any,
+    skill_ub: Any,
+    weights: Any,
+    floor: float,
+) -> Any:
+    # The candidate rows: each block's range, then the rows added to blocks later.
+    total = extra_rows.shape[0]
+    for i in range(blocks.shape[0]):
+        total += counts_per_block[i]
+    rows = np.empty(total, dtype=np.int32)
+    listed = np.empty(total, dtype=np.int32)
+    n = 0
+    for i in range(blocks.shape[0]):
+        for r in range(starts[i], starts[i] + counts_per_block[i]):
+            rows[n] = r
+            listed[n] = blocks[i]
+            n += 1
+    for i in range(extra_rows.shape[0]):
+        rows[n] = extra_rows[i]
+        listed[n] = extra_listed[i]
+        n += 1
+
+    counts = np.zeros(6, dtype=np.int64)
+    bounded = floor > -np.inf
+    k = 0
+    for i in range(n):
+        r = rows[i]
+        b = listed[i]
+        if v_block[r] != b:
+            continue
+        counts[0] += 1
+        coverage = 1.0  # rows in another time zone are not screened for availability
+        if v_tz[r] == zone:
+            minutes = 0.0
+            for j in range(mask_minutes.shape[0]):
+                for w in range(mask_words.shape[1]):
+                    m = mask_words[j, w]
+                    if m != 0:
+                        minutes += float(_popcount(avail[w, r] & m)) * mask_minutes[j]
+            if minutes <= 0.0:
+                counts[1] += 1
+                continue
+            coverage = min(minutes / total_minutes, 1.0)
+        if req_sigs.shape[0] > 0:
+            signature = v_sig[r]
+            held = True
+            for t in range(req_sigs.shape[0]):
+                if (signature & req_sigs[t]) == 0:
+                    held = False
+            if not held:
+                counts[2] += 1
+                continue
+        distance_part = 1.0
+        if online:
+            if not v_online[r]:
+                counts[3] += 1
+                continue
+        else:
+            dx = float(v_xyz[r, 0]) - origin[0]
+            dy = float(v_xyz[r, 1]) - origin[1]
+            dz = float(v_xyz[r, 2]) - origin[2]
+            chord = math.sqrt(dx * dx + dy * dy + dz * dz)
+            if chord < 1.4:  # beyond, the chord is imprecise: leave the row to the exact check
+                d = 2.0 * EARTH_RADIUS_KM * math.asin(min(chord * 0.5, 1.0))
+                limit = float(v_travel[r])
+                if d > limit + DISTANCE_MARGIN_KM:
+                    counts[4] += 1
+                    continue
+                if d > radius_km + DISTANCE_MARGIN_KM:
+                    counts[5] += 1
+                    continue
+                # The distance factor's curve (matcher.factors.distance.decay) at a distance
+                # no greater than the exact one: an upper bound on the row's distance part.
+                near = max(d - DISTANCE_MARGIN_KM, 0.0)
+                ratio = 2.0 * near / max(limit, MIN_LIMIT_KM)
+                distance_part = 1.0 / (1.0 + ratio * ratio)
+        if bounded:
+            past = min(float(v_static[r]) + float(past_extra[b]), 1.0)
+            best = (
+                weights[0] * float(skill_ub[b])
+                + weights[1] * distance_part
+                + weights[2] * coverage
+                + weights[3] * past
+            )
+            if best + 1e-6 < floor:
+                continue
+        rows[k] = r  # k <= i: compacting in place never overwrites a row still to be read
+        listed[k] = b
+        k += 1
+    return rows[:k], listed[:k], counts
+
+
+def screen(
+    blocks: NDArray[np.int32],
+    starts: NDArray[np.int64],
+    counts: NDArray[np.int64],
+    extra_rows: NDArray[np.int32],
+    extra_listed: NDArray[np.int32],
+    *,
+    v_block: NDArray[np.int32],
+    avail: NDArray[np.uint64],
+    v_tz: NDArray[np.int16],
+    zone: int,
+    mask_words: NDArray[np.uint64],
+    mask_minutes: NDArray[np.float64],
+    total_minutes: float,
+    v_sig: NDArray[np.uint64],
+    req_sigs: NDArray[np.uint64],
+    online: bool,
+    v_online: NDArray[np.bool_],
+    v_xyz: NDArray[np.float32],
+    origin: NDArray[np.float64],
+    v_travel: NDArray[np.float32],
+    radius_km: float,
+    v_static: NDArray[np.float32],
+    past_extra: NDArray[np.float32],
+    skill_ub: NDArray[np.float32],
+    weights: NDArray[np.float64],
+    floor: float,
+) -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.int64]]:
+    """The rows of some blocks worth judging exactly, the block each was listed under, and
+    counts in the order of :data:`COUNTS`.
+
+    Parameters
+    ----------
+    blocks, starts, counts : (b,) blocks and the contiguous range of rows each was built with
+    extra_rows, extra_listed : (e,) rows added to those blocks later, and their block
+    v_block : (N,) each row's current block (rows that moved away are skipped)
+    avail : (WORDS, N) availability words; ``v_tz`` (N,) time-zone codes
+    zone, mask_words, mask_minutes, total_minutes : the shift as seen from time zone ``zone``
+        (a :class:`matcher.calendar.ShiftMask`); rows in other zones skip this check
+    v_sig, req_sigs : (N,) skill signatures and one signature per required skill
+    online, v_online : an online activity, and who works online
+    v_xyz, origin : (N, 3) float32 unit vectors and the activity's (3,) unit vector
+    v_travel, radius_km : travel limits (N,) and the organiser's radius
+    v_static : (N,) static past-service parts; ``past_extra``, ``skill_ub``: per block, the
+        other parts of the score bound (see :func:`matcher.ranking._rank_shift`)
+    weights : normalised weights of skills, distance, availability, past service
+    floor : the k-th best total so far (``-inf``: keep every eligible row)
+    """
+    rows, listed, tally = _screen(
+        blocks,
+        starts,
+        counts,
+        extra_rows,
+        extra_listed,
+        v_block,
+        avail,
+        v_tz,
+        zone,
+        mask_words,
+        mask_minutes,
+        total_minutes,
+        v_sig,
+        req_sigs,
+        online,
+        v_online,
+        v_xyz,
+        origin,
+        v_travel,
+        radius_km,
+        v_static,
+        past_extra,
+        skill_ub,
+        weights,
+        floor,
+    )
+    return rows, listed, tally

@@ -1,0 +1,64 @@
+"""The compiled pre-screen's contract: it may keep rows the exact rules later drop, but it never
+drops a row that is eligible and scores at least the floor it was given."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matcher import kernels, ranking
+from matcher.constraints import DEFAULT_MIN_SKILL_CREDIT
+from matcher.demo import DemoCity, generate_city
+from matcher.index import MatchIndex
+from matcher.scoring import Weights
+from matcher.skills import Taxonomy
+from tests.conftest import AS_OF, NOW
+
+
+@pytest.fixture(scope="module")
+def city(taxonomy: Taxonomy) -> tuple[MatchIndex, DemoCity]:
+    city = generate_city(20_000, 300, 20_000, seed=4, as_of=AS_OF)
+    return city.build_index(taxonomy), city
+
+
+def screened(index: MatchIndex, s_row: int, floor: float) -> tuple[set[str], int]:
+    q = ranking._prepare(index, s_row, np.inf, Weights.default(), DEFAULT_MIN_SKILL_CREDIT)
+    reach = float(index.block_max_travel.data[: len(index.vblocks)].max())
+    blocks, _ = ranking._ordered_blocks(index, q, reach)
+    rows, _, counts = kernels.screen(
+        blocks, *index.vblocks.ranges_of(blocks), floor=floor, **ranking._screen_args(index, q)
+    )
+    return set(index.vid.idents(rows)), int(counts[0])
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 299), st.floats(0.0, 1.0))
+def test_screen_never_drops_a_row_that_can_reach_the_floor(
+    city: tuple[MatchIndex, DemoCity], a: int, where: float
+) -> None:
+    index, demo = city
+    aid = demo.activities.ids[a]
+    s_row = index.shifts_of(index.activity_row(aid))[0]
+    exact = ranking.recommend_volunteers(
+        index, aid, shift_id=index.s_ids[s_row], now=NOW, k=ranking.MAX_K, prune=False
+    )
+    everyone, _ = screened(index, s_row, -np.inf)
+    assert {m.id for m in exact.matches} <= everyone
+    if not exact.matches:
+        return
+    floor = exact.matches[int(where * (len(exact.matches) - 1))].score
+    kept, considered = screened(index, s_row, floor)
+    assert {m.id for m in exact.matches if m.score >= floor} <= kept
+    assert len(kept) <= considered
+
+
+def test_screen_prunes_with_a_high_floor(city: tuple[MatchIndex, DemoCity]) -> None:
+    index, demo = city
+    aid = demo.activities.ids[0]
+    s_row = index.shifts_of(index.activity_row(aid))[0]
+    best = ranking.recommend_volunteers(index, aid, shift_id=index.s_ids[s_row], now=NOW, k=1, prune=False)
+    assert best.matches
+    everyone, _ = screened(index, s_row, -np.inf)
+    kept, _ = screened(index, s_row, best.matches[0].score)
+    assert best.matches[0].id in kept
+    assert len(kept) < len(everyone) / 2
