@@ -1020,11 +1020,19 @@ class MatchIndex:
         """(len(tables), len(rows)): each row's best credit towards each required skill, read from
         the rows' own skill lists (a few entries each) through the per-skill credit tables."""
         out = np.zeros((len(tables), rows.shape[0]), dtype=np.float32)
-        owner, pos = self.v_skills.gather(rows)
-        if pos.shape[0]:
-            codes = self.v_skills.flat.data[pos]
-            for i, table in enumerate(tables):
-                np.maximum.at(out[i], owner, table[codes])
+        lengths = self.v_skills.length.data[rows].astype(np.int64)
+        _, pos = self.v_skills.gather(rows)
+        if pos.shape[0] == 0:
+            return out
+        codes = self.v_skills.flat.data[pos]
+        # Each row's entries are one run: reduce per run. A sentinel after the last entry gives
+        # trailing empty runs a valid start; empty runs read a neighbour's entry and are zeroed.
+        starts = np.cumsum(lengths) - lengths
+        empty = lengths == 0
+        for i, table in enumerate(tables):
+            values = np.concatenate([table[codes], np.zeros(1, np.float32)])
+            out[i] = np.maximum.reduceat(values, starts)[: rows.shape[0]]
+            out[i, empty] = 0.0
         return out
 
     def cert_holders(self, code: int, on_day: int) -> I32:

@@ -88,7 +88,7 @@ def _screen(  # pragma: no cover - compiled; the wrapper below documents the arg
         n += 1
 
     counts = np.zeros(6, dtype=np.int64)
-    bounded = floor > -np.inf
+    bound = np.empty(n, dtype=np.float64)
     k = 0
     for i in range(n):
         r = rows[i]
@@ -141,20 +141,21 @@ def _screen(  # pragma: no cover - compiled; the wrapper below documents the arg
                 near = max(d - DISTANCE_MARGIN_KM, 0.0)
                 ratio = 2.0 * near / max(limit, MIN_LIMIT_KM)
                 distance_part = 1.0 / (1.0 + ratio * ratio)
-        if bounded:
-            past = min(float(v_static[r]) + float(past_extra[b]), 1.0)
-            best = (
-                weights[0] * float(skill_ub[b])
-                + weights[1] * distance_part
-                + weights[2] * coverage
-                + weights[3] * past
-            )
-            if best + 1e-6 < floor:
-                continue
+        past = min(float(v_static[r]) + float(past_extra[b]), 1.0)
+        best = (
+            weights[0] * float(skill_ub[b])
+            + weights[1] * distance_part
+            + weights[2] * coverage
+            + weights[3] * past
+            + 1e-6
+        )
+        if best < floor:
+            continue
         rows[k] = r  # k <= i: compacting in place never overwrites a row still to be read
         listed[k] = b
+        bound[k] = best
         k += 1
-    return rows[:k], listed[:k], counts
+    return rows[:k], listed[:k], bound[:k], counts
 
 
 def screen(
@@ -184,9 +185,9 @@ def screen(
     skill_ub: NDArray[np.float32],
     weights: NDArray[np.float64],
     floor: float,
-) -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.int64]]:
-    """The rows of some blocks worth judging exactly, the block each was listed under, and
-    counts in the order of :data:`COUNTS`.
+) -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.float64], NDArray[np.int64]]:
+    """The rows of some blocks worth judging exactly, the block each was listed under, a bound
+    on each one's total, and counts in the order of :data:`COUNTS`.
 
     Parameters
     ----------
@@ -205,7 +206,7 @@ def screen(
     weights : normalised weights of skills, distance, availability, past service
     floor : the k-th best total so far (``-inf``: keep every eligible row)
     """
-    rows, listed, tally = _screen(
+    rows, listed, bound, tally = _screen(
         blocks,
         starts,
         counts,
@@ -232,4 +233,4 @@ def screen(
         weights,
         floor,
     )
-    return rows, listed, tally
+    return rows, listed, bound, tally

@@ -45,6 +45,7 @@ from matcher.scoring import Weights, combine, score_parts, upper_bound
 
 MAX_K = 10_000
 FIRST_BATCH_ROWS = 4096
+FIRST_EXACT_ROWS = 256  # rows scored exactly before the k-th score is known
 BOUND_SLACK = 1e-6  # float32 rounding of the parts a bound is made of
 
 
@@ -348,21 +349,29 @@ def _rank_shift(
             j = blocks.shape[0]
         if prune:
             # The compiled screen drops what cannot make the list; the exact rules judge the rest.
-            floor = top.kth()
-            rows, listed, screened = kernels.screen(
-                blocks[i:j], *index.vblocks.ranges_of(blocks[i:j]), floor=floor, **screen_args
+            rows, listed, row_bound, screened = kernels.screen(
+                blocks[i:j], *index.vblocks.ranges_of(blocks[i:j]), floor=top.kth(), **screen_args
             )
             considered += int(screened[0])
             for rule, dropped in zip(kernels.COUNTS[1:], screened[1:].tolist(), strict=True):
                 _count(q, rule, dropped)
+            # Best bound first: the first few rows set the k-th score, which rules out most of
+            # the rest before their exact (costlier) scoring.
+            order = np.argsort(-row_bound, kind="stable")
+            head = min(order.shape[0], max(4 * k, FIRST_EXACT_ROWS)) if top.kth() == -np.inf else 0
+            for part in (order[:head], order[head:]):
+                kth = top.kth()
+                part = part[row_bound[part] >= kth]
+                if part.shape[0]:
+                    scored, feats = _score_batch(index, q, rows[part], listed[part], kth)
+                    top.offer(scored, combine(score_parts(feats), weights), feats)
         else:
-            floor = -np.inf
             rows, listed = index.vblocks.rows_of(blocks[i:j])
             current = index.v_block.data[rows] == listed
             rows, listed = rows[current], listed[current]
             considered += rows.shape[0]
-        rows, feats = _score_batch(index, q, rows, listed, floor)
-        top.offer(rows, combine(score_parts(feats), weights), feats)
+            rows, feats = _score_batch(index, q, rows, listed, -np.inf)
+            top.offer(rows, combine(score_parts(feats), weights), feats)
         i = j
         batch_rows *= 2
     q.counts["_considered"] = considered

@@ -25,7 +25,7 @@ def screened(index: MatchIndex, s_row: int, floor: float) -> tuple[set[str], int
     q = ranking._prepare(index, s_row, np.inf, Weights.default(), DEFAULT_MIN_SKILL_CREDIT)
     reach = float(index.block_max_travel.data[: len(index.vblocks)].max())
     blocks, _ = ranking._ordered_blocks(index, q, reach)
-    rows, _, counts = kernels.screen(
+    rows, _, _, counts = kernels.screen(
         blocks, *index.vblocks.ranges_of(blocks), floor=floor, **ranking._screen_args(index, q)
     )
     return set(index.vid.idents(rows)), int(counts[0])
