@@ -198,7 +198,12 @@ _VOLUNTEER_COLUMNS = (
     "id, name, lat, lon, max_travel_km, birth_date, timezone, online_ok, district, phone, email, "
     "skills, languages, availability, blackout_dates, certifications"
 )
-_UPSERT_VOLUNTEER = f"INSERT OR REPLACE INTO volunteers ({_VOLUNTEER_COLUMNS}) VALUES ({', '.join('?' * 16)})"
+# An upsert, never INSERT OR REPLACE: REPLACE deletes the old row first, and the cascade would
+# take the volunteer's service history and bookings with it.
+_UPSERT_VOLUNTEER = (
+    f"INSERT INTO volunteers ({_VOLUNTEER_COLUMNS}) VALUES ({', '.join('?' * 16)}) ON CONFLICT (id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _VOLUNTEER_COLUMNS.replace(" ", "").split(",")[1:])
+)
 _ACTIVITY_COLUMNS = (
     "id, organisation_id, title, description, category, lat, lon, online, timezone, min_age, "
     "district, required_skills, preferred_skills, required_certifications"

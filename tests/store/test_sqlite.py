@@ -1,6 +1,7 @@
 """The embedded store: migrations, transactional all-or-nothing loads, faithful round trips."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,22 @@ def test_generator_is_deterministic() -> None:
     b = generate_city(500, 50, 500, seed=9, as_of=AS_OF).to_world()
     c = generate_city(500, 50, 500, seed=10, as_of=AS_OF).to_world()
     assert a == b and a != c
+
+
+def test_updating_a_volunteer_keeps_their_history_and_bookings(
+    store: SqliteStore, taxonomy: Taxonomy
+) -> None:
+    service.load_document(store, ISSUE_EXAMPLE, taxonomy)
+    store.load_world(parse_world({"bookings": [{"volunteer_id": "v1", "shift_id": "s1"}]}, taxonomy))
+    before = store.counts()
+    v = store.get_volunteer("v1")
+    assert v is not None
+    store.upsert_volunteer(replace(v, name="王芳芳", max_travel_km=12.0))
+    after = store.counts()
+    assert (
+        (after["service_records"], after["bookings"])
+        == (before["service_records"], before["bookings"])
+        == (1, 1)
+    )
+    got = store.get_volunteer("v1")
+    assert got is not None and (got.name, got.max_travel_km) == ("王芳芳", 12.0)
