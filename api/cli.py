@@ -1,4 +1,4 @@
-"""The ``volmatch`` command: load, export, demo, recommend, bench, serve.
+"""The ``volmatch`` command: load, export, demo, recommend, bench, serve, user.
 
 Every command takes ``--db URL`` (default: ``VOLMATCH_DATABASE_URL``, else the embedded SQLite
 file ``var/volmatch.db``). Tables for people, ``--json`` for machines; errors go to stderr with
@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import orjson
 import typer
@@ -73,7 +73,7 @@ def _store(db: str | None) -> Iterator[Store]:
         store.close()
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     err.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(2)
 
@@ -293,19 +293,59 @@ def bench(
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
     db: DbOption = None,
 ) -> None:
-    """Serve the HTTP API (arrives with the service issue; for now, says what you can do)."""
+    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    import os
+
+    import uvicorn
+
+    url = _db_url(db)
+    os.environ["VOLMATCH_DATABASE_URL"] = url  # the workers read their settings from it
+    try:
+        Settings(database_url=url).signing_key()  # fail here, readably, on an unsafe configuration
+    except ValueError as e:
+        _fail(str(e))
+    out.print(f"serving {url} at http://{host}:{port}/docs")
+    uvicorn.run("api.main:app", factory=True, host=host, port=port, workers=workers, log_level="info")
+
+
+user_app = typer.Typer(help="Accounts that may call the API.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@user_app.command("create")
+def user_create(
+    role: Annotated[str, typer.Option(help="volunteer, organiser, analyst or admin")],
+    name: Annotated[str, typer.Option(help="Sign-in name (unique)")],
+    org: Annotated[str | None, typer.Option("--org", help="The organiser's organisation id")] = None,
+    volunteer: Annotated[
+        str | None, typer.Option("--volunteer", help="The volunteer account's volunteer id")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Create an account and print a bearer token for it (on the last line)."""
+    from api.auth import issue_token, new_account_id, utcnow
+    from matcher.store.base import Account
+
+    settings = Settings(database_url=_db_url(db))
     with _store(db) as store:
-        counts = store.counts()
-    out.print(f"The store {_db_url(db)} holds " + _counts_text(counts) + ".")
-    out.print(
-        f"The HTTP API (http://{host}:{port}/docs) is not built yet. Meanwhile, try:\n"
-        "  .venv/bin/volmatch recommend volunteers --activity a000001 -k 10\n"
-        "  .venv/bin/volmatch recommend activities --volunteer v0000001 -k 10\n"
-        "  .venv/bin/volmatch export -o world.json"
-    )
+        if volunteer is not None and store.get_volunteer(volunteer) is None:
+            _fail(f"--volunteer: no volunteer with id {volunteer!r}")
+        try:
+            account = Account(new_account_id(), name, role, organisation_id=org, volunteer_id=volunteer)
+            store.create_account(account)
+        except MatcherError as e:
+            _fail(str(e))
+    try:
+        key = settings.signing_key()
+    except ValueError as e:
+        _fail(str(e))
+    token = issue_token(account, key, now=utcnow(), ttl_hours=settings.token_ttl_hours)
+    err.print(f"created {role} account {name!r} ({account.id}); its token:")
+    print(token)
 
 
 def main() -> None:

@@ -3,12 +3,15 @@ HTTP API) share. No SQL here and no terminal or HTTP types."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import date, datetime
 
+from matcher.calendar import epoch_seconds
 from matcher.demo import generate_city
-from matcher.domain import World
-from matcher.errors import ValidationError
+from matcher.domain import Activity, GeoPoint, Volunteer, World
+from matcher.errors import ConflictError, NotFoundError, ValidationError
+from matcher.geo import haversine_km
 from matcher.index import MatchIndex
 from matcher.interchange import check_references, parse_world, world_to_json
 from matcher.ranking import Ranking, recommend_activities, recommend_volunteers
@@ -70,3 +73,131 @@ def activities_for(index: MatchIndex, volunteer_id: str, *, now: datetime, k: in
     if k < 1:
         raise ValidationError("k", "must be at least 1")
     return recommend_activities(index, volunteer_id, now=now, k=k)
+
+
+# --------------------------------------------------------------------------------------------
+# The running service: one store, one index kept in step with every write
+
+
+class Live:
+    """The store and the in-memory index of a running service. Every write goes to the store
+    first (one transaction) and then to the index, under one lock, so a recommendation never
+    sees a half-applied change and the next one sees the change."""
+
+    def __init__(self, store: Store, taxonomy: Taxonomy, today: date) -> None:
+        self.store = store
+        self.taxonomy = taxonomy
+        self.lock = threading.RLock()
+        self.index = MatchIndex.from_world(store.snapshot(), taxonomy, today)
+
+    def volunteer(self, ident: str) -> Volunteer:
+        v = self.store.get_volunteer(ident)
+        if v is None:
+            raise NotFoundError("volunteer", ident)
+        return v
+
+    def activity(self, ident: str) -> Activity:
+        a = self.store.get_activity(ident)
+        if a is None:
+            raise NotFoundError("activity", ident)
+        return a
+
+    def create_volunteer(self, v: Volunteer) -> Volunteer:
+        with self.lock:
+            if self.store.get_volunteer(v.id) is not None:
+                raise ConflictError(f"a volunteer with id {v.id!r} already exists")
+            self.store.upsert_volunteer(v)
+            self.index.upsert_volunteer(v)
+        return v
+
+    def replace_volunteer(self, v: Volunteer) -> Volunteer:
+        with self.lock:
+            self.volunteer(v.id)
+            self.store.upsert_volunteer(v)
+            self.index.upsert_volunteer(v)
+        return v
+
+    def erase_volunteer(self, ident: str) -> None:
+        with self.lock:
+            if not self.store.erase_volunteer(ident):
+                raise NotFoundError("volunteer", ident)
+            if self.index.has_volunteer(ident):
+                self.index.remove_volunteer(ident)
+
+    def create_activity(self, a: Activity) -> Activity:
+        with self.lock:
+            if self.store.get_activity(a.id) is not None:
+                raise ConflictError(f"an activity with id {a.id!r} already exists")
+            self.store.upsert_activity(a)
+            self.index.upsert_activity(a)
+        return a
+
+    def replace_activity(self, a: Activity) -> Activity:
+        with self.lock:
+            self.activity(a.id)
+            self.store.upsert_activity(a)
+            self.index.upsert_activity(a)
+        return a
+
+    def delete_activity(self, ident: str) -> None:
+        with self.lock:
+            if not self.store.delete_activity(ident):
+                raise NotFoundError("activity", ident)
+            self.index.remove_activity(ident)
+
+    def import_document(self, document: object) -> dict[str, int]:
+        with self.lock:
+            counts = load_document(self.store, document, self.taxonomy)
+            self.index = MatchIndex.from_world(self.store.snapshot(), self.taxonomy, self.index.as_of)
+        return counts
+
+    def volunteers_for(
+        self,
+        activity_id: str,
+        *,
+        now: datetime,
+        shift_id: str | None,
+        k: int,
+        radius_km: float | None,
+        banded: bool,
+    ) -> Ranking:
+        with self.lock:
+            return recommend_volunteers(
+                self.index,
+                activity_id,
+                now=now,
+                shift_id=shift_id,
+                k=k,
+                radius_km=radius_km,
+                distance_mode="band" if banded else "exact",
+            )
+
+    def activities_for(self, volunteer_id: str, *, now: datetime, k: int) -> Ranking:
+        with self.lock:
+            return recommend_activities(self.index, volunteer_id, now=now, k=k)
+
+    def activities_near(
+        self,
+        *,
+        near: GeoPoint | None,
+        radius_km: float | None,
+        category: str | None,
+        starts_from: datetime | None,
+        starts_to: datetime | None,
+    ) -> list[tuple[Activity, float | None]]:
+        """Activities matching the filters, nearest first when ``near`` is given (online ones
+        last), else by id; with their distance in km."""
+        found = self.store.list_activities(
+            category=category,
+            starts_from=None if starts_from is None else epoch_seconds(starts_from),
+            starts_to=None if starts_to is None else epoch_seconds(starts_to),
+        )
+        if near is None:
+            return [(a, None) for a in found]
+        out = []
+        for a in found:
+            d = None if a.location is None else haversine_km(near, a.location)
+            if d is None or radius_km is None or d <= radius_km:
+                out.append((a, d))
+        out.sort(key=lambda t: (t[1] is None, t[1] or 0.0, t[0].id))
+        return out

@@ -2,15 +2,55 @@
 
 from __future__ import annotations
 
+import secrets
+from pathlib import Path
+
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///var/volmatch.db"
+MIN_SECRET_LENGTH = 32
 
 
 class Settings(BaseSettings):
-    """``VOLMATCH_DATABASE_URL`` picks the store: ``sqlite:///path`` (embedded, the default) or,
-    from the service issue on, ``postgresql://...``."""
+    """``VOLMATCH_DATABASE_URL`` picks the store: ``sqlite:///path`` (embedded, the default) or
+    ``postgresql://...``. ``VOLMATCH_SECRET_KEY`` signs access tokens: required (32+ characters)
+    outside development; in development, when unset, a random one is kept beside the database
+    so that tokens from ``volmatch user create`` work with ``volmatch serve``."""
 
     model_config = SettingsConfigDict(env_prefix="VOLMATCH_", extra="ignore")
 
     database_url: str = DEFAULT_DATABASE_URL
+    environment: str = "development"
+    secret_key: str | None = None
+    token_ttl_hours: float = 24 * 30
+    max_body_bytes: int = 1 << 20
+    max_import_bytes: int = 256 << 20
+
+    @field_validator("environment")
+    @classmethod
+    def _known_environment(cls, value: str) -> str:
+        if value not in ("development", "test", "production"):
+            raise ValueError("must be development, test or production")
+        return value
+
+    def signing_key(self) -> str:
+        """The token signing key; refuses to make one up outside development."""
+        if self.secret_key is not None:
+            if len(self.secret_key) < MIN_SECRET_LENGTH:
+                raise ValueError(f"VOLMATCH_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters")
+            return self.secret_key
+        if self.environment != "development":
+            raise ValueError("set VOLMATCH_SECRET_KEY (32+ random characters) outside development")
+        path = self._secret_path()
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+            path.chmod(0o600)
+        return path.read_text(encoding="utf-8").strip()
+
+    def _secret_path(self) -> Path:
+        url = self.database_url
+        if url.startswith("sqlite:///"):
+            return Path(url.removeprefix("sqlite:///")).with_suffix(".secret")
+        return Path("var") / "volmatch.secret"

@@ -368,6 +368,16 @@ class SpatialBlocks:
             self.max_radius_km = max(self.max_radius_km, r)
         return blk
 
+    def members(self, blocks: I32) -> NDArray[np.int64]:
+        """How many rows each block lists (its range and rows added since; some may have left)."""
+        sizes = self.count.data[blocks].copy()
+        if self.extra:
+            for i, b in enumerate(blocks.tolist()):
+                more = self.extra.get(b)
+                if more is not None:
+                    sizes[i] += more.shape[0]
+        return sizes
+
     def ranges_of(self, blocks: I32) -> tuple[NDArray[np.int64], NDArray[np.int64], I32, I32]:
         """The row range each block was built with (starts, counts), and the rows added to the
         blocks later with the block of each: :meth:`rows_of` without expanding the ranges."""
@@ -880,6 +890,9 @@ class MatchIndex:
         self._shift_masks: dict[tuple[int, int], ShiftMask] = {}
 
     # ---------------------------------------------------------------- reads used by ranking
+
+    def has_volunteer(self, ident: str) -> bool:
+        return self.vid.row(ident) is not None
 
     def volunteer_row(self, ident: str) -> int:
         row = self.vid.row(ident)

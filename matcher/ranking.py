@@ -328,7 +328,7 @@ def _rank_shift(
             rows, feats = _score_batch(index, q, homeless, listed, -np.inf)
             top.offer(rows, combine(score_parts(feats), weights), feats)
     blocks, bound = _ordered_blocks(index, q, reach)
-    sizes = np.cumsum(index.vblocks.count.data[blocks])
+    sizes = np.cumsum(index.vblocks.members(blocks))
 
     screen_args = _screen_args(index, q) if prune else {}
     considered = 0
@@ -401,11 +401,11 @@ def _ordered_blocks(
         dist_ub = distance.decay(lower, bt)
     avail_ub = _block_availability(index, view, blocks)
     free = constraints.available(avail_ub)
-    _count(q, "availability", int(index.vblocks.count.data[blocks[~free]].sum()))
+    _count(q, "availability", int(index.vblocks.members(blocks[~free]).sum()))
     blocks, dist_ub, avail_ub = blocks[free], dist_ub[free], avail_ub[free]
     q.skill_ub, qualified = _block_skills(index, q)
     skilled = qualified[blocks]
-    _count(q, "skills", int(index.vblocks.count.data[blocks[~skilled]].sum()))
+    _count(q, "skills", int(index.vblocks.members(blocks[~skilled]).sum()))
     blocks, dist_ub, avail_ub = blocks[skilled], dist_ub[skilled], avail_ub[skilled]
     skill_ub = q.skill_ub[blocks]
     cat_hours = (

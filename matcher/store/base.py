@@ -2,11 +2,38 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from matcher.domain import Activity, ServiceRecord, Volunteer, World
+from matcher.errors import ValidationError
 from matcher.skills import Taxonomy
+
+ROLES = ("volunteer", "organiser", "analyst", "admin")
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """Someone who may call the API: a volunteer (their own data), an organiser (of one
+    organisation), an analyst (aggregates only) or an admin."""
+
+    id: str
+    name: str
+    role: str
+    organisation_id: str | None = None
+    volunteer_id: str | None = None
+    password_hash: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValidationError("role", f"must be one of {', '.join(ROLES)}")
+        if (self.role == "organiser") != (self.organisation_id is not None):
+            raise ValidationError(
+                "organisation_id", "an organiser, and only an organiser, has an organisation"
+            )
+        if (self.role == "volunteer") != (self.volunteer_id is not None):
+            raise ValidationError("volunteer_id", "a volunteer account, and only one, names its volunteer")
 
 
 class Store(Protocol):
@@ -40,6 +67,24 @@ class Store(Protocol):
     def delete_activity(self, ident: str) -> bool: ...
 
     def add_service_record(self, r: ServiceRecord) -> None: ...
+
+    def erase_volunteer(self, ident: str) -> bool:
+        """Blank a volunteer's personal data (name, contact, home, birth date), keeping the row so
+        their service records stay as anonymous statistics; False if there is no such volunteer."""
+        ...
+
+    def service_records_of(self, volunteer_id: str) -> list[ServiceRecord]: ...
+
+    def create_account(self, account: Account) -> None: ...
+
+    def get_account(self, ident: str) -> Account | None: ...
+
+    def list_activities(
+        self, *, category: str | None, starts_from: int | None, starts_to: int | None
+    ) -> list[Activity]:
+        """Activities (with their shifts) of a category, with a shift starting in [from, to)
+        (UTC seconds); every filter is optional. Distance is filtered by the caller."""
+        ...
 
 
 def open_store(url: str) -> Store:

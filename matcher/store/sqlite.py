@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -29,6 +30,8 @@ from matcher.domain import (
     WeeklyWindow,
     World,
 )
+from matcher.errors import ConflictError
+from matcher.store.base import Account
 
 MIGRATIONS = "matcher.store.migrations.sqlite"
 
@@ -41,6 +44,8 @@ class SqliteStore:
             path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        # One connection shared by the API's worker threads: every use holds this lock.
+        self._lock = threading.RLock()
         self._db.execute("PRAGMA foreign_keys = ON")
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = FULL")
@@ -52,13 +57,14 @@ class SqliteStore:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     # ------------------------------------------------------------------ migrations
 
@@ -122,38 +128,113 @@ class SqliteStore:
         with self._tx() as db:
             db.execute(_INSERT_RECORD, _record_row(r))
 
+    def erase_volunteer(self, ident: str) -> bool:
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE volunteers SET name = '', lat = NULL, lon = NULL, birth_date = NULL, phone = NULL, "
+                "email = NULL, district = NULL, erased_at = datetime('now') WHERE id = ? AND erased_at IS NULL",
+                (ident,),
+            )
+            db.execute("DELETE FROM bookings WHERE volunteer_id = ?", (ident,))
+            db.execute("DELETE FROM accounts WHERE volunteer_id = ?", (ident,))
+            return cur.rowcount > 0
+
+    def service_records_of(self, volunteer_id: str) -> list[ServiceRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT volunteer_id, activity_id, shift_id, date, hours, attended, rating FROM service_records "
+                "WHERE volunteer_id = ? ORDER BY date, id",
+                (volunteer_id,),
+            ).fetchall()
+        return [_record(r) for r in rows]
+
+    def create_account(self, account: Account) -> None:
+        with self._tx() as db:
+            try:
+                db.execute(
+                    "INSERT INTO accounts (id, name, role, organisation_id, volunteer_id, password_hash, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, datetime('now'))",
+                    (
+                        account.id,
+                        account.name,
+                        account.role,
+                        account.organisation_id,
+                        account.volunteer_id,
+                        account.password_hash,
+                    ),
+                )
+            except sqlite3.IntegrityError as e:
+                raise ConflictError(f"an account named {account.name!r} already exists") from e
+
+    def get_account(self, ident: str) -> Account | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id, name, role, organisation_id, volunteer_id, password_hash FROM accounts WHERE id = ?",
+                (ident,),
+            ).fetchone()
+        return None if row is None else Account(*row)
+
+    def list_activities(
+        self, *, category: str | None, starts_from: int | None, starts_to: int | None
+    ) -> list[Activity]:
+        where: list[str] = []
+        args: list[object] = []
+        if category is not None:
+            where.append("a.category = ?")
+            args.append(category)
+        if starts_from is not None or starts_to is not None:
+            where.append(
+                "EXISTS (SELECT 1 FROM shifts s WHERE s.activity_id = a.id AND s.starts_utc >= ? AND s.starts_utc < ?)"
+            )
+            args += [
+                starts_from if starts_from is not None else -(2**62),
+                starts_to if starts_to is not None else 2**62,
+            ]
+        sql = f"SELECT a.id FROM activities a {'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY a.id"
+        with self._lock:
+            ids = [r[0] for r in self._db.execute(sql, args)]
+        return [a for i in ids if (a := self.get_activity(i)) is not None]
+
     # ------------------------------------------------------------------ reads
 
     def counts(self) -> dict[str, int]:
         out = {}
-        for table in ("volunteers", "activities", "shifts", "service_records", "bookings"):
-            out[table] = int(self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+        with self._lock:
+            for table in ("volunteers", "activities", "shifts", "service_records", "bookings"):
+                where = " WHERE erased_at IS NULL" if table == "volunteers" else ""
+                out[table] = int(self._db.execute(f"SELECT count(*) FROM {table}{where}").fetchone()[0])
         return out
 
     def get_volunteer(self, ident: str) -> Volunteer | None:
-        row = self._db.execute(
-            f"SELECT {_VOLUNTEER_COLUMNS} FROM volunteers WHERE id = ?", (ident,)
-        ).fetchone()
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_VOLUNTEER_COLUMNS} FROM volunteers WHERE id = ? AND erased_at IS NULL", (ident,)
+            ).fetchone()
         return None if row is None else _volunteer(row)
 
     def get_activity(self, ident: str) -> Activity | None:
-        row = self._db.execute(
-            f"SELECT {_ACTIVITY_COLUMNS} FROM activities WHERE id = ?", (ident,)
-        ).fetchone()
-        if row is None:
-            return None
-        shifts = self._db.execute(
-            "SELECT id, starts_at, ends_at, capacity FROM shifts WHERE activity_id = ? ORDER BY starts_utc, id",
-            (ident,),
-        ).fetchall()
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_ACTIVITY_COLUMNS} FROM activities WHERE id = ?", (ident,)
+            ).fetchone()
+            if row is None:
+                return None
+            shifts = self._db.execute(
+                "SELECT id, starts_at, ends_at, capacity FROM shifts WHERE activity_id = ? ORDER BY starts_utc, id",
+                (ident,),
+            ).fetchall()
         return _activity(row, [_shift(s) for s in shifts])
 
     def snapshot(self) -> World:
         db = self._db
+        self._lock.acquire()
         db.execute("BEGIN")  # one consistent read of every table
         try:
             vols = tuple(
-                _volunteer(r) for r in db.execute(f"SELECT {_VOLUNTEER_COLUMNS} FROM volunteers ORDER BY id")
+                _volunteer(r)
+                for r in db.execute(
+                    f"SELECT {_VOLUNTEER_COLUMNS} FROM volunteers WHERE erased_at IS NULL ORDER BY id"
+                )
             )
             by_act: dict[str, list[Shift]] = {}
             for r in db.execute(
@@ -165,17 +246,10 @@ class SqliteStore:
                 for r in db.execute(f"SELECT {_ACTIVITY_COLUMNS} FROM activities ORDER BY id")
             )
             recs = tuple(
-                ServiceRecord(
-                    volunteer_id=r[0],
-                    activity_id=r[1],
-                    shift_id=r[2],
-                    date=date.fromisoformat(r[3]),
-                    hours=r[4],
-                    attended=bool(r[5]),
-                    rating=r[6],
-                )
+                _record(r)
                 for r in db.execute(
-                    "SELECT volunteer_id, activity_id, shift_id, date, hours, attended, rating FROM service_records ORDER BY id"
+                    "SELECT volunteer_id, activity_id, shift_id, date, hours, attended, rating FROM service_records "
+                    "WHERE volunteer_id IN (SELECT id FROM volunteers WHERE erased_at IS NULL) ORDER BY id"
                 )
             )
             books = tuple(
@@ -186,6 +260,7 @@ class SqliteStore:
             )
         finally:
             db.execute("COMMIT")
+            self._lock.release()
         return World(vols, acts, recs, books)
 
 
@@ -319,8 +394,6 @@ def _write_activity(db: sqlite3.Connection, a: Activity) -> None:
     )
     for sid, owner in owners:
         if owner != a.id:
-            from matcher.errors import ConflictError
-
             raise ConflictError(f"shift id {sid!r} already belongs to activity {owner!r}")
 
 
@@ -345,6 +418,18 @@ def _activity(r: tuple[Any, ...], shifts: list[Shift]) -> Activity:
 
 def _shift(r: tuple[Any, ...] | sqlite3.Row) -> Shift:
     return Shift(r[0], datetime.fromisoformat(r[1]), datetime.fromisoformat(r[2]), r[3])
+
+
+def _record(r: tuple[Any, ...]) -> ServiceRecord:
+    return ServiceRecord(
+        volunteer_id=r[0],
+        activity_id=r[1],
+        shift_id=r[2],
+        date=date.fromisoformat(r[3]),
+        hours=r[4],
+        attended=bool(r[5]),
+        rating=r[6],
+    )
 
 
 def _record_row(r: ServiceRecord) -> tuple[Any, ...]:

@@ -1,0 +1,60 @@
+"""Access tokens (JWT, HS256 only) and password hashes (argon2). Who may call what is decided by
+the routes' policies (``api/deps.py``); this module only proves who is calling."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+
+from matcher.store.base import Account
+
+ALGORITHM = "HS256"  # pinned: a token naming another algorithm (or "none") is refused
+_hasher = PasswordHasher()
+
+
+class BadToken(Exception):
+    """The bearer token is missing, malformed, expired or not signed by us."""
+
+
+def new_account_id() -> str:
+    return "acct_" + secrets.token_hex(8)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def password_matches(stored_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored_hash, password)
+    except VerificationError:
+        return False
+
+
+def issue_token(account: Account, key: str, *, now: datetime, ttl_hours: float) -> str:
+    claims = {
+        "sub": account.id,
+        "role": account.role,
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(hours=ttl_hours)).timestamp()),
+    }
+    return jwt.encode(claims, key, algorithm=ALGORITHM)
+
+
+def account_id_from(token: str, key: str) -> str:
+    try:
+        claims = jwt.decode(token, key, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]})
+    except jwt.PyJWTError as e:
+        raise BadToken(str(e)) from e
+    sub = claims.get("sub")
+    if not isinstance(sub, str):
+        raise BadToken("the token names no account")
+    return sub
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,109 @@
+"""Who is calling, and the access policy every route declares.
+
+A route states its policy with ``**policy("name", roles...)``: the roles allowed at all (others
+get 403, anonymous callers 401) and, in the OpenAPI schema, ``x-policy`` naming the rule. Checks
+that depend on the object (a volunteer's own record, an organiser's own organisation) are made
+in the route with :func:`own_volunteer` and :func:`own_organisation`; a caller who may not see
+an object gets 404, so ids of others' records leak nothing. ``tests/api`` walks every route in
+the schema and fails on one without a policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.auth import BadToken, account_id_from
+from api.service import Live
+from api.settings import Settings
+from matcher.errors import NotFoundError
+from matcher.store.base import Account
+
+_bearer = HTTPBearer(auto_error=False, description="a token from `volmatch user create`")
+
+
+def live(request: Request) -> Live:
+    service: Live = request.app.state.live
+    return service
+
+
+def settings(request: Request) -> Settings:
+    s: Settings = request.app.state.settings
+    return s
+
+
+LiveDep = Annotated[Live, Depends(live)]
+
+
+def now(request: Request) -> datetime:
+    """The service's clock (injectable, so tests and demos can fix "now")."""
+    clock: Callable[[], datetime] = request.app.state.clock
+    return clock()
+
+
+NowDep = Annotated[datetime, Depends(now)]
+
+
+@dataclass(frozen=True)
+class Caller:
+    account: Account
+
+    @property
+    def role(self) -> str:
+        return self.account.role
+
+
+def caller(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Caller:
+    unauthorised = {"WWW-Authenticate": "Bearer"}
+    if credentials is None:
+        raise HTTPException(401, "sign in: send 'Authorization: Bearer <token>'", headers=unauthorised)
+    try:
+        ident = account_id_from(credentials.credentials, request.app.state.signing_key)
+    except BadToken as e:
+        raise HTTPException(401, f"the token is not valid ({e})", headers=unauthorised) from e
+    account = live(request).store.get_account(ident)
+    if account is None:
+        raise HTTPException(401, "the token's account no longer exists", headers=unauthorised)
+    return Caller(account)
+
+
+CallerDep = Annotated[Caller, Depends(caller)]
+
+
+def policy(name: str, *roles: str) -> dict[str, Any]:
+    """Keyword arguments for a route decorator: who may call it, and its name in the schema.
+    No roles: public, no token needed."""
+    extra = {"x-policy": {"name": name, "roles": list(roles) or ["anyone"]}}
+    if not roles:
+        return {"openapi_extra": extra}
+
+    def check(who: CallerDep) -> None:
+        if who.role not in roles:
+            raise HTTPException(403, f"a {who.role} may not do this ({name}: {', '.join(roles)})")
+
+    return {"openapi_extra": extra, "dependencies": [Depends(check)]}
+
+
+def own_volunteer(who: Caller, volunteer_id: str) -> None:
+    """A volunteer acts on their own record only; admins on any."""
+    if who.role == "admin":
+        return
+    if who.role == "volunteer" and who.account.volunteer_id == volunteer_id:
+        return
+    raise NotFoundError("volunteer", volunteer_id)
+
+
+def own_organisation(who: Caller, organisation_id: str, *, kind: str, ident: str) -> None:
+    """An organiser acts on their organisation's activities only; admins on any."""
+    if who.role == "admin":
+        return
+    if who.role == "organiser" and who.account.organisation_id == organisation_id:
+        return
+    raise NotFoundError(kind, ident)

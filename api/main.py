@@ -1,0 +1,117 @@
+"""The HTTP API: ``create_app(settings)`` builds it; ``uvicorn --factory api.main:app`` (what
+``volmatch serve`` runs) builds it from the environment."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from fastapi import FastAPI
+
+from api import errors
+from api.auth import utcnow
+from api.routes import activities, bulk, health, volunteers
+from api.service import Live
+from api.settings import Settings
+from matcher.store.base import load_taxonomy, open_store
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+IMPORT_PATH = "/api/v1/import"
+
+
+class BodyLimit:
+    """Refuse request bodies over the limit with 413 before they are read into memory, whether
+    or not they declare their length (the bulk import has its own, larger limit)."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = (
+            self.settings.max_import_bytes if scope["path"] == IMPORT_PATH else self.settings.max_body_bytes
+        )
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _too_large(send, limit)
+            return
+        if declared is None:
+            # No declared length (chunked): read up to the limit before the app sees anything,
+            # then replay what was read.
+            buffered: list[Message] = []
+            seen = 0
+            while True:
+                message = await receive()
+                buffered.append(message)
+                if message["type"] != "http.request":
+                    break
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    await _too_large(send, limit)
+                    return
+                if not message.get("more_body", False):
+                    break
+
+            async def replay() -> Message:
+                return buffered.pop(0) if buffered else await receive()
+
+            await self.app(scope, replay, send)
+            return
+        await self.app(scope, receive, send)
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    body = f'{{"detail":"the request body is over {limit} bytes; send less"}}'.encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = utcnow) -> FastAPI:
+    """The app on the store ``settings.database_url`` names; ``clock`` says what time it is."""
+    settings = settings or Settings()
+    signing_key = settings.signing_key()  # fails fast on an unsafe configuration
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = open_store(settings.database_url)
+        try:
+            app.state.live = Live(store, load_taxonomy(), clock().date())
+            yield
+        finally:
+            store.close()
+
+    app = FastAPI(
+        title="volmatch",
+        version="0.1.0",
+        summary="Match volunteers and activities: ranked, explained recommendations both ways.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.signing_key = signing_key
+    app.state.clock = clock
+    errors.install(app)
+    for module in (health, volunteers, activities, bulk):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimit, settings=settings)
+    return app
+
+
+def app() -> FastAPI:
+    """The factory uvicorn calls (``--factory``)."""
+    return create_app()

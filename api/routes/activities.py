@@ -1,0 +1,122 @@
+"""Activities (postings with their shifts): organisers manage their organisation's, everyone
+signed in can browse, organisers ask for recommended volunteers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Response
+from pydantic import AwareDatetime
+
+from api import views
+from api.deps import CallerDep, LiveDep, NowDep, own_organisation, policy
+from api.schemas import ActivityIn, ActivityPatch, Page, RankingOut
+from matcher.domain import GeoPoint
+from matcher.errors import ValidationError
+from matcher.interchange import activity_to_json, parse_activity
+
+router = APIRouter(prefix="/api/v1/activities", tags=["activities"])
+MAX_RADIUS_KM = 200.0
+SIGNED_IN = ("volunteer", "organiser", "analyst", "admin")
+
+
+@router.post("", status_code=201, **policy("organisers post for their organisation", "organiser", "admin"))
+def create_activity(body: ActivityIn, who: CallerDep, service: LiveDep) -> dict[str, Any]:
+    if who.role == "organiser" and body.organisation_id != who.account.organisation_id:
+        raise HTTPException(403, f"you post for organisation {who.account.organisation_id!r} only")
+    a = parse_activity(body.model_dump(mode="json", exclude_none=True), service.taxonomy)
+    return activity_to_json(service.create_activity(a))
+
+
+def _near(near: str | None) -> GeoPoint | None:
+    if near is None:
+        return None
+    parts = near.split(",")
+    if len(parts) != 2:
+        raise ValidationError("near", "give 'lat,lon' in degrees, for example near=30.25,120.14")
+    try:
+        lat, lon = float(parts[0]), float(parts[1])
+    except ValueError as e:
+        raise ValidationError("near", "give 'lat,lon' as two numbers, for example near=30.25,120.14") from e
+    return GeoPoint(lat, lon)  # refuses NaN and out-of-range values, naming the coordinate
+
+
+@router.get("", response_model=Page, **policy("anyone signed in", *SIGNED_IN))
+def list_activities(
+    service: LiveDep,
+    near: Annotated[str | None, Query(description="lat,lon: nearest first", max_length=60)] = None,
+    radius_km: Annotated[float | None, Query(gt=0, le=MAX_RADIUS_KM, allow_inf_nan=False)] = None,
+    category: Annotated[str | None, Query(max_length=200)] = None,
+    starts_from: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+    starts_to: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> dict[str, Any]:
+    """Open postings filtered by place, category and when their shifts start; paginated."""
+    point = _near(near)
+    if radius_km is not None and point is None:
+        raise ValidationError("radius_km", "needs near=lat,lon")
+    if starts_from is not None and starts_to is not None and starts_to <= starts_from:
+        raise ValidationError("to", "must be after 'from'")
+    found = service.activities_near(
+        near=point, radius_km=radius_km, category=category, starts_from=starts_from, starts_to=starts_to
+    )
+    page = found[offset : offset + limit]
+    return {
+        "items": [views.activity(a, d) for a, d in page],
+        "total": len(found),
+        "offset": offset,
+        "limit": limit,
+    }
+
+
+@router.get("/{activity_id}", **policy("anyone signed in", *SIGNED_IN))
+def get_activity(activity_id: str, service: LiveDep) -> dict[str, Any]:
+    return activity_to_json(service.activity(activity_id))
+
+
+@router.patch("/{activity_id}", **policy("organisers of the activity's organisation", "organiser", "admin"))
+def update_activity(
+    activity_id: str, body: ActivityPatch, who: CallerDep, service: LiveDep
+) -> dict[str, Any]:
+    current = service.activity(activity_id)
+    own_organisation(who, current.organisation_id, kind="activity", ident=activity_id)
+    merged = activity_to_json(current) | body.model_dump(mode="json", exclude_unset=True)
+    merged["id"], merged["organisation_id"] = activity_id, current.organisation_id
+    return activity_to_json(service.replace_activity(parse_activity(merged, service.taxonomy)))
+
+
+@router.delete(
+    "/{activity_id}",
+    status_code=204,
+    **policy("organisers of the activity's organisation", "organiser", "admin"),
+)
+def delete_activity(activity_id: str, who: CallerDep, service: LiveDep) -> Response:
+    current = service.activity(activity_id)
+    own_organisation(who, current.organisation_id, kind="activity", ident=activity_id)
+    service.delete_activity(activity_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{activity_id}/recommended-volunteers",
+    response_model=RankingOut,
+    **policy("organisers of the activity's organisation", "organiser", "admin"),
+)
+def recommended_volunteers(
+    activity_id: str,
+    who: CallerDep,
+    service: LiveDep,
+    clock: NowDep,
+    shift_id: Annotated[str | None, Query(max_length=64)] = None,
+    k: Annotated[int, Query(ge=1, le=100, description="how many results (1-100)")] = 10,
+    radius_km: Annotated[float | None, Query(gt=0, le=MAX_RADIUS_KM, allow_inf_nan=False)] = None,
+) -> dict[str, Any]:
+    """The best volunteers for a shift (or for any open shift), with their parts and reasons.
+    Organisers see districts and distance bands, not where volunteers live."""
+    current = service.activity(activity_id)
+    own_organisation(who, current.organisation_id, kind="activity", ident=activity_id)
+    ranking = service.volunteers_for(
+        activity_id, now=clock, shift_id=shift_id, k=k, radius_km=radius_km, banded=who.role != "admin"
+    )
+    return views.volunteer_ranking(service, ranking)

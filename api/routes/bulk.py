@@ -1,0 +1,31 @@
+"""Bulk import and export in the interchange format of ``volmatch load`` / ``volmatch export``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
+
+from api import service as use_cases
+from api.deps import LiveDep, policy
+
+router = APIRouter(prefix="/api/v1", tags=["bulk"])
+
+
+@router.post("/import", **policy("admins only", "admin"))
+async def import_document(request: Request, service: LiveDep) -> dict[str, int]:
+    """All or nothing: a bad record rejects the whole document, naming the record and field.
+    The body may be up to the import limit (256 MiB by default), not the usual 1 MiB."""
+    raw = await request.body()
+    try:
+        document = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise HTTPException(422, f"the body is not JSON: {e}") from e
+    return await run_in_threadpool(service.import_document, document)
+
+
+@router.get("/export", **policy("admins only", "admin"))
+def export_document(service: LiveDep) -> dict[str, Any]:
+    return use_cases.export_document(service.store)

@@ -1,0 +1,22 @@
+"""Liveness and readiness, for load balancers and orchestrators."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import LiveDep, policy
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", **policy("public"))
+def health() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/ready", **policy("public"))
+def ready(service: LiveDep) -> dict[str, object]:
+    """The store answers and the index is built."""
+    counts = service.store.counts()
+    return {"status": "ready", "volunteers": counts["volunteers"], "activities": counts["activities"]}

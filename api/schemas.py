@@ -1,0 +1,155 @@
+"""Request and response bodies of the HTTP API, in the field names of the interchange format.
+
+Pydantic checks the shape (unknown fields, types, NaN, ranges, offsets on datetimes) and gives
+OpenAPI its schema; the domain types then check the meaning, through the same parser ``volmatch
+load`` uses (:mod:`matcher.interchange`), so the API and the loader accept exactly the same
+records and say the same things about bad ones.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from matcher.domain import MAX_TRAVEL_KM
+
+Text = Annotated[str, Field(max_length=200)]
+LongText = Annotated[str, Field(max_length=5000)]
+Ident = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class Point(Strict):
+    lat: float = Field(ge=-90, le=90, description="latitude in degrees")
+    lon: float = Field(ge=-180, le=180, description="longitude in degrees; 180 is the same as -180")
+
+
+class Window(Strict):
+    day: Annotated[str, Field(examples=["sat"], max_length=10)]
+    start: Annotated[str, Field(examples=["08:00"], max_length=5)]
+    end: Annotated[str, Field(examples=["12:00"], max_length=5)]
+
+
+class LevelledSkill(Strict):
+    skill: Text
+    level: int | None = Field(default=None, ge=1, le=5)
+
+
+class Certificate(Strict):
+    skill: Text
+    expires: date | None = None
+
+
+SkillList = Annotated[list[Text | LevelledSkill], Field(max_length=200)]
+
+
+class VolunteerFields(Strict):
+    name: Text | None = None
+    home: Point | None = None
+    max_travel_km: float | None = Field(default=None, ge=0, le=MAX_TRAVEL_KM)
+    skills: SkillList | None = None
+    languages: Annotated[list[Text], Field(max_length=50)] | None = None
+    birth_date: date | None = None
+    timezone: Text | None = None
+    availability: Annotated[list[Window], Field(max_length=336)] | None = None
+    blackout_dates: Annotated[list[date], Field(max_length=1000)] | None = None
+    certifications: Annotated[list[Certificate], Field(max_length=100)] | None = None
+    online_ok: bool | None = None
+    district: Text | None = None
+    phone: Text | None = None
+    email: Text | None = None
+
+
+class VolunteerIn(VolunteerFields):
+    """A new volunteer. ``home`` and contact details are only ever shown to the volunteer and
+    admins; organisers see the district and a distance band."""
+
+    id: Ident
+    name: Text
+    max_travel_km: float = Field(ge=0, le=MAX_TRAVEL_KM)
+
+
+class VolunteerPatch(VolunteerFields):
+    """Fields to change; the others keep their values (``null`` clears an optional field)."""
+
+
+class ShiftIn(Strict):
+    id: Ident
+    start: AwareDatetime
+    end: AwareDatetime
+    capacity: int = Field(ge=1, le=100_000)
+
+
+class ActivityFields(Strict):
+    title: Text | None = None
+    description: LongText | None = None
+    category: Text | None = None
+    location: Point | None = None
+    online: bool | None = None
+    required_skills: SkillList | None = None
+    preferred_skills: SkillList | None = None
+    required_certifications: SkillList | None = None
+    min_age: int | None = Field(default=None, ge=0, le=120)
+    timezone: Text | None = None
+    district: Text | None = None
+    shifts: Annotated[list[ShiftIn], Field(max_length=1000)] | None = None
+
+
+class ActivityIn(ActivityFields):
+    """A new posting with its shifts."""
+
+    id: Ident
+    organisation_id: Ident
+    title: Text
+    category: Text
+
+
+class ActivityPatch(ActivityFields):
+    """Fields to change; ``shifts``, when given, replaces the whole list."""
+
+
+class ReasonOut(BaseModel):
+    factor: str
+    zh: str
+    en: str
+
+
+class MatchOut(BaseModel):
+    id: str
+    score: float
+    parts: dict[str, float]
+    reasons: list[ReasonOut]
+    shift_id: str | None = None
+
+
+class VolunteerMatchOut(MatchOut):
+    """A recommended volunteer as an organiser sees them: no contact details, no home, no exact
+    distance; the district and a distance band."""
+
+    name: str
+    district: str | None
+    distance_band: str | None
+
+
+class ActivityMatchOut(MatchOut):
+    title: str
+    distance_km: float | None
+
+
+class RankingOut(BaseModel):
+    matches: list[Any]
+    considered: int
+    excluded: dict[str, int]
+    note: ReasonOut | None = None
+
+
+class Page(BaseModel):
+    items: list[dict[str, Any]]
+    total: int
+    offset: int
+    limit: int

@@ -1,0 +1,444 @@
+"""The HTTP API driven through real requests (FastAPI's TestClient runs the app's lifespan, so
+the store, the index and the middleware are the ones ``volmatch serve`` uses): every endpoint,
+every role, the privacy rules, and bad input that must get a 4xx and change nothing."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from fastapi.testclient import TestClient
+
+from api.auth import issue_token, utcnow
+from api.main import create_app
+from api.settings import Settings
+from matcher.domain import ServiceRecord, World
+from matcher.store.base import Account
+from matcher.store.sqlite import SqliteStore
+from tests.conftest import NOW, WEST_LAKE, activity, km_north, saturday_shift, volunteer
+
+SECRET = "s" * 40
+ROLES = ("volunteer", "organiser", "analyst", "admin")
+
+
+def world() -> World:
+    vols = (
+        volunteer("v1", 1.0, phone="13800000000", email="v1@example.org", district="西湖区"),
+        volunteer("v2", 3.0, district="上城区"),
+        volunteer("v3", 6.0),
+    )
+    acts = (
+        activity("a1", organisation_id="o1"),
+        activity("a2", organisation_id="o2", shifts=(saturday_shift("s2"),)),
+    )
+    recs = (
+        ServiceRecord(
+            volunteer_id="v1",
+            activity_id="a1",
+            shift_id="s1",
+            date=NOW.date(),
+            hours=4.0,
+            attended=True,
+            rating=5,
+        ),
+    )
+    return World(vols, acts, recs)
+
+
+@pytest.fixture
+def app_client(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str], Path]]:
+    db = tmp_path / "api.db"
+    store = SqliteStore(db)
+    store.load_world(world())
+    accounts = {
+        "volunteer": Account("acct_v1", "v1", "volunteer", volunteer_id="v1"),
+        "volunteer2": Account("acct_v2", "v2", "volunteer", volunteer_id="v2"),
+        "organiser": Account("acct_o1", "o1", "organiser", organisation_id="o1"),
+        "organiser2": Account("acct_o2", "o2", "organiser", organisation_id="o2"),
+        "analyst": Account("acct_an", "an", "analyst"),
+        "admin": Account("acct_ad", "ad", "admin"),
+    }
+    for a in accounts.values():
+        store.create_account(a)
+    store.close()
+    tokens = {k: issue_token(a, SECRET, now=utcnow(), ttl_hours=1) for k, a in accounts.items()}
+    settings = Settings(database_url=f"sqlite:///{db}", environment="test", secret_key=SECRET)
+    with TestClient(create_app(settings, clock=lambda: NOW)) as client:
+        yield client, tokens, db
+
+
+def auth(tokens: dict[str, str], who: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens[who]}"}
+
+
+def counts(db: Path) -> dict[str, int]:
+    store = SqliteStore(db)
+    try:
+        return store.counts()
+    finally:
+        store.close()
+
+
+# --------------------------------------------------------------------------------------------
+# Policies
+
+
+def test_every_route_declares_a_policy_and_enforces_it(
+    app_client: tuple[TestClient, dict[str, str], Path],
+) -> None:
+    client, tokens, _ = app_client
+    schema = client.get("/openapi.json").json()
+    walked = 0
+    for path, ops in schema["paths"].items():
+        for method, op in ops.items():
+            assert "x-policy" in op, f"{method.upper()} {path} has no policy"
+            allowed = op["x-policy"]["roles"]
+            # Ids nobody has: allowed roles get a 404 or 422, never a 500, and nothing changes.
+            url = path.format(volunteer_id="nobody", activity_id="nothing")
+            body = {} if method in ("post", "patch") else None
+            anonymous = client.request(method, url, json=body)
+            if allowed == ["anyone"]:
+                assert anonymous.status_code < 400, (method, path, anonymous.text)
+                continue
+            assert anonymous.status_code == 401, (method, path)
+            for role in ROLES:
+                r = client.request(method, url, json=body, headers=auth(tokens, role))
+                assert r.status_code != 500, (method, path, role, r.text)
+                if role not in allowed:
+                    assert r.status_code == 403, (method, path, role, r.status_code)
+            walked += 1
+    assert walked >= 12
+
+
+@pytest.mark.parametrize("token", ["not-a-jwt", "Bearer", ""])
+def test_malformed_tokens_are_401(app_client: tuple[TestClient, dict[str, str], Path], token: str) -> None:
+    client, _, _ = app_client
+    r = client.get("/api/v1/volunteers/v1", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 401
+
+
+def test_tokens_signed_otherwise_or_unsigned_are_refused(
+    app_client: tuple[TestClient, dict[str, str], Path],
+) -> None:
+    client, _, _ = app_client
+    claims = {"sub": "acct_ad", "exp": 4102444800}
+    forged = jwt.encode(claims, "another secret that is long enough!!", algorithm="HS256")
+    unsigned = jwt.encode(claims, None, algorithm="none")
+    for token in (forged, unsigned):
+        assert client.get("/api/v1/export", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    expired = jwt.encode({"sub": "acct_ad", "exp": 1}, SECRET, algorithm="HS256")
+    assert client.get("/api/v1/export", headers={"Authorization": f"Bearer {expired}"}).status_code == 401
+
+
+def test_a_volunteer_reads_only_themself(app_client: tuple[TestClient, dict[str, str], Path]) -> None:
+    client, tokens, _ = app_client
+    own = client.get("/api/v1/volunteers/v1", headers=auth(tokens, "volunteer"))
+    assert own.status_code == 200 and own.json()["phone"] == "13800000000"
+    assert client.get("/api/v1/volunteers/v2", headers=auth(tokens, "volunteer")).status_code == 404
+    assert (
+        client.patch(
+            "/api/v1/volunteers/v2", json={"name": "x"}, headers=auth(tokens, "volunteer")
+        ).status_code
+        == 404
+    )
+    assert client.get("/api/v1/volunteers/v2", headers=auth(tokens, "admin")).status_code == 200
+
+
+def test_an_organiser_manages_only_their_organisation(
+    app_client: tuple[TestClient, dict[str, str], Path],
+) -> None:
+    client, tokens, _ = app_client
+    h = auth(tokens, "organiser")
+    assert client.get("/api/v1/activities/a1/recommended-volunteers", headers=h).status_code == 200
+    assert client.get("/api/v1/activities/a2/recommended-volunteers", headers=h).status_code == 404
+    assert client.patch("/api/v1/activities/a2", json={"title": "x"}, headers=h).status_code == 404
+    assert client.delete("/api/v1/activities/a2", headers=h).status_code == 404
+    other = new_activity("a9", organisation_id="o2")
+    assert client.post("/api/v1/activities", json=other, headers=h).status_code == 403
+    mine = client.post("/api/v1/activities", json=new_activity("a9"), headers=h)
+    assert mine.status_code == 201, mine.text
+    assert (
+        client.get("/api/v1/activities/a9", headers=auth(tokens, "volunteer")).json()["title"] == "河道清洁"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Privacy
+
+
+def test_organisers_see_districts_and_bands_never_homes_or_contacts(
+    app_client: tuple[TestClient, dict[str, str], Path],
+) -> None:
+    client, tokens, _ = app_client
+    r = client.get("/api/v1/activities/a1/recommended-volunteers?k=10", headers=auth(tokens, "organiser"))
+    assert r.status_code == 200
+    text = r.text
+    matches = r.json()["matches"]
+    assert [m["id"] for m in matches] == ["v1", "v2", "v3"]
+    assert matches[0]["district"] == "西湖区"
+    assert [m["distance_band"] for m in matches] == ["< 2 km", "2–5 km", "5–10 km"]
+    for secret in ("13800000000", "v1@example.org", "home", "lat", "lon", "distance_km"):
+        assert secret not in text
+    # No precise distance anywhere, reasons included: "1.0 km" would let three queries
+    # triangulate a home.
+    assert not re.search(r"\d+\.\d+ km", text)
+
+
+def test_a_volunteer_sees_exact_distances_to_activities(
+    app_client: tuple[TestClient, dict[str, str], Path],
+) -> None:
+    client, tokens, _ = app_client
+    r = client.get("/api/v1/volunteers/v1/recommended-activities?k=5", headers=auth(tokens, "volunteer"))
+    assert r.status_code == 200
+    m = r.json()["matches"]
+    assert {x["id"] for x in m} == {"a1", "a2"}
+    assert m[0]["distance_km"] == pytest.approx(1.0, abs=0.01)
+
+
+# --------------------------------------------------------------------------------------------
+# Writes show in the next recommendation; erasure; export
+
+
+def test_a_change_shows_in_the_next_recommendation(
+    app_client: tuple[TestClient, dict[str, str], Path],
+) -> None:
+    client, tokens, _ = app_client
+    org = auth(tokens, "organiser")
+    first = client.get("/api/v1/activities/a1/recommended-volunteers", headers=org).json()["matches"]
+    assert first[0]["id"] == "v1"
+    # v1 is now only free on Sundays: no longer available for the Saturday shift.
+    moved = client.patch(
+        "/api/v1/volunteers/v1",
+        json={"availability": [{"day": "sun", "start": "08:00", "end": "12:00"}]},
+        headers=auth(tokens, "volunteer"),
+    )
+    assert moved.status_code == 200, moved.text
+    after = client.get("/api/v1/activities/a1/recommended-volunteers", headers=org).json()
+    assert [m["id"] for m in after["matches"]] == ["v2", "v3"]
+    assert after["excluded"]["availability"] >= 1
+    created = client.post(
+        "/api/v1/volunteers", json=new_volunteer("v7", lat_km=0.5), headers=auth(tokens, "admin")
+    )
+    assert created.status_code == 201, created.text
+    newest = client.get("/api/v1/activities/a1/recommended-volunteers", headers=org).json()["matches"]
+    assert newest[0]["id"] == "v7"
+
+
+def test_erasure_keeps_anonymous_hours_and_export_holds_everything(
+    app_client: tuple[TestClient, dict[str, str], Path],
+) -> None:
+    client, tokens, db = app_client
+    mine = client.get("/api/v1/volunteers/v1/export", headers=auth(tokens, "volunteer")).json()
+    assert mine["volunteer"]["email"] == "v1@example.org"
+    assert [r["hours"] for r in mine["service_records"]] == [4.0]
+    before = counts(db)
+    assert client.delete("/api/v1/volunteers/v1", headers=auth(tokens, "volunteer")).status_code == 204
+    assert client.get("/api/v1/volunteers/v1", headers=auth(tokens, "admin")).status_code == 404
+    after = counts(db)
+    assert after["volunteers"] == before["volunteers"] - 1
+    assert after["service_records"] == before["service_records"]
+    raw = SqliteStore(db)
+    try:
+        row = raw._db.execute(
+            "SELECT name, lat, phone, email, birth_date FROM volunteers WHERE id = 'v1'"
+        ).fetchone()
+    finally:
+        raw.close()
+    assert row == ("", None, None, None, None)
+    ranked = client.get(
+        "/api/v1/activities/a1/recommended-volunteers", headers=auth(tokens, "organiser")
+    ).json()
+    assert "v1" not in [m["id"] for m in ranked["matches"]]
+    # The erased volunteer's sign-in went with their data.
+    assert client.get("/api/v1/volunteers/v1", headers=auth(tokens, "volunteer")).status_code == 401
+
+
+def test_listing_activities_near_a_point_with_pagination(
+    app_client: tuple[TestClient, dict[str, str], Path],
+) -> None:
+    client, tokens, _ = app_client
+    h = auth(tokens, "analyst")
+    client.post("/api/v1/activities", json=new_activity("a9", km=30.0), headers=auth(tokens, "admin"))
+    near = f"{WEST_LAKE.lat},{WEST_LAKE.lon}"
+    r = client.get(f"/api/v1/activities?near={near}&radius_km=10", headers=h).json()
+    assert r["total"] == 2 and {i["id"] for i in r["items"]} == {"a1", "a2"}
+    everything = client.get(f"/api/v1/activities?near={near}&limit=1&offset=2", headers=h).json()
+    assert everything["total"] == 3 and [i["id"] for i in everything["items"]] == ["a9"]
+    assert everything["items"][0]["distance_km"] == pytest.approx(30.0, abs=0.05)
+    assert client.get("/api/v1/activities?category=conferences", headers=h).json()["total"] == 0
+
+
+def test_bulk_import_and_export_for_admins(app_client: tuple[TestClient, dict[str, str], Path]) -> None:
+    client, tokens, db = app_client
+    h = auth(tokens, "admin")
+    doc = {"volunteers": [new_volunteer("v8")], "activities": [new_activity("a8")]}
+    r = client.post("/api/v1/import", content=json.dumps(doc), headers=h)
+    assert r.status_code == 200, r.text
+    assert r.json()["volunteers"] == 1
+    exported = client.get("/api/v1/export", headers=h).json()
+    assert {"v8", "v1"} <= {v["id"] for v in exported["volunteers"]}
+    bad = {"volunteers": [new_volunteer("v10"), {**new_volunteer("v11"), "home": {"lat": 91, "lon": 0}}]}
+    before = counts(db)
+    r = client.post("/api/v1/import", content=json.dumps(bad), headers=h)
+    assert r.status_code == 422 and "volunteers[1]" in r.text and "home.lat" in r.text
+    assert counts(db) == before
+
+
+# --------------------------------------------------------------------------------------------
+# Bad input: a 4xx that says what to fix, and nothing written
+
+
+BAD_VOLUNTEERS: list[tuple[str, Any, str]] = [
+    ("latitude 91", {"home": {"lat": 91, "lon": 120}}, "lat"),
+    ("NaN latitude", "NaN", "lat"),
+    ("unknown field", {"favourite_colour": "blue"}, "favourite_colour"),
+    ("negative travel", {"max_travel_km": -1}, "max_travel_km"),
+    ("bad window", {"availability": [{"day": "sat", "start": "25:00", "end": "26:00"}]}, "availability"),
+    ("unknown time zone", {"timezone": "Mars/Olympus"}, "timezone"),
+    ("empty skill", {"skills": [""]}, "skills"),
+]
+
+
+@pytest.mark.parametrize(("case", "change", "field"), BAD_VOLUNTEERS, ids=[c[0] for c in BAD_VOLUNTEERS])
+def test_bad_volunteers_get_422_naming_the_field(
+    app_client: tuple[TestClient, dict[str, str], Path], case: str, change: Any, field: str
+) -> None:
+    client, tokens, db = app_client
+    before = counts(db)
+    if change == "NaN":
+        body = json.dumps(new_volunteer("v9")).replace('"lat": 30.259', '"lat": NaN')
+        assert "NaN" in body
+    else:
+        body = json.dumps({**new_volunteer("v9"), **change})
+    r = client.post(
+        "/api/v1/volunteers",
+        content=body,
+        headers=auth(tokens, "admin") | {"content-type": "application/json"},
+    )
+    assert r.status_code == 422, (case, r.status_code, r.text)
+    assert field in r.text
+    assert counts(db) == before
+
+
+BAD_SHIFTS: list[tuple[str, dict[str, Any], str]] = [
+    ("naive datetime", {"start": "2026-12-12T08:00:00", "end": "2026-12-12T12:00:00+08:00"}, "start"),
+    ("end before start", {"start": "2026-12-12T12:00:00+08:00", "end": "2026-12-12T08:00:00+08:00"}, "end"),
+    ("zero capacity", {"capacity": 0}, "capacity"),
+]
+
+
+@pytest.mark.parametrize(("case", "change", "field"), BAD_SHIFTS, ids=[c[0] for c in BAD_SHIFTS])
+def test_bad_shifts_get_422_and_write_nothing(
+    app_client: tuple[TestClient, dict[str, str], Path], case: str, change: dict[str, Any], field: str
+) -> None:
+    client, tokens, db = app_client
+    body = new_activity("a9")
+    body["shifts"][0] |= change
+    before = counts(db)
+    r = client.post("/api/v1/activities", json=body, headers=auth(tokens, "organiser"))
+    assert r.status_code == 422, (case, r.text)
+    assert field in r.text
+    assert counts(db) == before
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["k=1000000000", "k=0", "radius_km=500", "radius_km=nan", "radius_km=inf", "k=abc"],
+)
+def test_out_of_range_parameters_get_422(
+    app_client: tuple[TestClient, dict[str, str], Path], query: str
+) -> None:
+    client, tokens, _ = app_client
+    r = client.get(f"/api/v1/activities/a1/recommended-volunteers?{query}", headers=auth(tokens, "organiser"))
+    assert r.status_code == 422, (query, r.text)
+
+
+@pytest.mark.parametrize("near", ["91,120", "nan,120", "30", "30,abc", "30,181"])
+def test_bad_places_get_422(app_client: tuple[TestClient, dict[str, str], Path], near: str) -> None:
+    client, tokens, _ = app_client
+    r = client.get(f"/api/v1/activities?near={near}", headers=auth(tokens, "analyst"))
+    assert r.status_code == 422, (near, r.text)
+
+
+def test_oversized_bodies_get_413_declared_or_not(
+    app_client: tuple[TestClient, dict[str, str], Path],
+) -> None:
+    client, tokens, db = app_client
+    before = counts(db)
+    huge = json.dumps({**new_volunteer("v9"), "name": "x" * (2 << 20)})
+    r = client.post(
+        "/api/v1/volunteers",
+        content=huge,
+        headers=auth(tokens, "admin") | {"content-type": "application/json"},
+    )
+    assert r.status_code == 413 and "bytes" in r.text
+
+    def chunks() -> Iterator[bytes]:
+        for i in range(0, len(huge), 65536):
+            yield huge[i : i + 65536].encode()
+
+    r = client.post(
+        "/api/v1/volunteers",
+        content=chunks(),
+        headers=auth(tokens, "admin") | {"content-type": "application/json"},
+    )
+    assert r.status_code == 413
+    assert counts(db) == before
+
+
+def test_chinese_and_emoji_text_round_trip(app_client: tuple[TestClient, dict[str, str], Path]) -> None:
+    client, tokens, _ = app_client
+    body = new_volunteer("v-zh-1") | {"name": "王芳 🌸", "skills": ["急救", "🚑 driving"]}
+    r = client.post("/api/v1/volunteers", json=body, headers=auth(tokens, "admin"))
+    assert r.status_code == 201, r.text
+    got = client.get("/api/v1/volunteers/v-zh-1", headers=auth(tokens, "admin")).json()
+    assert got["name"] == "王芳 🌸" and "first_aid" in got["skills"]
+
+
+def test_health_and_readiness(app_client: tuple[TestClient, dict[str, str], Path]) -> None:
+    client, _, _ = app_client
+    assert client.get("/health").json() == {"status": "ok"}
+    assert client.get("/ready").json()["volunteers"] == 3
+    assert client.get("/docs").status_code == 200
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def new_volunteer(ident: str, lat_km: float = 1.0) -> dict[str, Any]:
+    home = km_north(WEST_LAKE, lat_km)
+    return {
+        "id": ident,
+        "name": "新志愿者",
+        "home": {"lat": round(home.lat, 3), "lon": home.lon},
+        "max_travel_km": 10,
+        "skills": ["first aid"],
+        "availability": [{"day": "sat", "start": "08:00", "end": "12:00"}],
+        "birth_date": "1995-03-01",
+        "timezone": "Asia/Shanghai",
+    }
+
+
+def new_activity(ident: str, organisation_id: str = "o1", km: float = 0.0) -> dict[str, Any]:
+    place = km_north(WEST_LAKE, km)
+    return {
+        "id": ident,
+        "organisation_id": organisation_id,
+        "title": "河道清洁",
+        "category": "river protection",
+        "location": {"lat": place.lat, "lon": place.lon},
+        "timezone": "Asia/Shanghai",
+        "shifts": [
+            {
+                "id": f"{ident}-s1",
+                "start": "2026-12-12T08:00:00+08:00",
+                "end": "2026-12-12T12:00:00+08:00",
+                "capacity": 5,
+            }
+        ],
+    }
