@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml constraints.txt
 ## run: build the demo city if absent, then serve it (embedded SQLite, no server needed)
 run: $(STAMP)
 	$(BIN)/volmatch demo --if-missing
+	$(BIN)/volmatch user demo
 	$(BIN)/volmatch serve
 
 ## test: linters and type checks, then the whole suite, PostGIS included

@@ -348,6 +348,54 @@ def user_create(
     print(token)
 
 
+@user_app.command("demo")
+def user_demo(db: DbOption = None) -> None:
+    """Make sure the demo city has one account per role, and print a token for each."""
+    from api.auth import issue_token, new_account_id, utcnow
+    from matcher.store.base import Account
+
+    settings = Settings(database_url=_db_url(db))
+    try:
+        key = settings.signing_key()
+    except ValueError as e:
+        _fail(str(e))
+    with _store(db) as store:
+        world_ids = store.snapshot() if store.find_account("demo-organiser") is None else None
+        wanted = []
+        if world_ids is not None:
+            if not world_ids.volunteers or not world_ids.activities:
+                _fail("the store has no demo city: run 'volmatch demo' first")
+            org = world_ids.activities[0].organisation_id
+            vol = world_ids.volunteers[0].id
+            wanted = [
+                Account(new_account_id(), "demo-admin", "admin"),
+                Account(new_account_id(), "demo-analyst", "analyst"),
+                Account(new_account_id(), "demo-organiser", "organiser", organisation_id=org),
+                Account(new_account_id(), "demo-volunteer", "volunteer", volunteer_id=vol),
+            ]
+        for account in wanted:
+            if store.find_account(account.name) is None:
+                store.create_account(account)
+        accounts = [
+            store.find_account(f"demo-{role}") for role in ("admin", "analyst", "organiser", "volunteer")
+        ]
+    out.print(
+        "[bold]Demo accounts[/]: send 'Authorization: Bearer <token>', or paste a token into Authorize in /docs."
+    )
+    scope = {
+        "admin": "everything",
+        "analyst": "activities (aggregates come later)",
+        "organiser": "organisation {org}'s activities and their recommended volunteers",
+        "volunteer": "volunteer {vol}'s profile and recommended activities",
+    }
+    for a in accounts:
+        if a is None:
+            continue
+        token = issue_token(a, key, now=utcnow(), ttl_hours=settings.token_ttl_hours)
+        out.print(f"[bold]{a.role}[/]: " + scope[a.role].format(org=a.organisation_id, vol=a.volunteer_id))
+        print(f"  {token}")
+
+
 def main() -> None:
     app()
 

@@ -79,6 +79,8 @@ class Store(Protocol):
 
     def get_account(self, ident: str) -> Account | None: ...
 
+    def find_account(self, name: str) -> Account | None: ...
+
     def list_activities(
         self, *, category: str | None, starts_from: int | None, starts_to: int | None
     ) -> list[Activity]:

@@ -167,10 +167,18 @@ class SqliteStore:
                 raise ConflictError(f"an account named {account.name!r} already exists") from e
 
     def get_account(self, ident: str) -> Account | None:
+        return self._account("id", ident)
+
+    def find_account(self, name: str) -> Account | None:
+        return self._account("name", name)
+
+    def _account(self, column: str, value: str) -> Account | None:
+        assert column in ("id", "name")
         with self._lock:
             row = self._db.execute(
-                "SELECT id, name, role, organisation_id, volunteer_id, password_hash FROM accounts WHERE id = ?",
-                (ident,),
+                "SELECT id, name, role, organisation_id, volunteer_id, password_hash FROM accounts "
+                f"WHERE {column} = ?",
+                (value,),
             ).fetchone()
         return None if row is None else Account(*row)
 

@@ -107,3 +107,30 @@ def test_bench_json_has_the_promised_figures(tmp_path: Path) -> None:
         "build_s_per_million",
     ):
         assert figures[key] > 0
+
+
+def test_user_create_prints_a_token_the_served_api_accepts(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from api.settings import Settings
+
+    db = tmp_path / "v.db"
+    doc = tmp_path / "world.json"
+    doc.write_text(json.dumps(ISSUE_EXAMPLE, ensure_ascii=False), encoding="utf-8")
+    assert volmatch("load", str(doc), db=db).returncode == 0
+    r = volmatch("user", "create", "--role", "volunteer", "--volunteer", "v1", "--name", "wang", db=db)
+    assert r.returncode == 0, r.stderr
+    token = r.stdout.strip().splitlines()[-1]
+    bad = volmatch("user", "create", "--role", "organiser", "--name", "x", db=db)
+    assert bad.returncode == 2 and "organisation" in bad.stderr
+    dup = volmatch("user", "create", "--role", "admin", "--name", "wang", db=db)
+    assert dup.returncode == 2 and "already exists" in dup.stderr
+    demo = volmatch("user", "demo", db=db)
+    assert demo.returncode == 0, demo.stderr
+    assert all(role in demo.stdout for role in ("admin", "analyst", "organiser", "volunteer"))
+    # The development secret is kept beside the database, so the server signs with the same key.
+    with TestClient(create_app(Settings(database_url=f"sqlite:///{db}"))) as client:
+        me = client.get("/api/v1/volunteers/v1", headers={"Authorization": f"Bearer {token}"})
+        assert me.status_code == 200 and me.json()["name"] == "王芳"
+        assert client.get("/api/v1/volunteers/v1", headers={"Authorization": "Bearer nonsense"}).status_code == 401
