@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from api import errors
 from api.auth import utcnow
-from api.routes import activities, bulk, health, volunteers
+from api.routes import activities, bulk, feeds, health, volunteers
 from api.service import Live
 from api.settings import Settings
 from matcher.store.base import load_taxonomy, open_store
@@ -106,7 +106,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.state.signing_key = signing_key
     app.state.clock = clock
     errors.install(app)
-    for module in (health, volunteers, activities, bulk):
+    for module in (health, volunteers, activities, feeds, bulk):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, settings=settings)
     return app

@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 from matcher.calendar import epoch_seconds
 from matcher.demo import generate_city
-from matcher.domain import Activity, GeoPoint, Volunteer, World
+from matcher.domain import Activity, GeoPoint, Shift, Volunteer, World
 from matcher.errors import ConflictError, NotFoundError, ValidationError
 from matcher.geo import haversine_km
 from matcher.index import MatchIndex
@@ -200,4 +200,23 @@ class Live:
             if d is None or radius_km is None or d <= radius_km:
                 out.append((a, d))
         out.sort(key=lambda t: (t[1] is None, t[1] or 0.0, t[0].id))
+        return out
+
+    def open_postings(self, now: datetime, until: datetime) -> list[tuple[Activity, list[tuple[Shift, int]]]]:
+        """Activities with shifts starting in (now, until] that still have places, with the
+        places left on each: what partner sites may show (no personal data in it)."""
+        out = []
+        with self.lock:
+            for a in self.store.list_activities(
+                category=None, starts_from=epoch_seconds(now) + 1, starts_to=epoch_seconds(until) + 1
+            ):
+                shifts = []
+                for s in a.shifts:
+                    if not now < s.starts_at <= until:
+                        continue
+                    left = self.index.places_left(s.id)
+                    if left > 0:
+                        shifts.append((s, left))
+                if shifts:
+                    out.append((a, shifts))
         return out

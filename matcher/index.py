@@ -1379,6 +1379,10 @@ class MatchIndex:
                 entries.remove((v_row, s_row))
         self.s_taken.data[s_row] = max(0, int(self.s_taken.data[s_row]) - 1)
 
+    def places_left(self, shift_id: str) -> int:
+        row = self.shift_row(shift_id)
+        return max(int(self.s_cap.data[row]) - int(self.s_taken.data[row]), 0)
+
     def set_taken(self, shift_id: str, taken: int) -> None:
         """Set how many places of a shift are filled (from the store's sign-up counts)."""
         self.s_taken.data[self.shift_row(shift_id)] = taken

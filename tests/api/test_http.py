@@ -442,3 +442,29 @@ def new_activity(ident: str, organisation_id: str = "o1", km: float = 0.0) -> di
             }
         ],
     }
+
+
+def test_open_feeds_need_no_token_and_carry_no_personal_data(
+    app_client: tuple[TestClient, dict[str, str], Path],
+) -> None:
+    client, tokens, _ = app_client
+    full = new_activity("a9") | {"title": "河道清洁活动, 测试; 长标题" * 4}
+    full["shifts"][0]["capacity"] = 1
+    assert client.post("/api/v1/activities", json=full, headers=auth(tokens, "admin")).status_code == 201
+    feed = client.get("/api/v1/feeds/activities")
+    assert feed.status_code == 200
+    items = feed.json()["items"]
+    assert {i["id"] for i in items} == {"a1", "a2", "a9"}
+    assert all(s["places_left"] >= 1 for i in items for s in i["shifts"])
+    for secret in ("13800000000", "v1@example.org", "v1", "phone", "email", "birth"):
+        assert secret not in feed.text
+    ics = client.get("/api/v1/feeds/activities.ics")
+    assert ics.status_code == 200 and ics.headers["content-type"].startswith("text/calendar")
+    raw = ics.content
+    assert raw.startswith(b"BEGIN:VCALENDAR\r\n") and raw.endswith(b"END:VCALENDAR\r\n")
+    assert raw.count(b"BEGIN:VEVENT") == 3
+    assert all(len(line) <= 75 for line in raw.split(b"\r\n"))  # folded, never mid-character
+    unfolded = raw.decode().replace("\r\n ", "")
+    assert "DTSTART:20261205T000000Z" in unfolded  # 08:00 in Beijing
+    assert "SUMMARY:" + "河道清洁活动\\, 测试\\; 长标题" * 4 in unfolded
+    assert client.get("/api/v1/feeds/activities?days=0").status_code == 422
