@@ -7,30 +7,23 @@ check outside the transaction without an explicit BEGIN).
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
-from matcher.calendar import epoch_seconds
 from matcher.domain import (
     Activity,
     Booking,
-    Certification,
-    GeoPoint,
     ServiceRecord,
     Shift,
-    SkillClaim,
     Volunteer,
-    WeeklyWindow,
     World,
 )
 from matcher.errors import ConflictError
+from matcher.store import rows
 from matcher.store.base import Account
 
 MIGRATIONS = "matcher.store.migrations.sqlite"
@@ -99,10 +92,10 @@ class SqliteStore:
 
     def load_world(self, world: World) -> None:
         with self._tx() as db:
-            db.executemany(_UPSERT_VOLUNTEER, [_volunteer_row(v) for v in world.volunteers])
+            db.executemany(_UPSERT_VOLUNTEER, [rows.volunteer_row(v) for v in world.volunteers])
             for a in world.activities:
                 _write_activity(db, a)
-            db.executemany(_INSERT_RECORD, [_record_row(r) for r in world.service_records])
+            db.executemany(_INSERT_RECORD, [rows.record_row(r) for r in world.service_records])
             db.executemany(
                 "INSERT OR IGNORE INTO bookings (volunteer_id, shift_id) VALUES (?, ?)",
                 [(b.volunteer_id, b.shift_id) for b in world.bookings],
@@ -110,7 +103,7 @@ class SqliteStore:
 
     def upsert_volunteer(self, v: Volunteer) -> None:
         with self._tx() as db:
-            db.execute(_UPSERT_VOLUNTEER, _volunteer_row(v))
+            db.execute(_UPSERT_VOLUNTEER, rows.volunteer_row(v))
 
     def upsert_activity(self, a: Activity) -> None:
         with self._tx() as db:
@@ -126,7 +119,7 @@ class SqliteStore:
 
     def add_service_record(self, r: ServiceRecord) -> None:
         with self._tx() as db:
-            db.execute(_INSERT_RECORD, _record_row(r))
+            db.execute(_INSERT_RECORD, rows.record_row(r))
 
     def erase_volunteer(self, ident: str) -> bool:
         with self._tx() as db:
@@ -141,12 +134,12 @@ class SqliteStore:
 
     def service_records_of(self, volunteer_id: str) -> list[ServiceRecord]:
         with self._lock:
-            rows = self._db.execute(
+            found = self._db.execute(
                 "SELECT volunteer_id, activity_id, shift_id, date, hours, attended, rating FROM service_records "
                 "WHERE volunteer_id = ? ORDER BY date, id",
                 (volunteer_id,),
             ).fetchall()
-        return [_record(r) for r in rows]
+        return [rows.record_from(r) for r in found]
 
     def create_account(self, account: Account) -> None:
         with self._tx() as db:
@@ -218,7 +211,7 @@ class SqliteStore:
             row = self._db.execute(
                 f"SELECT {_VOLUNTEER_COLUMNS} FROM volunteers WHERE id = ? AND erased_at IS NULL", (ident,)
             ).fetchone()
-        return None if row is None else _volunteer(row)
+        return None if row is None else rows.volunteer_from(row)
 
     def get_activity(self, ident: str) -> Activity | None:
         with self._lock:
@@ -231,7 +224,7 @@ class SqliteStore:
                 "SELECT id, starts_at, ends_at, capacity FROM shifts WHERE activity_id = ? ORDER BY starts_utc, id",
                 (ident,),
             ).fetchall()
-        return _activity(row, [_shift(s) for s in shifts])
+        return rows.activity_from(row, [rows.shift_from(s) for s in shifts])
 
     def snapshot(self) -> World:
         db = self._db
@@ -239,7 +232,7 @@ class SqliteStore:
         db.execute("BEGIN")  # one consistent read of every table
         try:
             vols = tuple(
-                _volunteer(r)
+                rows.volunteer_from(r)
                 for r in db.execute(
                     f"SELECT {_VOLUNTEER_COLUMNS} FROM volunteers WHERE erased_at IS NULL ORDER BY id"
                 )
@@ -248,13 +241,13 @@ class SqliteStore:
             for r in db.execute(
                 "SELECT activity_id, id, starts_at, ends_at, capacity FROM shifts ORDER BY starts_utc, id"
             ):
-                by_act.setdefault(r[0], []).append(_shift(r[1:]))
+                by_act.setdefault(r[0], []).append(rows.shift_from(r[1:]))
             acts = tuple(
-                _activity(r, by_act.get(r[0], []))
+                rows.activity_from(r, by_act.get(r[0], []))
                 for r in db.execute(f"SELECT {_ACTIVITY_COLUMNS} FROM activities ORDER BY id")
             )
             recs = tuple(
-                _record(r)
+                rows.record_from(r)
                 for r in db.execute(
                     "SELECT volunteer_id, activity_id, shift_id, date, hours, attended, rating FROM service_records "
                     "WHERE volunteer_id IN (SELECT id FROM volunteers WHERE erased_at IS NULL) ORDER BY id"
@@ -297,55 +290,7 @@ _INSERT_RECORD = (
 )
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _volunteer_row(v: Volunteer) -> tuple[Any, ...]:
-    return (
-        v.id,
-        v.name,
-        None if v.home is None else v.home.lat,
-        None if v.home is None else v.home.lon,
-        v.max_travel_km,
-        None if v.birth_date is None else v.birth_date.isoformat(),
-        v.timezone,
-        int(v.online_ok),
-        v.district,
-        v.phone,
-        v.email,
-        _dumps([[c.skill, c.level] for c in v.skills]),
-        _dumps(list(v.languages)),
-        _dumps([[w.day, w.start_minute, w.end_minute] for w in v.availability]),
-        _dumps([d.isoformat() for d in v.blackout_dates]),
-        _dumps([[c.skill, None if c.expires is None else c.expires.isoformat()] for c in v.certifications]),
-    )
-
-
-def _volunteer(r: tuple[Any, ...]) -> Volunteer:
-    return Volunteer(
-        id=r[0],
-        name=r[1],
-        home=None if r[2] is None else GeoPoint(r[2], r[3]),
-        max_travel_km=r[4],
-        birth_date=None if r[5] is None else date.fromisoformat(r[5]),
-        timezone=r[6],
-        online_ok=bool(r[7]),
-        district=r[8],
-        phone=r[9],
-        email=r[10],
-        skills=tuple(SkillClaim(s, lvl) for s, lvl in json.loads(r[11])),
-        languages=tuple(json.loads(r[12])),
-        availability=tuple(WeeklyWindow(d, a, b) for d, a, b in json.loads(r[13])),
-        blackout_dates=tuple(date.fromisoformat(d) for d in json.loads(r[14])),
-        certifications=tuple(
-            Certification(s, None if e is None else date.fromisoformat(e)) for s, e in json.loads(r[15])
-        ),
-    )
-
-
 def _write_activity(db: sqlite3.Connection, a: Activity) -> None:
-    loc = a.location
     db.execute(
         f"INSERT INTO activities ({_ACTIVITY_COLUMNS}) VALUES ({', '.join('?' * 14)}) "
         "ON CONFLICT (id) DO UPDATE SET organisation_id = excluded.organisation_id, title = excluded.title, "
@@ -353,22 +298,7 @@ def _write_activity(db: sqlite3.Connection, a: Activity) -> None:
         "online = excluded.online, timezone = excluded.timezone, min_age = excluded.min_age, district = excluded.district, "
         "required_skills = excluded.required_skills, preferred_skills = excluded.preferred_skills, "
         "required_certifications = excluded.required_certifications",
-        (
-            a.id,
-            a.organisation_id,
-            a.title,
-            a.description,
-            a.category,
-            None if loc is None else loc.lat,
-            None if loc is None else loc.lon,
-            int(a.online),
-            a.timezone,
-            a.min_age,
-            a.district,
-            _dumps(list(a.required_skills)),
-            _dumps(list(a.preferred_skills)),
-            _dumps(list(a.required_certifications)),
-        ),
+        rows.activity_row(a),
     )
     keep = [s.id for s in a.shifts]
     db.execute(
@@ -380,18 +310,7 @@ def _write_activity(db: sqlite3.Connection, a: Activity) -> None:
         "ON CONFLICT (id) DO UPDATE SET starts_at = excluded.starts_at, ends_at = excluded.ends_at, "
         "starts_utc = excluded.starts_utc, ends_utc = excluded.ends_utc, capacity = excluded.capacity "
         "WHERE shifts.activity_id = excluded.activity_id",
-        [
-            (
-                s.id,
-                a.id,
-                s.starts_at.isoformat(),
-                s.ends_at.isoformat(),
-                epoch_seconds(s.starts_at),
-                epoch_seconds(s.ends_at),
-                s.capacity,
-            )
-            for s in a.shifts
-        ],
+        rows.shift_rows(a),
     )
     owners = (
         db.execute(
@@ -403,42 +322,3 @@ def _write_activity(db: sqlite3.Connection, a: Activity) -> None:
     for sid, owner in owners:
         if owner != a.id:
             raise ConflictError(f"shift id {sid!r} already belongs to activity {owner!r}")
-
-
-def _activity(r: tuple[Any, ...], shifts: list[Shift]) -> Activity:
-    return Activity(
-        id=r[0],
-        organisation_id=r[1],
-        title=r[2],
-        description=r[3],
-        category=r[4],
-        location=None if r[5] is None else GeoPoint(r[5], r[6]),
-        online=bool(r[7]),
-        timezone=r[8],
-        min_age=r[9],
-        district=r[10],
-        required_skills=tuple(json.loads(r[11])),
-        preferred_skills=tuple(json.loads(r[12])),
-        required_certifications=tuple(json.loads(r[13])),
-        shifts=tuple(shifts),
-    )
-
-
-def _shift(r: tuple[Any, ...] | sqlite3.Row) -> Shift:
-    return Shift(r[0], datetime.fromisoformat(r[1]), datetime.fromisoformat(r[2]), r[3])
-
-
-def _record(r: tuple[Any, ...]) -> ServiceRecord:
-    return ServiceRecord(
-        volunteer_id=r[0],
-        activity_id=r[1],
-        shift_id=r[2],
-        date=date.fromisoformat(r[3]),
-        hours=r[4],
-        attended=bool(r[5]),
-        rating=r[6],
-    )
-
-
-def _record_row(r: ServiceRecord) -> tuple[Any, ...]:
-    return (r.volunteer_id, r.activity_id, r.shift_id, r.date.isoformat(), r.hours, int(r.attended), r.rating)
