@@ -191,6 +191,8 @@ class Live:
             category=category,
             starts_from=None if starts_from is None else epoch_seconds(starts_from),
             starts_to=None if starts_to is None else epoch_seconds(starts_to),
+            near=near,
+            radius_km=radius_km,
         )
         if near is None:
             return [(a, None) for a in found]

@@ -86,3 +86,17 @@ def postgis_conn() -> Iterator[Any]:
         )
     yield conn
     conn.close()
+
+
+@pytest.fixture
+def postgis_url(postgis_conn: Any) -> Iterator[str]:
+    """A fresh schema in the test database for one test, as a store URL (the schema first on the
+    search path, PostGIS's types from public); dropped afterwards."""
+    import secrets
+    from urllib.parse import quote
+
+    schema = f"t_{secrets.token_hex(6)}"
+    postgis_conn.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    yield f"{POSTGRES_URL}{sep}options={quote(f'-csearch_path={schema},public')}"
+    postgis_conn.execute(f"DROP SCHEMA {schema} CASCADE")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from matcher.domain import Activity, ServiceRecord, Volunteer, World
+from matcher.domain import Activity, GeoPoint, ServiceRecord, Volunteer, World
 from matcher.errors import ValidationError
 from matcher.skills import Taxonomy
 
@@ -82,17 +82,27 @@ class Store(Protocol):
     def find_account(self, name: str) -> Account | None: ...
 
     def list_activities(
-        self, *, category: str | None, starts_from: int | None, starts_to: int | None
+        self,
+        *,
+        category: str | None,
+        starts_from: int | None,
+        starts_to: int | None,
+        near: GeoPoint | None = None,
+        radius_km: float | None = None,
     ) -> list[Activity]:
         """Activities (with their shifts) of a category, with a shift starting in [from, to)
-        (UTC seconds); every filter is optional. Distance is filtered by the caller."""
+        (UTC seconds), and located within ``radius_km`` of ``near`` or online; every filter is
+        optional. The distance filter may let a few more through: the caller measures."""
         ...
 
 
 def open_store(url: str) -> Store:
-    """``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or a bare file path."""
+    """``postgresql://...`` (PostGIS), ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``
+    or a bare file path (SQLite)."""
     if url.startswith(("postgresql://", "postgres://")):
-        raise NotImplementedError("the PostgreSQL + PostGIS store arrives with the service issue (#3)")
+        from matcher.store.postgis import PostgisStore
+
+        return PostgisStore(url)
     from matcher.store.sqlite import SqliteStore
 
     path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url

@@ -7,6 +7,7 @@ check outside the transaction without an explicit BEGIN).
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from pathlib import Path
 from matcher.domain import (
     Activity,
     Booking,
+    GeoPoint,
     ServiceRecord,
     Shift,
     Volunteer,
@@ -176,7 +178,13 @@ class SqliteStore:
         return None if row is None else Account(*row)
 
     def list_activities(
-        self, *, category: str | None, starts_from: int | None, starts_to: int | None
+        self,
+        *,
+        category: str | None,
+        starts_from: int | None,
+        starts_to: int | None,
+        near: GeoPoint | None = None,
+        radius_km: float | None = None,
     ) -> list[Activity]:
         where: list[str] = []
         args: list[object] = []
@@ -191,6 +199,17 @@ class SqliteStore:
                 starts_from if starts_from is not None else -(2**62),
                 starts_to if starts_to is not None else 2**62,
             ]
+        if near is not None and radius_km is not None:
+            # A bounding box, generous (the caller measures the distance); no longitude limit
+            # near the poles or where the box would cross the antimeridian.
+            band = radius_km / 111.0 + 0.01
+            where.append("(a.lat IS NULL OR a.lat BETWEEN ? AND ?)")
+            args += [near.lat - band, near.lat + band]
+            if abs(near.lat) + band < 85.0:
+                width = band / math.cos(math.radians(abs(near.lat) + band))
+                if near.lon - width > -180.0 and near.lon + width < 180.0:
+                    where.append("(a.lon IS NULL OR a.lon BETWEEN ? AND ?)")
+                    args += [near.lon - width, near.lon + width]
         sql = f"SELECT a.id FROM activities a {'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY a.id"
         with self._lock:
             ids = [r[0] for r in self._db.execute(sql, args)]

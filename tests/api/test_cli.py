@@ -133,4 +133,7 @@ def test_user_create_prints_a_token_the_served_api_accepts(tmp_path: Path) -> No
     with TestClient(create_app(Settings(database_url=f"sqlite:///{db}"))) as client:
         me = client.get("/api/v1/volunteers/v1", headers={"Authorization": f"Bearer {token}"})
         assert me.status_code == 200 and me.json()["name"] == "王芳"
-        assert client.get("/api/v1/volunteers/v1", headers={"Authorization": "Bearer nonsense"}).status_code == 401
+        assert (
+            client.get("/api/v1/volunteers/v1", headers={"Authorization": "Bearer nonsense"}).status_code
+            == 401
+        )

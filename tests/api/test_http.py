@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,7 @@ from api.auth import issue_token, utcnow
 from api.main import create_app
 from api.settings import Settings
 from matcher.domain import ServiceRecord, World
-from matcher.store.base import Account
-from matcher.store.sqlite import SqliteStore
+from matcher.store.base import Account, open_store
 from tests.conftest import NOW, WEST_LAKE, activity, km_north, saturday_shift, volunteer
 
 SECRET = "s" * 40
@@ -50,10 +50,18 @@ def world() -> World:
     return World(vols, acts, recs)
 
 
-@pytest.fixture
-def app_client(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str], Path]]:
-    db = tmp_path / "api.db"
-    store = SqliteStore(db)
+@pytest.fixture(params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
+def app_client(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[TestClient, dict[str, str], str]]:
+    """The app on a fresh store of each backend, with an account per role (and a second
+    volunteer and organiser); yields the client, the tokens and the store URL."""
+    db = (
+        f"sqlite:///{tmp_path / 'api.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgis_url")
+    )
+    store = open_store(db)
     store.load_world(world())
     accounts = {
         "volunteer": Account("acct_v1", "v1", "volunteer", volunteer_id="v1"),
@@ -67,7 +75,7 @@ def app_client(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str], Pat
         store.create_account(a)
     store.close()
     tokens = {k: issue_token(a, SECRET, now=utcnow(), ttl_hours=1) for k, a in accounts.items()}
-    settings = Settings(database_url=f"sqlite:///{db}", environment="test", secret_key=SECRET)
+    settings = Settings(database_url=db, environment="test", secret_key=SECRET)
     with TestClient(create_app(settings, clock=lambda: NOW)) as client:
         yield client, tokens, db
 
@@ -76,8 +84,8 @@ def auth(tokens: dict[str, str], who: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens[who]}"}
 
 
-def counts(db: Path) -> dict[str, int]:
-    store = SqliteStore(db)
+def counts(db: str) -> dict[str, int]:
+    store = open_store(db)
     try:
         return store.counts()
     finally:
@@ -89,7 +97,7 @@ def counts(db: Path) -> dict[str, int]:
 
 
 def test_every_route_declares_a_policy_and_enforces_it(
-    app_client: tuple[TestClient, dict[str, str], Path],
+    app_client: tuple[TestClient, dict[str, str], str],
 ) -> None:
     client, tokens, _ = app_client
     schema = client.get("/openapi.json").json()
@@ -116,14 +124,14 @@ def test_every_route_declares_a_policy_and_enforces_it(
 
 
 @pytest.mark.parametrize("token", ["not-a-jwt", "Bearer", ""])
-def test_malformed_tokens_are_401(app_client: tuple[TestClient, dict[str, str], Path], token: str) -> None:
+def test_malformed_tokens_are_401(app_client: tuple[TestClient, dict[str, str], str], token: str) -> None:
     client, _, _ = app_client
     r = client.get("/api/v1/volunteers/v1", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 401
 
 
 def test_tokens_signed_otherwise_or_unsigned_are_refused(
-    app_client: tuple[TestClient, dict[str, str], Path],
+    app_client: tuple[TestClient, dict[str, str], str],
 ) -> None:
     client, _, _ = app_client
     claims = {"sub": "acct_ad", "exp": 4102444800}
@@ -135,7 +143,7 @@ def test_tokens_signed_otherwise_or_unsigned_are_refused(
     assert client.get("/api/v1/export", headers={"Authorization": f"Bearer {expired}"}).status_code == 401
 
 
-def test_a_volunteer_reads_only_themself(app_client: tuple[TestClient, dict[str, str], Path]) -> None:
+def test_a_volunteer_reads_only_themself(app_client: tuple[TestClient, dict[str, str], str]) -> None:
     client, tokens, _ = app_client
     own = client.get("/api/v1/volunteers/v1", headers=auth(tokens, "volunteer"))
     assert own.status_code == 200 and own.json()["phone"] == "13800000000"
@@ -150,7 +158,7 @@ def test_a_volunteer_reads_only_themself(app_client: tuple[TestClient, dict[str,
 
 
 def test_an_organiser_manages_only_their_organisation(
-    app_client: tuple[TestClient, dict[str, str], Path],
+    app_client: tuple[TestClient, dict[str, str], str],
 ) -> None:
     client, tokens, _ = app_client
     h = auth(tokens, "organiser")
@@ -172,7 +180,7 @@ def test_an_organiser_manages_only_their_organisation(
 
 
 def test_organisers_see_districts_and_bands_never_homes_or_contacts(
-    app_client: tuple[TestClient, dict[str, str], Path],
+    app_client: tuple[TestClient, dict[str, str], str],
 ) -> None:
     client, tokens, _ = app_client
     r = client.get("/api/v1/activities/a1/recommended-volunteers?k=10", headers=auth(tokens, "organiser"))
@@ -190,7 +198,7 @@ def test_organisers_see_districts_and_bands_never_homes_or_contacts(
 
 
 def test_a_volunteer_sees_exact_distances_to_activities(
-    app_client: tuple[TestClient, dict[str, str], Path],
+    app_client: tuple[TestClient, dict[str, str], str],
 ) -> None:
     client, tokens, _ = app_client
     r = client.get("/api/v1/volunteers/v1/recommended-activities?k=5", headers=auth(tokens, "volunteer"))
@@ -205,7 +213,7 @@ def test_a_volunteer_sees_exact_distances_to_activities(
 
 
 def test_a_change_shows_in_the_next_recommendation(
-    app_client: tuple[TestClient, dict[str, str], Path],
+    app_client: tuple[TestClient, dict[str, str], str],
 ) -> None:
     client, tokens, _ = app_client
     org = auth(tokens, "organiser")
@@ -230,7 +238,7 @@ def test_a_change_shows_in_the_next_recommendation(
 
 
 def test_erasure_keeps_anonymous_hours_and_export_holds_everything(
-    app_client: tuple[TestClient, dict[str, str], Path],
+    app_client: tuple[TestClient, dict[str, str], str],
 ) -> None:
     client, tokens, db = app_client
     mine = client.get("/api/v1/volunteers/v1/export", headers=auth(tokens, "volunteer")).json()
@@ -242,14 +250,7 @@ def test_erasure_keeps_anonymous_hours_and_export_holds_everything(
     after = counts(db)
     assert after["volunteers"] == before["volunteers"] - 1
     assert after["service_records"] == before["service_records"]
-    raw = SqliteStore(db)
-    try:
-        row = raw._db.execute(
-            "SELECT name, lat, phone, email, birth_date FROM volunteers WHERE id = 'v1'"
-        ).fetchone()
-    finally:
-        raw.close()
-    assert row == ("", None, None, None, None)
+    assert erased_row(db) == ("", None, None, None, None)
     ranked = client.get(
         "/api/v1/activities/a1/recommended-volunteers", headers=auth(tokens, "organiser")
     ).json()
@@ -259,7 +260,7 @@ def test_erasure_keeps_anonymous_hours_and_export_holds_everything(
 
 
 def test_listing_activities_near_a_point_with_pagination(
-    app_client: tuple[TestClient, dict[str, str], Path],
+    app_client: tuple[TestClient, dict[str, str], str],
 ) -> None:
     client, tokens, _ = app_client
     h = auth(tokens, "analyst")
@@ -273,7 +274,7 @@ def test_listing_activities_near_a_point_with_pagination(
     assert client.get("/api/v1/activities?category=conferences", headers=h).json()["total"] == 0
 
 
-def test_bulk_import_and_export_for_admins(app_client: tuple[TestClient, dict[str, str], Path]) -> None:
+def test_bulk_import_and_export_for_admins(app_client: tuple[TestClient, dict[str, str], str]) -> None:
     client, tokens, db = app_client
     h = auth(tokens, "admin")
     doc = {"volunteers": [new_volunteer("v8")], "activities": [new_activity("a8")]}
@@ -306,7 +307,7 @@ BAD_VOLUNTEERS: list[tuple[str, Any, str]] = [
 
 @pytest.mark.parametrize(("case", "change", "field"), BAD_VOLUNTEERS, ids=[c[0] for c in BAD_VOLUNTEERS])
 def test_bad_volunteers_get_422_naming_the_field(
-    app_client: tuple[TestClient, dict[str, str], Path], case: str, change: Any, field: str
+    app_client: tuple[TestClient, dict[str, str], str], case: str, change: Any, field: str
 ) -> None:
     client, tokens, db = app_client
     before = counts(db)
@@ -334,7 +335,7 @@ BAD_SHIFTS: list[tuple[str, dict[str, Any], str]] = [
 
 @pytest.mark.parametrize(("case", "change", "field"), BAD_SHIFTS, ids=[c[0] for c in BAD_SHIFTS])
 def test_bad_shifts_get_422_and_write_nothing(
-    app_client: tuple[TestClient, dict[str, str], Path], case: str, change: dict[str, Any], field: str
+    app_client: tuple[TestClient, dict[str, str], str], case: str, change: dict[str, Any], field: str
 ) -> None:
     client, tokens, db = app_client
     body = new_activity("a9")
@@ -351,7 +352,7 @@ def test_bad_shifts_get_422_and_write_nothing(
     ["k=1000000000", "k=0", "radius_km=500", "radius_km=nan", "radius_km=inf", "k=abc"],
 )
 def test_out_of_range_parameters_get_422(
-    app_client: tuple[TestClient, dict[str, str], Path], query: str
+    app_client: tuple[TestClient, dict[str, str], str], query: str
 ) -> None:
     client, tokens, _ = app_client
     r = client.get(f"/api/v1/activities/a1/recommended-volunteers?{query}", headers=auth(tokens, "organiser"))
@@ -359,14 +360,14 @@ def test_out_of_range_parameters_get_422(
 
 
 @pytest.mark.parametrize("near", ["91,120", "nan,120", "30", "30,abc", "30,181"])
-def test_bad_places_get_422(app_client: tuple[TestClient, dict[str, str], Path], near: str) -> None:
+def test_bad_places_get_422(app_client: tuple[TestClient, dict[str, str], str], near: str) -> None:
     client, tokens, _ = app_client
     r = client.get(f"/api/v1/activities?near={near}", headers=auth(tokens, "analyst"))
     assert r.status_code == 422, (near, r.text)
 
 
 def test_oversized_bodies_get_413_declared_or_not(
-    app_client: tuple[TestClient, dict[str, str], Path],
+    app_client: tuple[TestClient, dict[str, str], str],
 ) -> None:
     client, tokens, db = app_client
     before = counts(db)
@@ -391,7 +392,7 @@ def test_oversized_bodies_get_413_declared_or_not(
     assert counts(db) == before
 
 
-def test_chinese_and_emoji_text_round_trip(app_client: tuple[TestClient, dict[str, str], Path]) -> None:
+def test_chinese_and_emoji_text_round_trip(app_client: tuple[TestClient, dict[str, str], str]) -> None:
     client, tokens, _ = app_client
     body = new_volunteer("v-zh-1") | {"name": "王芳 🌸", "skills": ["急救", "🚑 driving"]}
     r = client.post("/api/v1/volunteers", json=body, headers=auth(tokens, "admin"))
@@ -400,7 +401,7 @@ def test_chinese_and_emoji_text_round_trip(app_client: tuple[TestClient, dict[st
     assert got["name"] == "王芳 🌸" and "first_aid" in got["skills"]
 
 
-def test_health_and_readiness(app_client: tuple[TestClient, dict[str, str], Path]) -> None:
+def test_health_and_readiness(app_client: tuple[TestClient, dict[str, str], str]) -> None:
     client, _, _ = app_client
     assert client.get("/health").json() == {"status": "ok"}
     assert client.get("/ready").json()["volunteers"] == 3
@@ -445,7 +446,7 @@ def new_activity(ident: str, organisation_id: str = "o1", km: float = 0.0) -> di
 
 
 def test_open_feeds_need_no_token_and_carry_no_personal_data(
-    app_client: tuple[TestClient, dict[str, str], Path],
+    app_client: tuple[TestClient, dict[str, str], str],
 ) -> None:
     client, tokens, _ = app_client
     full = new_activity("a9") | {"title": "河道清洁活动, 测试; 长标题" * 4}
@@ -468,3 +469,24 @@ def test_open_feeds_need_no_token_and_carry_no_personal_data(
     assert "DTSTART:20261205T000000Z" in unfolded  # 08:00 in Beijing
     assert "SUMMARY:" + "河道清洁活动\\, 测试\\; 长标题" * 4 in unfolded
     assert client.get("/api/v1/feeds/activities?days=0").status_code == 422
+
+
+def erased_row(db: str) -> tuple[object, ...]:
+    """What the store still holds about v1: name, whether a home is kept, phone, email, birth."""
+    if db.startswith("sqlite:///"):
+        conn = sqlite3.connect(db.removeprefix("sqlite:///"))
+        try:
+            row = conn.execute(
+                "SELECT name, lat, phone, email, birth_date FROM volunteers WHERE id = 'v1'"
+            ).fetchone()
+        finally:
+            conn.close()
+        return tuple(row)
+    import psycopg
+
+    with psycopg.connect(db) as conn:
+        row = conn.execute(
+            "SELECT name, home, phone, email, birth_date FROM volunteers WHERE id = 'v1'"
+        ).fetchone()
+    assert row is not None
+    return tuple(row)

@@ -1,17 +1,23 @@
-"""The embedded store: migrations, transactional all-or-nothing loads, faithful round trips."""
+"""The store contract, run against every backend (embedded SQLite and PostgreSQL + PostGIS):
+migrations, transactional all-or-nothing loads, faithful round trips, erasure, accounts,
+filters. A test here that passes on one backend and fails on the other is a bug in one."""
 
 import json
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from api import service
+from matcher.calendar import epoch_seconds
 from matcher.demo import generate_city
-from matcher.errors import ValidationError
+from matcher.domain import GeoPoint
+from matcher.errors import ConflictError, ValidationError
+from matcher.geo import haversine_km
 from matcher.interchange import parse_world, world_to_json
 from matcher.skills import Taxonomy
-from matcher.store.sqlite import SqliteStore
+from matcher.store.base import Account, Store, open_store
 from tests.conftest import AS_OF
 
 ISSUE_EXAMPLE = {
@@ -68,21 +74,23 @@ ISSUE_EXAMPLE = {
 }
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> SqliteStore:
-    s = SqliteStore(tmp_path / "volmatch.db")
+@pytest.fixture(params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'volmatch.db'}"
+    else:
+        url = request.getfixturevalue("postgis_url")
+    s = open_store(url)
     yield s
     s.close()
 
 
-def test_migrations_apply_once(tmp_path: Path) -> None:
-    a = SqliteStore(tmp_path / "x.db")
-    assert a.schema_version().startswith("2026")
-    assert a.migrate() == []
-    a.close()
+def test_migrations_apply_once(store: Store) -> None:
+    assert store.schema_version().startswith("2026")
+    assert store.migrate() == []  # type: ignore[attr-defined]
 
 
-def test_issue_example_loads_and_round_trips(store: SqliteStore, taxonomy: Taxonomy) -> None:
+def test_issue_example_loads_and_round_trips(store: Store, taxonomy: Taxonomy) -> None:
     counts = service.load_document(store, ISSUE_EXAMPLE, taxonomy)
     assert counts == {"volunteers": 1, "activities": 1, "service_records": 1, "bookings": 0}
     exported = service.export_document(store)
@@ -94,7 +102,7 @@ def test_issue_example_loads_and_round_trips(store: SqliteStore, taxonomy: Taxon
     assert again == store.snapshot()
 
 
-def test_a_bad_record_loads_nothing_and_names_itself(store: SqliteStore, taxonomy: Taxonomy) -> None:
+def test_a_bad_record_loads_nothing_and_names_itself(store: Store, taxonomy: Taxonomy) -> None:
     doc = json.loads(json.dumps(ISSUE_EXAMPLE))
     doc["volunteers"].append(
         {"id": "v2", "name": "李雷", "home": {"lat": 91, "lon": 120}, "max_travel_km": 5}
@@ -119,7 +127,7 @@ def test_a_bad_record_loads_nothing_and_names_itself(store: SqliteStore, taxonom
     ],
 )
 def test_invalid_fields_are_rejected_with_their_path(
-    store: SqliteStore, taxonomy: Taxonomy, path: tuple, value: object, message: str
+    store: Store, taxonomy: Taxonomy, path: tuple, value: object, message: str
 ) -> None:
     doc = json.loads(json.dumps(ISSUE_EXAMPLE))
     target = doc
@@ -131,7 +139,7 @@ def test_invalid_fields_are_rejected_with_their_path(
     assert sum(store.counts().values()) == 0
 
 
-def test_chinese_emoji_and_extra_fields_survive(store: SqliteStore, taxonomy: Taxonomy) -> None:
+def test_chinese_emoji_and_extra_fields_survive(store: Store, taxonomy: Taxonomy) -> None:
     doc = json.loads(json.dumps(ISSUE_EXAMPLE))
     doc["volunteers"][0]["name"] = "王芳 🌸"
     doc["volunteers"][0]["skills"].append("插花")
@@ -141,7 +149,7 @@ def test_chinese_emoji_and_extra_fields_survive(store: SqliteStore, taxonomy: Ta
     assert v is not None and v.name == "王芳 🌸" and "x:插花" in [c.skill for c in v.skills]
 
 
-def test_demo_city_round_trips_through_the_store(store: SqliteStore, taxonomy: Taxonomy) -> None:
+def test_demo_city_round_trips_through_the_store(store: Store, taxonomy: Taxonomy) -> None:
     city = generate_city(300, 40, 600, seed=2, as_of=AS_OF)
     world = city.to_world()
     store.load_world(world)
@@ -159,9 +167,7 @@ def test_generator_is_deterministic() -> None:
     assert a == b and a != c
 
 
-def test_updating_a_volunteer_keeps_their_history_and_bookings(
-    store: SqliteStore, taxonomy: Taxonomy
-) -> None:
+def test_updating_a_volunteer_keeps_their_history_and_bookings(store: Store, taxonomy: Taxonomy) -> None:
     service.load_document(store, ISSUE_EXAMPLE, taxonomy)
     store.load_world(parse_world({"bookings": [{"volunteer_id": "v1", "shift_id": "s1"}]}, taxonomy))
     before = store.counts()
@@ -176,3 +182,54 @@ def test_updating_a_volunteer_keeps_their_history_and_bookings(
     )
     got = store.get_volunteer("v1")
     assert got is not None and (got.name, got.max_travel_km) == ("王芳芳", 12.0)
+
+
+def test_erasure_blanks_personal_data_and_keeps_the_hours(store: Store, taxonomy: Taxonomy) -> None:
+    service.load_document(store, ISSUE_EXAMPLE, taxonomy)
+    store.create_account(Account("acct_1", "wang", "volunteer", volunteer_id="v1"))
+    assert store.erase_volunteer("v1") and not store.erase_volunteer("v1")
+    assert store.get_volunteer("v1") is None and store.get_account("acct_1") is None
+    counts = store.counts()
+    assert counts["volunteers"] == 0 and counts["service_records"] == 1
+    assert store.snapshot().volunteers == () and store.snapshot().service_records == ()
+
+
+def test_accounts(store: Store) -> None:
+    store.create_account(Account("acct_1", "li", "organiser", organisation_id="o1"))
+    expected = Account("acct_1", "li", "organiser", "o1")
+    assert store.get_account("acct_1") == store.find_account("li") == expected
+    with pytest.raises(ConflictError, match="already exists"):
+        store.create_account(Account("acct_2", "li", "admin"))
+    assert store.find_account("nobody") is None
+
+
+def test_a_shift_id_taken_by_another_activity_is_a_conflict_and_writes_nothing(
+    store: Store, taxonomy: Taxonomy
+) -> None:
+    service.load_document(store, ISSUE_EXAMPLE, taxonomy)
+    other = parse_world(json.loads(json.dumps(ISSUE_EXAMPLE)), taxonomy).activities[0]
+    with pytest.raises(ConflictError, match="already belongs"):
+        store.upsert_activity(replace(other, id="a2", title="另一个活动"))
+    assert store.get_activity("a2") is None and store.counts()["activities"] == 1
+
+
+def test_listing_activities_by_category_time_and_place(store: Store) -> None:
+    city = generate_city(200, 60, 0, seed=4, as_of=AS_OF)
+    world = city.to_world()
+    store.load_world(world)
+    everything = store.list_activities(category=None, starts_from=None, starts_to=None)
+    assert [a.id for a in everything] == sorted(a.id for a in world.activities)
+    some = world.activities[0]
+    same = store.list_activities(category=some.category, starts_from=None, starts_to=None)
+    assert {a.id for a in same} == {a.id for a in world.activities if a.category == some.category}
+    first = min(s.starts_at for a in world.activities for s in a.shifts)
+    soon = epoch_seconds(first) + 3 * 86400
+    early = store.list_activities(category=None, starts_from=None, starts_to=soon)
+    assert {a.id for a in early} == {
+        a.id for a in world.activities if any(epoch_seconds(s.starts_at) < soon for s in a.shifts)
+    }
+    centre = GeoPoint(30.2741, 120.1551)
+    near = store.list_activities(category=None, starts_from=None, starts_to=None, near=centre, radius_km=8.0)
+    within = {a.id for a in world.activities if a.location is None or haversine_km(centre, a.location) <= 8.0}
+    assert within <= {a.id for a in near}  # a prefilter may keep a few more, never fewer
+    assert all(a.location is None or haversine_km(centre, a.location) <= 20.0 for a in near)

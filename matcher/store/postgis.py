@@ -1,0 +1,357 @@
+"""The production store: PostgreSQL with PostGIS, through psycopg 3 and a connection pool.
+
+The same contract as :mod:`matcher.store.sqlite` (``tests/store/test_contract.py`` runs one suite
+against both). Places are ``geography(Point, 4326)`` under GiST indexes, written longitude first
+(``ST_MakePoint(lon, lat)``) and filtered with ``ST_DWithin`` on the indexed column as stored
+(never cast: a cast disables the index). Bulk loads go through ``COPY ... FROM STDIN`` into a
+temporary table and are merged in the same transaction, so a load is all or nothing. Migrations
+are forward-only, date-named SQL files applied on open under an advisory lock, so several
+worker processes starting together apply each one once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from importlib import resources
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from matcher.domain import Activity, Booking, GeoPoint, ServiceRecord, Volunteer, World
+from matcher.errors import ConflictError
+from matcher.store import rows
+from matcher.store.base import Account
+
+MIGRATIONS = "matcher.store.migrations.postgis"
+MIGRATION_LOCK = 4_207_301  # any constant; the advisory lock serialising migrations
+
+_POINT = "ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography"
+_V_COLUMNS = (
+    "id, name, home, max_travel_km, birth_date, timezone, online_ok, district, phone, email, "
+    "skills, languages, availability, blackout_dates, certifications"
+)
+_V_SELECT = (
+    "SELECT id, name, ST_Y(home::geometry), ST_X(home::geometry), max_travel_km, birth_date::text, timezone, "
+    "online_ok, district, phone, email, skills, languages, availability, blackout_dates, certifications "
+    "FROM volunteers"
+)
+_A_COLUMNS = (
+    "id, organisation_id, title, description, category, location, online, timezone, min_age, district, "
+    "required_skills, preferred_skills, required_certifications"
+)
+_A_SELECT = (
+    "SELECT id, organisation_id, title, description, category, ST_Y(location::geometry), "
+    "ST_X(location::geometry), online, timezone, min_age, district, required_skills, preferred_skills, "
+    "required_certifications FROM activities"
+)
+_R_SELECT = (
+    "SELECT volunteer_id, activity_id, shift_id, date::text, hours, attended, rating FROM service_records"
+)
+
+
+def _ewkt(lat: float | None, lon: float | None) -> str | None:
+    """A point as extended WKT, longitude first; what COPY writes into a geography column."""
+    return None if lat is None or lon is None else f"SRID=4326;POINT({lon!r} {lat!r})"
+
+
+def _volunteer_copy_row(v: Volunteer) -> tuple[Any, ...]:
+    r = rows.volunteer_row(v)
+    return (r[0], r[1], _ewkt(r[2], r[3]), r[4], r[5], r[6], bool(r[7]), *r[8:])
+
+
+def _activity_copy_row(a: Activity) -> tuple[Any, ...]:
+    r = rows.activity_row(a)
+    return (*r[:5], _ewkt(r[5], r[6]), bool(r[7]), *r[8:])
+
+
+class PostgisStore:
+    """See the module docstring. ``url`` is a libpq URL; ``options=-csearch_path=...`` in it
+    selects a schema (the tests give each test its own)."""
+
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8) -> None:
+        self.url = url
+        self._pool = ConnectionPool(url, min_size=min_size, max_size=max_size, open=True, timeout=10)
+        self.migrate()
+
+    def close(self) -> None:
+        self._pool.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[psycopg.Connection[Any]]:
+        with self._pool.connection() as conn, conn.transaction():
+            yield conn
+
+    # ------------------------------------------------------------------ migrations
+
+    def migrate(self) -> list[str]:
+        files = sorted(
+            (f for f in resources.files(MIGRATIONS).iterdir() if f.name.endswith(".sql")),
+            key=lambda f: f.name,
+        )
+        applied = []
+        with self._tx() as db:
+            db.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)"
+            )
+            done = {r[0] for r in db.execute("SELECT name FROM schema_migrations")}
+            for f in files:
+                if f.name in done:
+                    continue
+                db.execute(f.read_text(encoding="utf-8"))
+                db.execute("INSERT INTO schema_migrations (name, applied_at) VALUES (%s, now())", (f.name,))
+                applied.append(f.name)
+        return applied
+
+    def schema_version(self) -> str:
+        with self._pool.connection() as db:
+            row = db.execute("SELECT max(name) FROM schema_migrations").fetchone()
+        return str(row[0]) if row else ""
+
+    # ------------------------------------------------------------------ writes
+
+    def load_world(self, world: World) -> None:
+        """COPY everything into temporary tables, then merge, in one transaction."""
+        with self._tx() as db:
+            if world.volunteers:
+                db.execute("CREATE TEMP TABLE v_in (LIKE volunteers INCLUDING DEFAULTS) ON COMMIT DROP")
+                with db.cursor().copy(f"COPY v_in ({_V_COLUMNS}) FROM STDIN") as copy:
+                    for v in world.volunteers:
+                        copy.write_row(_volunteer_copy_row(v))
+                db.execute(
+                    f"INSERT INTO volunteers ({_V_COLUMNS}) SELECT {_V_COLUMNS} FROM v_in "
+                    f"ON CONFLICT (id) DO UPDATE SET {_updates(_V_COLUMNS)}, erased_at = NULL"
+                )
+            for a in world.activities:
+                _write_activity(db, a)
+            if world.service_records:
+                with db.cursor().copy(
+                    "COPY service_records (volunteer_id, activity_id, shift_id, date, hours, attended, rating) FROM STDIN"
+                ) as copy:
+                    for r in world.service_records:
+                        row = rows.record_row(r)
+                        copy.write_row((*row[:5], bool(row[5]), row[6]))
+            if world.bookings:
+                db.cursor().executemany(
+                    "INSERT INTO bookings (volunteer_id, shift_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                    [(b.volunteer_id, b.shift_id) for b in world.bookings],
+                )
+
+    def upsert_volunteer(self, v: Volunteer) -> None:
+        r = _volunteer_copy_row(v)
+        with self._tx() as db:
+            db.execute(
+                f"INSERT INTO volunteers ({_V_COLUMNS}) VALUES (%s, %s, %s::geography, {', '.join(['%s'] * 12)}) "
+                f"ON CONFLICT (id) DO UPDATE SET {_updates(_V_COLUMNS)}",
+                r,
+            )
+
+    def upsert_activity(self, a: Activity) -> None:
+        with self._tx() as db:
+            _write_activity(db, a)
+
+    def delete_volunteer(self, ident: str) -> bool:
+        with self._tx() as db:
+            return db.execute("DELETE FROM volunteers WHERE id = %s", (ident,)).rowcount > 0
+
+    def delete_activity(self, ident: str) -> bool:
+        with self._tx() as db:
+            return db.execute("DELETE FROM activities WHERE id = %s", (ident,)).rowcount > 0
+
+    def add_service_record(self, r: ServiceRecord) -> None:
+        row = rows.record_row(r)
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO service_records (volunteer_id, activity_id, shift_id, date, hours, attended, rating) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (*row[:5], bool(row[5]), row[6]),
+            )
+
+    def erase_volunteer(self, ident: str) -> bool:
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE volunteers SET name = '', home = NULL, birth_date = NULL, phone = NULL, email = NULL, "
+                "district = NULL, erased_at = now() WHERE id = %s AND erased_at IS NULL",
+                (ident,),
+            )
+            db.execute("DELETE FROM bookings WHERE volunteer_id = %s", (ident,))
+            db.execute("DELETE FROM accounts WHERE volunteer_id = %s", (ident,))
+            return cur.rowcount > 0
+
+    def create_account(self, account: Account) -> None:
+        try:
+            with self._tx() as db:
+                db.execute(
+                    "INSERT INTO accounts (id, name, role, organisation_id, volunteer_id, password_hash) "
+                    "VALUES (%s, %s, %s, %s, %s, %s)",
+                    (
+                        account.id,
+                        account.name,
+                        account.role,
+                        account.organisation_id,
+                        account.volunteer_id,
+                        account.password_hash,
+                    ),
+                )
+        except psycopg.errors.UniqueViolation as e:
+            raise ConflictError(f"an account named {account.name!r} already exists") from e
+
+    # ------------------------------------------------------------------ reads
+
+    def _one(self, sql: str, args: Sequence[Any]) -> tuple[Any, ...] | None:
+        with self._pool.connection() as db:
+            return db.execute(sql, args).fetchone()
+
+    def _all(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._pool.connection() as db:
+            return db.execute(sql, args).fetchall()
+
+    def get_account(self, ident: str) -> Account | None:
+        row = self._one(
+            "SELECT id, name, role, organisation_id, volunteer_id, password_hash FROM accounts WHERE id = %s",
+            (ident,),
+        )
+        return None if row is None else Account(*row)
+
+    def find_account(self, name: str) -> Account | None:
+        row = self._one(
+            "SELECT id, name, role, organisation_id, volunteer_id, password_hash FROM accounts WHERE name = %s",
+            (name,),
+        )
+        return None if row is None else Account(*row)
+
+    def counts(self) -> dict[str, int]:
+        out = {}
+        with self._pool.connection() as db:
+            for table in ("volunteers", "activities", "shifts", "service_records", "bookings"):
+                where = " WHERE erased_at IS NULL" if table == "volunteers" else ""
+                row = db.execute(f"SELECT count(*) FROM {table}{where}").fetchone()
+                out[table] = int(row[0]) if row else 0
+        return out
+
+    def get_volunteer(self, ident: str) -> Volunteer | None:
+        row = self._one(f"{_V_SELECT} WHERE id = %s AND erased_at IS NULL", (ident,))
+        return None if row is None else rows.volunteer_from(row)
+
+    def get_activity(self, ident: str) -> Activity | None:
+        with self._pool.connection() as db:
+            row = db.execute(f"{_A_SELECT} WHERE id = %s", (ident,)).fetchone()
+            if row is None:
+                return None
+            shifts = db.execute(
+                "SELECT id, starts_at, ends_at, capacity FROM shifts WHERE activity_id = %s ORDER BY starts_utc, id",
+                (ident,),
+            ).fetchall()
+        return rows.activity_from(row, [rows.shift_from(s) for s in shifts])
+
+    def service_records_of(self, volunteer_id: str) -> list[ServiceRecord]:
+        return [
+            rows.record_from(r)
+            for r in self._all(f"{_R_SELECT} WHERE volunteer_id = %s ORDER BY date, id", (volunteer_id,))
+        ]
+
+    def list_activities(
+        self,
+        *,
+        category: str | None,
+        starts_from: int | None,
+        starts_to: int | None,
+        near: GeoPoint | None = None,
+        radius_km: float | None = None,
+    ) -> list[Activity]:
+        where: list[str] = []
+        args: list[Any] = []
+        if category is not None:
+            where.append("a.category = %s")
+            args.append(category)
+        if starts_from is not None or starts_to is not None:
+            where.append(
+                "EXISTS (SELECT 1 FROM shifts s WHERE s.activity_id = a.id AND s.starts_utc >= %s AND s.starts_utc < %s)"
+            )
+            args += [
+                starts_from if starts_from is not None else -(2**62),
+                starts_to if starts_to is not None else 2**62,
+            ]
+        if near is not None and radius_km is not None:
+            # On the indexed column as stored; the sphere is enough to prefilter, the caller
+            # measures the distance it shows.
+            where.append(f"(a.location IS NULL OR ST_DWithin(a.location, {_POINT}, %s, false))")
+            args += [near.lon, near.lat, radius_km * 1000.0 * 1.001]
+        ids = [r[0] for r in self._all(f"SELECT a.id FROM activities a {_where(where)} ORDER BY a.id", args)]
+        return self._activities(ids)
+
+    def _activities(self, ids: list[str]) -> list[Activity]:
+        if not ids:
+            return []
+        with self._pool.connection() as db:
+            found = {r[0]: r for r in db.execute(f"{_A_SELECT} WHERE id = ANY(%s)", (ids,))}
+            by_act: dict[str, list[Any]] = {}
+            for r in db.execute(
+                "SELECT activity_id, id, starts_at, ends_at, capacity FROM shifts WHERE activity_id = ANY(%s) "
+                "ORDER BY starts_utc, id",
+                (ids,),
+            ):
+                by_act.setdefault(r[0], []).append(rows.shift_from(r[1:]))
+        return [rows.activity_from(found[i], by_act.get(i, [])) for i in ids if i in found]
+
+    def snapshot(self) -> World:
+        with self._pool.connection() as db, db.transaction():
+            db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            vols = tuple(
+                rows.volunteer_from(r) for r in db.execute(f"{_V_SELECT} WHERE erased_at IS NULL ORDER BY id")
+            )
+            by_act: dict[str, list[Any]] = {}
+            for r in db.execute(
+                "SELECT activity_id, id, starts_at, ends_at, capacity FROM shifts ORDER BY starts_utc, id"
+            ):
+                by_act.setdefault(r[0], []).append(rows.shift_from(r[1:]))
+            acts = tuple(
+                rows.activity_from(r, by_act.get(r[0], [])) for r in db.execute(f"{_A_SELECT} ORDER BY id")
+            )
+            recs = tuple(
+                rows.record_from(r)
+                for r in db.execute(
+                    f"{_R_SELECT} WHERE volunteer_id IN (SELECT id FROM volunteers WHERE erased_at IS NULL) ORDER BY id"
+                )
+            )
+            books = tuple(
+                Booking(r[0], r[1])
+                for r in db.execute(
+                    "SELECT volunteer_id, shift_id FROM bookings ORDER BY volunteer_id, shift_id"
+                )
+            )
+        return World(vols, acts, recs, books)
+
+
+def _where(clauses: list[str]) -> str:
+    return ("WHERE " + " AND ".join(clauses)) if clauses else ""
+
+
+def _updates(columns: str) -> str:
+    names = [c.strip() for c in columns.split(",")][1:]
+    return ", ".join(f"{c} = excluded.{c}" for c in names)
+
+
+def _write_activity(db: psycopg.Connection[Any], a: Activity) -> None:
+    db.execute(
+        f"INSERT INTO activities ({_A_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s::geography, {', '.join(['%s'] * 7)}) "
+        f"ON CONFLICT (id) DO UPDATE SET {_updates(_A_COLUMNS)}",
+        _activity_copy_row(a),
+    )
+    keep = [s.id for s in a.shifts]
+    db.execute("DELETE FROM shifts WHERE activity_id = %s AND NOT (id = ANY(%s))", (a.id, keep))
+    if not keep:
+        return
+    db.cursor().executemany(
+        "INSERT INTO shifts (id, activity_id, starts_at, ends_at, starts_utc, ends_utc, capacity) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s) "
+        "ON CONFLICT (id) DO UPDATE SET starts_at = excluded.starts_at, ends_at = excluded.ends_at, "
+        "starts_utc = excluded.starts_utc, ends_utc = excluded.ends_utc, capacity = excluded.capacity "
+        "WHERE shifts.activity_id = excluded.activity_id",
+        rows.shift_rows(a),
+    )
+    for sid, owner in db.execute("SELECT id, activity_id FROM shifts WHERE id = ANY(%s)", (keep,)).fetchall():
+        if owner != a.id:
+            raise ConflictError(f"shift id {sid!r} already belongs to activity {owner!r}")
