@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.store.test_sqlite import ISSUE_EXAMPLE
+from tests.store.test_contract import ISSUE_EXAMPLE
 
 
 def volmatch(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
