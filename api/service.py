@@ -4,6 +4,7 @@ HTTP API) share. No SQL here and no terminal or HTTP types."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import date, datetime
 
@@ -79,16 +80,57 @@ def activities_for(index: MatchIndex, volunteer_id: str, *, now: datetime, k: in
 # The running service: one store, one index kept in step with every write
 
 
+POLL_S = 0.25
+"""How often a process looks for other processes' writes: a change made through one worker
+shows in every worker's recommendations within this (well under the one second promised)."""
+
+
 class Live:
     """The store and the in-memory index of a running service. Every write goes to the store
     first (one transaction) and then to the index, under one lock, so a recommendation never
     sees a half-applied change and the next one sees the change."""
 
-    def __init__(self, store: Store, taxonomy: Taxonomy, today: date) -> None:
+    def __init__(self, store: Store, taxonomy: Taxonomy, today: date, poll_s: float = POLL_S) -> None:
         self.store = store
         self.taxonomy = taxonomy
+        self.poll_s = poll_s
         self.lock = threading.RLock()
+        # Read the log position first: a write racing the snapshot is replayed (harmlessly).
+        self.seen = store.last_change()
         self.index = MatchIndex.from_world(store.snapshot(), taxonomy, today)
+        self._polled = time.monotonic()
+
+    def refresh(self, *, force: bool = False) -> int:
+        """Apply the writes other processes logged since the last look (at most every
+        ``poll_s`` seconds unless forced); returns how many were applied."""
+        with self.lock:
+            if not force and time.monotonic() - self._polled < self.poll_s:
+                return 0
+            self._polled = time.monotonic()
+            changes = self.store.changes_since(self.seen)
+            if not changes:
+                return 0
+            if any(kind == "reload" for _, kind, _ in changes):
+                self.index = MatchIndex.from_world(self.store.snapshot(), self.taxonomy, self.index.as_of)
+            else:
+                for _, kind, ident in changes:
+                    self._apply(kind, ident)
+            self.seen = changes[-1][0]
+            return len(changes)
+
+    def _apply(self, kind: str, ident: str) -> None:
+        if kind == "volunteer":
+            v = self.store.get_volunteer(ident)
+            if v is not None:
+                self.index.upsert_volunteer(v)
+            elif self.index.has_volunteer(ident):
+                self.index.remove_volunteer(ident)
+        elif kind == "activity":
+            a = self.store.get_activity(ident)
+            if a is not None:
+                self.index.upsert_activity(a)
+            elif self.index.has_activity(ident):
+                self.index.remove_activity(ident)
 
     def volunteer(self, ident: str) -> Volunteer:
         v = self.store.get_volunteer(ident)
@@ -161,6 +203,7 @@ class Live:
         radius_km: float | None,
         banded: bool,
     ) -> Ranking:
+        self.refresh()
         with self.lock:
             return recommend_volunteers(
                 self.index,
@@ -173,6 +216,7 @@ class Live:
             )
 
     def activities_for(self, volunteer_id: str, *, now: datetime, k: int) -> Ranking:
+        self.refresh()
         with self.lock:
             return recommend_activities(self.index, volunteer_id, now=now, k=k)
 
@@ -208,6 +252,7 @@ class Live:
         """Activities with shifts starting in (now, until] that still have places, with the
         places left on each: what partner sites may show (no personal data in it)."""
         out = []
+        self.refresh()
         with self.lock:
             for a in self.store.list_activities(
                 category=None, starts_from=epoch_seconds(now) + 1, starts_to=epoch_seconds(until) + 1

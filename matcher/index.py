@@ -891,6 +891,9 @@ class MatchIndex:
 
     # ---------------------------------------------------------------- reads used by ranking
 
+    def has_activity(self, ident: str) -> bool:
+        return self.aid.get(ident) is not None
+
     def has_volunteer(self, ident: str) -> bool:
         return self.vid.row(ident) is not None
 

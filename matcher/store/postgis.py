@@ -115,6 +115,7 @@ class PostgisStore:
     def load_world(self, world: World) -> None:
         """COPY everything into temporary tables, then merge, in one transaction."""
         with self._tx() as db:
+            _log(db, "reload", "")
             if world.volunteers:
                 db.execute("CREATE TEMP TABLE v_in (LIKE volunteers INCLUDING DEFAULTS) ON COMMIT DROP")
                 with db.cursor().copy(f"COPY v_in ({_V_COLUMNS}) FROM STDIN") as copy:
@@ -142,6 +143,7 @@ class PostgisStore:
     def upsert_volunteer(self, v: Volunteer) -> None:
         r = _volunteer_copy_row(v)
         with self._tx() as db:
+            _log(db, "volunteer", v.id)
             db.execute(
                 f"INSERT INTO volunteers ({_V_COLUMNS}) VALUES (%s, %s, %s::geography, {', '.join(['%s'] * 12)}) "
                 f"ON CONFLICT (id) DO UPDATE SET {_updates(_V_COLUMNS)}",
@@ -150,19 +152,23 @@ class PostgisStore:
 
     def upsert_activity(self, a: Activity) -> None:
         with self._tx() as db:
+            _log(db, "activity", a.id)
             _write_activity(db, a)
 
     def delete_volunteer(self, ident: str) -> bool:
         with self._tx() as db:
+            _log(db, "volunteer", ident)
             return db.execute("DELETE FROM volunteers WHERE id = %s", (ident,)).rowcount > 0
 
     def delete_activity(self, ident: str) -> bool:
         with self._tx() as db:
+            _log(db, "activity", ident)
             return db.execute("DELETE FROM activities WHERE id = %s", (ident,)).rowcount > 0
 
     def add_service_record(self, r: ServiceRecord) -> None:
         row = rows.record_row(r)
         with self._tx() as db:
+            _log(db, "reload", "")
             db.execute(
                 "INSERT INTO service_records (volunteer_id, activity_id, shift_id, date, hours, attended, rating) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s)",
@@ -171,6 +177,7 @@ class PostgisStore:
 
     def erase_volunteer(self, ident: str) -> bool:
         with self._tx() as db:
+            _log(db, "volunteer", ident)
             cur = db.execute(
                 "UPDATE volunteers SET name = '', home = NULL, birth_date = NULL, phone = NULL, email = NULL, "
                 "district = NULL, erased_at = now() WHERE id = %s AND erased_at IS NULL",
@@ -207,6 +214,16 @@ class PostgisStore:
     def _all(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._pool.connection() as db:
             return db.execute(sql, args).fetchall()
+
+    def last_change(self) -> int:
+        row = self._one("SELECT coalesce(max(seq), 0) FROM changes", ())
+        return int(row[0]) if row else 0
+
+    def changes_since(self, seq: int) -> list[tuple[int, str, str]]:
+        found = self._all(
+            "SELECT seq, kind, ident FROM changes WHERE seq > %s ORDER BY seq LIMIT 10000", (seq,)
+        )
+        return [(int(r[0]), str(r[1]), str(r[2])) for r in found]
 
     def get_account(self, ident: str) -> Account | None:
         row = self._one(
@@ -323,6 +340,10 @@ class PostgisStore:
                 )
             )
         return World(vols, acts, recs, books)
+
+
+def _log(db: psycopg.Connection[Any], kind: str, ident: str) -> None:
+    db.execute("INSERT INTO changes (kind, ident) VALUES (%s, %s)", (kind, ident))
 
 
 def _where(clauses: list[str]) -> str:

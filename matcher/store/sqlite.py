@@ -94,6 +94,7 @@ class SqliteStore:
 
     def load_world(self, world: World) -> None:
         with self._tx() as db:
+            _log(db, "reload", "")
             db.executemany(_UPSERT_VOLUNTEER, [rows.volunteer_row(v) for v in world.volunteers])
             for a in world.activities:
                 _write_activity(db, a)
@@ -105,26 +106,32 @@ class SqliteStore:
 
     def upsert_volunteer(self, v: Volunteer) -> None:
         with self._tx() as db:
+            _log(db, "volunteer", v.id)
             db.execute(_UPSERT_VOLUNTEER, rows.volunteer_row(v))
 
     def upsert_activity(self, a: Activity) -> None:
         with self._tx() as db:
+            _log(db, "activity", a.id)
             _write_activity(db, a)
 
     def delete_volunteer(self, ident: str) -> bool:
         with self._tx() as db:
+            _log(db, "volunteer", ident)
             return db.execute("DELETE FROM volunteers WHERE id = ?", (ident,)).rowcount > 0
 
     def delete_activity(self, ident: str) -> bool:
         with self._tx() as db:
+            _log(db, "activity", ident)
             return db.execute("DELETE FROM activities WHERE id = ?", (ident,)).rowcount > 0
 
     def add_service_record(self, r: ServiceRecord) -> None:
         with self._tx() as db:
+            _log(db, "reload", "")
             db.execute(_INSERT_RECORD, rows.record_row(r))
 
     def erase_volunteer(self, ident: str) -> bool:
         with self._tx() as db:
+            _log(db, "volunteer", ident)
             cur = db.execute(
                 "UPDATE volunteers SET name = '', lat = NULL, lon = NULL, birth_date = NULL, phone = NULL, "
                 "email = NULL, district = NULL, erased_at = datetime('now') WHERE id = ? AND erased_at IS NULL",
@@ -142,6 +149,18 @@ class SqliteStore:
                 (volunteer_id,),
             ).fetchall()
         return [rows.record_from(r) for r in found]
+
+    def last_change(self) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()
+        return int(row[0])
+
+    def changes_since(self, seq: int) -> list[tuple[int, str, str]]:
+        with self._lock:
+            found = self._db.execute(
+                "SELECT seq, kind, ident FROM changes WHERE seq > ? ORDER BY seq LIMIT 10000", (seq,)
+            ).fetchall()
+        return [(int(r[0]), str(r[1]), str(r[2])) for r in found]
 
     def create_account(self, account: Account) -> None:
         with self._tx() as db:
@@ -282,6 +301,10 @@ class SqliteStore:
             db.execute("COMMIT")
             self._lock.release()
         return World(vols, acts, recs, books)
+
+
+def _log(db: sqlite3.Connection, kind: str, ident: str) -> None:
+    db.execute("INSERT INTO changes (kind, ident) VALUES (?, ?)", (kind, ident))
 
 
 def _statements(sql: str) -> list[str]:

@@ -1,0 +1,119 @@
+"""Several processes over one database: a write through one shows in every other's
+recommendations within a second (the change log, ``api/service.Live.refresh``)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import pytest
+
+from api.auth import issue_token, utcnow
+from api.service import Live
+from matcher.domain import World
+from matcher.store.base import Account, open_store
+from tests.conftest import AS_OF, NOW, activity, volunteer
+
+SECRET = "w" * 40
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'shared.db'}"
+    return str(request.getfixturevalue("postgis_url"))
+
+
+def test_a_write_in_one_process_reaches_the_others(url: str) -> None:
+    store_a, store_b = open_store(url), open_store(url)
+    store_a.load_world(World((volunteer("v1", 1.0), volunteer("v2", 3.0)), (activity(),)))
+    a = Live(store_a, taxonomy_for_test(), AS_OF, poll_s=0.0)
+    b = Live(store_b, taxonomy_for_test(), AS_OF, poll_s=0.0)
+    try:
+        assert [
+            m.id
+            for m in b.volunteers_for("a1", now=NOW, shift_id=None, k=5, radius_km=None, banded=False).matches
+        ] == ["v1", "v2"]
+        moved = replace(a.volunteer("v2"), home=volunteer("x", 0.2).home)
+        a.replace_volunteer(moved)
+        a.erase_volunteer("v1")
+        a.create_volunteer(volunteer("v3", 2.0))
+        ranked = b.volunteers_for("a1", now=NOW, shift_id=None, k=5, radius_km=None, banded=False)
+        assert [m.id for m in ranked.matches] == ["v2", "v3"]
+        a.delete_activity("a1")
+        assert b.refresh(force=True) == 1  # the deletion, seen without any request
+        assert not b.index.has_activity("a1")
+    finally:
+        store_a.close()
+        store_b.close()
+
+
+def taxonomy_for_test():  # type: ignore[no-untyped-def]
+    from matcher.store.base import load_taxonomy
+
+    return load_taxonomy()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_two_served_workers_agree_within_a_second(url: str, tmp_path: Path) -> None:
+    store = open_store(url)
+    store.load_world(World((volunteer("v1", 1.0), volunteer("v2", 3.0)), (activity(),)))
+    admin = Account("acct_admin", "admin", "admin")
+    store.create_account(admin)
+    store.close()
+    token = issue_token(admin, SECRET, now=utcnow(), ttl_hours=1)
+    port = free_port()
+    env = {**os.environ, "VOLMATCH_SECRET_KEY": SECRET, "VOLMATCH_ENVIRONMENT": "test"}
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "2", "--db", url],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        path = f"{base}/api/v1/activities/a1/recommended-volunteers?k=5"
+
+        def ranked() -> list[str]:
+            # A new connection each time (a kept-alive one would stay with one worker), so the
+            # requests spread over both workers.
+            r = httpx.get(path, headers=headers | {"Connection": "close"}, timeout=5)
+            return [m["id"] for m in r.json()["matches"]]
+
+        for _ in range(10):
+            assert ranked() == ["v1", "v2"]
+        r = httpx.patch(
+            f"{base}/api/v1/volunteers/v2",
+            json={"home": {"lat": 30.2518, "lon": 120.14}},
+            headers=headers | {"Connection": "close"},
+            timeout=5,
+        )
+        assert r.status_code == 200, r.text
+        time.sleep(1.0)
+        seen = [ranked() for _ in range(20)]
+        assert all(ids == ["v2", "v1"] for ids in seen), (seen, (tmp_path / "serve.log").read_text())
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        log.close()
