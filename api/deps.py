@@ -19,6 +19,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.auth import BadToken, account_id_from
+from api.geocoding import Places
 from api.service import Live
 from api.settings import Settings
 from matcher.errors import NotFoundError
@@ -38,6 +39,14 @@ def settings(request: Request) -> Settings:
 
 
 LiveDep = Annotated[Live, Depends(live)]
+
+
+def places(request: Request) -> Places:
+    found: Places = request.app.state.places
+    return found
+
+
+PlacesDep = Annotated[Places, Depends(places)]
 
 
 def now(request: Request) -> datetime:

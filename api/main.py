@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from api import errors
 from api.auth import utcnow
+from api.geocoding import Places
 from api.routes import activities, bulk, feeds, health, volunteers
 from api.service import Live
 from api.settings import Settings
@@ -105,6 +106,9 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.state.settings = settings
     app.state.signing_key = signing_key
     app.state.clock = clock
+    app.state.places = Places.from_settings(
+        settings.geocoder, settings.geocoder_api_key, settings.geocoder_user_agent
+    )
     errors.install(app)
     for module in (health, volunteers, activities, feeds, bulk):
         app.include_router(module.router)

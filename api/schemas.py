@@ -27,6 +27,7 @@ class Strict(BaseModel):
 class Point(Strict):
     lat: float = Field(ge=-90, le=90, description="latitude in degrees")
     lon: float = Field(ge=-180, le=180, description="longitude in degrees; 180 is the same as -180")
+    source: Text | None = Field(default=None, description="where the point came from, if not given")
 
 
 class Window(Strict):
@@ -51,6 +52,9 @@ SkillList = Annotated[list[Text | LevelledSkill], Field(max_length=200)]
 class VolunteerFields(Strict):
     name: Text | None = None
     home: Point | None = None
+    address: Text | None = Field(
+        default=None, description="instead of home: an address or district, geocoded (see /docs)"
+    )
     max_travel_km: float | None = Field(default=None, ge=0, le=MAX_TRAVEL_KM)
     skills: SkillList | None = None
     languages: Annotated[list[Text], Field(max_length=50)] | None = None
@@ -90,6 +94,9 @@ class ActivityFields(Strict):
     description: LongText | None = None
     category: Text | None = None
     location: Point | None = None
+    address: Text | None = Field(
+        default=None, description="instead of location: an address or district, geocoded"
+    )
     online: bool | None = None
     required_skills: SkillList | None = None
     preferred_skills: SkillList | None = None

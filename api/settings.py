@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     token_ttl_hours: float = 24 * 30
     max_body_bytes: int = 1 << 20
     max_import_bytes: int = 256 << 20
+    geocoder: str = "gazetteer"
+    geocoder_api_key: str | None = None
+    geocoder_user_agent: str = "volmatch"
 
     @field_validator("environment")
     @classmethod

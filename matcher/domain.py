@@ -109,8 +109,13 @@ class GeoPoint:
 
     lat: float
     lon: float
+    source: str | None = field(default=None, compare=False)
+    """Where the point came from when it was not given as coordinates ("geocoded by gazetteer
+    from '西湖区'"); not part of the point's identity."""
 
     def __post_init__(self) -> None:
+        if self.source is not None:
+            check_text(self.source, "source", max_len=300)
         for name in ("lat", "lon"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float):

@@ -102,7 +102,12 @@ def _point(value: object, field: str) -> GeoPoint | None:
         return None
     obj = _obj(value, field)
     try:
-        return GeoPoint(_num(obj.get("lat"), "lat"), _num(obj.get("lon"), "lon"))
+        source = obj.get("source")
+        return GeoPoint(
+            _num(obj.get("lat"), "lat"),
+            _num(obj.get("lon"), "lon"),
+            None if source is None else _str(source, "source"),
+        )
     except ValidationError as e:
         raise e.prefixed(field) from None
 
@@ -302,11 +307,20 @@ def check_references(
 # ------------------------------------------------------------------------------------ export
 
 
+def _point_json(p: GeoPoint | None) -> dict[str, Any] | None:
+    if p is None:
+        return None
+    out: dict[str, Any] = {"lat": p.lat, "lon": p.lon}
+    if p.source is not None:
+        out["source"] = p.source
+    return out
+
+
 def volunteer_to_json(v: Volunteer) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": v.id,
         "name": v.name,
-        "home": None if v.home is None else {"lat": v.home.lat, "lon": v.home.lon},
+        "home": _point_json(v.home),
         "max_travel_km": v.max_travel_km,
         "skills": [c.skill if c.level is None else {"skill": c.skill, "level": c.level} for c in v.skills],
         "languages": list(v.languages),
@@ -333,7 +347,7 @@ def activity_to_json(a: Activity) -> dict[str, Any]:
         "title": a.title,
         "description": a.description,
         "category": a.category,
-        "location": None if a.location is None else {"lat": a.location.lat, "lon": a.location.lon},
+        "location": _point_json(a.location),
         "online": a.online,
         "required_skills": list(a.required_skills),
         "preferred_skills": list(a.preferred_skills),

@@ -9,7 +9,8 @@ from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import AwareDatetime
 
 from api import views
-from api.deps import CallerDep, LiveDep, NowDep, own_organisation, policy
+from api.deps import CallerDep, LiveDep, NowDep, PlacesDep, own_organisation, policy
+from api.geocoding import fill_point
 from api.schemas import ActivityIn, ActivityPatch, Page, RankingOut
 from matcher.domain import GeoPoint
 from matcher.errors import ValidationError
@@ -21,10 +22,13 @@ SIGNED_IN = ("volunteer", "organiser", "analyst", "admin")
 
 
 @router.post("", status_code=201, **policy("organisers post for their organisation", "organiser", "admin"))
-def create_activity(body: ActivityIn, who: CallerDep, service: LiveDep) -> dict[str, Any]:
+def create_activity(body: ActivityIn, who: CallerDep, service: LiveDep, places: PlacesDep) -> dict[str, Any]:
     if who.role == "organiser" and body.organisation_id != who.account.organisation_id:
         raise HTTPException(403, f"you post for organisation {who.account.organisation_id!r} only")
-    a = parse_activity(body.model_dump(mode="json", exclude_none=True), service.taxonomy)
+    doc = body.model_dump(mode="json", exclude_none=True)
+    if not doc.get("online"):
+        doc = fill_point(doc, "location", places)
+    a = parse_activity(doc, service.taxonomy)
     return activity_to_json(service.create_activity(a))
 
 
@@ -77,11 +81,14 @@ def get_activity(activity_id: str, service: LiveDep) -> dict[str, Any]:
 
 @router.patch("/{activity_id}", **policy("organisers of the activity's organisation", "organiser", "admin"))
 def update_activity(
-    activity_id: str, body: ActivityPatch, who: CallerDep, service: LiveDep
+    activity_id: str, body: ActivityPatch, who: CallerDep, service: LiveDep, places: PlacesDep
 ) -> dict[str, Any]:
     current = service.activity(activity_id)
     own_organisation(who, current.organisation_id, kind="activity", ident=activity_id)
-    merged = activity_to_json(current) | body.model_dump(mode="json", exclude_unset=True)
+    change = body.model_dump(mode="json", exclude_unset=True)
+    if "address" in change:
+        change = fill_point({"location": None} | change, "location", places)
+    merged = activity_to_json(current) | change
     merged["id"], merged["organisation_id"] = activity_id, current.organisation_id
     return activity_to_json(service.replace_activity(parse_activity(merged, service.taxonomy)))
 

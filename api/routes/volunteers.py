@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from api import views
-from api.deps import CallerDep, LiveDep, NowDep, own_volunteer, policy
+from api.deps import CallerDep, LiveDep, NowDep, PlacesDep, own_volunteer, policy
+from api.geocoding import fill_point
 from api.schemas import RankingOut, VolunteerIn, VolunteerPatch
 from matcher.interchange import parse_volunteer, volunteer_to_json
 
@@ -16,8 +17,9 @@ K = Annotated[int, Query(ge=1, le=100, description="how many results (1-100)")]
 
 
 @router.post("", status_code=201, **policy("admin registers volunteers", "admin"))
-def create_volunteer(body: VolunteerIn, service: LiveDep) -> dict[str, Any]:
-    v = parse_volunteer(body.model_dump(mode="json", exclude_none=True), service.taxonomy)
+def create_volunteer(body: VolunteerIn, service: LiveDep, places: PlacesDep) -> dict[str, Any]:
+    doc = fill_point(body.model_dump(mode="json", exclude_none=True), "home", places)
+    v = parse_volunteer(doc, service.taxonomy)
     return volunteer_to_json(service.create_volunteer(v))
 
 
@@ -29,12 +31,13 @@ def get_volunteer(volunteer_id: str, who: CallerDep, service: LiveDep) -> dict[s
 
 @router.patch("/{volunteer_id}", **policy("the volunteer themself or an admin", "volunteer", "admin"))
 def update_volunteer(
-    volunteer_id: str, body: VolunteerPatch, who: CallerDep, service: LiveDep
+    volunteer_id: str, body: VolunteerPatch, who: CallerDep, service: LiveDep, places: PlacesDep
 ) -> dict[str, Any]:
     own_volunteer(who, volunteer_id)
-    merged = volunteer_to_json(service.volunteer(volunteer_id)) | body.model_dump(
-        mode="json", exclude_unset=True
-    )
+    change = body.model_dump(mode="json", exclude_unset=True)
+    if "address" in change:
+        change = fill_point({"home": None} | change, "home", places)
+    merged = volunteer_to_json(service.volunteer(volunteer_id)) | change
     merged["id"] = volunteer_id
     return volunteer_to_json(service.replace_volunteer(parse_volunteer(merged, service.taxonomy)))
 

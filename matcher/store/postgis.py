@@ -30,21 +30,21 @@ MIGRATION_LOCK = 4_207_301  # any constant; the advisory lock serialising migrat
 _POINT = "ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography"
 _V_COLUMNS = (
     "id, name, home, max_travel_km, birth_date, timezone, online_ok, district, phone, email, "
-    "skills, languages, availability, blackout_dates, certifications"
+    "skills, languages, availability, blackout_dates, certifications, home_source"
 )
 _V_SELECT = (
     "SELECT id, name, ST_Y(home::geometry), ST_X(home::geometry), max_travel_km, birth_date::text, timezone, "
-    "online_ok, district, phone, email, skills, languages, availability, blackout_dates, certifications "
-    "FROM volunteers"
+    "online_ok, district, phone, email, skills, languages, availability, blackout_dates, certifications, "
+    "home_source FROM volunteers"
 )
 _A_COLUMNS = (
     "id, organisation_id, title, description, category, location, online, timezone, min_age, district, "
-    "required_skills, preferred_skills, required_certifications"
+    "required_skills, preferred_skills, required_certifications, location_source"
 )
 _A_SELECT = (
     "SELECT id, organisation_id, title, description, category, ST_Y(location::geometry), "
     "ST_X(location::geometry), online, timezone, min_age, district, required_skills, preferred_skills, "
-    "required_certifications FROM activities"
+    "required_certifications, location_source FROM activities"
 )
 _R_SELECT = (
     "SELECT volunteer_id, activity_id, shift_id, date::text, hours, attended, rating FROM service_records"
@@ -145,7 +145,7 @@ class PostgisStore:
         with self._tx() as db:
             _log(db, "volunteer", v.id)
             db.execute(
-                f"INSERT INTO volunteers ({_V_COLUMNS}) VALUES (%s, %s, %s::geography, {', '.join(['%s'] * 12)}) "
+                f"INSERT INTO volunteers ({_V_COLUMNS}) VALUES (%s, %s, %s::geography, {', '.join(['%s'] * 13)}) "
                 f"ON CONFLICT (id) DO UPDATE SET {_updates(_V_COLUMNS)}",
                 r,
             )
@@ -179,7 +179,7 @@ class PostgisStore:
         with self._tx() as db:
             _log(db, "volunteer", ident)
             cur = db.execute(
-                "UPDATE volunteers SET name = '', home = NULL, birth_date = NULL, phone = NULL, email = NULL, "
+                "UPDATE volunteers SET name = '', home = NULL, home_source = NULL, birth_date = NULL, phone = NULL, email = NULL, "
                 "district = NULL, erased_at = now() WHERE id = %s AND erased_at IS NULL",
                 (ident,),
             )
@@ -357,7 +357,7 @@ def _updates(columns: str) -> str:
 
 def _write_activity(db: psycopg.Connection[Any], a: Activity) -> None:
     db.execute(
-        f"INSERT INTO activities ({_A_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s::geography, {', '.join(['%s'] * 7)}) "
+        f"INSERT INTO activities ({_A_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s::geography, {', '.join(['%s'] * 8)}) "
         f"ON CONFLICT (id) DO UPDATE SET {_updates(_A_COLUMNS)}",
         _activity_copy_row(a),
     )

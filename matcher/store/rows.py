@@ -47,6 +47,7 @@ def volunteer_row(v: Volunteer) -> tuple[Any, ...]:
         dumps([[w.day, w.start_minute, w.end_minute] for w in v.availability]),
         dumps([d.isoformat() for d in v.blackout_dates]),
         dumps([[c.skill, None if c.expires is None else c.expires.isoformat()] for c in v.certifications]),
+        None if v.home is None else v.home.source,
     )
 
 
@@ -54,7 +55,7 @@ def volunteer_from(r: tuple[Any, ...]) -> Volunteer:
     return Volunteer(
         id=r[0],
         name=r[1],
-        home=None if r[2] is None else GeoPoint(r[2], r[3]),
+        home=None if r[2] is None else GeoPoint(r[2], r[3], r[16] if len(r) > 16 else None),
         max_travel_km=r[4],
         birth_date=None if r[5] is None else date.fromisoformat(r[5]),
         timezone=r[6],
@@ -89,6 +90,7 @@ def activity_row(a: Activity) -> tuple[Any, ...]:
         dumps(list(a.required_skills)),
         dumps(list(a.preferred_skills)),
         dumps(list(a.required_certifications)),
+        None if loc is None else loc.source,
     )
 
 
@@ -115,7 +117,7 @@ def activity_from(r: tuple[Any, ...], shifts: list[Shift]) -> Activity:
         title=r[2],
         description=r[3],
         category=r[4],
-        location=None if r[5] is None else GeoPoint(r[5], r[6]),
+        location=None if r[5] is None else GeoPoint(r[5], r[6], r[14] if len(r) > 14 else None),
         online=bool(r[7]),
         timezone=r[8],
         min_age=r[9],

@@ -133,7 +133,7 @@ class SqliteStore:
         with self._tx() as db:
             _log(db, "volunteer", ident)
             cur = db.execute(
-                "UPDATE volunteers SET name = '', lat = NULL, lon = NULL, birth_date = NULL, phone = NULL, "
+                "UPDATE volunteers SET name = '', lat = NULL, lon = NULL, home_source = NULL, birth_date = NULL, phone = NULL, "
                 "email = NULL, district = NULL, erased_at = datetime('now') WHERE id = ? AND erased_at IS NULL",
                 (ident,),
             )
@@ -314,17 +314,17 @@ def _statements(sql: str) -> list[str]:
 
 _VOLUNTEER_COLUMNS = (
     "id, name, lat, lon, max_travel_km, birth_date, timezone, online_ok, district, phone, email, "
-    "skills, languages, availability, blackout_dates, certifications"
+    "skills, languages, availability, blackout_dates, certifications, home_source"
 )
 # An upsert, never INSERT OR REPLACE: REPLACE deletes the old row first, and the cascade would
 # take the volunteer's service history and bookings with it.
 _UPSERT_VOLUNTEER = (
-    f"INSERT INTO volunteers ({_VOLUNTEER_COLUMNS}) VALUES ({', '.join('?' * 16)}) ON CONFLICT (id) DO UPDATE SET "
+    f"INSERT INTO volunteers ({_VOLUNTEER_COLUMNS}) VALUES ({', '.join('?' * 17)}) ON CONFLICT (id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in _VOLUNTEER_COLUMNS.replace(" ", "").split(",")[1:])
 )
 _ACTIVITY_COLUMNS = (
     "id, organisation_id, title, description, category, lat, lon, online, timezone, min_age, "
-    "district, required_skills, preferred_skills, required_certifications"
+    "district, required_skills, preferred_skills, required_certifications, location_source"
 )
 _INSERT_RECORD = (
     "INSERT INTO service_records (volunteer_id, activity_id, shift_id, date, hours, attended, rating) "
@@ -334,12 +334,12 @@ _INSERT_RECORD = (
 
 def _write_activity(db: sqlite3.Connection, a: Activity) -> None:
     db.execute(
-        f"INSERT INTO activities ({_ACTIVITY_COLUMNS}) VALUES ({', '.join('?' * 14)}) "
+        f"INSERT INTO activities ({_ACTIVITY_COLUMNS}) VALUES ({', '.join('?' * 15)}) "
         "ON CONFLICT (id) DO UPDATE SET organisation_id = excluded.organisation_id, title = excluded.title, "
         "description = excluded.description, category = excluded.category, lat = excluded.lat, lon = excluded.lon, "
         "online = excluded.online, timezone = excluded.timezone, min_age = excluded.min_age, district = excluded.district, "
         "required_skills = excluded.required_skills, preferred_skills = excluded.preferred_skills, "
-        "required_certifications = excluded.required_certifications",
+        "required_certifications = excluded.required_certifications, location_source = excluded.location_source",
         rows.activity_row(a),
     )
     keep = [s.id for s in a.shifts]

@@ -490,3 +490,49 @@ def erased_row(db: str) -> tuple[object, ...]:
         ).fetchone()
     assert row is not None
     return tuple(row)
+
+
+def test_addresses_and_districts_are_geocoded_and_say_so(
+    app_client: tuple[TestClient, dict[str, str], str],
+) -> None:
+    client, tokens, _ = app_client
+    h = auth(tokens, "admin")
+    body = new_volunteer("v-addr") | {"address": "浙江省杭州市西湖区文三路 90 号"}
+    del body["home"]
+    r = client.post("/api/v1/volunteers", json=body, headers=h)
+    assert r.status_code == 201, r.text
+    home = r.json()["home"]
+    assert (home["lat"], home["lon"]) == pytest.approx((30.2595, 120.13))
+    assert "gazetteer" in home["source"] and "西湖区" in home["source"]
+    assert client.get("/api/v1/volunteers/v-addr", headers=h).json()["home"]["source"] == home["source"]
+    by_district = new_volunteer("v-dist") | {"district": "Binjiang"}
+    del by_district["home"]
+    assert client.post("/api/v1/volunteers", json=by_district, headers=h).json()["home"][
+        "lat"
+    ] == pytest.approx(30.2084)
+    nyc = new_activity("a-nyc") | {"address": "Manhattan", "timezone": "America/New_York"}
+    del nyc["location"]
+    made = client.post("/api/v1/activities", json=nyc, headers=h)
+    assert made.status_code == 201 and made.json()["location"]["lat"] == pytest.approx(40.739, abs=0.01)
+    moved = client.patch("/api/v1/volunteers/v2", json={"address": "上城区"}, headers=h)
+    assert moved.status_code == 200 and "上城区" in moved.json()["home"]["source"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"address": "Atlantis, Lost City"}, "could not find"),
+        ({"address": "  "}, "is empty"),
+        ({"address": "西湖区", "home": {"lat": 30.0, "lon": 120.0}}, "not both"),
+    ],
+)
+def test_unknown_or_ambiguous_addresses_are_422(
+    app_client: tuple[TestClient, dict[str, str], str], change: dict[str, Any], message: str
+) -> None:
+    client, tokens, db = app_client
+    body = new_volunteer("v-bad")
+    del body["home"]
+    before = counts(db)
+    r = client.post("/api/v1/volunteers", json=body | change, headers=auth(tokens, "admin"))
+    assert r.status_code == 422 and message in r.text, r.text
+    assert counts(db) == before
