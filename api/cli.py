@@ -267,9 +267,21 @@ def bench(
     volunteers: Annotated[int, typer.Option(min=1000, help="Volunteers in the benchmark city")] = 1_000_000,
     activities: Annotated[int, typer.Option(min=100, help="Activities in the benchmark city")] = 100_000,
     queries: Annotated[int, typer.Option(min=10, help="Queries per direction")] = 300,
+    service: Annotated[
+        bool, typer.Option("--service/--core-only", help="Also PostGIS import, SQL vs service, HTTP load")
+    ] = True,
+    postgres: Annotated[
+        str, typer.Option(help="PostgreSQL with PostGIS for the service figures")
+    ] = "postgresql://postgres@127.0.0.1:5432/test",
+    service_volunteers: Annotated[
+        int, typer.Option(min=1000, help="Volunteers for PostGIS figures")
+    ] = 1_000_000,
+    http_volunteers: Annotated[int, typer.Option(min=1000, help="Volunteers for the HTTP load")] = 100_000,
+    http_seconds: Annotated[float, typer.Option(min=1, help="Length of the HTTP load")] = 20.0,
     as_json: JsonOption = False,
 ) -> None:
-    """Build a large city in memory and print index build time, memory and query latencies."""
+    """Build a large city in memory and print index build time, memory and query latencies;
+    with --service (the default) also PostGIS import, the same top-50 in SQL, and HTTP load."""
     with _progress() as bar:
         task = bar.add_task("benchmark", total=None)
         figures = bench_mod.run(
@@ -279,6 +291,17 @@ def bench(
             queries=queries,
             progress=lambda s: bar.update(task, description=s),
         )
+        if service:
+            from api import bench_service
+
+            figures |= bench_service.run(
+                postgres_url=postgres,
+                volunteers=service_volunteers,
+                http_volunteers=http_volunteers,
+                queries=min(queries, 50),
+                http_seconds=http_seconds,
+                progress=lambda s: bar.update(task, description=s),
+            )
     if as_json:
         sys.stdout.write(json.dumps(figures) + "\n")
         return

@@ -38,14 +38,15 @@ def _ranking(ranking: Ranking, matches: list[dict[str, Any]]) -> dict[str, Any]:
 def volunteer_ranking(service: Live, ranking: Ranking) -> dict[str, Any]:
     """For organisers: the volunteer's name and district and a distance band, never where they
     live or how to reach them (reasons are already phrased in bands)."""
+    cards = service.store.volunteer_cards([m.id for m in ranking.matches])
     out = []
     for m in ranking.matches:
-        v = service.store.get_volunteer(m.id)
+        name, district = cards.get(m.id, ("", None))
         out.append(
             _match(m)
             | {
-                "name": "" if v is None else v.name,
-                "district": None if v is None else v.district,
+                "name": name,
+                "district": district,
                 "distance_band": None if m.distance_km is None else distance_band(m.distance_km),
             }
         )

@@ -90,6 +90,8 @@ class _ShiftQuery:
     past_extra: NDArray[np.float32]  # per block: bound on the category and organisation part
     skill_ub: NDArray[np.float32]  # per block: bound on the skills part, 0 when nobody qualifies
     counts: dict[str, int]
+    # Blocks near a place, shared by the shifts of one activity (same place, same reach).
+    near_cache: dict[tuple[bytes, float], tuple[NDArray[np.int32], NDArray[np.float64]]] | None = None
 
 
 def _prepare(
@@ -312,11 +314,13 @@ def _rank_shift(
     weights: Weights,
     min_credit: float,
     prune: bool,
+    near_cache: dict[tuple[bytes, float], tuple[NDArray[np.int32], NDArray[np.float64]]] | None = None,
 ) -> tuple[NDArray[np.int32], NDArray[np.float64], PairFeatures | None, _ShiftQuery]:
     nb = len(index.vblocks)
     max_travel = float(index.block_max_travel.data[:nb].max()) if nb else 0.0
     reach = max_travel if radius_km is None else min(radius_km, max_travel)
     q = _prepare(index, s_row, np.inf if radius_km is None else radius_km, weights, min_credit)
+    q.near_cache = near_cache
     view = q.view
     top = _TopK(k)
 
@@ -394,7 +398,13 @@ def _ordered_blocks(
         dist_ub = np.ones(nb, dtype=np.float32)
     else:
         assert view.origin is not None
-        blocks, lower = index.vblocks.near(view.origin, reach_km)
+        key = (view.origin.tobytes(), reach_km)
+        if q.near_cache is not None and key in q.near_cache:
+            blocks, lower = q.near_cache[key]
+        else:
+            blocks, lower = index.vblocks.near(view.origin, reach_km)
+            if q.near_cache is not None:
+                q.near_cache[key] = (blocks, lower)
         bt = index.block_max_travel.data[blocks]
         ok = lower <= np.minimum(bt, reach_km)
         blocks, lower, bt = blocks[ok], lower[ok].astype(np.float32), bt[ok]
@@ -559,9 +569,17 @@ def recommend_volunteers(
     found: list[tuple[NDArray[np.int32], NDArray[np.float64], PairFeatures, int]] = []
     counts: dict[str, int] = {}
     considered = 0
+    near_cache: dict[tuple[bytes, float], tuple[NDArray[np.int32], NDArray[np.float64]]] = {}
     for s_row in shift_rows:
         rows, scores, feats, q = _rank_shift(
-            index, s_row, k=k, radius_km=radius_km, weights=weights, min_credit=min_skill_credit, prune=prune
+            index,
+            s_row,
+            k=k,
+            radius_km=radius_km,
+            weights=weights,
+            min_credit=min_skill_credit,
+            prune=prune,
+            near_cache=near_cache,
         )
         considered += q.counts.pop("_considered", 0)
         for rule, c in q.counts.items():

@@ -7,6 +7,8 @@ import json
 from datetime import date, datetime
 from typing import Any
 
+import orjson
+
 from matcher.calendar import epoch_seconds
 from matcher.domain import (
     Activity,
@@ -26,7 +28,7 @@ def _load(value: Any) -> Any:
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(value).decode()
 
 
 def volunteer_row(v: Volunteer) -> tuple[Any, ...]:

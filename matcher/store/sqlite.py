@@ -251,6 +251,16 @@ class SqliteStore:
             ).fetchone()
         return None if row is None else rows.volunteer_from(row)
 
+    def volunteer_cards(self, idents: list[str]) -> dict[str, tuple[str, str | None]]:
+        if not idents:
+            return {}
+        with self._lock:
+            found = self._db.execute(
+                f"SELECT id, name, district FROM volunteers WHERE erased_at IS NULL AND id IN ({', '.join('?' * len(idents))})",
+                idents,
+            ).fetchall()
+        return {r[0]: (r[1], r[2]) for r in found}
+
     def get_activity(self, ident: str) -> Activity | None:
         with self._lock:
             row = self._db.execute(

@@ -93,6 +93,7 @@ def test_bench_json_has_the_promised_figures(tmp_path: Path) -> None:
         "1000",
         "--queries",
         "20",
+        "--core-only",
         "--json",
         db=tmp_path / "b.db",
     )
