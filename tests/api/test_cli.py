@@ -138,3 +138,42 @@ def test_user_create_prints_a_token_the_served_api_accepts(tmp_path: Path) -> No
             client.get("/api/v1/volunteers/v1", headers={"Authorization": "Bearer nonsense"}).status_code
             == 401
         )
+
+
+@pytest.mark.postgis
+@pytest.mark.slow
+def test_service_bench_prints_its_figures(tmp_path: Path, postgis_conn: object) -> None:
+    from tests.conftest import POSTGRES_URL
+
+    r = volmatch(
+        "bench",
+        "--volunteers",
+        "5000",
+        "--activities",
+        "300",
+        "--queries",
+        "10",
+        "--service-volunteers",
+        "4000",
+        "--http-volunteers",
+        "3000",
+        "--http-seconds",
+        "2",
+        "--postgres",
+        POSTGRES_URL,
+        "--json",
+        db=tmp_path / "b.db",
+    )
+    assert r.returncode == 0, r.stderr
+    figures = json.loads(r.stdout)
+    for key in (
+        "postgis_import_volunteers_per_s",
+        "postgis_sql_top50_p50_ms",
+        "service_top50_p50_ms",
+        "service_speedup",
+        "http_requests_per_s",
+        "http_p50_ms",
+        "http_p99_ms",
+    ):
+        assert figures[key] > 0, key
+    assert figures["http_errors"] == 0
