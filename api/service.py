@@ -102,7 +102,9 @@ class Live:
 
     def refresh(self, *, force: bool = False) -> int:
         """Apply the writes other processes logged since the last look (at most every
-        ``poll_s`` seconds unless forced); returns how many were applied."""
+        ``poll_s`` seconds unless forced); returns how many were applied. This process's own
+        writes come back too and are applied again: harmless (an upsert of the same record),
+        and simpler than telling them apart."""
         with self.lock:
             if not force and time.monotonic() - self._polled < self.poll_s:
                 return 0

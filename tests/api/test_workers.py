@@ -17,6 +17,7 @@ import pytest
 from api.auth import issue_token, utcnow
 from api.service import Live
 from matcher.domain import World
+from matcher.skills import Taxonomy
 from matcher.store.base import Account, open_store
 from tests.conftest import AS_OF, NOW, activity, volunteer
 
@@ -30,11 +31,11 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("postgis_url"))
 
 
-def test_a_write_in_one_process_reaches_the_others(url: str) -> None:
+def test_a_write_in_one_process_reaches_the_others(url: str, taxonomy: Taxonomy) -> None:
     store_a, store_b = open_store(url), open_store(url)
     store_a.load_world(World((volunteer("v1", 1.0), volunteer("v2", 3.0)), (activity(),)))
-    a = Live(store_a, taxonomy_for_test(), AS_OF, poll_s=0.0)
-    b = Live(store_b, taxonomy_for_test(), AS_OF, poll_s=0.0)
+    a = Live(store_a, taxonomy, AS_OF, poll_s=0.0)
+    b = Live(store_b, taxonomy, AS_OF, poll_s=0.0)
     try:
         assert [
             m.id
@@ -52,12 +53,6 @@ def test_a_write_in_one_process_reaches_the_others(url: str) -> None:
     finally:
         store_a.close()
         store_b.close()
-
-
-def taxonomy_for_test():  # type: ignore[no-untyped-def]
-    from matcher.store.base import load_taxonomy
-
-    return load_taxonomy()
 
 
 def free_port() -> int:
