@@ -73,6 +73,13 @@ def _store(db: str | None) -> Iterator[Store]:
         store.close()
 
 
+def _signing_key(settings: Settings) -> str:
+    try:
+        return settings.signing_key()
+    except ValueError as e:
+        _fail(str(e))
+
+
 def _fail(message: str) -> NoReturn:
     err.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(2)
@@ -327,10 +334,7 @@ def serve(
 
     url = _db_url(db)
     os.environ["VOLMATCH_DATABASE_URL"] = url  # the workers read their settings from it
-    try:
-        Settings(database_url=url).signing_key()  # fail here, readably, on an unsafe configuration
-    except ValueError as e:
-        _fail(str(e))
+    _signing_key(Settings(database_url=url))  # fail here, readably, on an unsafe configuration
     out.print(f"serving {url} at http://{host}:{port}/docs")
     uvicorn.run("api.main:app", factory=True, host=host, port=port, workers=workers, log_level="info")
 
@@ -362,10 +366,7 @@ def user_create(
             store.create_account(account)
         except MatcherError as e:
             _fail(str(e))
-    try:
-        key = settings.signing_key()
-    except ValueError as e:
-        _fail(str(e))
+    key = _signing_key(settings)
     token = issue_token(account, key, now=utcnow(), ttl_hours=settings.token_ttl_hours)
     err.print(f"created {role} account {name!r} ({account.id}); its token:")
     print(token)
@@ -378,10 +379,7 @@ def user_demo(db: DbOption = None) -> None:
     from matcher.store.base import Account
 
     settings = Settings(database_url=_db_url(db))
-    try:
-        key = settings.signing_key()
-    except ValueError as e:
-        _fail(str(e))
+    key = _signing_key(settings)
     with _store(db) as store:
         world_ids = store.snapshot() if store.find_account("demo-organiser") is None else None
         wanted = []

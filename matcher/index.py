@@ -391,16 +391,11 @@ class SpatialBlocks:
 
     def rows_of(self, blocks: I32) -> tuple[I32, I32]:
         """Rows of many blocks and, for each row, the block it was listed under."""
-        owner, rows = expand(self.start.data[blocks], self.count.data[blocks])
-        out_rows, out_blocks = rows.astype(np.int32), blocks[owner]
-        if self.extra:
-            more = [(b, self.extra[b]) for b in blocks.tolist() if b in self.extra]
-            if more:
-                out_rows = np.concatenate([out_rows, *[r for _, r in more]])
-                out_blocks = np.concatenate(
-                    [out_blocks, *[np.full(r.shape[0], b, np.int32) for b, r in more]]
-                )
-        return out_rows, out_blocks
+        starts, counts, extra_rows, extra_blocks = self.ranges_of(blocks)
+        owner, rows = expand(starts, counts)
+        return np.concatenate([rows.astype(np.int32), extra_rows]), np.concatenate(
+            [blocks[owner], extra_blocks]
+        )
 
     def _index_cells(self) -> cKDTree:
         n = len(self)

@@ -77,6 +77,11 @@ def _copy_line(row: tuple[Any, ...]) -> str:
     return "\t".join(map(_copy_field, row)) + "\n"
 
 
+def _record_params(r: ServiceRecord) -> tuple[Any, ...]:
+    row = rows.record_row(r)
+    return (*row[:5], bool(row[5]), row[6])  # attended is a boolean column here
+
+
 def _volunteer_copy_row(v: Volunteer) -> tuple[Any, ...]:
     r = rows.volunteer_row(v)
     return (r[0], r[1], _ewkt(r[2], r[3]), r[4], r[5], r[6], bool(r[7]), *r[8:])
@@ -165,8 +170,7 @@ class PostgisStore:
                     "COPY service_records (volunteer_id, activity_id, shift_id, date, hours, attended, rating) FROM STDIN"
                 ) as copy:
                     for r in world.service_records:
-                        row = rows.record_row(r)
-                        copy.write_row((*row[:5], bool(row[5]), row[6]))
+                        copy.write_row(_record_params(r))
             if world.bookings:
                 db.cursor().executemany(
                     "INSERT INTO bookings (volunteer_id, shift_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
@@ -199,13 +203,12 @@ class PostgisStore:
             return db.execute("DELETE FROM activities WHERE id = %s", (ident,)).rowcount > 0
 
     def add_service_record(self, r: ServiceRecord) -> None:
-        row = rows.record_row(r)
         with self._tx() as db:
             _log(db, "reload", "")
             db.execute(
                 "INSERT INTO service_records (volunteer_id, activity_id, shift_id, date, hours, attended, rating) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                (*row[:5], bool(row[5]), row[6]),
+                _record_params(r),
             )
 
     def erase_volunteer(self, ident: str) -> bool:
@@ -317,19 +320,7 @@ class PostgisStore:
         near: GeoPoint | None = None,
         radius_km: float | None = None,
     ) -> list[Activity]:
-        where: list[str] = []
-        args: list[Any] = []
-        if category is not None:
-            where.append("a.category = %s")
-            args.append(category)
-        if starts_from is not None or starts_to is not None:
-            where.append(
-                "EXISTS (SELECT 1 FROM shifts s WHERE s.activity_id = a.id AND s.starts_utc >= %s AND s.starts_utc < %s)"
-            )
-            args += [
-                starts_from if starts_from is not None else -(2**62),
-                starts_to if starts_to is not None else 2**62,
-            ]
+        where, args = rows.activity_filters(category, starts_from, starts_to, "%s")
         if near is not None and radius_km is not None:
             # On the indexed column as stored; the sphere is enough to prefilter, the caller
             # measures the distance it shows.

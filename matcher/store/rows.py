@@ -149,3 +149,25 @@ def record_from(r: tuple[Any, ...]) -> ServiceRecord:
 
 def record_row(r: ServiceRecord) -> tuple[Any, ...]:
     return (r.volunteer_id, r.activity_id, r.shift_id, r.date.isoformat(), r.hours, int(r.attended), r.rating)
+
+
+def activity_filters(
+    category: str | None, starts_from: int | None, starts_to: int | None, mark: str
+) -> tuple[list[str], list[Any]]:
+    """WHERE clauses (over ``activities a``) and their arguments for the category and the
+    window a shift must start in, with ``mark`` the driver's placeholder ("?" or "%s")."""
+    where: list[str] = []
+    args: list[Any] = []
+    if category is not None:
+        where.append(f"a.category = {mark}")
+        args.append(category)
+    if starts_from is not None or starts_to is not None:
+        where.append(
+            "EXISTS (SELECT 1 FROM shifts s WHERE s.activity_id = a.id "
+            f"AND s.starts_utc >= {mark} AND s.starts_utc < {mark})"
+        )
+        args += [
+            starts_from if starts_from is not None else -(2**62),
+            starts_to if starts_to is not None else 2**62,
+        ]
+    return where, args

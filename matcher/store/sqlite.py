@@ -205,19 +205,7 @@ class SqliteStore:
         near: GeoPoint | None = None,
         radius_km: float | None = None,
     ) -> list[Activity]:
-        where: list[str] = []
-        args: list[object] = []
-        if category is not None:
-            where.append("a.category = ?")
-            args.append(category)
-        if starts_from is not None or starts_to is not None:
-            where.append(
-                "EXISTS (SELECT 1 FROM shifts s WHERE s.activity_id = a.id AND s.starts_utc >= ? AND s.starts_utc < ?)"
-            )
-            args += [
-                starts_from if starts_from is not None else -(2**62),
-                starts_to if starts_to is not None else 2**62,
-            ]
+        where, args = rows.activity_filters(category, starts_from, starts_to, "?")
         if near is not None and radius_km is not None:
             # A bounding box, generous (the caller measures the distance); no longitude limit
             # near the poles or where the box would cross the antimeridian.
