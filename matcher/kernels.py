@@ -58,6 +58,13 @@ def _screen(  # pragma: no cover - compiled; the wrapper below documents the arg
     total_minutes: float,
     v_sig: Any,
     req_sigs: Any,
+    sk_offset: Any,
+    sk_length: Any,
+    sk_codes: Any,
+    req_tables: Any,
+    pref_tables: Any,
+    credit_floor: float,
+    preferred_share: float,
     online: bool,
     v_online: Any,
     v_xyz: Any,
@@ -66,7 +73,6 @@ def _screen(  # pragma: no cover - compiled; the wrapper below documents the arg
     radius_km: float,
     v_static: Any,
     past_extra: Any,
-    skill_ub: Any,
     weights: Any,
     floor: float,
 ) -> Any:
@@ -141,9 +147,41 @@ def _screen(  # pragma: no cover - compiled; the wrapper below documents the arg
                 near = max(d - DISTANCE_MARGIN_KM, 0.0)
                 ratio = 2.0 * near / max(limit, MIN_LIMIT_KM)
                 distance_part = 1.0 / (1.0 + ratio * ratio)
+        skills_part = 1.0  # no required or preferred skill: every row scores 1
+        if req_tables.shape[0] > 0 or pref_tables.shape[0] > 0:
+            # The row's own skills part, as matcher.factors.skills scores it: the best credit
+            # among its skills towards each required and preferred skill.
+            o = sk_offset[r]
+            held = sk_length[r]
+            req_sum = 0.0
+            lacking = False
+            for t in range(req_tables.shape[0]):
+                credit = 0.0
+                for e in range(o, o + held):
+                    credit = max(credit, float(req_tables[t, sk_codes[e]]))
+                if credit < credit_floor:
+                    lacking = True
+                    break
+                req_sum += credit
+            if lacking:
+                counts[2] += 1
+                continue
+            req_part = req_sum / req_tables.shape[0] if req_tables.shape[0] > 0 else 1.0
+            pref_sum = 0.0
+            for t in range(pref_tables.shape[0]):
+                credit = 0.0
+                for e in range(o, o + held):
+                    credit = max(credit, float(pref_tables[t, sk_codes[e]]))
+                pref_sum += credit
+            if pref_tables.shape[0] > 0:
+                pref_part = pref_sum / pref_tables.shape[0]
+                skills_part = (1.0 - preferred_share) * req_part + preferred_share * pref_part
+            else:
+                skills_part = req_part
+            skills_part = min(max(skills_part, 0.0), 1.0)
         past = min(float(v_static[r]) + float(past_extra[b]), 1.0)
         best = (
-            weights[0] * float(skill_ub[b])
+            weights[0] * skills_part
             + weights[1] * distance_part
             + weights[2] * coverage
             + weights[3] * past
@@ -152,10 +190,9 @@ def _screen(  # pragma: no cover - compiled; the wrapper below documents the arg
         if best < floor:
             continue
         rows[k] = r  # k <= i: compacting in place never overwrites a row still to be read
-        listed[k] = b
         bound[k] = best
         k += 1
-    return rows[:k], listed[:k], bound[:k], counts
+    return rows[:k], bound[:k], counts
 
 
 def screen(
@@ -174,6 +211,13 @@ def screen(
     total_minutes: float,
     v_sig: NDArray[np.uint64],
     req_sigs: NDArray[np.uint64],
+    sk_offset: NDArray[np.int64],
+    sk_length: NDArray[np.int32],
+    sk_codes: NDArray[np.int32],
+    req_tables: NDArray[np.float32],
+    pref_tables: NDArray[np.float32],
+    credit_floor: float,
+    preferred_share: float,
     online: bool,
     v_online: NDArray[np.bool_],
     v_xyz: NDArray[np.float32],
@@ -182,12 +226,11 @@ def screen(
     radius_km: float,
     v_static: NDArray[np.float32],
     past_extra: NDArray[np.float32],
-    skill_ub: NDArray[np.float32],
     weights: NDArray[np.float64],
     floor: float,
-) -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.float64], NDArray[np.int64]]:
-    """The rows of some blocks worth judging exactly, the block each was listed under, a bound
-    on each one's total, and counts in the order of :data:`COUNTS`.
+) -> tuple[NDArray[np.int32], NDArray[np.float64], NDArray[np.int64]]:
+    """The rows of some blocks worth judging exactly, a bound on each one's total, and counts in
+    the order of :data:`COUNTS`.
 
     Parameters
     ----------
@@ -198,15 +241,20 @@ def screen(
     zone, mask_words, mask_minutes, total_minutes : the shift as seen from time zone ``zone``
         (a :class:`matcher.calendar.ShiftMask`); rows in other zones skip this check
     v_sig, req_sigs : (N,) skill signatures and one signature per required skill
+    sk_offset, sk_length, sk_codes : each row's skill codes, ``sk_codes[sk_offset[r]:][:sk_length[r]]``
+    req_tables, pref_tables : (required or preferred skills, skill codes) credit tables
+        (:meth:`matcher.index.MatchIndex.credit_table`); a row whose best credit towards a
+        required skill is below ``credit_floor`` lacks it; ``preferred_share`` as in
+        :func:`matcher.factors.skills.blend`
     online, v_online : an online activity, and who works online
     v_xyz, origin : (N, 3) float32 unit vectors and the activity's (3,) unit vector
     v_travel, radius_km : travel limits (N,) and the organiser's radius
-    v_static : (N,) static past-service parts; ``past_extra``, ``skill_ub``: per block, the
-        other parts of the score bound (see :func:`matcher.ranking._rank_shift`)
+    v_static : (N,) static past-service parts; ``past_extra``: per block, a bound on what
+        category and organisation experience add to them (see :func:`matcher.ranking._ordered_blocks`)
     weights : normalised weights of skills, distance, availability, past service
     floor : the k-th best total so far (``-inf``: keep every eligible row)
     """
-    rows, listed, bound, tally = _screen(
+    rows, bound, tally = _screen(
         blocks,
         starts,
         counts,
@@ -221,6 +269,13 @@ def screen(
         total_minutes,
         v_sig,
         req_sigs,
+        sk_offset,
+        sk_length,
+        sk_codes,
+        req_tables,
+        pref_tables,
+        credit_floor,
+        preferred_share,
         online,
         v_online,
         v_xyz,
@@ -229,8 +284,7 @@ def screen(
         radius_km,
         v_static,
         past_extra,
-        skill_ub,
         weights,
         floor,
     )
-    return rows, listed, bound, tally
+    return rows, bound, tally

@@ -88,7 +88,6 @@ class _ShiftQuery:
     cert_ok: NDArray[np.bool_] | None
     age_cutoff: int | None
     past_extra: NDArray[np.float32]  # per block: bound on the category and organisation part
-    skill_ub: NDArray[np.float32]  # per block: bound on the skills part, 0 when nobody qualifies
     counts: dict[str, int]
     # Blocks near a place, shared by the shifts of one activity (same place, same reach).
     near_cache: dict[tuple[bytes, float], tuple[NDArray[np.int32], NDArray[np.float64]]] | None = None
@@ -135,7 +134,6 @@ def _prepare(
         cert_ok=cert_ok,
         age_cutoff=cutoff,
         past_extra=np.zeros(0, dtype=np.float32),
-        skill_ub=np.zeros(0, dtype=np.float32),
         counts={},
     )
 
@@ -169,31 +167,13 @@ def _keep(q: _ShiftQuery, rule: str | None, c: Columns, ok: NDArray[np.bool_]) -
     return {name: values[ok] for name, values in c.items()}
 
 
-def _bound(q: _ShiftQuery, c: Columns, skills_part: NDArray[np.float32]) -> NDArray[np.float64]:
-    return (
-        upper_bound(
-            {
-                "skills": skills_part,
-                "distance": c["dist_part"],
-                "availability": c["coverage"],
-                "past_service": c["past_ub"],
-            },
-            q.weights,
-        )
-        + BOUND_SLACK
-    )
-
-
 def _score_batch(
-    index: MatchIndex, q: _ShiftQuery, rows: NDArray[np.int32], listed: NDArray[np.int32], floor: float
+    index: MatchIndex, q: _ShiftQuery, rows: NDArray[np.int32]
 ) -> tuple[NDArray[np.int32], PairFeatures]:
-    """Apply every hard rule to ``rows`` (listed under blocks ``listed``), then compute the
-    features of the survivors. The cheapest, most selective checks come first; rows whose best
-    possible total is below ``floor`` (the current k-th score) are dropped as soon as the bound
-    can tell, once with the block's skills bound and again with their own skills, before the
-    costlier reads: they cannot enter the top k."""
+    """Apply every hard rule to ``rows``, then compute the features of the survivors; the
+    cheapest, most selective checks come first."""
     view = q.view
-    c: Columns = {"rows": rows, "listed": listed}
+    c: Columns = {"rows": rows}
     # Availability reads one or two words per row and removes most rows.
     c["coverage"] = _coverage(index, view, rows)
     c = _keep(q, "availability", c, constraints.available(c["coverage"]))
@@ -208,7 +188,6 @@ def _score_batch(
         n = c["rows"].shape[0]
         c["dist"] = np.zeros(n, dtype=np.float32)
         c["travel"] = index.v_travel.data[c["rows"]]
-        c["dist_part"] = np.ones(n, dtype=np.float32)
     else:
         # Rows reach here from spatial blocks, which hold only volunteers with a home.
         assert view.origin is not None
@@ -216,11 +195,6 @@ def _score_batch(
         c["travel"] = index.v_travel.data[c["rows"]]
         c = _keep(q, "travel", c, constraints.within_travel(c["dist"], c["travel"]))
         c = _keep(q, "radius", c, constraints.within_radius(c["dist"], q.radius_km))
-        c["dist_part"] = distance.decay(c["dist"], c["travel"])
-    bounded = bool(np.isfinite(floor))
-    if bounded:
-        c["past_ub"] = np.minimum(index.v_static.data[c["rows"]] + q.past_extra[c["listed"]], np.float32(1.0))
-        c = _keep(q, None, c, _bound(q, c, q.skill_ub[c["listed"]]) >= floor)
     n = c["rows"].shape[0]
     if q.req:
         credits = index.best_credits(c["rows"], q.req)
@@ -229,9 +203,6 @@ def _score_batch(
     else:
         c["skill_req"] = np.ones(n, dtype=np.float32)
     c["skill_pref"] = _preferred_credits(index, q, c["rows"])
-    if bounded:
-        own = skills.blend(c["skill_req"], c["skill_pref"], bool(q.pref))
-        c = _keep(q, None, c, _bound(q, c, own) >= floor)
     if q.cert_ok is not None:
         c = _keep(q, "certification", c, q.cert_ok[c["rows"]])
     if q.age_cutoff is not None:
@@ -327,9 +298,7 @@ def _rank_shift(
     if view.online:
         homeless = index.homeless.data[: index.homeless.n]
         if homeless.size:
-            homeless = homeless[index.v_alive.data[homeless]]
-            listed = np.full(homeless.shape[0], -1, dtype=np.int32)
-            rows, feats = _score_batch(index, q, homeless, listed, -np.inf)
+            rows, feats = _score_batch(index, q, homeless[index.v_alive.data[homeless]])
             top.offer(rows, combine(score_parts(feats), weights), feats)
     blocks, bound = _ordered_blocks(index, q, reach)
     sizes = np.cumsum(index.vblocks.members(blocks))
@@ -353,7 +322,7 @@ def _rank_shift(
             j = blocks.shape[0]
         if prune:
             # The compiled screen drops what cannot make the list; the exact rules judge the rest.
-            rows, listed, row_bound, screened = kernels.screen(
+            rows, row_bound, screened = kernels.screen(
                 blocks[i:j], *index.vblocks.ranges_of(blocks[i:j]), floor=top.kth(), **screen_args
             )
             considered += int(screened[0])
@@ -367,14 +336,13 @@ def _rank_shift(
                 kth = top.kth()
                 part = part[row_bound[part] >= kth]
                 if part.shape[0]:
-                    scored, feats = _score_batch(index, q, rows[part], listed[part], kth)
+                    scored, feats = _score_batch(index, q, rows[part])
                     top.offer(scored, combine(score_parts(feats), weights), feats)
         else:
             rows, listed = index.vblocks.rows_of(blocks[i:j])
-            current = index.v_block.data[rows] == listed
-            rows, listed = rows[current], listed[current]
+            rows = rows[index.v_block.data[rows] == listed]
             considered += rows.shape[0]
-            rows, feats = _score_batch(index, q, rows, listed, -np.inf)
+            rows, feats = _score_batch(index, q, rows)
             top.offer(rows, combine(score_parts(feats), weights), feats)
         i = j
         batch_rows *= 2
@@ -413,11 +381,9 @@ def _ordered_blocks(
     free = constraints.available(avail_ub)
     _count(q, "availability", int(index.vblocks.members(blocks[~free]).sum()))
     blocks, dist_ub, avail_ub = blocks[free], dist_ub[free], avail_ub[free]
-    q.skill_ub, qualified = _block_skills(index, q)
-    skilled = qualified[blocks]
+    skill_ub, skilled = _block_skills(index, q, blocks)
     _count(q, "skills", int(index.vblocks.members(blocks[~skilled]).sum()))
-    blocks, dist_ub, avail_ub = blocks[skilled], dist_ub[skilled], avail_ub[skilled]
-    skill_ub = q.skill_ub[blocks]
+    blocks, dist_ub, avail_ub, skill_ub = blocks[skilled], dist_ub[skilled], avail_ub[skilled], skill_ub[skilled]
     cat_hours = (
         index.block_cat_hours.data[blocks, view.category]
         if view.category < index.block_cat_hours.data.shape[1]
@@ -455,6 +421,7 @@ def _screen_args(index: MatchIndex, q: _ShiftQuery) -> dict[str, Any]:
     mask = index.shift_mask(view.row, zone_code) if zone is not None else None
     w = q.weights.normalised()
     n = index.n_volunteer_rows
+    n_codes = max(len(index.skills), 1)
     return {
         "v_block": index.v_block.data,
         "avail": index.v_avail(),
@@ -465,6 +432,14 @@ def _screen_args(index: MatchIndex, q: _ShiftQuery) -> dict[str, Any]:
         "total_minutes": mask.total_minutes if mask is not None else 1.0,
         "v_sig": index.v_skill_sig.data[:n],
         "req_sigs": np.array(q.req_signatures, dtype=np.uint64),
+        "sk_offset": index.v_skills.offset.data,
+        "sk_length": index.v_skills.length.data,
+        "sk_codes": index.v_skills.flat.data,
+        "req_tables": _stacked(q.req, n_codes),
+        "pref_tables": _stacked(q.pref, n_codes),
+        # Below the exact rule's threshold (constraints.has_required_skills) by a margin.
+        "credit_floor": float(np.float32(q.min_credit) - np.float32(1e-6)) - 1e-6,
+        "preferred_share": skills.PREFERRED_SHARE,
         "online": view.online,
         "v_online": index.v_online.data,
         "v_xyz": index.v_xyz.data,
@@ -473,9 +448,12 @@ def _screen_args(index: MatchIndex, q: _ShiftQuery) -> dict[str, Any]:
         "radius_km": float(min(q.radius_km, 1e9)),
         "v_static": index.v_static.data,
         "past_extra": q.past_extra,
-        "skill_ub": q.skill_ub,
         "weights": np.array([w["skills"], w["distance"], w["availability"], w["past_service"]]),
     }
+
+
+def _stacked(tables: list[NDArray[np.float32]], n_codes: int) -> NDArray[np.float32]:
+    return np.stack(tables) if tables else np.zeros((0, n_codes), dtype=np.float32)
 
 
 def _coverage(index: MatchIndex, view: ShiftView, rows: NDArray[np.int32]) -> NDArray[np.float32]:
@@ -492,20 +470,22 @@ def _coverage(index: MatchIndex, view: ShiftView, rows: NDArray[np.int32]) -> ND
     return coverage
 
 
-def _block_skills(index: MatchIndex, q: _ShiftQuery) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
-    """(blocks + 1,) each: per block, a bound on the skills part from the best credit any member
+def _block_skills(
+    index: MatchIndex, q: _ShiftQuery, blocks: NDArray[np.int32]
+) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
+    """Per block of ``blocks``: a bound on the skills part from the best credit any member
     earns towards each required and preferred skill, and whether some member may hold every
     required skill well enough (blocks where nobody does are skipped)."""
-    size = len(index.vblocks) + 1
+    size = blocks.shape[0]
     if q.req:
-        best = np.stack([index.block_credits(c) for c in q.view.required])
+        best = np.stack([index.block_credits(c)[blocks] for c in q.view.required])
         required = best.mean(axis=0)
         qualified = constraints.has_required_skills(best.min(axis=0), q.min_credit)
     else:
         required = np.ones(size, dtype=np.float32)
         qualified = np.ones(size, dtype=bool)
     if q.pref:
-        preferred = np.stack([index.block_credits(c) for c in q.view.preferred]).mean(axis=0)
+        preferred = np.stack([index.block_credits(c)[blocks] for c in q.view.preferred]).mean(axis=0)
     else:
         preferred = np.zeros(size, dtype=np.float32)
     return skills.blend(required.astype(np.float32), preferred.astype(np.float32), bool(q.pref)), qualified

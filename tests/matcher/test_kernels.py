@@ -21,14 +21,20 @@ def city(taxonomy: Taxonomy) -> tuple[MatchIndex, DemoCity]:
     return city.build_index(taxonomy), city
 
 
-def screened(index: MatchIndex, s_row: int, floor: float) -> tuple[set[str], int]:
+def screened_bounds(index: MatchIndex, s_row: int, floor: float) -> tuple[dict[str, float], int]:
+    """The rows the screen keeps, each with the bound it gives, and how many it considered."""
     q = ranking._prepare(index, s_row, np.inf, Weights.default(), DEFAULT_MIN_SKILL_CREDIT)
     reach = float(index.block_max_travel.data[: len(index.vblocks)].max())
     blocks, _ = ranking._ordered_blocks(index, q, reach)
-    rows, _, _, counts = kernels.screen(
+    rows, bound, counts = kernels.screen(
         blocks, *index.vblocks.ranges_of(blocks), floor=floor, **ranking._screen_args(index, q)
     )
-    return set(index.vid.idents(rows)), int(counts[0])
+    return dict(zip(index.vid.idents(rows), bound.tolist(), strict=True)), int(counts[0])
+
+
+def screened(index: MatchIndex, s_row: int, floor: float) -> tuple[set[str], int]:
+    kept, considered = screened_bounds(index, s_row, floor)
+    return set(kept), considered
 
 
 @settings(max_examples=20, deadline=None)
@@ -50,6 +56,20 @@ def test_screen_never_drops_a_row_that_can_reach_the_floor(
     kept, considered = screened(index, s_row, floor)
     assert {m.id for m in exact.matches if m.score >= floor} <= kept
     assert len(kept) <= considered
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 299))
+def test_screen_bound_is_never_below_the_exact_total(city: tuple[MatchIndex, DemoCity], a: int) -> None:
+    index, demo = city
+    aid = demo.activities.ids[a]
+    s_row = index.shifts_of(index.activity_row(aid))[0]
+    exact = ranking.recommend_volunteers(
+        index, aid, shift_id=index.s_ids[s_row], now=NOW, k=ranking.MAX_K, prune=False
+    )
+    bounds, _ = screened_bounds(index, s_row, -np.inf)
+    for m in exact.matches:
+        assert bounds[m.id] >= m.score, m.id
 
 
 def test_screen_prunes_with_a_high_floor(city: tuple[MatchIndex, DemoCity]) -> None:
