@@ -30,6 +30,9 @@ DISTANCE_MARGIN_KM = 0.01
 """Rows are dropped for distance only when farther than their limit by this much: float32 unit
 vectors put a distance off by well under a metre, so the exact check makes the real decision."""
 
+BOUND_SLACK = 1e-6
+"""Added to every bound: the exact path adds float32 parts, the kernels float64 ones."""
+
 COUNTS = ("considered", "availability", "skills", "not_online", "travel", "radius")
 """What :func:`screen` counts, in order: rows still in their block, then rows dropped per rule."""
 
@@ -114,6 +117,12 @@ def _screen(  # pragma: no cover - compiled; the wrapper below documents the arg
                 counts[1] += 1
                 continue
             coverage = min(minutes / total_minutes, 1.0)
+        # Bounds from the parts known so far (the others at their best) end the work on most
+        # rows early once the floor is known; only the full bound below is returned.
+        past = min(float(v_static[r]) + float(past_extra[b]), 1.0)
+        partial = weights[2] * coverage + weights[3] * past + BOUND_SLACK
+        if weights[0] + weights[1] + partial < floor:
+            continue
         if req_sigs.shape[0] > 0:
             signature = v_sig[r]
             held = True
@@ -132,21 +141,24 @@ def _screen(  # pragma: no cover - compiled; the wrapper below documents the arg
             dx = float(v_xyz[r, 0]) - origin[0]
             dy = float(v_xyz[r, 1]) - origin[1]
             dz = float(v_xyz[r, 2]) - origin[2]
-            chord = math.sqrt(dx * dx + dy * dy + dz * dz)
-            if chord < 1.4:  # beyond, the chord is imprecise: leave the row to the exact check
-                d = 2.0 * EARTH_RADIUS_KM * math.asin(min(chord * 0.5, 1.0))
-                limit = float(v_travel[r])
-                if d > limit + DISTANCE_MARGIN_KM:
-                    counts[4] += 1
-                    continue
-                if d > radius_km + DISTANCE_MARGIN_KM:
-                    counts[5] += 1
-                    continue
-                # The distance factor's curve (matcher.factors.distance.decay) at a distance
-                # no greater than the exact one: an upper bound on the row's distance part.
-                near = max(d - DISTANCE_MARGIN_KM, 0.0)
-                ratio = 2.0 * near / max(limit, MIN_LIMIT_KM)
-                distance_part = 1.0 / (1.0 + ratio * ratio)
+            # The chord times the radius is a lower bound on the distance along the sphere
+            # (within 2 cm of it up to 30 km): no arcsine per row.
+            d = EARTH_RADIUS_KM * math.sqrt(dx * dx + dy * dy + dz * dz)
+            limit = float(v_travel[r])
+            if d > limit + DISTANCE_MARGIN_KM:
+                counts[4] += 1
+                continue
+            if d > radius_km + DISTANCE_MARGIN_KM:
+                counts[5] += 1
+                continue
+            # The distance factor's curve (matcher.factors.distance.decay) at a distance
+            # no greater than the exact one: an upper bound on the row's distance part.
+            near = max(d - DISTANCE_MARGIN_KM, 0.0)
+            ratio = 2.0 * near / max(limit, MIN_LIMIT_KM)
+            distance_part = 1.0 / (1.0 + ratio * ratio)
+        partial += weights[1] * distance_part
+        if weights[0] + partial < floor:
+            continue
         skills_part = 1.0  # no required or preferred skill: every row scores 1
         if req_tables.shape[0] > 0 or pref_tables.shape[0] > 0:
             # The row's own skills part, as matcher.factors.skills scores it: the best credit
@@ -179,20 +191,170 @@ def _screen(  # pragma: no cover - compiled; the wrapper below documents the arg
             else:
                 skills_part = req_part
             skills_part = min(max(skills_part, 0.0), 1.0)
-        past = min(float(v_static[r]) + float(past_extra[b]), 1.0)
-        best = (
-            weights[0] * skills_part
-            + weights[1] * distance_part
-            + weights[2] * coverage
-            + weights[3] * past
-            + 1e-6
-        )
+        best = weights[0] * skills_part + partial
         if best < floor:
             continue
         rows[k] = r  # k <= i: compacting in place never overwrites a row still to be read
         bound[k] = best
         k += 1
     return rows[:k], bound[:k], counts
+
+
+BLOCK_STATUS = ("kept", "availability", "skills", "reach")
+"""Why :func:`block_bounds` set a block aside, by status code (0: kept)."""
+
+
+@numba.njit(cache=True, nogil=True)
+def _block_bounds(  # pragma: no cover - compiled; the wrapper below documents the arguments
+    blocks: Any,
+    lower_km: Any,
+    online: bool,
+    reach_km: float,
+    block_max_travel: Any,
+    block_zone: Any,
+    block_avail: Any,
+    zone: int,
+    mask_words: Any,
+    mask_minutes: Any,
+    total_minutes: float,
+    req_credits: Any,
+    pref_credits: Any,
+    credit_floor: float,
+    preferred_share: float,
+    block_max_static: Any,
+    cat_hours: Any,
+    w_category: float,
+    category_hours_scale: float,
+    w_organisation: float,
+    weights: Any,
+    past_extra: Any,
+) -> Any:
+    n = blocks.shape[0]
+    kept = np.empty(n, dtype=np.int32)
+    bound = np.empty(n, dtype=np.float64)
+    status = np.zeros(n, dtype=np.int8)
+    k = 0
+    for i in range(n):
+        b = blocks[i]
+        distance_part = 1.0
+        if not online:
+            travel = float(block_max_travel[b])
+            if lower_km[i] > min(travel, reach_km):
+                status[i] = 3
+                continue
+            ratio = 2.0 * lower_km[i] / max(travel, MIN_LIMIT_KM)
+            distance_part = 1.0 / (1.0 + ratio * ratio)
+        coverage = 1.0  # members in several or other time zones: no bound from the windows
+        if block_zone[b] == zone + 1:
+            minutes = 0.0
+            for j in range(mask_minutes.shape[0]):
+                for w in range(mask_words.shape[1]):
+                    m = mask_words[j, w]
+                    if m != 0:
+                        minutes += float(_popcount(block_avail[b, w] & m)) * mask_minutes[j]
+            if minutes <= 0.0:
+                status[i] = 1
+                continue
+            coverage = min(minutes / total_minutes, 1.0)
+        skills_part = 1.0
+        if req_credits.shape[0] > 0 or pref_credits.shape[0] > 0:
+            req_sum = 0.0
+            lacking = False
+            for t in range(req_credits.shape[0]):
+                credit = float(req_credits[t, b])
+                if credit < credit_floor:
+                    lacking = True
+                    break
+                req_sum += credit
+            if lacking:
+                status[i] = 2
+                continue
+            req_part = req_sum / req_credits.shape[0] if req_credits.shape[0] > 0 else 1.0
+            if pref_credits.shape[0] > 0:
+                pref_sum = 0.0
+                for t in range(pref_credits.shape[0]):
+                    pref_sum += float(pref_credits[t, b])
+                pref_part = pref_sum / pref_credits.shape[0]
+                skills_part = (1.0 - preferred_share) * req_part + preferred_share * pref_part
+            else:
+                skills_part = req_part
+            skills_part = min(max(skills_part, 0.0), 1.0)
+        extra = w_category * (1.0 - math.exp(-float(cat_hours[b]) / category_hours_scale)) + w_organisation
+        past_extra[b] = extra
+        past = min(float(block_max_static[b]) + extra, 1.0)
+        kept[k] = b
+        bound[k] = (
+            weights[0] * skills_part
+            + weights[1] * distance_part
+            + weights[2] * coverage
+            + weights[3] * past
+            + BOUND_SLACK
+        )
+        k += 1
+    return kept[:k], bound[:k], status
+
+
+def block_bounds(
+    blocks: NDArray[np.int32],
+    lower_km: NDArray[np.float64],
+    *,
+    online: bool,
+    reach_km: float,
+    block_max_travel: NDArray[np.float32],
+    block_zone: NDArray[np.int16],
+    block_avail: NDArray[np.uint64],
+    zone: int,
+    mask_words: NDArray[np.uint64],
+    mask_minutes: NDArray[np.float64],
+    total_minutes: float,
+    req_credits: NDArray[np.float32],
+    pref_credits: NDArray[np.float32],
+    credit_floor: float,
+    preferred_share: float,
+    block_max_static: NDArray[np.float32],
+    cat_hours: NDArray[np.float32],
+    w_category: float,
+    category_hours_scale: float,
+    w_organisation: float,
+    weights: NDArray[np.float64],
+    past_extra: NDArray[np.float32],
+) -> tuple[NDArray[np.int32], NDArray[np.float64], NDArray[np.int8]]:
+    """Per block, the best total any member could reach; blocks where nobody can qualify are set
+    aside. Returns the kept blocks, their bounds, and a status per input block (the index into
+    :data:`BLOCK_STATUS`).
+
+    The bound takes distance from the block's nearest point (``lower_km``) and its largest
+    travel limit, availability from the members' pooled windows (blocks of the shift's own time
+    zone ``zone``; others are bounded by 1), skills from the best credit any member earns
+    towards each required (``req_credits``, (required, blocks + 1)) and preferred skill, and past
+    service from the best static part plus what category and organisation experience can add,
+    as :mod:`matcher.factors.past_service` scores them. That last addition is written into
+    ``past_extra`` (blocks + 1,) for :func:`screen`'s row bounds.
+    """
+    return _block_bounds(  # type: ignore[no-any-return]
+        blocks,
+        lower_km,
+        online,
+        reach_km,
+        block_max_travel,
+        block_zone,
+        block_avail,
+        zone,
+        mask_words,
+        mask_minutes,
+        total_minutes,
+        req_credits,
+        pref_credits,
+        credit_floor,
+        preferred_share,
+        block_max_static,
+        cat_hours,
+        w_category,
+        category_hours_scale,
+        w_organisation,
+        weights,
+        past_extra,
+    )
 
 
 def screen(

@@ -38,15 +38,14 @@ from matcher.calendar import (
 from matcher.columns import NO_DAY
 from matcher.domain import Match, Reason, category_label
 from matcher.errors import ValidationError
-from matcher.factors import REGISTRY, ExplainContext, PairFeatures, distance, past_service, skills
+from matcher.factors import REGISTRY, ExplainContext, PairFeatures, past_service, skills
 from matcher.geo import distances_km
 from matcher.index import MatchIndex, ShiftView, expand
-from matcher.scoring import Weights, combine, score_parts, upper_bound
+from matcher.scoring import Weights, combine, score_parts
 
 MAX_K = 10_000
 FIRST_BATCH_ROWS = 4096
 FIRST_EXACT_ROWS = 256  # rows scored exactly before the k-th score is known
-BOUND_SLACK = 1e-6  # float32 rounding of the parts a bound is made of
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,15 +354,12 @@ def _ordered_blocks(
     index: MatchIndex, q: _ShiftQuery, reach_km: float
 ) -> tuple[NDArray[np.int32], NDArray[np.float64]]:
     """The blocks that may hold an eligible volunteer, best bound first, with the bound: the
-    highest total any member could reach (distance from the block's nearest edge and largest
-    travel limit, availability from the members' pooled windows, skills from the best credits
-    members hold, past service from the best static part plus what experience can add).
-    Also leaves in ``q`` the per-block parts the rows' own bounds use."""
+    highest total any member could reach (see :func:`matcher.kernels.block_bounds`). Also
+    leaves in ``q.past_extra`` the per-block part of the rows' own bounds."""
     view = q.view
     nb = len(index.vblocks)
     if view.online:
-        blocks = np.arange(nb, dtype=np.int32)
-        dist_ub = np.ones(nb, dtype=np.float32)
+        blocks, lower = np.arange(nb, dtype=np.int32), np.zeros(nb)
     else:
         assert view.origin is not None
         key = (view.origin.tobytes(), reach_km)
@@ -373,63 +369,71 @@ def _ordered_blocks(
             blocks, lower = index.vblocks.near(view.origin, reach_km)
             if q.near_cache is not None:
                 q.near_cache[key] = (blocks, lower)
-        bt = index.block_max_travel.data[blocks]
-        ok = lower <= np.minimum(bt, reach_km)
-        blocks, lower, bt = blocks[ok], lower[ok].astype(np.float32), bt[ok]
-        dist_ub = distance.decay(lower, bt)
-    avail_ub = _block_availability(index, view, blocks)
-    free = constraints.available(avail_ub)
-    _count(q, "availability", int(index.vblocks.members(blocks[~free]).sum()))
-    blocks, dist_ub, avail_ub = blocks[free], dist_ub[free], avail_ub[free]
-    skill_ub, skilled = _block_skills(index, q, blocks)
-    _count(q, "skills", int(index.vblocks.members(blocks[~skilled]).sum()))
-    blocks, dist_ub, avail_ub, skill_ub = blocks[skilled], dist_ub[skilled], avail_ub[skilled], skill_ub[skilled]
-    cat_hours = (
-        index.block_cat_hours.data[blocks, view.category]
-        if view.category < index.block_cat_hours.data.shape[1]
-        else np.zeros(blocks.shape[0], np.float32)
-    )
-    # Per block, what category and organisation experience can add to a member's static part.
-    past_extra = np.float32(past_service.W_CATEGORY) * (
-        1 - np.exp(-cat_hours / np.float32(past_service.CATEGORY_HOURS_SCALE))
-    ) + np.float32(past_service.W_ORGANISATION)
-    past_ub = index.block_max_static.data[blocks] + past_extra
-    # The same bounds by block for the rows' own bounds; the last entry, read through block -1
-    # (rows with no home), holds the loosest values.
+    # Rows with no block (online volunteers without a home) read the last, loosest entry.
     q.past_extra = np.full(nb + 1, past_service.W_CATEGORY + past_service.W_ORGANISATION, np.float32)
-    q.past_extra[blocks] = past_extra
-    bound = upper_bound(
-        {
-            "skills": skill_ub,
-            "distance": dist_ub,
-            "availability": avail_ub,
-            "past_service": np.minimum(past_ub, 1.0),
-        },
-        q.weights,
+    n_cat = index.block_cat_hours.data.shape[1]
+    kept, bound, status = kernels.block_bounds(
+        blocks,
+        lower,
+        online=view.online,
+        reach_km=reach_km,
+        block_max_travel=index.block_max_travel.data,
+        block_zone=index.block_zone.data,
+        block_avail=index.block_avail.data,
+        **_zone_mask(index, view),
+        req_credits=_stacked([index.block_credits(c) for c in view.required], nb + 1),
+        pref_credits=_stacked([index.block_credits(c) for c in view.preferred], nb + 1),
+        credit_floor=_credit_floor(q.min_credit),
+        preferred_share=skills.PREFERRED_SHARE,
+        block_max_static=index.block_max_static.data,
+        cat_hours=index.block_cat_hours.data[:, view.category]
+        if view.category < n_cat
+        else np.zeros(nb + 1, np.float32),
+        w_category=past_service.W_CATEGORY,
+        category_hours_scale=past_service.CATEGORY_HOURS_SCALE,
+        w_organisation=past_service.W_ORGANISATION,
+        weights=_weight_vector(q.weights),
+        past_extra=q.past_extra,
     )
-    bound = np.broadcast_to(bound, blocks.shape) if bound.shape != blocks.shape else bound
+    for code, rule in enumerate(kernels.BLOCK_STATUS[1:3], start=1):
+        _count(q, rule, int(index.vblocks.members(blocks[status == code]).sum()))
     order = np.argsort(-bound, kind="stable")
-    blocks, bound = blocks[order], bound[order] + BOUND_SLACK
-    return blocks, bound
+    return kept[order], bound[order]
+
+
+def _zone_mask(index: MatchIndex, view: ShiftView) -> dict[str, Any]:
+    """The shift as the kernels see it from its own time zone (``zone`` -1: no volunteer lives
+    there, so no row or block is checked against it)."""
+    zone = index.zones.get(view.zone)
+    mask = index.shift_mask(view.row, zone) if zone is not None else None
+    return {
+        "zone": -1 if zone is None else zone,
+        "mask_words": mask.masks if mask is not None else np.zeros((0, WORDS), np.uint64),
+        "mask_minutes": np.asarray(mask.minute_values if mask is not None else (), dtype=np.float64),
+        "total_minutes": mask.total_minutes if mask is not None else 1.0,
+    }
+
+
+def _credit_floor(min_credit: float) -> float:
+    """Below the exact rule's threshold (:func:`constraints.has_required_skills`) by a margin."""
+    return float(np.float32(min_credit) - np.float32(1e-6)) - 1e-6
+
+
+def _weight_vector(weights: Weights) -> NDArray[np.float64]:
+    w = weights.normalised()
+    return np.array([w["skills"], w["distance"], w["availability"], w["past_service"]])
 
 
 def _screen_args(index: MatchIndex, q: _ShiftQuery) -> dict[str, Any]:
     """The index columns and query constants :func:`matcher.kernels.screen` reads."""
     view = q.view
-    zone = index.zones.get(view.zone)
-    zone_code = -1 if zone is None else zone
-    mask = index.shift_mask(view.row, zone_code) if zone is not None else None
-    w = q.weights.normalised()
     n = index.n_volunteer_rows
     n_codes = max(len(index.skills), 1)
     return {
         "v_block": index.v_block.data,
         "avail": index.v_avail(),
         "v_tz": index.v_tz.data,
-        "zone": zone_code,
-        "mask_words": mask.masks if mask is not None else np.zeros((0, WORDS), np.uint64),
-        "mask_minutes": np.asarray(mask.minute_values if mask is not None else (), dtype=np.float64),
-        "total_minutes": mask.total_minutes if mask is not None else 1.0,
+        **_zone_mask(index, view),
         "v_sig": index.v_skill_sig.data[:n],
         "req_sigs": np.array(q.req_signatures, dtype=np.uint64),
         "sk_offset": index.v_skills.offset.data,
@@ -437,8 +441,7 @@ def _screen_args(index: MatchIndex, q: _ShiftQuery) -> dict[str, Any]:
         "sk_codes": index.v_skills.flat.data,
         "req_tables": _stacked(q.req, n_codes),
         "pref_tables": _stacked(q.pref, n_codes),
-        # Below the exact rule's threshold (constraints.has_required_skills) by a margin.
-        "credit_floor": float(np.float32(q.min_credit) - np.float32(1e-6)) - 1e-6,
+        "credit_floor": _credit_floor(q.min_credit),
         "preferred_share": skills.PREFERRED_SHARE,
         "online": view.online,
         "v_online": index.v_online.data,
@@ -448,12 +451,12 @@ def _screen_args(index: MatchIndex, q: _ShiftQuery) -> dict[str, Any]:
         "radius_km": float(min(q.radius_km, 1e9)),
         "v_static": index.v_static.data,
         "past_extra": q.past_extra,
-        "weights": np.array([w["skills"], w["distance"], w["availability"], w["past_service"]]),
+        "weights": _weight_vector(q.weights),
     }
 
 
-def _stacked(tables: list[NDArray[np.float32]], n_codes: int) -> NDArray[np.float32]:
-    return np.stack(tables) if tables else np.zeros((0, n_codes), dtype=np.float32)
+def _stacked(tables: list[NDArray[np.float32]], size: int) -> NDArray[np.float32]:
+    return np.stack(tables) if tables else np.zeros((0, size), dtype=np.float32)
 
 
 def _coverage(index: MatchIndex, view: ShiftView, rows: NDArray[np.int32]) -> NDArray[np.float32]:
@@ -468,39 +471,6 @@ def _coverage(index: MatchIndex, view: ShiftView, rows: NDArray[np.int32]) -> ND
         sel = tz == code
         coverage[sel] = index.shift_mask(view.row, int(code)).share(avail, rows[sel])
     return coverage
-
-
-def _block_skills(
-    index: MatchIndex, q: _ShiftQuery, blocks: NDArray[np.int32]
-) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
-    """Per block of ``blocks``: a bound on the skills part from the best credit any member
-    earns towards each required and preferred skill, and whether some member may hold every
-    required skill well enough (blocks where nobody does are skipped)."""
-    size = blocks.shape[0]
-    if q.req:
-        best = np.stack([index.block_credits(c)[blocks] for c in q.view.required])
-        required = best.mean(axis=0)
-        qualified = constraints.has_required_skills(best.min(axis=0), q.min_credit)
-    else:
-        required = np.ones(size, dtype=np.float32)
-        qualified = np.ones(size, dtype=bool)
-    if q.pref:
-        preferred = np.stack([index.block_credits(c)[blocks] for c in q.view.preferred]).mean(axis=0)
-    else:
-        preferred = np.zeros(size, dtype=np.float32)
-    return skills.blend(required.astype(np.float32), preferred.astype(np.float32), bool(q.pref)), qualified
-
-
-def _block_availability(index: MatchIndex, view: ShiftView, blocks: NDArray[np.int32]) -> NDArray[np.float32]:
-    """Per block, the share of the shift its members' pooled weekly windows cover: a bound on
-    any member's availability part (1 for a block whose members live in different time zones)."""
-    zone = index.block_zone.data[blocks]
-    out = np.ones(blocks.shape[0], dtype=np.float32)
-    pooled = index.block_avail.data.T  # (WORDS, blocks), the layout ShiftMask reads
-    for z in np.unique(zone[zone > 0]).tolist():
-        sel = zone == z
-        out[sel] = index.shift_mask(view.row, int(z) - 1).share(pooled, blocks[sel])
-    return out
 
 
 def recommend_volunteers(

@@ -72,13 +72,3 @@ def combine(parts: Mapping[str, NDArray[np.float32]], weights: Weights) -> NDArr
         total = term if total is None else total + term
     assert total is not None
     return total
-
-
-def upper_bound(bounds: Mapping[str, NDArray[np.float32] | float], weights: Weights) -> NDArray[np.float64]:
-    """The best total any pair can reach given an upper bound per factor (factors not named are
-    bounded by 1). Used to stop looking once no unseen volunteer can enter the top k."""
-    w = weights.normalised()
-    total: NDArray[np.float64] = np.zeros(1)
-    for name, weight in w.items():
-        total = total + np.asarray(bounds.get(name, 1.0), dtype=np.float64) * weight
-    return total

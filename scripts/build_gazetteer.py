@@ -49,17 +49,39 @@ def main() -> None:
                 name = f"{street}, {city}, NY {zipcode}".strip()
                 if name not in seen:
                     seen.add(name)
-                    rows.append(_row(name, [name, f"{street}, {city}"], lat, lon, "address", "NYC Open Data bquu-z2ht"))
+                    rows.append(
+                        _row(
+                            name, [name, f"{street}, {city}"], lat, lon, "address", "NYC Open Data bquu-z2ht"
+                        )
+                    )
             if zipcode:
                 zips[zipcode].append((lat, lon))
             if r.get("Borough"):
                 boroughs[r["Borough"].strip()].append((lat, lon))
     for code, points in sorted(zips.items()):
         lat, lon = _mean(points)
-        rows.append(_row(f"NY {code}", [code, f"NY {code}", f"New York {code}"], lat, lon, "postcode", "NYC Open Data bquu-z2ht (centroid)"))
+        rows.append(
+            _row(
+                f"NY {code}",
+                [code, f"NY {code}", f"New York {code}"],
+                lat,
+                lon,
+                "postcode",
+                "NYC Open Data bquu-z2ht (centroid)",
+            )
+        )
     for borough, points in sorted(boroughs.items()):
         lat, lon = _mean(points)
-        rows.append(_row(borough.title(), [borough, f"{borough}, New York"], lat, lon, "borough", "NYC Open Data bquu-z2ht (centroid)"))
+        rows.append(
+            _row(
+                borough.title(),
+                [borough, f"{borough}, New York"],
+                lat,
+                lon,
+                "borough",
+                "NYC Open Data bquu-z2ht (centroid)",
+            )
+        )
     with OUT.open("w", encoding="utf-8", newline="") as f:
         w = csv.DictWriter(f, fieldnames=["name", "aliases", "lat", "lon", "kind", "source"])
         w.writeheader()
@@ -69,7 +91,14 @@ def main() -> None:
 
 def _row(name: str, aliases: list[str], lat: float, lon: float, kind: str, source: str) -> dict[str, str]:
     unique = list(dict.fromkeys(a for a in aliases if a))
-    return {"name": name, "aliases": "|".join(unique), "lat": f"{lat:.6f}", "lon": f"{lon:.6f}", "kind": kind, "source": source}
+    return {
+        "name": name,
+        "aliases": "|".join(unique),
+        "lat": f"{lat:.6f}",
+        "lon": f"{lon:.6f}",
+        "kind": kind,
+        "source": source,
+    }
 
 
 def _mean(points: list[tuple[float, float]]) -> tuple[float, float]:
