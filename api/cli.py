@@ -94,7 +94,9 @@ def _now(text: str | None) -> datetime:
     return parsed
 
 
-def _progress() -> Progress:
+def _progress(*, auto_refresh: bool = True) -> Progress:
+    """A progress display on stderr; ``auto_refresh=False`` redraws only when told (a timing
+    loop must not share the interpreter with a redrawing thread)."""
     return Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -103,6 +105,7 @@ def _progress() -> Progress:
         TimeElapsedColumn(),
         console=err,
         transient=True,
+        auto_refresh=auto_refresh,
     )
 
 
@@ -289,14 +292,14 @@ def bench(
 ) -> None:
     """Build a large city in memory and print index build time, memory and query latencies;
     with --service (the default) also PostGIS import, the same top-50 in SQL, and HTTP load."""
-    with _progress() as bar:
+    with _progress(auto_refresh=False) as bar:
         task = bar.add_task("benchmark", total=None)
         figures = bench_mod.run(
             load_taxonomy(),
             volunteers=volunteers,
             activities=activities,
             queries=queries,
-            progress=lambda s: bar.update(task, description=s),
+            progress=lambda s: bar.update(task, description=s, refresh=True),
         )
         if service:
             from api import bench_service
@@ -307,7 +310,7 @@ def bench(
                 http_volunteers=http_volunteers,
                 queries=min(queries, 5),  # one SQL statement takes ~20 s at 10^6
                 http_seconds=http_seconds,
-                progress=lambda s: bar.update(task, description=s),
+                progress=lambda s: bar.update(task, description=s, refresh=True),
             )
     if as_json:
         sys.stdout.write(json.dumps(figures) + "\n")

@@ -33,7 +33,17 @@ vectors put a distance off by well under a metre, so the exact check makes the r
 BOUND_SLACK = 1e-6
 """Added to every bound: the exact path adds float32 parts, the kernels float64 ones."""
 
-COUNTS = ("considered", "availability", "skills", "not_online", "travel", "radius")
+COUNTS = (
+    "considered",
+    "availability",
+    "skills",
+    "not_online",
+    "travel",
+    "radius",
+    "certification",
+    "age",
+    "booked",
+)
 """What :func:`screen` counts, in order: rows still in their block, then rows dropped per rule."""
 
 
@@ -43,6 +53,35 @@ def _popcount(x: np.uint64) -> np.uint64:  # pragma: no cover - compiled
     x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
     x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
     return (x * np.uint64(0x0101010101010101)) >> np.uint64(56)
+
+
+@numba.njit(cache=True, nogil=True)
+def _offer_lower_bound(heap: Any, value: float) -> None:  # pragma: no cover - compiled
+    """Keep in ``heap`` (a binary min-heap of fixed size) the largest values offered."""
+    if value <= heap[0]:
+        return
+    heap[0] = value
+    i = 0
+    n = heap.shape[0]
+    while True:
+        child = 2 * i + 1
+        if child >= n:
+            break
+        if child + 1 < n and heap[child + 1] < heap[child]:
+            child += 1
+        if heap[child] >= heap[i]:
+            break
+        heap[i], heap[child] = heap[child], heap[i]
+        i = child
+
+
+@numba.njit(cache=True, nogil=True)
+def _hours_of(posting_rows: Any, posting_hours: Any, r: int) -> float:  # pragma: no cover - compiled
+    """Hours of row ``r`` in a posting list sorted by row (0 when absent)."""
+    i = np.searchsorted(posting_rows, r)
+    if i < posting_rows.shape[0] and posting_rows[i] == r:
+        return float(posting_hours[i])
+    return 0.0
 
 
 @numba.njit(cache=True, nogil=True)
@@ -67,6 +106,7 @@ def _screen(  # pragma: no cover - compiled; the wrapper below documents the arg
     req_tables: Any,
     pref_tables: Any,
     credit_floor: float,
+    credit_sure: float,
     preferred_share: float,
     online: bool,
     v_online: Any,
@@ -76,8 +116,22 @@ def _screen(  # pragma: no cover - compiled; the wrapper below documents the arg
     radius_km: float,
     v_static: Any,
     past_extra: Any,
+    skill_ub: Any,
+    cat_rows: Any,
+    cat_hours: Any,
+    org_rows: Any,
+    org_hours: Any,
+    w_category: float,
+    category_hours_scale: float,
+    w_organisation: float,
+    organisation_hours_scale: float,
+    cert_ok: Any,
+    v_birth: Any,
+    age_cutoff: int,
+    excluded: Any,
     weights: Any,
     floor: float,
+    heap: Any,
 ) -> Any:
     # The candidate rows: each block's range, then the rows added to blocks later.
     total = extra_rows.shape[0]
@@ -96,8 +150,10 @@ def _screen(  # pragma: no cover - compiled; the wrapper below documents the arg
         listed[n] = extra_listed[i]
         n += 1
 
-    counts = np.zeros(6, dtype=np.int64)
+    counts = np.zeros(len(COUNTS), dtype=np.int64)
     bound = np.empty(n, dtype=np.float64)
+    if heap.shape[0] > 0:
+        floor = max(floor, heap[0])
     k = 0
     for i in range(n):
         r = rows[i]
@@ -105,6 +161,7 @@ def _screen(  # pragma: no cover - compiled; the wrapper below documents the arg
         if v_block[r] != b:
             continue
         counts[0] += 1
+        sure = True  # every rule certainly passed: the row's lower bound may raise the floor
         coverage = 1.0  # rows in another time zone are not screened for availability
         if v_tz[r] == zone:
             minutes = 0.0
@@ -117,11 +174,15 @@ def _screen(  # pragma: no cover - compiled; the wrapper below documents the arg
                 counts[1] += 1
                 continue
             coverage = min(minutes / total_minutes, 1.0)
+        else:
+            sure = False
         # Bounds from the parts known so far (the others at their best) end the work on most
         # rows early once the floor is known; only the full bound below is returned.
-        past = min(float(v_static[r]) + float(past_extra[b]), 1.0)
+        static = float(v_static[r])
+        past = min(static + float(past_extra[b]), 1.0)
         partial = weights[2] * coverage + weights[3] * past + BOUND_SLACK
-        if weights[0] + weights[1] + partial < floor:
+        skills_best = weights[0] * skill_ub[b]
+        if skills_best + weights[1] + partial < floor:
             continue
         if req_sigs.shape[0] > 0:
             signature = v_sig[r]
@@ -133,17 +194,20 @@ def _screen(  # pragma: no cover - compiled; the wrapper below documents the arg
                 counts[2] += 1
                 continue
         distance_part = 1.0
+        distance_low = 1.0
         if online:
             if not v_online[r]:
                 counts[3] += 1
                 continue
+            partial += weights[1]
         else:
             dx = float(v_xyz[r, 0]) - origin[0]
             dy = float(v_xyz[r, 1]) - origin[1]
             dz = float(v_xyz[r, 2]) - origin[2]
+            chord = math.sqrt(dx * dx + dy * dy + dz * dz)
             # The chord times the radius is a lower bound on the distance along the sphere
-            # (within 2 cm of it up to 30 km): no arcsine per row.
-            d = EARTH_RADIUS_KM * math.sqrt(dx * dx + dy * dy + dz * dz)
+            # (within 2 cm of it up to 30 km): no arcsine for most rows.
+            d = EARTH_RADIUS_KM * chord
             limit = float(v_travel[r])
             if d > limit + DISTANCE_MARGIN_KM:
                 counts[4] += 1
@@ -153,39 +217,46 @@ def _screen(  # pragma: no cover - compiled; the wrapper below documents the arg
                 continue
             # The distance factor's curve (matcher.factors.distance.decay) at a distance
             # no greater than the exact one: an upper bound on the row's distance part.
-            near = max(d - DISTANCE_MARGIN_KM, 0.0)
-            ratio = 2.0 * near / max(limit, MIN_LIMIT_KM)
+            scale = max(limit, MIN_LIMIT_KM)
+            ratio = 2.0 * max(d - DISTANCE_MARGIN_KM, 0.0) / scale
             distance_part = 1.0 / (1.0 + ratio * ratio)
-        partial += weights[1] * distance_part
-        if weights[0] + partial < floor:
-            continue
+            partial += weights[1] * distance_part
+            if skills_best + partial < floor:
+                continue
+            far = 2.0 * EARTH_RADIUS_KM * math.asin(min(chord * 0.5, 1.0)) + DISTANCE_MARGIN_KM
+            if far > limit or far > radius_km:
+                sure = False
+            ratio = 2.0 * far / scale
+            distance_low = 1.0 / (1.0 + ratio * ratio)
         skills_part = 1.0  # no required or preferred skill: every row scores 1
         if req_tables.shape[0] > 0 or pref_tables.shape[0] > 0:
             # The row's own skills part, as matcher.factors.skills scores it: the best credit
             # among its skills towards each required and preferred skill.
             o = sk_offset[r]
-            held = sk_length[r]
+            held_n = sk_length[r]
             req_sum = 0.0
             lacking = False
             for t in range(req_tables.shape[0]):
                 credit = 0.0
-                for e in range(o, o + held):
+                for e in range(o, o + held_n):
                     credit = max(credit, float(req_tables[t, sk_codes[e]]))
                 if credit < credit_floor:
                     lacking = True
                     break
+                if credit < credit_sure:
+                    sure = False
                 req_sum += credit
             if lacking:
                 counts[2] += 1
                 continue
             req_part = req_sum / req_tables.shape[0] if req_tables.shape[0] > 0 else 1.0
-            pref_sum = 0.0
-            for t in range(pref_tables.shape[0]):
-                credit = 0.0
-                for e in range(o, o + held):
-                    credit = max(credit, float(pref_tables[t, sk_codes[e]]))
-                pref_sum += credit
             if pref_tables.shape[0] > 0:
+                pref_sum = 0.0
+                for t in range(pref_tables.shape[0]):
+                    credit = 0.0
+                    for e in range(o, o + held_n):
+                        credit = max(credit, float(pref_tables[t, sk_codes[e]]))
+                    pref_sum += credit
                 pref_part = pref_sum / pref_tables.shape[0]
                 skills_part = (1.0 - preferred_share) * req_part + preferred_share * pref_part
             else:
@@ -194,6 +265,47 @@ def _screen(  # pragma: no cover - compiled; the wrapper below documents the arg
         best = weights[0] * skills_part + partial
         if best < floor:
             continue
+        # Past service exactly (matcher.factors.past_service) now that few rows are left: the
+        # row's own category and organisation hours instead of the block's best.
+        cat_h = _hours_of(cat_rows, cat_hours, r)
+        org_h = _hours_of(org_rows, org_hours, r)
+        past = static
+        if cat_h > 0.0:
+            past += w_category * (1.0 - math.exp(-cat_h / category_hours_scale))
+        if org_h > 0.0:
+            past += w_organisation * (1.0 - math.exp(-org_h / organisation_hours_scale))
+        past = min(max(past, 0.0), 1.0)
+        best = (
+            weights[0] * skills_part
+            + weights[1] * distance_part
+            + weights[2] * coverage
+            + weights[3] * past
+            + BOUND_SLACK
+        )
+        if best < floor:
+            continue
+        # The rules the exact path checks on integers and flags, checked the same way.
+        if cert_ok.shape[0] > 0 and not cert_ok[r]:
+            counts[6] += 1
+            continue
+        if v_birth[r] > age_cutoff:
+            counts[7] += 1
+            continue
+        if excluded.shape[0] > 0 and excluded[r]:
+            counts[8] += 1
+            continue
+        if sure and heap.shape[0] > 0:
+            # A total this row certainly reaches (distance at the far end of the float error,
+            # the rest within rounding); k such rows set a floor.
+            low = (
+                weights[0] * skills_part
+                + weights[1] * distance_low
+                + weights[2] * coverage
+                + weights[3] * past
+                - 2.0 * BOUND_SLACK
+            )
+            _offer_lower_bound(heap, low)
+            floor = max(floor, heap[0])
         rows[k] = r  # k <= i: compacting in place never overwrites a row still to be read
         bound[k] = best
         k += 1
@@ -228,6 +340,7 @@ def _block_bounds(  # pragma: no cover - compiled; the wrapper below documents t
     w_organisation: float,
     weights: Any,
     past_extra: Any,
+    skill_ub: Any,
 ) -> Any:
     n = blocks.shape[0]
     kept = np.empty(n, dtype=np.int32)
@@ -281,6 +394,7 @@ def _block_bounds(  # pragma: no cover - compiled; the wrapper below documents t
             skills_part = min(max(skills_part, 0.0), 1.0)
         extra = w_category * (1.0 - math.exp(-float(cat_hours[b]) / category_hours_scale)) + w_organisation
         past_extra[b] = extra
+        skill_ub[b] = skills_part
         past = min(float(block_max_static[b]) + extra, 1.0)
         kept[k] = b
         bound[k] = (
@@ -318,6 +432,7 @@ def block_bounds(
     w_organisation: float,
     weights: NDArray[np.float64],
     past_extra: NDArray[np.float32],
+    skill_ub: NDArray[np.float64],
 ) -> tuple[NDArray[np.int32], NDArray[np.float64], NDArray[np.int8]]:
     """Per block, the best total any member could reach; blocks where nobody can qualify are set
     aside. Returns the kept blocks, their bounds, and a status per input block (the index into
@@ -328,8 +443,8 @@ def block_bounds(
     zone ``zone``; others are bounded by 1), skills from the best credit any member earns
     towards each required (``req_credits``, (required, blocks + 1)) and preferred skill, and past
     service from the best static part plus what category and organisation experience can add,
-    as :mod:`matcher.factors.past_service` scores them. That last addition is written into
-    ``past_extra`` (blocks + 1,) for :func:`screen`'s row bounds.
+    as :mod:`matcher.factors.past_service` scores them. That last addition, and the skills
+    bound, are written into ``past_extra`` and ``skill_ub`` (blocks + 1,) for :func:`screen`.
     """
     return _block_bounds(  # type: ignore[no-any-return]
         blocks,
@@ -354,6 +469,7 @@ def block_bounds(
         w_organisation,
         weights,
         past_extra,
+        skill_ub,
     )
 
 
@@ -379,6 +495,7 @@ def screen(
     req_tables: NDArray[np.float32],
     pref_tables: NDArray[np.float32],
     credit_floor: float,
+    credit_sure: float,
     preferred_share: float,
     online: bool,
     v_online: NDArray[np.bool_],
@@ -388,11 +505,31 @@ def screen(
     radius_km: float,
     v_static: NDArray[np.float32],
     past_extra: NDArray[np.float32],
+    skill_ub: NDArray[np.float64],
+    cat_rows: NDArray[np.int32],
+    cat_hours: NDArray[np.float32],
+    org_rows: NDArray[np.int32],
+    org_hours: NDArray[np.float32],
+    w_category: float,
+    category_hours_scale: float,
+    w_organisation: float,
+    organisation_hours_scale: float,
+    cert_ok: NDArray[np.bool_],
+    v_birth: NDArray[np.int32],
+    age_cutoff: int,
+    excluded: NDArray[np.bool_],
     weights: NDArray[np.float64],
     floor: float,
+    heap: NDArray[np.float64],
 ) -> tuple[NDArray[np.int32], NDArray[np.float64], NDArray[np.int64]]:
     """The rows of some blocks worth judging exactly, a bound on each one's total, and counts in
     the order of :data:`COUNTS`.
+
+    Rows are dropped when a rule certainly fails or when their bound is below the floor: the
+    larger of ``floor`` and the smallest value in ``heap``, a min-heap of size k that keeps the
+    largest totals that rows which certainly pass every rule are certain to reach (a lower bound
+    per row, so the k-th of them is never above the true k-th best total). The heap carries
+    over between calls of one search; an empty one disables it.
 
     Parameters
     ----------
@@ -406,15 +543,23 @@ def screen(
     sk_offset, sk_length, sk_codes : each row's skill codes, ``sk_codes[sk_offset[r]:][:sk_length[r]]``
     req_tables, pref_tables : (required or preferred skills, skill codes) credit tables
         (:meth:`matcher.index.MatchIndex.credit_table`); a row whose best credit towards a
-        required skill is below ``credit_floor`` lacks it; ``preferred_share`` as in
-        :func:`matcher.factors.skills.blend`
+        required skill is below ``credit_floor`` lacks it, one at ``credit_sure`` or above
+        certainly holds it; ``preferred_share`` as in :func:`matcher.factors.skills.blend`
     online, v_online : an online activity, and who works online
     v_xyz, origin : (N, 3) float32 unit vectors and the activity's (3,) unit vector
     v_travel, radius_km : travel limits (N,) and the organiser's radius
-    v_static : (N,) static past-service parts; ``past_extra``: per block, a bound on what
-        category and organisation experience add to them (see :func:`matcher.ranking._ordered_blocks`)
+    v_static : (N,) static past-service parts; ``past_extra``, ``skill_ub``: per block, bounds
+        on what category and organisation experience add to them and on the skills part
+        (:func:`block_bounds`)
+    cat_rows, cat_hours, org_rows, org_hours : the hours served in the activity's category and
+        for its organisation, by row (sorted), and the constants of
+        :mod:`matcher.factors.past_service` that turn them into the past-service part
+    cert_ok : (N,) holds every required certificate (empty: none required)
+    v_birth, age_cutoff : (N,) birth day numbers, and the latest one old enough
+    excluded : (N,) booked on an overlapping shift or on a blackout date (empty: nobody)
     weights : normalised weights of skills, distance, availability, past service
     floor : the k-th best total so far (``-inf``: keep every eligible row)
+    heap : (k,) min-heap of certain totals, updated in place (initially ``-inf``)
     """
     rows, bound, tally = _screen(
         blocks,
@@ -437,6 +582,7 @@ def screen(
         req_tables,
         pref_tables,
         credit_floor,
+        credit_sure,
         preferred_share,
         online,
         v_online,
@@ -446,7 +592,21 @@ def screen(
         radius_km,
         v_static,
         past_extra,
+        skill_ub,
+        cat_rows,
+        cat_hours,
+        org_rows,
+        org_hours,
+        w_category,
+        category_hours_scale,
+        w_organisation,
+        organisation_hours_scale,
+        cert_ok,
+        v_birth,
+        age_cutoff,
+        excluded,
         weights,
         floor,
+        heap,
     )
     return rows, bound, tally

@@ -44,8 +44,8 @@ from matcher.index import MatchIndex, ShiftView, expand
 from matcher.scoring import Weights, combine, score_parts
 
 MAX_K = 10_000
+_NO_FLAGS = np.zeros(0, dtype=bool)
 FIRST_BATCH_ROWS = 4096
-FIRST_EXACT_ROWS = 256  # rows scored exactly before the k-th score is known
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +87,7 @@ class _ShiftQuery:
     cert_ok: NDArray[np.bool_] | None
     age_cutoff: int | None
     past_extra: NDArray[np.float32]  # per block: bound on the category and organisation part
+    skill_ub: NDArray[np.float64]  # per block: bound on the skills part
     counts: dict[str, int]
     # Blocks near a place, shared by the shifts of one activity (same place, same reach).
     near_cache: dict[tuple[bytes, float], tuple[NDArray[np.int32], NDArray[np.float64]]] | None = None
@@ -133,6 +134,7 @@ def _prepare(
         cert_ok=cert_ok,
         age_cutoff=cutoff,
         past_extra=np.zeros(0, dtype=np.float32),
+        skill_ub=np.zeros(0),
         counts={},
     )
 
@@ -303,44 +305,37 @@ def _rank_shift(
     sizes = np.cumsum(index.vblocks.members(blocks))
 
     screen_args = _screen_args(index, q) if prune else {}
+    # Lower bounds of rows certain to qualify: the k-th largest is a floor (kernels.screen).
+    heap = np.full(k, -np.inf)
     considered = 0
     i = 0
     batch_rows = max(FIRST_BATCH_ROWS, 8 * k)
     while i < blocks.shape[0]:
-        kth = top.kth()
-        if prune and bound[i] < kth:
-            break
-        if prune:
-            done = int(sizes[i - 1]) if i else 0
-            j = int(np.searchsorted(sizes, done + batch_rows, side="left")) + 1
-            # Bounds fall along ``blocks``: blocks past the first one below the k-th score so
-            # far cannot contribute, so the batch ends there at the latest.
-            useful = int(np.searchsorted(-bound, -kth, side="right"))
-            j = min(max(j, i + 1), useful, blocks.shape[0])
-        else:
-            j = blocks.shape[0]
-        if prune:
-            # The compiled screen drops what cannot make the list; the exact rules judge the rest.
-            rows, row_bound, screened = kernels.screen(
-                blocks[i:j], *index.vblocks.ranges_of(blocks[i:j]), floor=top.kth(), **screen_args
-            )
-            considered += int(screened[0])
-            for rule, dropped in zip(kernels.COUNTS[1:], screened[1:].tolist(), strict=True):
-                _count(q, rule, dropped)
-            # Best bound first: the first few rows set the k-th score, which rules out most of
-            # the rest before their exact (costlier) scoring.
-            order = np.argsort(-row_bound, kind="stable")
-            head = min(order.shape[0], max(4 * k, FIRST_EXACT_ROWS)) if top.kth() == -np.inf else 0
-            for part in (order[:head], order[head:]):
-                kth = top.kth()
-                part = part[row_bound[part] >= kth]
-                if part.shape[0]:
-                    scored, feats = _score_batch(index, q, rows[part])
-                    top.offer(scored, combine(score_parts(feats), weights), feats)
-        else:
-            rows, listed = index.vblocks.rows_of(blocks[i:j])
+        if not prune:
+            rows, listed = index.vblocks.rows_of(blocks)
             rows = rows[index.v_block.data[rows] == listed]
             considered += rows.shape[0]
+            rows, feats = _score_batch(index, q, rows)
+            top.offer(rows, combine(score_parts(feats), weights), feats)
+            break
+        floor = max(top.kth(), float(heap[0]))
+        if bound[i] < floor:
+            break
+        done = int(sizes[i - 1]) if i else 0
+        j = int(np.searchsorted(sizes, done + batch_rows, side="left")) + 1
+        # Bounds fall along ``blocks``: blocks past the first one below the floor cannot
+        # contribute, so the batch ends there at the latest.
+        useful = int(np.searchsorted(-bound, -floor, side="right"))
+        j = min(max(j, i + 1), useful, blocks.shape[0])
+        # The compiled screen drops what cannot make the list; the exact rules judge the rest.
+        rows, row_bound, screened = kernels.screen(
+            blocks[i:j], *index.vblocks.ranges_of(blocks[i:j]), floor=floor, heap=heap, **screen_args
+        )
+        considered += int(screened[0])
+        for rule, dropped in zip(kernels.COUNTS[1:], screened[1:].tolist(), strict=True):
+            _count(q, rule, dropped)
+        rows = rows[row_bound >= max(top.kth(), float(heap[0]))]
+        if rows.shape[0]:
             rows, feats = _score_batch(index, q, rows)
             top.offer(rows, combine(score_parts(feats), weights), feats)
         i = j
@@ -355,7 +350,7 @@ def _ordered_blocks(
 ) -> tuple[NDArray[np.int32], NDArray[np.float64]]:
     """The blocks that may hold an eligible volunteer, best bound first, with the bound: the
     highest total any member could reach (see :func:`matcher.kernels.block_bounds`). Also
-    leaves in ``q.past_extra`` the per-block part of the rows' own bounds."""
+    leaves in ``q.past_extra`` and ``q.skill_ub`` the per-block parts of the rows' own bounds."""
     view = q.view
     nb = len(index.vblocks)
     if view.online:
@@ -371,6 +366,7 @@ def _ordered_blocks(
                 q.near_cache[key] = (blocks, lower)
     # Rows with no block (online volunteers without a home) read the last, loosest entry.
     q.past_extra = np.full(nb + 1, past_service.W_CATEGORY + past_service.W_ORGANISATION, np.float32)
+    q.skill_ub = np.ones(nb + 1)
     n_cat = index.block_cat_hours.data.shape[1]
     kept, bound, status = kernels.block_bounds(
         blocks,
@@ -394,6 +390,7 @@ def _ordered_blocks(
         w_organisation=past_service.W_ORGANISATION,
         weights=_weight_vector(q.weights),
         past_extra=q.past_extra,
+        skill_ub=q.skill_ub,
     )
     for code, rule in enumerate(kernels.BLOCK_STATUS[1:3], start=1):
         _count(q, rule, int(index.vblocks.members(blocks[status == code]).sum()))
@@ -414,9 +411,14 @@ def _zone_mask(index: MatchIndex, view: ShiftView) -> dict[str, Any]:
     }
 
 
+def _credit_sure(min_credit: float) -> float:
+    """The exact rule's threshold (:func:`constraints.has_required_skills`) on a credit."""
+    return float(np.float32(min_credit) - np.float32(1e-6))
+
+
 def _credit_floor(min_credit: float) -> float:
-    """Below the exact rule's threshold (:func:`constraints.has_required_skills`) by a margin."""
-    return float(np.float32(min_credit) - np.float32(1e-6)) - 1e-6
+    """Below the exact rule's threshold by a margin: a credit under it certainly fails."""
+    return _credit_sure(min_credit) - 1e-6
 
 
 def _weight_vector(weights: Weights) -> NDArray[np.float64]:
@@ -442,6 +444,7 @@ def _screen_args(index: MatchIndex, q: _ShiftQuery) -> dict[str, Any]:
         "req_tables": _stacked(q.req, n_codes),
         "pref_tables": _stacked(q.pref, n_codes),
         "credit_floor": _credit_floor(q.min_credit),
+        "credit_sure": _credit_sure(q.min_credit),
         "preferred_share": skills.PREFERRED_SHARE,
         "online": view.online,
         "v_online": index.v_online.data,
@@ -451,6 +454,17 @@ def _screen_args(index: MatchIndex, q: _ShiftQuery) -> dict[str, Any]:
         "radius_km": float(min(q.radius_km, 1e9)),
         "v_static": index.v_static.data,
         "past_extra": q.past_extra,
+        "skill_ub": q.skill_ub,
+        **dict(zip(("cat_rows", "cat_hours"), index.cat_exp.sorted_posting(view.category), strict=True)),
+        **dict(zip(("org_rows", "org_hours"), index.org_exp.sorted_posting(view.organisation), strict=True)),
+        "w_category": past_service.W_CATEGORY,
+        "category_hours_scale": past_service.CATEGORY_HOURS_SCALE,
+        "w_organisation": past_service.W_ORGANISATION,
+        "organisation_hours_scale": past_service.ORGANISATION_HOURS_SCALE,
+        "cert_ok": q.cert_ok if q.cert_ok is not None else _NO_FLAGS,
+        "v_birth": index.v_birth.data,
+        "age_cutoff": q.age_cutoff if q.age_cutoff is not None else np.iinfo(np.int64).max,
+        "excluded": q.excluded if q.excluded is not None else _NO_FLAGS,
         "weights": _weight_vector(q.weights),
     }
 

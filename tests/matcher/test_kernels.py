@@ -21,13 +21,19 @@ def city(taxonomy: Taxonomy) -> tuple[MatchIndex, DemoCity]:
     return city.build_index(taxonomy), city
 
 
-def screened_bounds(index: MatchIndex, s_row: int, floor: float) -> tuple[dict[str, float], int]:
+def screened_bounds(
+    index: MatchIndex, s_row: int, floor: float, heap: np.ndarray | None = None
+) -> tuple[dict[str, float], int]:
     """The rows the screen keeps, each with the bound it gives, and how many it considered."""
     q = ranking._prepare(index, s_row, np.inf, Weights.default(), DEFAULT_MIN_SKILL_CREDIT)
     reach = float(index.block_max_travel.data[: len(index.vblocks)].max())
     blocks, _ = ranking._ordered_blocks(index, q, reach)
     rows, bound, counts = kernels.screen(
-        blocks, *index.vblocks.ranges_of(blocks), floor=floor, **ranking._screen_args(index, q)
+        blocks,
+        *index.vblocks.ranges_of(blocks),
+        floor=floor,
+        heap=np.zeros(0) if heap is None else heap,
+        **ranking._screen_args(index, q),
     )
     return dict(zip(index.vid.idents(rows), bound.tolist(), strict=True)), int(counts[0])
 
@@ -70,6 +76,38 @@ def test_screen_bound_is_never_below_the_exact_total(city: tuple[MatchIndex, Dem
     bounds, _ = screened_bounds(index, s_row, -np.inf)
     for m in exact.matches:
         assert bounds[m.id] >= m.score, m.id
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 299), st.sampled_from([1, 5, 50]))
+def test_screen_floor_from_lower_bounds_never_passes_the_true_kth_total(
+    city: tuple[MatchIndex, DemoCity], a: int, k: int
+) -> None:
+    """k rows certain to qualify and certain to reach some total prove that the k-th best total
+    is at least that much; the heap must never claim more, and must keep the true top k."""
+    index, demo = city
+    aid = demo.activities.ids[a]
+    s_row = index.shifts_of(index.activity_row(aid))[0]
+    exact = ranking.recommend_volunteers(
+        index, aid, shift_id=index.s_ids[s_row], now=NOW, k=ranking.MAX_K, prune=False
+    )
+    heap = np.full(k, -np.inf)
+    kept, _ = screened_bounds(index, s_row, -np.inf, heap)
+    if len(exact.matches) < k:
+        assert heap[0] == -np.inf
+        return
+    assert heap[0] <= exact.matches[k - 1].score
+    assert {m.id for m in exact.matches[:k]} <= set(kept)
+
+
+def test_screen_lower_bounds_come_close_to_the_kth_total(city: tuple[MatchIndex, DemoCity]) -> None:
+    index, demo = city
+    aid = demo.activities.ids[0]
+    s_row = index.shifts_of(index.activity_row(aid))[0]
+    exact = ranking.recommend_volunteers(index, aid, shift_id=index.s_ids[s_row], now=NOW, k=10, prune=False)
+    heap = np.full(10, -np.inf)
+    screened_bounds(index, s_row, -np.inf, heap)
+    assert exact.matches[-1].score - 0.05 < heap[0] <= exact.matches[-1].score
 
 
 def test_screen_prunes_with_a_high_floor(city: tuple[MatchIndex, DemoCity]) -> None:
