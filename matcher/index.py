@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
+from matcher import kernels
 from matcher.calendar import (
     WORDS,
     ShiftMask,
@@ -444,17 +445,19 @@ class Experience:
 
     def __init__(self, keys: I32, rows: I32, hours: F32) -> None:
         if keys.shape[0]:
-            pair = keys.astype(np.int64) * (1 << 32) + rows.astype(np.int64)
-            uniq, inverse = np.unique(pair, return_inverse=True)
-            sums = np.bincount(inverse, weights=hours, minlength=uniq.shape[0]).astype(np.float32)
-            self._keys = (uniq >> 32).astype(np.int32)
-            self._rows = (uniq & 0xFFFFFFFF).astype(np.int32)
-            self._hours = sums
+            # Sorted by (key, row) in two counting passes, then one entry per pair.
+            by_row = kernels.stable_order(rows)
+            order = by_row[kernels.stable_order(keys[by_row])]
+            k, r = keys[order], rows[order]
+            first = np.flatnonzero(np.concatenate([[True], (k[1:] != k[:-1]) | (r[1:] != r[:-1])]))
+            self._keys = k[first].astype(np.int32)
+            self._rows = r[first].astype(np.int32)
+            self._hours = np.add.reduceat(hours[order].astype(np.float64), first).astype(np.float32)
         else:
             self._keys = np.zeros(0, np.int32)
             self._rows = np.zeros(0, np.int32)
             self._hours = np.zeros(0, np.float32)
-        self._by_row = np.argsort(self._rows, kind="stable").astype(np.int32)
+        self._by_row = kernels.stable_order(self._rows).astype(np.int32)
         self._rows_sorted = self._rows[self._by_row]
         self._delta: dict[tuple[int, int], float] = {}
 
@@ -710,7 +713,7 @@ class MatchIndex:
         self.v_online = Column(v.online_ok[perm].astype(bool))
         self.v_alive = Column(np.ones(n, dtype=bool))
         # Availability is word-major, (WORDS, n): each word of every volunteer is contiguous.
-        self._v_avail = np.ascontiguousarray(v.avail[perm].T)
+        self._v_avail = kernels.gather_transposed(v.avail, perm)
         self._v_avail_n = n
         self.v_attended = Column(attended[perm])
         self.v_missed = Column(missed[perm])
@@ -719,13 +722,8 @@ class MatchIndex:
         self.v_static = Column(static[perm])
 
         self.v_skills = RaggedStore(_permute_ragged(v.skills, perm))
-        self.v_skill_sig = Column(np.zeros(n, dtype=np.uint64))
-        flat = self.v_skills.flat.data[: self.v_skills.flat.n]
-        np.bitwise_or.at(
-            self.v_skill_sig.data,
-            _owners(self.v_skills, n),
-            np.left_shift(np.uint64(1), (flat % 64).astype(np.uint64)),
-        )
+        skills_ptr = np.concatenate([self.v_skills.offset.data[:n], [self.v_skills.flat.n]]).astype(np.int64)
+        self.v_skill_sig = Column(kernels.ragged_signatures(skills_ptr, self.v_skills.flat.data))
         certs = _permute_ragged(v.cert_skills, perm)
         self.v_certs = RaggedStore(certs)
         self.v_cert_expiry = Column(_permute_values(v.cert_skills, v.cert_expiry, perm))
@@ -825,11 +823,7 @@ class MatchIndex:
     def _init_activities(self, a: ActivityColumns, s: ShiftColumns, taken: NDArray[np.int32] | None) -> None:
         n = len(a)
         tz_map = np.array([self.zones.code(z) for z in a.zones] or [0], dtype=np.int16)
-        self.aid: dict[str, int] = {}
-        for i, ident in enumerate(a.ids):
-            if ident in self.aid:
-                raise ConflictError(f"activity id {ident!r} appears twice")
-            self.aid[ident] = i
+        self.aid: dict[str, int] = _positions(a.ids, "activity")
         self.a_ids: list[str] = list(a.ids)
         located = ~a.online & ~np.isnan(a.lat)
         xyz = np.zeros((n, 3), dtype=np.float32)
@@ -856,18 +850,17 @@ class MatchIndex:
             blocks = self.ablocks.bulk(keys[order], xyz[rows_loc[order]])
             self.a_block.data[rows_loc[order]] = blocks
             self.ablocks.count.data[:] = 0
-            for b in np.unique(blocks).tolist():
-                self.ablocks.extra[b] = np.sort(rows_loc[order][blocks == b]).astype(np.int32)
+            by_block = np.lexsort((rows_loc[order], blocks))
+            listed, rows_sorted = blocks[by_block], rows_loc[order][by_block].astype(np.int32)
+            cuts = np.flatnonzero(np.diff(listed)) + 1
+            for part in np.split(rows_sorted, cuts):
+                self.ablocks.extra[int(self.a_block.data[part[0]])] = part
         self.online_activities: set[int] = set(np.flatnonzero(a.online).tolist())
 
         # Shifts: an activity's shifts are contiguous rows.
         order = np.argsort(s.activity, kind="stable")
         self.s_ids: list[str] = [s.ids[i] for i in order.tolist()]
-        self.sid: dict[str, int] = {}
-        for i, ident in enumerate(self.s_ids):
-            if ident in self.sid:
-                raise ConflictError(f"shift id {ident!r} appears twice")
-            self.sid[ident] = i
+        self.sid: dict[str, int] = _positions(self.s_ids, "shift")
         self.s_act = Column(s.activity[order].astype(np.int32))
         self.s_start = Column(s.starts_s[order].astype(np.int64))
         self.s_end = Column(s.ends_s[order].astype(np.int64))
@@ -1454,18 +1447,25 @@ class MatchIndex:
 _EMPTY_I32 = np.zeros(0, dtype=np.int32)
 
 
+def _positions(ids: Sequence[str], what: str) -> dict[str, int]:
+    """id -> position; an id listed twice is a conflict."""
+    out = dict(zip(ids, range(len(ids)), strict=True))
+    if len(out) < len(ids):
+        seen: set[str] = set()
+        for ident in ids:
+            if ident in seen:
+                raise ConflictError(f"{what} id {ident!r} appears twice")
+            seen.add(ident)
+    return out
+
+
 def _permute_ragged(r: Ragged, perm: NDArray[np.intp]) -> Ragged:
-    lengths = np.diff(r.indptr)[perm]
-    _, positions = expand(r.indptr[:-1][perm], lengths)
-    indptr = np.zeros(perm.shape[0] + 1, dtype=np.int64)
-    np.cumsum(lengths, out=indptr[1:])
-    return Ragged(indptr, r.values[positions].astype(np.int32))
+    indptr, values = kernels.permute_ragged(r.indptr, r.values.astype(np.int32, copy=False), perm)
+    return Ragged(indptr, values)
 
 
 def _permute_values(r: Ragged, values: NDArray[np.int32], perm: NDArray[np.intp]) -> NDArray[np.int32]:
-    lengths = np.diff(r.indptr)[perm]
-    _, positions = expand(r.indptr[:-1][perm], lengths)
-    return values[positions].astype(np.int32)
+    return _permute_ragged(Ragged(r.indptr, values), perm).values
 
 
 def _owners(store: RaggedStore, n: int) -> I32:

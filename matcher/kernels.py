@@ -312,6 +312,97 @@ def _screen(  # pragma: no cover - compiled; the wrapper below documents the arg
     return rows[:k], bound[:k], counts
 
 
+@numba.njit(cache=True, nogil=True)
+def _permute_ragged(indptr: Any, values: Any, perm: Any) -> Any:  # pragma: no cover - compiled
+    n = perm.shape[0]
+    out_ptr = np.zeros(n + 1, dtype=np.int64)
+    for i in range(n):
+        p = perm[i]
+        out_ptr[i + 1] = out_ptr[i] + indptr[p + 1] - indptr[p]
+    out = np.empty(out_ptr[n], dtype=values.dtype)
+    for i in range(n):
+        p = perm[i]
+        start = out_ptr[i]
+        for j in range(indptr[p], indptr[p + 1]):
+            out[start] = values[j]
+            start += 1
+    return out_ptr, out
+
+
+def permute_ragged(
+    indptr: NDArray[np.int64], values: NDArray[np.int32], perm: NDArray[np.intp]
+) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
+    """Lists ``values[indptr[i]:indptr[i + 1]]`` reordered so that list ``i`` of the result is
+    list ``perm[i]`` of the input (one pass; the index build reorders every volunteer's
+    skills, certificates and blackout dates this way)."""
+    out_ptr, out = _permute_ragged(
+        indptr.astype(np.int64, copy=False), values, perm.astype(np.int64, copy=False)
+    )
+    return out_ptr, out
+
+
+@numba.njit(cache=True, nogil=True)
+def _counting_order(values: Any, n_values: int) -> Any:  # pragma: no cover - compiled
+    starts = np.zeros(n_values + 1, dtype=np.int64)
+    for i in range(values.shape[0]):
+        starts[values[i] + 1] += 1
+    for v in range(n_values):
+        starts[v + 1] += starts[v]
+    out = np.empty(values.shape[0], dtype=np.int64)
+    for i in range(values.shape[0]):
+        v = values[i]
+        out[starts[v]] = i
+        starts[v] += 1
+    return out
+
+
+def stable_order(values: NDArray[np.integer[Any]]) -> NDArray[np.int64]:
+    """``np.argsort(values, kind="stable")`` for non-negative integers, by counting: O(n + max)
+    instead of a comparison sort (rows, codes and keys of the index are such integers)."""
+    if values.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    low, high = int(values.min()), int(values.max())
+    if low < 0:
+        raise ValueError("stable_order takes non-negative integers")
+    order: NDArray[np.int64] = _counting_order(values, high + 1)
+    return order
+
+
+@numba.njit(cache=True, nogil=True)
+def _ragged_signatures(indptr: Any, values: Any) -> Any:  # pragma: no cover - compiled
+    n = indptr.shape[0] - 1
+    out = np.zeros(n, dtype=np.uint64)
+    for i in range(n):
+        sig = np.uint64(0)
+        for j in range(indptr[i], indptr[i + 1]):
+            sig |= np.uint64(1) << np.uint64(values[j] % 64)
+        out[i] = sig
+    return out
+
+
+def ragged_signatures(indptr: NDArray[np.int64], values: NDArray[np.int32]) -> NDArray[np.uint64]:
+    """Per list, the OR of ``1 << (value % 64)`` over its values (see
+    :meth:`matcher.index.MatchIndex.skill_signature`)."""
+    out: NDArray[np.uint64] = _ragged_signatures(indptr, values)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _gather_columns(matrix: Any, perm: Any) -> Any:  # pragma: no cover - compiled
+    out = np.empty((matrix.shape[1], perm.shape[0]), dtype=matrix.dtype)
+    for i in range(perm.shape[0]):
+        p = perm[i]
+        for w in range(matrix.shape[1]):
+            out[w, i] = matrix[p, w]
+    return out
+
+
+def gather_transposed(matrix: NDArray[np.uint64], perm: NDArray[np.intp]) -> NDArray[np.uint64]:
+    """``matrix[perm].T`` as a contiguous (columns, rows) array, in one pass."""
+    out: NDArray[np.uint64] = _gather_columns(np.ascontiguousarray(matrix), perm.astype(np.int64, copy=False))
+    return out
+
+
 BLOCK_STATUS = ("kept", "availability", "skills", "reach")
 """Why :func:`block_bounds` set a block aside, by status code (0: kept)."""
 
