@@ -38,6 +38,9 @@ from matcher.store.base import Account, load_taxonomy, open_store
 SQL_TOP50 = """
 WITH shift AS (
     SELECT s.starts_utc, s.ends_utc, a.location, a.required_skills,
+           -- 25 km around the activity as a longitude/latitude box, for the volunteers' index
+           ST_Expand(a.location::geometry, 25.0 / (111.32 * cos(radians(ST_Y(a.location::geometry)))),
+                     25.0 / 111.32) AS box,
            extract(isodow FROM to_timestamp(s.starts_utc) AT TIME ZONE a.timezone)::int - 1 AS day,
            (extract(hour FROM to_timestamp(s.starts_utc) AT TIME ZONE a.timezone) * 60
             + extract(minute FROM to_timestamp(s.starts_utc) AT TIME ZONE a.timezone))::int AS start_min,
@@ -47,16 +50,17 @@ WITH shift AS (
     SELECT v.id, v.skills, v.availability, v.max_travel_km,
            ST_Distance(v.home, shift.location, false) / 1000.0 AS km, shift.*
     FROM volunteers v, shift
-    WHERE v.erased_at IS NULL AND ST_DWithin(v.home, shift.location, 25000, false)
+    WHERE v.erased_at IS NULL AND v.home::geometry && shift.box
+      AND ST_DWithin(v.home, shift.location, 25000, false)
 ), scored AS (
     SELECT c.id,
            (SELECT count(*) FROM jsonb_array_elements_text(c.required_skills) r
-             WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(c.skills) h WHERE h->>0 = r))::float
+             WHERE EXISTS (SELECT 1 FROM json_array_elements(c.skills) h WHERE h->>0 = r))::float
              / greatest(jsonb_array_length(c.required_skills), 1) AS skill,
            1.0 / (1.0 + power(2.0 * c.km / greatest(c.max_travel_km, 0.1), 2)) AS near,
            (SELECT coalesce(sum(greatest(0, least((w->>2)::int, c.start_min + c.minutes)
                                           - greatest((w->>1)::int, c.start_min))), 0)
-              FROM jsonb_array_elements(c.availability) w WHERE (w->>0)::int = c.day)::float
+              FROM json_array_elements(c.availability) w WHERE (w->>0)::int = c.day)::float
              / greatest(c.minutes, 1) AS coverage,
            jsonb_array_length(c.required_skills) AS n_required
     FROM candidates c

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -23,12 +24,33 @@ from matcher.domain import (
 
 
 def _load(value: Any) -> Any:
-    """JSON text (SQLite) or already decoded (PostgreSQL jsonb)."""
+    """JSON text (SQLite) or already decoded (PostgreSQL json and jsonb)."""
     return json.loads(value) if isinstance(value, str) else value
 
 
 def dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
+
+
+# Most volunteers speak one of a few language lists and have no blackout dates or certificates:
+# those fields are encoded once per distinct value (tuples of strings and dates hash cheaply;
+# tuples of dataclasses do not, so skills and windows are encoded every time).
+
+
+@lru_cache(maxsize=1 << 12)
+def _languages_json(languages: tuple[str, ...]) -> str:
+    return dumps(list(languages))
+
+
+@lru_cache(maxsize=1 << 12)
+def _dates_json(days: tuple[date, ...]) -> str:
+    return dumps([d.isoformat() for d in days])
+
+
+def _certifications_json(certs: tuple[Certification, ...]) -> str:
+    if not certs:
+        return "[]"
+    return dumps([[c.skill, None if c.expires is None else c.expires.isoformat()] for c in certs])
 
 
 def volunteer_row(v: Volunteer) -> tuple[Any, ...]:
@@ -45,10 +67,10 @@ def volunteer_row(v: Volunteer) -> tuple[Any, ...]:
         v.phone,
         v.email,
         dumps([[c.skill, c.level] for c in v.skills]),
-        dumps(list(v.languages)),
+        _languages_json(v.languages),
         dumps([[w.day, w.start_minute, w.end_minute] for w in v.availability]),
-        dumps([d.isoformat() for d in v.blackout_dates]),
-        dumps([[c.skill, None if c.expires is None else c.expires.isoformat()] for c in v.certifications]),
+        _dates_json(v.blackout_dates),
+        _certifications_json(v.certifications),
         None if v.home is None else v.home.source,
     )
 
