@@ -28,12 +28,16 @@ from matcher.store.base import Account
 _bearer = HTTPBearer(auto_error=False, description="a token from `volmatch user create`")
 
 
-def live(request: Request) -> Live:
+# Dependencies that only read the app's state are coroutines: FastAPI runs a plain function
+# dependency in a worker thread, a hand-off that cost more than the work here.
+
+
+async def live(request: Request) -> Live:
     service: Live = request.app.state.live
     return service
 
 
-def settings(request: Request) -> Settings:
+async def settings(request: Request) -> Settings:
     s: Settings = request.app.state.settings
     return s
 
@@ -41,7 +45,7 @@ def settings(request: Request) -> Settings:
 LiveDep = Annotated[Live, Depends(live)]
 
 
-def places(request: Request) -> Places:
+async def places(request: Request) -> Places:
     found: Places = request.app.state.places
     return found
 
@@ -49,7 +53,7 @@ def places(request: Request) -> Places:
 PlacesDep = Annotated[Places, Depends(places)]
 
 
-def now(request: Request) -> datetime:
+async def now(request: Request) -> datetime:
     """The service's clock (injectable, so tests and demos can fix "now")."""
     clock: Callable[[], datetime] = request.app.state.clock
     return clock()
@@ -67,7 +71,7 @@ class Caller:
         return self.account.role
 
 
-def caller(
+async def caller(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Caller:
     unauthorised = {"WWW-Authenticate": "Bearer"}
@@ -77,7 +81,8 @@ def caller(
         ident = account_id_from(credentials.credentials, request.app.state.signing_key)
     except BadToken as e:
         raise HTTPException(401, f"the token is not valid ({e})", headers=unauthorised) from e
-    account = live(request).store.get_account(ident)
+    service: Live = request.app.state.live
+    account = service.account(ident)
     if account is None:
         raise HTTPException(401, "the token's account no longer exists", headers=unauthorised)
     return Caller(account)
@@ -93,7 +98,7 @@ def policy(name: str, *roles: str) -> dict[str, Any]:
     if not roles:
         return {"openapi_extra": extra}
 
-    def check(who: CallerDep) -> None:
+    async def check(who: CallerDep) -> None:
         if who.role not in roles:
             raise HTTPException(403, f"a {who.role} may not do this ({name}: {', '.join(roles)})")
 

@@ -17,7 +17,7 @@ from matcher.index import MatchIndex
 from matcher.interchange import check_references, parse_world, world_to_json
 from matcher.ranking import Ranking, recommend_activities, recommend_volunteers
 from matcher.skills import Taxonomy
-from matcher.store.base import Store
+from matcher.store.base import Account, Store
 
 
 def load_document(
@@ -84,6 +84,10 @@ POLL_S = 0.25
 """How often a process looks for other processes' writes: a change made through one worker
 shows in every worker's recommendations within this (well under the one second promised)."""
 
+ACCOUNT_TTL_S = 2.0
+"""How long a process trusts its last look at an account (see :meth:`Live.account`)."""
+ACCOUNT_CACHE_SIZE = 10_000
+
 
 class Live:
     """The store and the in-memory index of a running service. Every write goes to the store
@@ -99,6 +103,7 @@ class Live:
         self.seen = store.last_change()
         self.index = MatchIndex.from_world(store.snapshot(), taxonomy, today)
         self._polled = time.monotonic()
+        self._accounts: dict[str, tuple[float, Account]] = {}
 
     def refresh(self, *, force: bool = False) -> int:
         """Apply the writes other processes logged since the last look (at most every
@@ -161,8 +166,32 @@ class Live:
             self.index.upsert_volunteer(v)
         return v
 
+    def account(self, ident: str) -> Account | None:
+        """The account a token names, looked up at most every ``ACCOUNT_TTL_S`` seconds: every
+        request checks that its token's account still exists, and that check should not cost a
+        database round trip each time. An account removed by another process stops working
+        within that time; one removed here (an erasure) at once."""
+        now = time.monotonic()
+        hit = self._accounts.get(ident)
+        if hit is not None and now - hit[0] < ACCOUNT_TTL_S:
+            return hit[1]
+        account = self.store.get_account(ident)
+        if account is not None:
+            if len(self._accounts) >= ACCOUNT_CACHE_SIZE:
+                self._accounts.clear()
+            self._accounts[ident] = (now, account)
+        return account
+
+    def organisation_of(self, activity_id: str) -> str:
+        """The organisation running an activity, read from the index (no database round trip)."""
+        self.refresh()
+        with self.lock:
+            row = self.index.activity_row(activity_id)
+            return self.index.organisations.name(int(self.index.a_org.data[row]))
+
     def erase_volunteer(self, ident: str) -> None:
         with self.lock:
+            self._accounts.clear()
             if not self.store.erase_volunteer(ident):
                 raise NotFoundError("volunteer", ident)
             if self.index.has_volunteer(ident):

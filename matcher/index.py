@@ -408,18 +408,32 @@ class SpatialBlocks:
         self._tree = cKDTree(self._centre.data[order[first]])
         return self._tree
 
-    def near(self, origin: NDArray[np.float64], radius_km: float) -> tuple[I32, NDArray[np.float64]]:
-        """Blocks that may hold rows within ``radius_km`` of ``origin`` (a unit vector), with a
-        lower bound on the distance of any of their rows."""
-        n = len(self)
-        if n == 0:
-            return np.zeros(0, dtype=np.int32), np.zeros(0)
+    def cells(self) -> tuple[NDArray[np.int64], I32]:
+        """Blocks grouped by cell: cell ``c`` holds ``blocks[starts[c]:starts[c + 1]]``."""
+        if self._tree is None:
+            self._index_cells()
+        return self._cell_start, self._cell_blocks
+
+    def near_cells(
+        self, origin: NDArray[np.float64], radius_km: float
+    ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """Cells whose blocks may hold rows within ``radius_km`` of ``origin`` (a unit vector),
+        with the distance of each cell's centre (see :meth:`cells` for their blocks)."""
+        if len(self) == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
         tree = self._tree if self._tree is not None else self._index_cells()
         reach = km_to_chord(radius_km + self.max_radius_km)
         cells = np.asarray(tree.query_ball_point(origin, reach), dtype=np.int64)
         diff = tree.data[cells] - origin
         chord = np.sqrt(np.einsum("ij,ij->i", diff, diff))
-        centre_km = 2.0 * EARTH_RADIUS_KM * np.arcsin(np.minimum(chord / 2.0, 1.0))
+        return cells, 2.0 * EARTH_RADIUS_KM * np.arcsin(np.minimum(chord / 2.0, 1.0))
+
+    def near(self, origin: NDArray[np.float64], radius_km: float) -> tuple[I32, NDArray[np.float64]]:
+        """Blocks that may hold rows within ``radius_km`` of ``origin`` (a unit vector), with a
+        lower bound on the distance of any of their rows."""
+        if len(self) == 0:
+            return np.zeros(0, dtype=np.int32), np.zeros(0)
+        cells, centre_km = self.near_cells(origin, radius_km)
         owner, pos = expand(self._cell_start[cells], np.diff(self._cell_start)[cells])
         blocks = self._cell_blocks[pos]
         lower = np.maximum(centre_km[owner] - self.radius_km.data[blocks], 0.0)

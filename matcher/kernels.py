@@ -409,8 +409,11 @@ BLOCK_STATUS = ("kept", "availability", "skills", "reach")
 
 @numba.njit(cache=True, nogil=True)
 def _block_bounds(  # pragma: no cover - compiled; the wrapper below documents the arguments
-    blocks: Any,
-    lower_km: Any,
+    cells: Any,
+    cell_km: Any,
+    cell_start: Any,
+    cell_blocks: Any,
+    block_radius_km: Any,
     online: bool,
     reach_km: float,
     block_max_travel: Any,
@@ -433,76 +436,90 @@ def _block_bounds(  # pragma: no cover - compiled; the wrapper below documents t
     past_extra: Any,
     skill_ub: Any,
 ) -> Any:
-    n = blocks.shape[0]
+    n = 0
+    for c in range(cells.shape[0]):
+        n += cell_start[cells[c] + 1] - cell_start[cells[c]]
+    visited = np.empty(n, dtype=np.int32)
     kept = np.empty(n, dtype=np.int32)
     bound = np.empty(n, dtype=np.float64)
     status = np.zeros(n, dtype=np.int8)
+    i = -1
     k = 0
-    for i in range(n):
-        b = blocks[i]
-        distance_part = 1.0
-        if not online:
-            travel = float(block_max_travel[b])
-            if lower_km[i] > min(travel, reach_km):
-                status[i] = 3
-                continue
-            ratio = 2.0 * lower_km[i] / max(travel, MIN_LIMIT_KM)
-            distance_part = 1.0 / (1.0 + ratio * ratio)
-        coverage = 1.0  # members in several or other time zones: no bound from the windows
-        if block_zone[b] == zone + 1:
-            minutes = 0.0
-            for j in range(mask_minutes.shape[0]):
-                for w in range(mask_words.shape[1]):
-                    m = mask_words[j, w]
-                    if m != 0:
-                        minutes += float(_popcount(block_avail[b, w] & m)) * mask_minutes[j]
-            if minutes <= 0.0:
-                status[i] = 1
-                continue
-            coverage = min(minutes / total_minutes, 1.0)
-        skills_part = 1.0
-        if req_credits.shape[0] > 0 or pref_credits.shape[0] > 0:
-            req_sum = 0.0
-            lacking = False
-            for t in range(req_credits.shape[0]):
-                credit = float(req_credits[t, b])
-                if credit < credit_floor:
-                    lacking = True
-                    break
-                req_sum += credit
-            if lacking:
-                status[i] = 2
-                continue
-            req_part = req_sum / req_credits.shape[0] if req_credits.shape[0] > 0 else 1.0
-            if pref_credits.shape[0] > 0:
-                pref_sum = 0.0
-                for t in range(pref_credits.shape[0]):
-                    pref_sum += float(pref_credits[t, b])
-                pref_part = pref_sum / pref_credits.shape[0]
-                skills_part = (1.0 - preferred_share) * req_part + preferred_share * pref_part
-            else:
-                skills_part = req_part
-            skills_part = min(max(skills_part, 0.0), 1.0)
-        extra = w_category * (1.0 - math.exp(-float(cat_hours[b]) / category_hours_scale)) + w_organisation
-        past_extra[b] = extra
-        skill_ub[b] = skills_part
-        past = min(float(block_max_static[b]) + extra, 1.0)
-        kept[k] = b
-        bound[k] = (
-            weights[0] * skills_part
-            + weights[1] * distance_part
-            + weights[2] * coverage
-            + weights[3] * past
-            + BOUND_SLACK
-        )
-        k += 1
-    return kept[:k], bound[:k], status
+    for c in range(cells.shape[0]):
+        for j in range(cell_start[cells[c]], cell_start[cells[c] + 1]):
+            i += 1
+            b = cell_blocks[j]
+            visited[i] = b
+            # No member is nearer than the cell centre's distance less the block's radius.
+            lower_km = max(cell_km[c] - block_radius_km[b], 0.0)
+            distance_part = 1.0
+            if not online:
+                travel = float(block_max_travel[b])
+                if lower_km > min(travel, reach_km):
+                    status[i] = 3
+                    continue
+                ratio = 2.0 * lower_km / max(travel, MIN_LIMIT_KM)
+                distance_part = 1.0 / (1.0 + ratio * ratio)
+            coverage = 1.0  # members in several or other time zones: no bound from the windows
+            if block_zone[b] == zone + 1:
+                minutes = 0.0
+                for j in range(mask_minutes.shape[0]):
+                    for w in range(mask_words.shape[1]):
+                        m = mask_words[j, w]
+                        if m != 0:
+                            minutes += float(_popcount(block_avail[b, w] & m)) * mask_minutes[j]
+                if minutes <= 0.0:
+                    status[i] = 1
+                    continue
+                coverage = min(minutes / total_minutes, 1.0)
+            skills_part = 1.0
+            if req_credits.shape[0] > 0 or pref_credits.shape[0] > 0:
+                req_sum = 0.0
+                lacking = False
+                for t in range(req_credits.shape[0]):
+                    credit = float(req_credits[t, b])
+                    if credit < credit_floor:
+                        lacking = True
+                        break
+                    req_sum += credit
+                if lacking:
+                    status[i] = 2
+                    continue
+                req_part = req_sum / req_credits.shape[0] if req_credits.shape[0] > 0 else 1.0
+                if pref_credits.shape[0] > 0:
+                    pref_sum = 0.0
+                    for t in range(pref_credits.shape[0]):
+                        pref_sum += float(pref_credits[t, b])
+                    pref_part = pref_sum / pref_credits.shape[0]
+                    skills_part = (1.0 - preferred_share) * req_part + preferred_share * pref_part
+                else:
+                    skills_part = req_part
+                skills_part = min(max(skills_part, 0.0), 1.0)
+            extra = (
+                w_category * (1.0 - math.exp(-float(cat_hours[b]) / category_hours_scale)) + w_organisation
+            )
+            past_extra[b] = extra
+            skill_ub[b] = skills_part
+            past = min(float(block_max_static[b]) + extra, 1.0)
+            kept[k] = b
+            bound[k] = (
+                weights[0] * skills_part
+                + weights[1] * distance_part
+                + weights[2] * coverage
+                + weights[3] * past
+                + BOUND_SLACK
+            )
+            k += 1
+    return visited, kept[:k], bound[:k], status
 
 
 def block_bounds(
-    blocks: NDArray[np.int32],
-    lower_km: NDArray[np.float64],
+    cells: NDArray[np.int64],
+    cell_km: NDArray[np.float64],
+    cell_start: NDArray[np.int64],
+    cell_blocks: NDArray[np.int32],
     *,
+    block_radius_km: NDArray[np.float64],
     online: bool,
     reach_km: float,
     block_max_travel: NDArray[np.float32],
@@ -524,12 +541,15 @@ def block_bounds(
     weights: NDArray[np.float64],
     past_extra: NDArray[np.float32],
     skill_ub: NDArray[np.float64],
-) -> tuple[NDArray[np.int32], NDArray[np.float64], NDArray[np.int8]]:
-    """Per block, the best total any member could reach; blocks where nobody can qualify are set
-    aside. Returns the kept blocks, their bounds, and a status per input block (the index into
-    :data:`BLOCK_STATUS`).
+) -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.float64], NDArray[np.int8]]:
+    """Per block of some cells, the best total any member could reach; blocks where nobody can
+    qualify are set aside. Returns the blocks visited, the kept blocks and their bounds, and a
+    status per visited block (the index into :data:`BLOCK_STATUS`).
 
-    The bound takes distance from the block's nearest point (``lower_km``) and its largest
+    The cells are :meth:`matcher.index.SpatialBlocks.near_cells` (``cell_km``: the distance of
+    each cell's centre; ``cell_start``, ``cell_blocks``: the blocks of every cell). The bound
+    takes distance from the block's nearest possible point (the centre's distance less the
+    block's radius ``block_radius_km``) and its largest
     travel limit, availability from the members' pooled windows (blocks of the shift's own time
     zone ``zone``; others are bounded by 1), skills from the best credit any member earns
     towards each required (``req_credits``, (required, blocks + 1)) and preferred skill, and past
@@ -538,8 +558,11 @@ def block_bounds(
     bound, are written into ``past_extra`` and ``skill_ub`` (blocks + 1,) for :func:`screen`.
     """
     return _block_bounds(  # type: ignore[no-any-return]
-        blocks,
-        lower_km,
+        cells,
+        cell_km,
+        cell_start,
+        cell_blocks,
+        block_radius_km,
         online,
         reach_km,
         block_max_travel,

@@ -44,6 +44,8 @@ from matcher.index import MatchIndex, ShiftView, expand
 from matcher.scoring import Weights, combine, score_parts
 
 MAX_K = 10_000
+NearCache = dict[tuple[bytes, float], tuple[NDArray[np.int64], NDArray[np.float64]]]
+"""Cells near a place, shared by the shifts of one activity (same place, same reach)."""
 _NO_FLAGS = np.zeros(0, dtype=bool)
 FIRST_BATCH_ROWS = 4096
 
@@ -89,8 +91,7 @@ class _ShiftQuery:
     past_extra: NDArray[np.float32]  # per block: bound on the category and organisation part
     skill_ub: NDArray[np.float64]  # per block: bound on the skills part
     counts: dict[str, int]
-    # Blocks near a place, shared by the shifts of one activity (same place, same reach).
-    near_cache: dict[tuple[bytes, float], tuple[NDArray[np.int32], NDArray[np.float64]]] | None = None
+    near_cache: NearCache | None = None
 
 
 def _prepare(
@@ -286,7 +287,7 @@ def _rank_shift(
     weights: Weights,
     min_credit: float,
     prune: bool,
-    near_cache: dict[tuple[bytes, float], tuple[NDArray[np.int32], NDArray[np.float64]]] | None = None,
+    near_cache: NearCache | None = None,
 ) -> tuple[NDArray[np.int32], NDArray[np.float64], PairFeatures | None, _ShiftQuery]:
     nb = len(index.vblocks)
     max_travel = float(index.block_max_travel.data[:nb].max()) if nb else 0.0
@@ -353,24 +354,28 @@ def _ordered_blocks(
     leaves in ``q.past_extra`` and ``q.skill_ub`` the per-block parts of the rows' own bounds."""
     view = q.view
     nb = len(index.vblocks)
+    cell_start, cell_blocks = index.vblocks.cells()
     if view.online:
-        blocks, lower = np.arange(nb, dtype=np.int32), np.zeros(nb)
+        cells, cell_km = np.arange(cell_start.shape[0] - 1, dtype=np.int64), np.zeros(cell_start.shape[0] - 1)
     else:
         assert view.origin is not None
         key = (view.origin.tobytes(), reach_km)
         if q.near_cache is not None and key in q.near_cache:
-            blocks, lower = q.near_cache[key]
+            cells, cell_km = q.near_cache[key]
         else:
-            blocks, lower = index.vblocks.near(view.origin, reach_km)
+            cells, cell_km = index.vblocks.near_cells(view.origin, reach_km)
             if q.near_cache is not None:
-                q.near_cache[key] = (blocks, lower)
+                q.near_cache[key] = (cells, cell_km)
     # Rows with no block (online volunteers without a home) read the last, loosest entry.
     q.past_extra = np.full(nb + 1, past_service.W_CATEGORY + past_service.W_ORGANISATION, np.float32)
     q.skill_ub = np.ones(nb + 1)
     n_cat = index.block_cat_hours.data.shape[1]
-    kept, bound, status = kernels.block_bounds(
-        blocks,
-        lower,
+    blocks, kept, bound, status = kernels.block_bounds(
+        cells,
+        cell_km,
+        cell_start,
+        cell_blocks,
+        block_radius_km=index.vblocks.radius_km.data,
         online=view.online,
         reach_km=reach_km,
         block_max_travel=index.block_max_travel.data,
@@ -394,7 +399,7 @@ def _ordered_blocks(
     )
     for code, rule in enumerate(kernels.BLOCK_STATUS[1:3], start=1):
         _count(q, rule, int(index.vblocks.members(blocks[status == code]).sum()))
-    order = np.argsort(-bound, kind="stable")
+    order = np.argsort(-bound)  # any order of equal bounds visits the same rows
     return kept[order], bound[order]
 
 
@@ -533,7 +538,7 @@ def recommend_volunteers(
     found: list[tuple[NDArray[np.int32], NDArray[np.float64], PairFeatures, int]] = []
     counts: dict[str, int] = {}
     considered = 0
-    near_cache: dict[tuple[bytes, float], tuple[NDArray[np.int32], NDArray[np.float64]]] = {}
+    near_cache: NearCache = {}
     for s_row in shift_rows:
         rows, scores, feats, q = _rank_shift(
             index,

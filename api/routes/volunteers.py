@@ -65,9 +65,11 @@ def export_volunteer(volunteer_id: str, who: CallerDep, service: LiveDep) -> dic
     response_model=RankingOut,
     **policy("the volunteer themself or an admin", "volunteer", "admin"),
 )
-def recommended_activities(
+async def recommended_activities(
     volunteer_id: str, who: CallerDep, service: LiveDep, clock: NowDep, k: K = 10
 ) -> dict[str, Any]:
+    """The best activities for the volunteer, each with its best shift, with parts and reasons."""
+    # A coroutine on purpose, as recommended-volunteers is.
     own_volunteer(who, volunteer_id)
     ranking = service.activities_for(volunteer_id, now=clock, k=k)
     return views.activity_ranking(service, ranking)
