@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 
+from api import service as service_module
 from api.auth import issue_token, utcnow
 from api.main import create_app
 from api.settings import Settings
@@ -256,6 +258,21 @@ def test_erasure_keeps_anonymous_hours_and_export_holds_everything(
     ).json()
     assert "v1" not in [m["id"] for m in ranked["matches"]]
     # The erased volunteer's sign-in went with their data.
+    assert client.get("/api/v1/volunteers/v1", headers=auth(tokens, "volunteer")).status_code == 401
+
+
+def test_an_account_removed_by_another_process_stops_working_within_the_ttl(
+    app_client: tuple[TestClient, dict[str, str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, tokens, db = app_client
+    monkeypatch.setattr(service_module, "ACCOUNT_TTL_S", 0.2)
+    assert client.get("/api/v1/volunteers/v1", headers=auth(tokens, "volunteer")).status_code == 200
+    other = open_store(db)  # another worker's erasure: this process learns of it by asking again
+    try:
+        assert other.erase_volunteer("v1")
+    finally:
+        other.close()
+    time.sleep(0.25)
     assert client.get("/api/v1/volunteers/v1", headers=auth(tokens, "volunteer")).status_code == 401
 
 
