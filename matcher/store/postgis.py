@@ -14,10 +14,11 @@ worker processes starting together apply each one once.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import psycopg
 from psycopg.copy import QueuedLibpqWriter
@@ -27,6 +28,14 @@ from matcher.domain import Activity, Booking, GeoPoint, ServiceRecord, Volunteer
 from matcher.errors import ConflictError
 from matcher.store import rows
 from matcher.store.base import Account
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+_Identified = TypeVar("_Identified", bound=_HasId)
 
 MIGRATIONS = "matcher.store.migrations.postgis"
 MIGRATION_LOCK = 4_207_301  # any constant; the advisory lock serialising migrations
@@ -50,6 +59,8 @@ _A_SELECT = (
     "ST_X(location::geometry), online, timezone, min_age, district, required_skills, preferred_skills, "
     "required_certifications, location_source FROM activities"
 )
+_S_COLUMNS = "id, activity_id, starts_at, ends_at, starts_utc, ends_utc, capacity"
+_R_COLUMNS = "volunteer_id, activity_id, shift_id, date, hours, attended, rating"
 _R_SELECT = (
     "SELECT volunteer_id, activity_id, shift_id, date::text, hours, attended, rating FROM service_records"
 )
@@ -180,7 +191,11 @@ class PostgisStore:
     # ------------------------------------------------------------------ writes
 
     def load_world(self, world: World) -> None:
-        """COPY everything into temporary tables, then merge, in one transaction."""
+        """COPY everything in bulk, in one transaction. A record listed twice counts once, as
+        its last version (what upserting the records in order gives, as the embedded store does)."""
+        world = replace(
+            world, volunteers=_last_of_each(world.volunteers), activities=_last_of_each(world.activities)
+        )
         with self._tx() as db:
             _log(db, "reload", "")
             if world.volunteers:
@@ -193,18 +208,7 @@ class PostgisStore:
                     db.execute("DROP INDEX IF EXISTS volunteers_home")
                 else:
                     db.execute("CREATE TEMP TABLE v_in (LIKE volunteers INCLUDING DEFAULTS) ON COMMIT DROP")
-                cur = db.cursor()
-                # A writer thread sends each chunk while the next one is formatted, so that this
-                # process and the server's backend work at the same time.
-                with (
-                    cur.copy(
-                        f"COPY {target} ({_V_COLUMNS}) FROM STDIN", writer=QueuedLibpqWriter(cur)
-                    ) as copy,
-                    _collector_paused(),
-                ):
-                    for start in range(0, len(world.volunteers), COPY_CHUNK):
-                        chunk = world.volunteers[start : start + COPY_CHUNK]
-                        copy.write("".join(_copy_line(_volunteer_copy_row(v)) for v in chunk).encode())
+                _copy(db, target, _V_COLUMNS, (_volunteer_copy_row(v) for v in world.volunteers))
                 if empty:
                     db.execute(
                         f"CREATE INDEX volunteers_home ON volunteers USING gist ({VOLUNTEER_HOME_INDEXED})"
@@ -214,14 +218,10 @@ class PostgisStore:
                         f"INSERT INTO volunteers ({_V_COLUMNS}) SELECT {_V_COLUMNS} FROM v_in "
                         f"ON CONFLICT (id) DO UPDATE SET {_updates(_V_COLUMNS)}, erased_at = NULL"
                     )
-            for a in world.activities:
-                _write_activity(db, a)
+            if world.activities:
+                _merge_activities(db, world.activities)
             if world.service_records:
-                with db.cursor().copy(
-                    "COPY service_records (volunteer_id, activity_id, shift_id, date, hours, attended, rating) FROM STDIN"
-                ) as copy:
-                    for r in world.service_records:
-                        copy.write_row(_record_params(r))
+                _copy(db, "service_records", _R_COLUMNS, (_record_params(r) for r in world.service_records))
             if world.bookings:
                 db.cursor().executemany(
                     "INSERT INTO bookings (volunteer_id, shift_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
@@ -434,6 +434,62 @@ def _where(clauses: list[str]) -> str:
 def _updates(columns: str) -> str:
     names = [c.strip() for c in columns.split(",")][1:]
     return ", ".join(f"{c} = excluded.{c}" for c in names)
+
+
+def _last_of_each(items: Sequence[_Identified]) -> tuple[_Identified, ...]:
+    """One record per id, the last given, in order of first appearance."""
+    last = {item.id: item for item in items}
+    return tuple(last.values()) if len(last) < len(items) else tuple(items)
+
+
+def _copy(db: psycopg.Connection[Any], table: str, columns: str, records: Iterable[tuple[Any, ...]]) -> None:
+    """COPY rows into ``table``: formatted in chunks while a writer thread sends the previous
+    chunk, so that this process and the server's backend work at the same time."""
+    cur = db.cursor()
+    with (
+        cur.copy(f"COPY {table} ({columns}) FROM STDIN", writer=QueuedLibpqWriter(cur)) as copy,
+        _collector_paused(),
+    ):
+        chunk: list[str] = []
+        for record in records:
+            chunk.append(_copy_line(record))
+            if len(chunk) == COPY_CHUNK:
+                copy.write("".join(chunk).encode())
+                chunk = []
+        if chunk:
+            copy.write("".join(chunk).encode())
+
+
+def _merge_activities(db: psycopg.Connection[Any], activities: Sequence[Activity]) -> None:
+    """Activities and their shifts in bulk, as :func:`_write_activity` does one by one: COPY
+    into temporary tables, then set-based upserts; an activity's shifts not in the load are
+    removed, and a shift id held by another activity is a conflict (nothing is written)."""
+    db.execute("CREATE TEMP TABLE a_in (LIKE activities INCLUDING DEFAULTS) ON COMMIT DROP")
+    db.execute("CREATE TEMP TABLE s_in (LIKE shifts INCLUDING DEFAULTS) ON COMMIT DROP")
+    _copy(db, "a_in", _A_COLUMNS, (_activity_copy_row(a) for a in activities))
+    _copy(db, "s_in", _S_COLUMNS, (row for a in activities for row in rows.shift_rows(a)))
+    clash = db.execute(
+        "SELECT s_in.id, shifts.activity_id FROM s_in JOIN shifts ON shifts.id = s_in.id "
+        "WHERE shifts.activity_id <> s_in.activity_id LIMIT 1"
+    ).fetchone()
+    if clash is None:
+        clash = db.execute(
+            "SELECT id, min(activity_id) FROM s_in GROUP BY id HAVING count(*) > 1 LIMIT 1"
+        ).fetchone()
+    if clash is not None:
+        raise ConflictError(f"shift id {clash[0]!r} already belongs to activity {clash[1]!r}")
+    db.execute(
+        f"INSERT INTO activities ({_A_COLUMNS}) SELECT {_A_COLUMNS} FROM a_in "
+        f"ON CONFLICT (id) DO UPDATE SET {_updates(_A_COLUMNS)}"
+    )
+    db.execute(
+        "DELETE FROM shifts USING a_in WHERE shifts.activity_id = a_in.id "
+        "AND NOT EXISTS (SELECT 1 FROM s_in WHERE s_in.id = shifts.id)"
+    )
+    db.execute(
+        f"INSERT INTO shifts ({_S_COLUMNS}) SELECT {_S_COLUMNS} FROM s_in "
+        f"ON CONFLICT (id) DO UPDATE SET {_updates(_S_COLUMNS)}"
+    )
 
 
 def _write_activity(db: psycopg.Connection[Any], a: Activity) -> None:

@@ -213,6 +213,36 @@ def test_a_shift_id_taken_by_another_activity_is_a_conflict_and_writes_nothing(
     assert store.get_activity("a2") is None and store.counts()["activities"] == 1
 
 
+def test_a_bulk_load_counts_a_record_given_twice_once_as_its_last_version(
+    store: Store, taxonomy: Taxonomy
+) -> None:
+    world = parse_world(json.loads(json.dumps(ISSUE_EXAMPLE)), taxonomy)
+    v, a = world.volunteers[0], world.activities[0]
+    later_shift = replace(a.shifts[0], id="s9", capacity=3)
+    store.load_world(
+        replace(
+            world,
+            volunteers=(v, replace(v, name="王芳芳")),
+            activities=(a, replace(a, title="改名的活动", shifts=(later_shift,))),
+            service_records=(),
+        )
+    )
+    assert store.get_volunteer(v.id).name == "王芳芳"  # type: ignore[union-attr]
+    loaded = store.get_activity(a.id)
+    assert loaded is not None and loaded.title == "改名的活动"
+    assert [(s.id, s.capacity) for s in loaded.shifts] == [("s9", 3)]
+
+
+def test_a_bulk_load_with_one_shift_id_under_two_activities_writes_nothing(
+    store: Store, taxonomy: Taxonomy
+) -> None:
+    world = parse_world(json.loads(json.dumps(ISSUE_EXAMPLE)), taxonomy)
+    a = world.activities[0]
+    with pytest.raises(ConflictError, match="already belongs"):
+        store.load_world(replace(world, activities=(a, replace(a, id="a2")), service_records=()))
+    assert store.counts()["activities"] == 0 and store.counts()["volunteers"] == 0
+
+
 def test_listing_activities_by_category_time_and_place(store: Store) -> None:
     city = generate_city(200, 60, 0, seed=4, as_of=AS_OF)
     world = city.to_world()
