@@ -594,6 +594,7 @@ class MatchIndex:
     organisations: Vocabulary = field(default_factory=Vocabulary)
     _patterns: dict[int, int] = field(default_factory=dict, init=False, repr=False)
     _block_credit_cache: dict[int, F32] = field(default_factory=dict, init=False, repr=False)
+    _cell_travel: tuple[NDArray[np.int64], F32] | None = field(default=None, init=False, repr=False)
 
     # ---------------------------------------------------------------- construction
 
@@ -1203,6 +1204,7 @@ class MatchIndex:
             self.v_block.data[row] = blk
             self._grow_block_bounds()
             self.block_max_travel.data[blk] = max(self.block_max_travel.data[blk], self.v_travel.data[row])
+            self._cell_travel = None
             self.block_max_static.data[blk] = max(self.block_max_static.data[blk], self.v_static.data[row])
             self.block_avail.data[blk] |= self._v_avail[:, row]
             zone = int(self.v_tz.data[row]) + 1
@@ -1346,6 +1348,20 @@ class MatchIndex:
             if r.attended and a_row is not None:
                 cat = int(self.a_cat.data[a_row])
                 self._raise_cat_bound(blk, cat, self.cat_exp.of_row(v_row).get(cat, 0.0))
+
+    def cell_max_travel(self) -> F32:
+        """Per cell of the volunteers' blocks (:meth:`SpatialBlocks.cells`), the largest travel
+        limit of its members: a search skips a cell no member could travel from. Kept until a
+        volunteer or a block changes."""
+        start, blocks = self.vblocks.cells()
+        if self._cell_travel is None or self._cell_travel[0] is not start:
+            per_cell = (
+                np.maximum.reduceat(self.block_max_travel.data[blocks], start[:-1])
+                if blocks.shape[0]
+                else np.zeros(0, np.float32)
+            )
+            self._cell_travel = (start, per_cell)
+        return self._cell_travel[1]
 
     def _grow_block_bounds(self) -> None:
         nb = len(self.vblocks)

@@ -414,6 +414,8 @@ def _block_bounds(  # pragma: no cover - compiled; the wrapper below documents t
     cell_start: Any,
     cell_blocks: Any,
     block_radius_km: Any,
+    cell_max_travel: Any,
+    max_block_radius_km: float,
     online: bool,
     reach_km: float,
     block_max_travel: Any,
@@ -446,6 +448,9 @@ def _block_bounds(  # pragma: no cover - compiled; the wrapper below documents t
     i = -1
     k = 0
     for c in range(cells.shape[0]):
+        # A cell none of whose members could travel from is skipped whole.
+        if not online and cell_km[c] - max_block_radius_km > min(float(cell_max_travel[cells[c]]), reach_km):
+            continue
         for j in range(cell_start[cells[c]], cell_start[cells[c] + 1]):
             i += 1
             b = cell_blocks[j]
@@ -510,7 +515,7 @@ def _block_bounds(  # pragma: no cover - compiled; the wrapper below documents t
                 + BOUND_SLACK
             )
             k += 1
-    return visited, kept[:k], bound[:k], status
+    return visited[: i + 1], kept[:k], bound[:k], status[: i + 1]
 
 
 def block_bounds(
@@ -520,6 +525,8 @@ def block_bounds(
     cell_blocks: NDArray[np.int32],
     *,
     block_radius_km: NDArray[np.float64],
+    cell_max_travel: NDArray[np.float32],
+    max_block_radius_km: float,
     online: bool,
     reach_km: float,
     block_max_travel: NDArray[np.float32],
@@ -547,7 +554,9 @@ def block_bounds(
     status per visited block (the index into :data:`BLOCK_STATUS`).
 
     The cells are :meth:`matcher.index.SpatialBlocks.near_cells` (``cell_km``: the distance of
-    each cell's centre; ``cell_start``, ``cell_blocks``: the blocks of every cell). The bound
+    each cell's centre; ``cell_start``, ``cell_blocks``: the blocks of every cell); cells whose
+    nearest possible point (less ``max_block_radius_km``) is beyond ``cell_max_travel``, the
+    largest travel limit of their members, are skipped whole and not listed. The bound
     takes distance from the block's nearest possible point (the centre's distance less the
     block's radius ``block_radius_km``) and its largest
     travel limit, availability from the members' pooled windows (blocks of the shift's own time
@@ -563,6 +572,8 @@ def block_bounds(
         cell_start,
         cell_blocks,
         block_radius_km,
+        cell_max_travel,
+        max_block_radius_km,
         online,
         reach_km,
         block_max_travel,

@@ -376,6 +376,8 @@ def _ordered_blocks(
         cell_start,
         cell_blocks,
         block_radius_km=index.vblocks.radius_km.data,
+        cell_max_travel=index.cell_max_travel(),
+        max_block_radius_km=index.vblocks.max_radius_km,
         online=view.online,
         reach_km=reach_km,
         block_max_travel=index.block_max_travel.data,
