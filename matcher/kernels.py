@@ -56,6 +56,18 @@ def _popcount(x: np.uint64) -> np.uint64:  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
+def _skills_blend(  # pragma: no cover - compiled
+    req_sum: float, n_req: int, pref_sum: float, n_pref: int, preferred_share: float
+) -> float:
+    """The skills part from summed credits, as :func:`matcher.factors.skills.blend` gives it."""
+    req_part = req_sum / n_req if n_req > 0 else 1.0
+    if n_pref == 0:
+        return min(max(req_part, 0.0), 1.0)
+    part = (1.0 - preferred_share) * req_part + preferred_share * (pref_sum / n_pref)
+    return min(max(part, 0.0), 1.0)
+
+
+@numba.njit(cache=True, nogil=True)
 def _offer_lower_bound(heap: Any, value: float) -> None:  # pragma: no cover - compiled
     """Keep in ``heap`` (a binary min-heap of fixed size) the largest values offered."""
     if value <= heap[0]:
@@ -249,19 +261,15 @@ def _screen(  # pragma: no cover - compiled; the wrapper below documents the arg
             if lacking:
                 counts[2] += 1
                 continue
-            req_part = req_sum / req_tables.shape[0] if req_tables.shape[0] > 0 else 1.0
-            if pref_tables.shape[0] > 0:
-                pref_sum = 0.0
-                for t in range(pref_tables.shape[0]):
-                    credit = 0.0
-                    for e in range(o, o + held_n):
-                        credit = max(credit, float(pref_tables[t, sk_codes[e]]))
-                    pref_sum += credit
-                pref_part = pref_sum / pref_tables.shape[0]
-                skills_part = (1.0 - preferred_share) * req_part + preferred_share * pref_part
-            else:
-                skills_part = req_part
-            skills_part = min(max(skills_part, 0.0), 1.0)
+            pref_sum = 0.0
+            for t in range(pref_tables.shape[0]):
+                credit = 0.0
+                for e in range(o, o + held_n):
+                    credit = max(credit, float(pref_tables[t, sk_codes[e]]))
+                pref_sum += credit
+            skills_part = _skills_blend(
+                req_sum, req_tables.shape[0], pref_sum, pref_tables.shape[0], preferred_share
+            )
         best = weights[0] * skills_part + partial
         if best < floor:
             continue
@@ -490,16 +498,12 @@ def _block_bounds(  # pragma: no cover - compiled; the wrapper below documents t
                 if lacking:
                     status[i] = 2
                     continue
-                req_part = req_sum / req_credits.shape[0] if req_credits.shape[0] > 0 else 1.0
-                if pref_credits.shape[0] > 0:
-                    pref_sum = 0.0
-                    for t in range(pref_credits.shape[0]):
-                        pref_sum += float(pref_credits[t, b])
-                    pref_part = pref_sum / pref_credits.shape[0]
-                    skills_part = (1.0 - preferred_share) * req_part + preferred_share * pref_part
-                else:
-                    skills_part = req_part
-                skills_part = min(max(skills_part, 0.0), 1.0)
+                pref_sum = 0.0
+                for t in range(pref_credits.shape[0]):
+                    pref_sum += float(pref_credits[t, b])
+                skills_part = _skills_blend(
+                    req_sum, req_credits.shape[0], pref_sum, pref_credits.shape[0], preferred_share
+                )
             extra = (
                 w_category * (1.0 - math.exp(-float(cat_hours[b]) / category_hours_scale)) + w_organisation
             )
