@@ -109,12 +109,12 @@ def _prepare(
         if blackout_check.size:
             _flag_blackouts(index, view, blackout_check, excluded)
     cert_ok: NDArray[np.bool_] | None = None
-    if view.required_certs:
-        count = np.zeros(n, dtype=np.int16)
-        for code in view.required_certs:
-            holders = np.unique(index.cert_holders(code, view.last_day))
-            count[holders] += 1
-        cert_ok = count >= len(view.required_certs)
+    for code in view.required_certs:
+        # A flag per row, not a sort of the holders (a common certificate has 10^5 of them);
+        # a row listed twice (two certificates that both qualify) sets its flag twice.
+        holds = np.zeros(n, dtype=bool)
+        holds[index.cert_holders(code, view.last_day)] = True
+        cert_ok = holds if cert_ok is None else cert_ok & holds
     req = [index.credit_table(c) for c in view.required]
     pref = [index.credit_table(c) for c in view.preferred]
     cutoff = None
