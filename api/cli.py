@@ -333,13 +333,13 @@ def serve(
     """Serve the HTTP API (OpenAPI docs at /docs)."""
     import os
 
-    import uvicorn
+    from api import serving
 
     url = _db_url(db)
     os.environ["VOLMATCH_DATABASE_URL"] = url  # the workers read their settings from it
     _signing_key(Settings(database_url=url))  # fail here, readably, on an unsafe configuration
     out.print(f"serving {url} at http://{host}:{port}/docs")
-    uvicorn.run("api.main:app", factory=True, host=host, port=port, workers=workers, log_level="info")
+    serving.serve(host, port, workers)
 
 
 user_app = typer.Typer(help="Accounts that may call the API.", no_args_is_help=True)

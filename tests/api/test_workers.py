@@ -112,3 +112,33 @@ def test_two_served_workers_agree_within_a_second(url: str, tmp_path: Path) -> N
         server.terminate()
         server.wait(timeout=20)
         log.close()
+
+
+def test_serving_workers_refuse_a_port_already_taken(tmp_path: Path) -> None:
+    """Each worker binds with SO_REUSEPORT, which would let a second server share a port in use:
+    the command checks first and says so."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "VOLMATCH_SECRET_KEY": "k" * 48, "VOLMATCH_ENVIRONMENT": "production"}
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "api.cli",
+                "serve",
+                "--workers",
+                "2",
+                "--port",
+                str(port),
+                "--db",
+                f"sqlite:///{tmp_path / 'x.db'}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
+    assert done.returncode != 0
+    assert "cannot serve" in done.stderr and "in use" in done.stderr
