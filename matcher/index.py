@@ -494,15 +494,6 @@ class Experience:
         a, b = self._range(self._rows_sorted, row)
         self._hours[self._by_row[a:b]] = 0.0
 
-    def posting(self, key: int) -> tuple[I32, F32]:
-        a, b = self._range(self._keys, key)
-        rows, hours = self._rows[a:b], self._hours[a:b]
-        extra = [(r, h) for (k, r), h in self._delta.items() if k == key]
-        if extra:
-            rows = np.concatenate([rows, np.array([r for r, _ in extra], dtype=np.int32)])
-            hours = np.concatenate([hours, np.array([h for _, h in extra], dtype=np.float32)])
-        return rows, hours
-
     def sorted_posting(self, key: int) -> tuple[I32, F32]:
         """The rows with hours under ``key``, sorted, and their hours (what :meth:`hours_at`
         reads, for the compiled screen)."""

@@ -1,6 +1,8 @@
 """The compiled pre-screen's contract: it may keep rows the exact rules later drop, but it never
 drops a row that is eligible and scores at least the floor it was given."""
 
+import random
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -120,3 +122,20 @@ def test_screen_prunes_with_a_high_floor(city: tuple[MatchIndex, DemoCity]) -> N
     kept, _ = screened(index, s_row, best.matches[0].score)
     assert best.matches[0].id in kept
     assert len(kept) < len(everyone) / 2
+
+
+@given(st.lists(st.integers(0, 40), max_size=200))
+def test_stable_order_is_a_stable_argsort(values: list[int]) -> None:
+    a = np.array(values, dtype=np.int32)
+    assert kernels.stable_order(a).tolist() == np.argsort(a, kind="stable").tolist()
+
+
+@given(st.lists(st.lists(st.integers(0, 200), max_size=5), max_size=30), st.randoms(use_true_random=False))
+def test_ragged_helpers_match_their_plain_definitions(lists: list[list[int]], rnd: random.Random) -> None:
+    indptr = np.cumsum([0] + [len(x) for x in lists]).astype(np.int64)
+    values = np.array([v for x in lists for v in x], dtype=np.int32)
+    perm = np.array(rnd.sample(range(len(lists)), len(lists)), dtype=np.intp)
+    out_ptr, out = kernels.permute_ragged(indptr, values, perm)
+    assert [out[out_ptr[i] : out_ptr[i + 1]].tolist() for i in range(len(lists))] == [lists[p] for p in perm]
+    signatures = kernels.ragged_signatures(indptr, values)
+    assert signatures.tolist() == [sum({1 << (v % 64) for v in x}) for x in lists]
