@@ -1,19 +1,25 @@
-"""A compiled pre-screen for the volunteer search: one pass over candidate rows that drops the
-rows which cannot be in the top k, so that the exact, vectorised rules and factors
-(:mod:`matcher.constraints`, :mod:`matcher.factors`) run on a few thousand rows instead of tens
-of thousands.
+"""Compiled loops (numba) for the volunteer search and the index build.
 
-The screen only ever *drops* a row when that is certain, with margins where float arithmetic
-differs from the exact path; everything it keeps is judged again by the exact code. So it decides
-nothing on its own: it is correct as long as it is conservative, which the ranking tests check
-(the pruned search, which uses it, must equal scoring everyone, which does not).
+The search: :func:`block_bounds` bounds, per spatial block near an activity, the best total any
+member could reach (the order blocks are visited in); :func:`screen` goes through the rows of the
+visited blocks once, drops those that certainly fail a rule or whose own bound is below the
+floor, and keeps a heap of totals that rows certain to qualify certainly reach, whose k-th is a
+floor too. The exact, vectorised rules and factors (:mod:`matcher.constraints`,
+:mod:`matcher.factors`) then judge the few dozen rows left instead of tens of thousands.
+
+The kernels only ever *drop* a row when that is certain, with margins where float arithmetic
+differs from the exact path; everything they keep is judged again by the exact code. So they
+decide nothing on their own: they are correct as long as they are conservative, which the tests
+check (the pruned search, which uses them, must equal scoring everyone, which does not; upper
+bounds never fall below an exact total; the heap's floor never passes the true k-th total).
 
 Why compiled: in numpy each check is a pass over the rows with its own temporaries, and at
 10^6 volunteers a query touches 10^4-10^5 rows in several batches; fused into one loop the
-screen costs ~10 ns a row (see ``../shared/notes/PERFORMANCE.md``: numpy with pruning alone did
-not reach the latency target).
+screen costs ~40 ns a row (see ``../shared/notes/PERFORMANCE.md``: numpy with pruning alone did
+not reach the latency target). The build helpers (:func:`stable_order`, :func:`permute_ragged`,
+:func:`ragged_signatures`, :func:`gather_transposed`) are one pass each where numpy needed a sort
+or several temporaries.
 """
-
 from __future__ import annotations
 
 import math
