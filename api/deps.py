@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from api.auth import BadToken, account_id_from
 from api.geocoding import Places
@@ -82,7 +83,9 @@ async def caller(
     except BadToken as e:
         raise HTTPException(401, f"the token is not valid ({e})", headers=unauthorised) from e
     service: Live = request.app.state.live
-    account = service.account(ident)
+    # Most requests find the account in the process's cache; a miss reads the store in a worker
+    # thread, which may have to wait for a write in progress.
+    account = service.cached_account(ident) or await run_in_threadpool(service.account, ident)
     if account is None:
         raise HTTPException(401, "the token's account no longer exists", headers=unauthorised)
     return Caller(account)

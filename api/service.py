@@ -7,6 +7,9 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import date, datetime
+from typing import TypeVar
+
+from starlette.concurrency import run_in_threadpool
 
 from matcher.calendar import epoch_seconds
 from matcher.demo import generate_city
@@ -88,6 +91,8 @@ ACCOUNT_TTL_S = 2.0
 """How long a process trusts its last look at an account (see :meth:`Live.account`)."""
 ACCOUNT_CACHE_SIZE = 10_000
 
+_T = TypeVar("_T")
+
 
 class Live:
     """The store and the in-memory index of a running service. Every write goes to the store
@@ -165,6 +170,25 @@ class Live:
             self.store.upsert_volunteer(v)
             self.index.upsert_volunteer(v)
         return v
+
+    def cached_account(self, ident: str) -> Account | None:
+        """The account if this process looked at it within ``ACCOUNT_TTL_S`` (None: ask
+        :meth:`account`, which may wait on the store)."""
+        hit = self._accounts.get(ident)
+        if hit is not None and time.monotonic() - hit[0] < ACCOUNT_TTL_S:
+            return hit[1]
+        return None
+
+    async def answer(self, work: Callable[[], _T]) -> _T:
+        """Run ``work`` (reads of the index and the store) in place when nothing holds this
+        service's lock, else in a worker thread: a bulk import holds it for seconds, and the
+        event loop must go on answering meanwhile (health checks among others)."""
+        if self.lock.acquire(blocking=False):
+            try:
+                return work()
+            finally:
+                self.lock.release()
+        return await run_in_threadpool(work)
 
     def account(self, ident: str) -> Account | None:
         """The account a token names, looked up at most every ``ACCOUNT_TTL_S`` seconds: every

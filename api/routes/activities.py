@@ -122,9 +122,14 @@ async def recommended_volunteers(
     """The best volunteers for a shift (or for any open shift), with their parts and reasons.
     Organisers see districts and distance bands, not where volunteers live."""
     # A coroutine on purpose: the work is a few milliseconds of computation in memory plus one
-    # small indexed read, cheaper done in place than handed to a worker thread and back.
-    own_organisation(who, service.organisation_of(activity_id), kind="activity", ident=activity_id)
-    ranking = service.volunteers_for(
-        activity_id, now=clock, shift_id=shift_id, k=k, radius_km=radius_km, banded=who.role != "admin"
-    )
-    return views.volunteer_ranking(service, ranking)
+    # small indexed read, cheaper done in place than handed to a worker thread and back (unless
+    # a write holds the service: see Live.answer).
+
+    def work() -> dict[str, Any]:
+        own_organisation(who, service.organisation_of(activity_id), kind="activity", ident=activity_id)
+        ranking = service.volunteers_for(
+            activity_id, now=clock, shift_id=shift_id, k=k, radius_km=radius_km, banded=who.role != "admin"
+        )
+        return views.volunteer_ranking(service, ranking)
+
+    return await service.answer(work)

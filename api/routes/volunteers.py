@@ -71,5 +71,8 @@ async def recommended_activities(
     """The best activities for the volunteer, each with its best shift, with parts and reasons."""
     # A coroutine on purpose, as recommended-volunteers is.
     own_volunteer(who, volunteer_id)
-    ranking = service.activities_for(volunteer_id, now=clock, k=k)
-    return views.activity_ranking(service, ranking)
+
+    def work() -> dict[str, Any]:
+        return views.activity_ranking(service, service.activities_for(volunteer_id, now=clock, k=k))
+
+    return await service.answer(work)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -274,6 +275,43 @@ def test_an_account_removed_by_another_process_stops_working_within_the_ttl(
         other.close()
     time.sleep(0.25)
     assert client.get("/api/v1/volunteers/v1", headers=auth(tokens, "volunteer")).status_code == 401
+
+
+def test_while_a_write_holds_the_service_recommendations_wait_and_health_answers(
+    app_client: tuple[TestClient, dict[str, str], str],
+) -> None:
+    """Recommendations run on the event loop unless a write (a bulk import, say) holds the
+    service; then they wait in a worker thread and the loop goes on answering."""
+    client, tokens, _ = app_client
+    service = client.app.state.live  # type: ignore[attr-defined]
+    held, release = threading.Event(), threading.Event()
+
+    def long_write() -> None:
+        with service.lock:
+            held.set()
+            release.wait(10)
+
+    writer = threading.Thread(target=long_write)
+    writer.start()
+    held.wait(5)
+    answers: list[int] = []
+    asking = threading.Thread(
+        target=lambda: answers.append(
+            client.get(
+                "/api/v1/activities/a1/recommended-volunteers", headers=auth(tokens, "organiser")
+            ).status_code
+        )
+    )
+    asking.start()
+    time.sleep(0.2)
+    t = time.monotonic()
+    assert client.get("/health").status_code == 200
+    assert time.monotonic() - t < 1.0
+    assert answers == []  # still waiting for the write
+    release.set()
+    writer.join(5)
+    asking.join(10)
+    assert answers == [200]
 
 
 def test_listing_activities_near_a_point_with_pagination(
