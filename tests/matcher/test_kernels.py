@@ -45,17 +45,23 @@ def screened(index: MatchIndex, s_row: int, floor: float) -> tuple[set[str], int
     return set(kept), considered
 
 
-@settings(max_examples=20, deadline=None)
-@given(st.integers(0, 299), st.floats(0.0, 1.0))
-def test_screen_never_drops_a_row_that_can_reach_the_floor(
-    city: tuple[MatchIndex, DemoCity], a: int, where: float
-) -> None:
+def everyone_ranked(city: tuple[MatchIndex, DemoCity], a: int) -> tuple[MatchIndex, int, ranking.Ranking]:
+    """The first shift of activity ``a`` and every eligible volunteer for it, ranked exactly."""
     index, demo = city
     aid = demo.activities.ids[a]
     s_row = index.shifts_of(index.activity_row(aid))[0]
     exact = ranking.recommend_volunteers(
         index, aid, shift_id=index.s_ids[s_row], now=NOW, k=ranking.MAX_K, prune=False
     )
+    return index, s_row, exact
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 299), st.floats(0.0, 1.0))
+def test_screen_never_drops_a_row_that_can_reach_the_floor(
+    city: tuple[MatchIndex, DemoCity], a: int, where: float
+) -> None:
+    index, s_row, exact = everyone_ranked(city, a)
     everyone, _ = screened(index, s_row, -np.inf)
     assert {m.id for m in exact.matches} <= everyone
     if not exact.matches:
@@ -69,12 +75,7 @@ def test_screen_never_drops_a_row_that_can_reach_the_floor(
 @settings(max_examples=20, deadline=None)
 @given(st.integers(0, 299))
 def test_screen_bound_is_never_below_the_exact_total(city: tuple[MatchIndex, DemoCity], a: int) -> None:
-    index, demo = city
-    aid = demo.activities.ids[a]
-    s_row = index.shifts_of(index.activity_row(aid))[0]
-    exact = ranking.recommend_volunteers(
-        index, aid, shift_id=index.s_ids[s_row], now=NOW, k=ranking.MAX_K, prune=False
-    )
+    index, s_row, exact = everyone_ranked(city, a)
     bounds, _ = screened_bounds(index, s_row, -np.inf)
     for m in exact.matches:
         assert bounds[m.id] >= m.score, m.id
@@ -87,12 +88,7 @@ def test_screen_floor_from_lower_bounds_never_passes_the_true_kth_total(
 ) -> None:
     """k rows certain to qualify and certain to reach some total prove that the k-th best total
     is at least that much; the heap must never claim more, and must keep the true top k."""
-    index, demo = city
-    aid = demo.activities.ids[a]
-    s_row = index.shifts_of(index.activity_row(aid))[0]
-    exact = ranking.recommend_volunteers(
-        index, aid, shift_id=index.s_ids[s_row], now=NOW, k=ranking.MAX_K, prune=False
-    )
+    index, s_row, exact = everyone_ranked(city, a)
     heap = np.full(k, -np.inf)
     kept, _ = screened_bounds(index, s_row, -np.inf, heap)
     if len(exact.matches) < k:
