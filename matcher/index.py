@@ -1493,12 +1493,6 @@ def _owners(store: RaggedStore, n: int) -> I32:
     return np.repeat(np.arange(n, dtype=np.int32), store.length.data[:n])
 
 
-def _order_by_code(codes: I32) -> NDArray[np.intp]:
-    """Stable order of ``codes``; small codes sort as int16, which numpy radix-sorts in O(n)."""
-    small = codes.shape[0] == 0 or (int(codes.min()) >= 0 and int(codes.max()) < (1 << 15))
-    return np.argsort(codes.astype(np.int16) if small else codes, kind="stable")
-
-
 def _runs(sorted_codes: I32) -> list[tuple[int, int, int]]:
     cuts = np.flatnonzero(np.diff(sorted_codes)) + 1
     starts = np.concatenate([[0], cuts]).tolist()
@@ -1511,7 +1505,7 @@ def _postings(codes: I32, owners: I32, *, distinct: bool = False) -> dict[int, I
     blocks in index order). ``distinct`` drops an owner listed twice under the same code."""
     if codes.shape[0] == 0:
         return {}
-    order = _order_by_code(codes)
+    order = kernels.stable_order(codes)
     sc, so = codes[order], owners[order]
     if distinct:
         fresh = np.concatenate([[True], (sc[1:] != sc[:-1]) | (so[1:] != so[:-1])])
@@ -1523,7 +1517,7 @@ def _postings_with(codes: I32, owners: I32, values: I32) -> dict[int, tuple[I32,
     """Like :func:`_postings`, with a value per entry."""
     if codes.shape[0] == 0:
         return {}
-    order = _order_by_code(codes)
+    order = kernels.stable_order(codes)
     sc, so, sv = codes[order], owners[order], values[order]
     return {code: (so[a:b].copy(), sv[a:b].copy()) for code, a, b in _runs(sc)}
 

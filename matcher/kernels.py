@@ -20,6 +20,7 @@ not reach the latency target). The build helpers (:func:`stable_order`, :func:`p
 :func:`ragged_signatures`, :func:`gather_transposed`) are one pass each where numpy needed a sort
 or several temporaries.
 """
+
 from __future__ import annotations
 
 import math

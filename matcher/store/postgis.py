@@ -241,7 +241,7 @@ class PostgisStore:
     def upsert_activity(self, a: Activity) -> None:
         with self._tx() as db:
             _log(db, "activity", a.id)
-            _write_activity(db, a)
+            _merge_activities(db, [a])
 
     def delete_volunteer(self, ident: str) -> bool:
         with self._tx() as db:
@@ -461,8 +461,8 @@ def _copy(db: psycopg.Connection[Any], table: str, columns: str, records: Iterab
 
 
 def _merge_activities(db: psycopg.Connection[Any], activities: Sequence[Activity]) -> None:
-    """Activities and their shifts in bulk, as :func:`_write_activity` does one by one: COPY
-    into temporary tables, then set-based upserts; an activity's shifts not in the load are
+    """Activities and their shifts (one, or a bulk load's many): COPY into temporary tables,
+    then set-based upserts; an activity's shifts not in the load are
     removed, and a shift id held by another activity is a conflict (nothing is written)."""
     db.execute("CREATE TEMP TABLE a_in (LIKE activities INCLUDING DEFAULTS) ON COMMIT DROP")
     db.execute("CREATE TEMP TABLE s_in (LIKE shifts INCLUDING DEFAULTS) ON COMMIT DROP")
@@ -490,26 +490,3 @@ def _merge_activities(db: psycopg.Connection[Any], activities: Sequence[Activity
         f"INSERT INTO shifts ({_S_COLUMNS}) SELECT {_S_COLUMNS} FROM s_in "
         f"ON CONFLICT (id) DO UPDATE SET {_updates(_S_COLUMNS)}"
     )
-
-
-def _write_activity(db: psycopg.Connection[Any], a: Activity) -> None:
-    db.execute(
-        f"INSERT INTO activities ({_A_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s::geography, {', '.join(['%s'] * 8)}) "
-        f"ON CONFLICT (id) DO UPDATE SET {_updates(_A_COLUMNS)}",
-        _activity_copy_row(a),
-    )
-    keep = [s.id for s in a.shifts]
-    db.execute("DELETE FROM shifts WHERE activity_id = %s AND NOT (id = ANY(%s))", (a.id, keep))
-    if not keep:
-        return
-    db.cursor().executemany(
-        "INSERT INTO shifts (id, activity_id, starts_at, ends_at, starts_utc, ends_utc, capacity) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s) "
-        "ON CONFLICT (id) DO UPDATE SET starts_at = excluded.starts_at, ends_at = excluded.ends_at, "
-        "starts_utc = excluded.starts_utc, ends_utc = excluded.ends_utc, capacity = excluded.capacity "
-        "WHERE shifts.activity_id = excluded.activity_id",
-        rows.shift_rows(a),
-    )
-    for sid, owner in db.execute("SELECT id, activity_id FROM shifts WHERE id = ANY(%s)", (keep,)).fetchall():
-        if owner != a.id:
-            raise ConflictError(f"shift id {sid!r} already belongs to activity {owner!r}")
