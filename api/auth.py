@@ -4,6 +4,7 @@ the routes' policies (``api/deps.py``); this module only proves who is calling."
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -45,7 +46,17 @@ def issue_token(account: Account, key: str, *, now: datetime, ttl_hours: float) 
     return jwt.encode(claims, key, algorithm=ALGORITHM)
 
 
+VERIFIED_CACHE_SIZE = 10_000
+_verified: dict[tuple[str, str], tuple[str, int]] = {}
+
+
 def account_id_from(token: str, key: str) -> str:
+    """The account a signed, unexpired token names. A token verified before is not verified
+    again (its signature cannot have changed; its expiry is checked every time): the HMAC and
+    the decoding were a tenth of a recommendation's cost."""
+    hit = _verified.get((token, key))
+    if hit is not None and time.time() < hit[1]:
+        return hit[0]
     try:
         claims = jwt.decode(token, key, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]})
     except jwt.PyJWTError as e:
@@ -53,6 +64,11 @@ def account_id_from(token: str, key: str) -> str:
     sub = claims.get("sub")
     if not isinstance(sub, str):
         raise BadToken("the token names no account")
+    exp = claims.get("exp")
+    if isinstance(exp, int):
+        if len(_verified) >= VERIFIED_CACHE_SIZE:
+            _verified.clear()
+        _verified[(token, key)] = (sub, exp)
     return sub
 
 

@@ -22,10 +22,10 @@ recency and decay are measured from).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -542,6 +542,46 @@ class Experience:
         )
 
 
+_T = TypeVar("_T")
+MEMO_BYTES = 256 << 20
+"""What the index keeps of work derived from its current state (see :class:`Memo`)."""
+
+
+class Memo:
+    """Work derived from the index's current state, kept until the index changes: a shift's
+    prepared search (its bounds over the blocks, the rows its bookings exclude, ...) is the same
+    for every organiser who asks about it until a write changes something. Every change to the
+    index empties it; beyond ``budget`` bytes the oldest entries go first."""
+
+    def __init__(self, budget: int = MEMO_BYTES) -> None:
+        self.budget = budget
+        self._entries: dict[Hashable, tuple[Any, int]] = {}
+        self._bytes = 0
+
+    def get(self, key: Hashable, make: Callable[[], _T], nbytes: Callable[[_T], int]) -> _T:
+        """The value kept for ``key``, else ``make()`` (kept if ``nbytes`` of it fits)."""
+        hit = self._entries.get(key)
+        if hit is not None:
+            value: _T = hit[0]
+            return value
+        value = make()
+        size = nbytes(value)
+        if size <= self.budget:
+            while self._bytes + size > self.budget:
+                oldest = next(iter(self._entries))
+                self._bytes -= self._entries.pop(oldest)[1]
+            self._entries[key] = (value, size)
+            self._bytes += size
+        return value
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 # --------------------------------------------------------------------------------------------
 # The index
 
@@ -586,6 +626,9 @@ class MatchIndex:
     _patterns: dict[int, int] = field(default_factory=dict, init=False, repr=False)
     _block_credit_cache: dict[int, F32] = field(default_factory=dict, init=False, repr=False)
     _cell_travel: tuple[NDArray[np.int64], F32] | None = field(default=None, init=False, repr=False)
+    memo: Memo = field(default_factory=Memo, init=False, repr=False)
+    """Searches prepared against the current state; every method that changes the index
+    empties it (``_changed``)."""
 
     # ---------------------------------------------------------------- construction
 
@@ -1114,6 +1157,7 @@ class MatchIndex:
 
     def upsert_volunteer(self, v: Volunteer) -> int:
         """Add or replace one volunteer without rebuilding; returns their row."""
+        self.memo.clear()
         row = self.vid.row(v.id)
         cols = volunteer_columns([v], self.skills, self.zones)
         has_home = v.home is not None
@@ -1229,6 +1273,7 @@ class MatchIndex:
             self.homeless.n = kept.shape[0]
 
     def remove_volunteer(self, ident: str) -> None:
+        self.memo.clear()
         row = self.volunteer_row(ident)
         self._unindex_volunteer(row)
         self.v_alive.data[row] = False
@@ -1241,6 +1286,7 @@ class MatchIndex:
     def upsert_activity(self, a: Activity) -> int:
         """Add or replace one activity and its shifts; bookings on shifts that keep their id are
         carried over."""
+        self.memo.clear()
         carried: dict[str, list[int]] = {}
         old = self.aid.get(a.id)
         if old is not None and self.a_alive.data[old]:
@@ -1313,12 +1359,14 @@ class MatchIndex:
             self.sid.pop(self.s_ids[s_row], None)
 
     def remove_activity(self, ident: str) -> None:
+        self.memo.clear()
         row = self.activity_row(ident)
         self._remove_activity_row(row)
         del self.aid[ident]
 
     def add_service_record(self, r: ServiceRecord) -> None:
         """Fold one service record into the volunteer's history (reliability, recency, experience)."""
+        self.memo.clear()
         v_row = self.volunteer_row(r.volunteer_id)
         a_row = self.aid.get(r.activity_id)
         age = max(day_number(self.as_of) - day_number(r.date), 0)
@@ -1377,6 +1425,7 @@ class MatchIndex:
     def add_booking(self, b: Booking, *, count: bool = True) -> None:
         """Record that a volunteer holds a place on a shift (``count=False`` when ``taken``
         already includes it)."""
+        self.memo.clear()
         v_row = self.volunteer_row(b.volunteer_id)
         s_row = self.shift_row(b.shift_id)
         held = self._v_bookings.setdefault(v_row, set())
@@ -1393,6 +1442,7 @@ class MatchIndex:
         self._drop_booking(self.volunteer_row(b.volunteer_id), self.shift_row(b.shift_id))
 
     def _drop_booking(self, v_row: int, s_row: int) -> None:
+        self.memo.clear()
         held = self._v_bookings.get(v_row)
         if not held or s_row not in held:
             return
@@ -1410,6 +1460,7 @@ class MatchIndex:
 
     def set_taken(self, shift_id: str, taken: int) -> None:
         """Set how many places of a shift are filled (from the store's sign-up counts)."""
+        self.memo.clear()
         self.s_taken.data[self.shift_row(shift_id)] = taken
 
     # ---------------------------------------------------------------- introspection

@@ -450,8 +450,6 @@ def _block_bounds(  # pragma: no cover - compiled; the wrapper below documents t
     category_hours_scale: float,
     w_organisation: float,
     weights: Any,
-    past_extra: Any,
-    skill_ub: Any,
 ) -> Any:
     n = 0
     for c in range(cells.shape[0]):
@@ -459,6 +457,8 @@ def _block_bounds(  # pragma: no cover - compiled; the wrapper below documents t
     visited = np.empty(n, dtype=np.int32)
     kept = np.empty(n, dtype=np.int32)
     bound = np.empty(n, dtype=np.float64)
+    past_extra = np.empty(n, dtype=np.float32)
+    skill_ub = np.empty(n, dtype=np.float64)
     status = np.zeros(n, dtype=np.int8)
     i = -1
     k = 0
@@ -514,8 +514,8 @@ def _block_bounds(  # pragma: no cover - compiled; the wrapper below documents t
             extra = (
                 w_category * (1.0 - math.exp(-float(cat_hours[b]) / category_hours_scale)) + w_organisation
             )
-            past_extra[b] = extra
-            skill_ub[b] = skills_part
+            past_extra[k] = extra
+            skill_ub[k] = skills_part
             past = min(float(block_max_static[b]) + extra, 1.0)
             kept[k] = b
             bound[k] = (
@@ -526,7 +526,7 @@ def _block_bounds(  # pragma: no cover - compiled; the wrapper below documents t
                 + BOUND_SLACK
             )
             k += 1
-    return visited[: i + 1], kept[:k], bound[:k], status[: i + 1]
+    return visited[: i + 1], kept[:k], bound[:k], past_extra[:k], skill_ub[:k], status[: i + 1]
 
 
 def block_bounds(
@@ -557,12 +557,17 @@ def block_bounds(
     category_hours_scale: float,
     w_organisation: float,
     weights: NDArray[np.float64],
-    past_extra: NDArray[np.float32],
-    skill_ub: NDArray[np.float64],
-) -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.float64], NDArray[np.int8]]:
+) -> tuple[
+    NDArray[np.int32],
+    NDArray[np.int32],
+    NDArray[np.float64],
+    NDArray[np.float32],
+    NDArray[np.float64],
+    NDArray[np.int8],
+]:
     """Per block of some cells, the best total any member could reach; blocks where nobody can
-    qualify are set aside. Returns the blocks visited, the kept blocks and their bounds, and a
-    status per visited block (the index into :data:`BLOCK_STATUS`).
+    qualify are set aside. Returns the blocks visited, the kept blocks with their bounds and two
+    parts of them (below), and a status per visited block (the index into :data:`BLOCK_STATUS`).
 
     The cells are :meth:`matcher.index.SpatialBlocks.near_cells` (``cell_km``: the distance of
     each cell's centre; ``cell_start``, ``cell_blocks``: the blocks of every cell); cells whose
@@ -574,8 +579,8 @@ def block_bounds(
     zone ``zone``; others are bounded by 1), skills from the best credit any member earns
     towards each required (``req_credits``, (required, blocks + 1)) and preferred skill, and past
     service from the best static part plus what category and organisation experience can add,
-    as :mod:`matcher.factors.past_service` scores them. That last addition, and the skills
-    bound, are written into ``past_extra`` and ``skill_ub`` (blocks + 1,) for :func:`screen`.
+    as :mod:`matcher.factors.past_service` scores them. That last addition and the skills bound
+    are returned per kept block (``past_extra``, ``skill_ub``): :func:`screen` bounds rows with them.
     """
     return _block_bounds(  # type: ignore[no-any-return]
         cells,
@@ -604,8 +609,6 @@ def block_bounds(
         category_hours_scale,
         w_organisation,
         weights,
-        past_extra,
-        skill_ub,
     )
 
 

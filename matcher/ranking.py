@@ -19,8 +19,9 @@ Ties break by score, then id, ascending: deterministic whatever the order rows w
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -44,8 +45,6 @@ from matcher.index import MatchIndex, ShiftView, expand
 from matcher.scoring import Weights, combine, score_parts
 
 MAX_K = 10_000
-NearCache = dict[tuple[bytes, float], tuple[NDArray[np.int64], NDArray[np.float64]]]
-"""Cells near a place, shared by the shifts of one activity (same place, same reach)."""
 _NO_FLAGS = np.zeros(0, dtype=bool)
 FIRST_BATCH_ROWS = 4096
 
@@ -88,10 +87,7 @@ class _ShiftQuery:
     excluded: NDArray[np.bool_] | None
     cert_ok: NDArray[np.bool_] | None
     age_cutoff: int | None
-    past_extra: NDArray[np.float32]  # per block: bound on the category and organisation part
-    skill_ub: NDArray[np.float64]  # per block: bound on the skills part
     counts: dict[str, int]
-    near_cache: NearCache | None = None
 
 
 def _prepare(
@@ -134,8 +130,6 @@ def _prepare(
         excluded=excluded,
         cert_ok=cert_ok,
         age_cutoff=cutoff,
-        past_extra=np.zeros(0, dtype=np.float32),
-        skill_ub=np.zeros(0),
         counts={},
     )
 
@@ -278,6 +272,57 @@ class _TopK:
         return self.rows[order], self.scores[order], self._feat.take(order)
 
 
+@dataclass(frozen=True, slots=True)
+class _ShiftPlan:
+    """A shift's search prepared against the index's current state: the query, the blocks that
+    may hold an eligible volunteer with their bounds, and the screen's arguments. Organisers ask
+    about the same shifts again and again; the plan is kept in ``MatchIndex.memo`` until the next
+    write, so a repeated question only screens rows and scores the few that may make the list."""
+
+    query: _ShiftQuery
+    blocks: NDArray[np.int32]  # that may hold an eligible volunteer, best bound first
+    bound: NDArray[np.float64]  # per block: the best total a member could reach
+    past_extra: NDArray[np.float32]  # per block: bound on the category and organisation part
+    skill_ub: NDArray[np.float64]  # per block: bound on the skills part
+    block_counts: dict[str, int]
+    screen_args: dict[str, Any]
+
+    def nbytes(self) -> int:
+        q = self.query
+        own: list[NDArray[Any]] = [self.blocks, self.bound, self.past_extra, self.skill_ub, *q.req, *q.pref]
+        own += [a for a in (q.excluded, q.cert_ok) if a is not None]
+        screen: list[NDArray[Any]] = [
+            self.screen_args[n] for n in ("req_tables", "pref_tables") if n in self.screen_args
+        ]
+        return int(sum(a.nbytes for a in (*own, *screen))) + 4096
+
+    def screen_args_for(self, index: MatchIndex) -> dict[str, Any]:
+        """The arguments of :func:`matcher.kernels.screen`, which reads the blocks' parts by
+        block number (a plan keeps them only for its own blocks)."""
+        past_extra = np.empty(len(index.vblocks) + 1, dtype=np.float32)
+        skill_ub = np.empty(len(index.vblocks) + 1)
+        past_extra[self.blocks] = self.past_extra
+        skill_ub[self.blocks] = self.skill_ub
+        return {**self.screen_args, "past_extra": past_extra, "skill_ub": skill_ub}
+
+    def start(self) -> _ShiftQuery:
+        """The query for one search: the plan's, with its own counts of excluded candidates."""
+        return replace(self.query, counts=dict(self.block_counts))
+
+
+def _plan(
+    index: MatchIndex, s_row: int, radius_km: float | None, weights: Weights, min_credit: float, prune: bool
+) -> _ShiftPlan:
+    nb = len(index.vblocks)
+    max_travel = float(index.block_max_travel.data[:nb].max()) if nb else 0.0
+    reach = max_travel if radius_km is None else min(radius_km, max_travel)
+    q = _prepare(index, s_row, np.inf if radius_km is None else radius_km, weights, min_credit)
+    blocks, bound, past_extra, skill_ub = _ordered_blocks(index, q, reach)
+    return _ShiftPlan(
+        q, blocks, bound, past_extra, skill_ub, q.counts, _screen_args(index, q) if prune else {}
+    )
+
+
 def _rank_shift(
     index: MatchIndex,
     s_row: int,
@@ -287,13 +332,13 @@ def _rank_shift(
     weights: Weights,
     min_credit: float,
     prune: bool,
-    near_cache: NearCache | None = None,
 ) -> tuple[NDArray[np.int32], NDArray[np.float64], PairFeatures | None, _ShiftQuery]:
-    nb = len(index.vblocks)
-    max_travel = float(index.block_max_travel.data[:nb].max()) if nb else 0.0
-    reach = max_travel if radius_km is None else min(radius_km, max_travel)
-    q = _prepare(index, s_row, np.inf if radius_km is None else radius_km, weights, min_credit)
-    q.near_cache = near_cache
+    plan = index.memo.get(
+        ("shift", s_row, radius_km, weights.key(), min_credit, prune),
+        lambda: _plan(index, s_row, radius_km, weights, min_credit, prune),
+        _ShiftPlan.nbytes,
+    )
+    q = plan.start()
     view = q.view
     top = _TopK(k)
 
@@ -302,10 +347,9 @@ def _rank_shift(
         if homeless.size:
             rows, feats = _score_batch(index, q, homeless[index.v_alive.data[homeless]])
             top.offer(rows, combine(score_parts(feats), weights), feats)
-    blocks, bound = _ordered_blocks(index, q, reach)
+    blocks, bound = plan.blocks, plan.bound
     sizes = np.cumsum(index.vblocks.members(blocks))
-
-    screen_args = _screen_args(index, q) if prune else {}
+    screen_args = plan.screen_args_for(index) if prune else {}
     # Lower bounds of rows certain to qualify: the k-th largest is a floor (kernels.screen).
     heap = np.full(k, -np.inf)
     considered = 0
@@ -348,10 +392,10 @@ def _rank_shift(
 
 def _ordered_blocks(
     index: MatchIndex, q: _ShiftQuery, reach_km: float
-) -> tuple[NDArray[np.int32], NDArray[np.float64]]:
+) -> tuple[NDArray[np.int32], NDArray[np.float64], NDArray[np.float32], NDArray[np.float64]]:
     """The blocks that may hold an eligible volunteer, best bound first, with the bound: the
-    highest total any member could reach (see :func:`matcher.kernels.block_bounds`). Also
-    leaves in ``q.past_extra`` and ``q.skill_ub`` the per-block parts of the rows' own bounds."""
+    highest total any member could reach (see :func:`matcher.kernels.block_bounds`), and two
+    parts of it that the rows' own bounds reuse (past service beyond the static part, skills)."""
     view = q.view
     nb = len(index.vblocks)
     cell_start, cell_blocks = index.vblocks.cells()
@@ -359,18 +403,15 @@ def _ordered_blocks(
         cells, cell_km = np.arange(cell_start.shape[0] - 1, dtype=np.int64), np.zeros(cell_start.shape[0] - 1)
     else:
         assert view.origin is not None
-        key = (view.origin.tobytes(), reach_km)
-        if q.near_cache is not None and key in q.near_cache:
-            cells, cell_km = q.near_cache[key]
-        else:
-            cells, cell_km = index.vblocks.near_cells(view.origin, reach_km)
-            if q.near_cache is not None:
-                q.near_cache[key] = (cells, cell_km)
-    # Rows with no block (online volunteers without a home) read the last, loosest entry.
-    q.past_extra = np.full(nb + 1, past_service.W_CATEGORY + past_service.W_ORGANISATION, np.float32)
-    q.skill_ub = np.ones(nb + 1)
+        origin = view.origin
+        # Shared by the shifts of an activity (same place, same reach).
+        cells, cell_km = index.memo.get(
+            ("near", origin.tobytes(), reach_km),
+            lambda: index.vblocks.near_cells(origin, reach_km),
+            lambda found: found[0].nbytes + found[1].nbytes,
+        )
     n_cat = index.block_cat_hours.data.shape[1]
-    blocks, kept, bound, status = kernels.block_bounds(
+    blocks, kept, bound, past_extra, skill_ub, status = kernels.block_bounds(
         cells,
         cell_km,
         cell_start,
@@ -396,13 +437,11 @@ def _ordered_blocks(
         category_hours_scale=past_service.CATEGORY_HOURS_SCALE,
         w_organisation=past_service.W_ORGANISATION,
         weights=_weight_vector(q.weights),
-        past_extra=q.past_extra,
-        skill_ub=q.skill_ub,
     )
     for code, rule in enumerate(kernels.BLOCK_STATUS[1:3], start=1):
         _count(q, rule, int(index.vblocks.members(blocks[status == code]).sum()))
     order = np.argsort(-bound)  # any order of equal bounds visits the same rows
-    return kept[order], bound[order]
+    return kept[order], bound[order], past_extra[order], skill_ub[order]
 
 
 def _zone_mask(index: MatchIndex, view: ShiftView) -> dict[str, Any]:
@@ -460,8 +499,6 @@ def _screen_args(index: MatchIndex, q: _ShiftQuery) -> dict[str, Any]:
         "v_travel": index.v_travel.data,
         "radius_km": float(min(q.radius_km, 1e9)),
         "v_static": index.v_static.data,
-        "past_extra": q.past_extra,
-        "skill_ub": q.skill_ub,
         **dict(zip(("cat_rows", "cat_hours"), index.cat_exp.sorted_posting(view.category), strict=True)),
         **dict(zip(("org_rows", "org_hours"), index.org_exp.sorted_posting(view.organisation), strict=True)),
         "w_category": past_service.W_CATEGORY,
@@ -537,10 +574,28 @@ def recommend_volunteers(
                 (), note=Reason("shifts", "没有可报名的班次", "no open shift (all started or full)")
             )
 
+    # The same question about the same index state has the same answer (kept until a write).
+    return index.memo.get(
+        ("volunteers", tuple(shift_rows), k, radius_km, weights.key(), distance_mode, min_skill_credit, prune),
+        partial(_rank_shifts, index, shift_rows, k, radius_km, weights, distance_mode, min_skill_credit, prune),
+        lambda r: 1024 * (1 + len(r.matches)),
+    )
+
+
+def _rank_shifts(
+    index: MatchIndex,
+    shift_rows: list[int],
+    k: int,
+    radius_km: float | None,
+    weights: Weights,
+    distance_mode: str,
+    min_skill_credit: float,
+    prune: bool,
+) -> Ranking:
+    """Each volunteer's best of ``shift_rows``, the k best of them, explained."""
     found: list[tuple[NDArray[np.int32], NDArray[np.float64], PairFeatures, int]] = []
     counts: dict[str, int] = {}
     considered = 0
-    near_cache: NearCache = {}
     for s_row in shift_rows:
         rows, scores, feats, q = _rank_shift(
             index,
@@ -550,7 +605,6 @@ def recommend_volunteers(
             weights=weights,
             min_credit=min_skill_credit,
             prune=prune,
-            near_cache=near_cache,
         )
         considered += q.counts.pop("_considered", 0)
         for rule, c in q.counts.items():
@@ -596,19 +650,18 @@ def _explain_many(
 ) -> tuple[Match, ...]:
     """Matches with their parts and reasons, for the few pairs that made the list: parts are
     scored once for all of them, and what depends only on the shift (and the time zone it is
-    described in) is worked out once per shift."""
+    described in) is worked out once per shift and kept until the index changes."""
     parts = {name: np.round(v.astype(np.float64), 4).tolist() for name, v in score_parts(feats).items()}
-    shift_context: dict[tuple[int, int], tuple[ShiftView, dict[str, Any]]] = {}
     matches = []
     for i, (ident, v_row, s_row, score) in enumerate(
         zip(idents, v_rows.tolist(), s_rows.tolist(), scores.tolist(), strict=True)
     ):
         tz_code = int(index.v_tz.data[v_row])
-        cached = shift_context.get((s_row, tz_code))
-        if cached is None:
-            cached = _shift_context(index, s_row, tz_code, distance_mode)
-            shift_context[(s_row, tz_code)] = cached
-        view, shift_ctx = cached
+        view, shift_ctx = index.memo.get(
+            ("context", s_row, tz_code, distance_mode),
+            partial(_shift_context, index, s_row, tz_code, distance_mode),
+            lambda _: 2048,
+        )
         certs = frozenset(
             name
             for name, exp in index.volunteer_certs(v_row).items()

@@ -56,6 +56,10 @@ class Weights:
         total = sum(self.values.get(f.name, 0.0) for f in REGISTRY)
         return {f.name: self.values.get(f.name, 0.0) / total for f in REGISTRY}
 
+    def key(self) -> tuple[float, ...]:
+        """The normalised weights in factor order: equal keys rank alike (a cache key)."""
+        return tuple(self.normalised().values())
+
 
 def score_parts(features: PairFeatures) -> dict[str, NDArray[np.float32]]:
     """Every registered factor's scores for the pairs, keyed by factor name."""

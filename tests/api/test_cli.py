@@ -174,6 +174,8 @@ def test_service_bench_prints_its_figures(tmp_path: Path, postgis_conn: object) 
         "http_requests_per_s",
         "http_p50_ms",
         "http_p99_ms",
+        "http_new_requests_per_s",
+        "http_new_p99_ms",
     ):
         assert figures[key] > 0, key
-    assert figures["http_errors"] == 0
+    assert figures["http_errors"] == figures["http_new_errors"] == 0

@@ -1,11 +1,13 @@
 """Index lookups against plain Python over the same volunteers."""
 
+from collections.abc import Callable
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matcher.domain import World
-from matcher.index import MatchIndex
+from matcher.index import MatchIndex, Memo
 from matcher.skills import Taxonomy
 from tests.conftest import AS_OF, activity, volunteer
 
@@ -25,3 +27,22 @@ def test_best_credits_match_the_taxonomy(taxonomy: Taxonomy, held: list[list[str
         credits = taxonomy.credits_for(w)
         expected = [max((credits.get(s, 0.0) for s in held[i]), default=0.0) for i in range(len(vols))][::-1]
         assert got[j].tolist() == [float(np.float32(e)) for e in expected]
+
+
+def test_memo_keeps_within_its_budget_dropping_the_oldest_first() -> None:
+    memo = Memo(budget=100)
+    made: list[str] = []
+
+    def make(name: str) -> Callable[[], str]:
+        return lambda: made.append(name) or name
+
+    assert memo.get("a", make("a"), lambda _: 40) == "a"
+    assert memo.get("b", make("b"), lambda _: 40) == "b"
+    assert memo.get("a", make("a again"), lambda _: 40) == "a"  # kept: not made again
+    memo.get("c", make("c"), lambda _: 40)  # 120 > 100: "a", the oldest, goes
+    assert memo.get("a", make("a later"), lambda _: 40) == "a later"
+    assert memo.get("big", make("big"), lambda _: 101) == "big"  # larger than the budget: not kept
+    assert memo.get("big", make("big again"), lambda _: 101) == "big again"
+    assert made == ["a", "b", "c", "a later", "big", "big again"]
+    memo.clear()
+    assert len(memo) == 0

@@ -27,15 +27,13 @@ def screened_bounds(
     index: MatchIndex, s_row: int, floor: float, heap: np.ndarray | None = None
 ) -> tuple[dict[str, float], int]:
     """The rows the screen keeps, each with the bound it gives, and how many it considered."""
-    q = ranking._prepare(index, s_row, np.inf, Weights.default(), DEFAULT_MIN_SKILL_CREDIT)
-    reach = float(index.block_max_travel.data[: len(index.vblocks)].max())
-    blocks, _ = ranking._ordered_blocks(index, q, reach)
+    plan = ranking._plan(index, s_row, None, Weights.default(), DEFAULT_MIN_SKILL_CREDIT, prune=True)
     rows, bound, counts = kernels.screen(
-        blocks,
-        *index.vblocks.ranges_of(blocks),
+        plan.blocks,
+        *index.vblocks.ranges_of(plan.blocks),
         floor=floor,
         heap=np.zeros(0) if heap is None else heap,
-        **ranking._screen_args(index, q),
+        **plan.screen_args_for(index),
     )
     return dict(zip(index.vid.idents(rows), bound.tolist(), strict=True)), int(counts[0])
 

@@ -12,7 +12,16 @@ from hypothesis import strategies as st
 
 from matcher import ranking
 from matcher.demo import generate_city
-from matcher.domain import Booking, Certification, GeoPoint, ServiceRecord, SkillClaim, WeeklyWindow, World
+from matcher.domain import (
+    Booking,
+    Certification,
+    GeoPoint,
+    ServiceRecord,
+    SkillClaim,
+    Volunteer,
+    WeeklyWindow,
+    World,
+)
 from matcher.errors import NotFoundError, ValidationError
 from matcher.index import MatchIndex
 from matcher.ranking import recommend_activities, recommend_volunteers
@@ -184,6 +193,7 @@ def test_pruned_search_equals_scoring_everyone(
     full = recommend_volunteers(index, aid, shift_id=s, now=NOW, k=k, radius_km=radius, prune=False)
     # Small first batches make the search stop part-way, so the bounds are what is tested.
     for first_batch in (ranking.FIRST_BATCH_ROWS, 16):
+        index.memo.clear()  # answer afresh, not from the last search
         with patch.object(ranking, "FIRST_BATCH_ROWS", first_batch):
             fast = recommend_volunteers(index, aid, shift_id=s, now=NOW, k=k, radius_km=radius)
         assert [(m.id, m.score) for m in fast.matches] == [(m.id, m.score) for m in full.matches]
@@ -220,6 +230,7 @@ def test_updates_in_place_equal_a_rebuild(taxonomy: Taxonomy) -> None:
     rng = np.random.default_rng(0)
     for a in rng.choice(len(world.activities), 15, replace=False):
         aid = world.activities[int(a)].id
+        index.memo.clear()
         with patch.object(ranking, "FIRST_BATCH_ROWS", 16):  # stop early: bounds must hold after updates
             got = recommend_volunteers(index, aid, now=NOW, k=15)
         exhaustive = recommend_volunteers(index, aid, now=NOW, k=15, prune=False)
@@ -233,3 +244,50 @@ def test_updates_in_place_equal_a_rebuild(taxonomy: Taxonomy) -> None:
         want = recommend_activities(rebuilt, vid, now=NOW, k=10)
         assert [(m.id, m.shift_id) for m in got.matches] == [(m.id, m.shift_id) for m in want.matches]
         assert [m.score for m in got.matches] == pytest.approx([m.score for m in want.matches], abs=1e-5)
+
+
+def test_every_write_shows_in_the_next_answer_to_the_same_question(taxonomy: Taxonomy) -> None:
+    """A shift's prepared search is kept between questions (``MatchIndex.memo``); each kind of
+    write must drop it, so the answer after the write is the one a fresh search gives."""
+    city = generate_city(3000, 60, 3000, seed=8, as_of=AS_OF)
+    world = city.to_world()
+    index = MatchIndex.from_world(world, taxonomy, AS_OF)
+    asked = [a for a in world.activities[:20] if recommend_volunteers(index, a.id, now=NOW, k=5).matches]
+    assert asked
+
+    def answers() -> list[list[tuple[str, float]]]:
+        return [
+            [(m.id, m.score) for m in recommend_volunteers(index, a.id, now=NOW, k=5).matches] for a in asked
+        ]
+
+    def top() -> Volunteer:
+        first = recommend_volunteers(index, asked[0].id, now=NOW, k=1).matches[0].id
+        return next(v for v in world.volunteers if v.id == first)
+
+    def last() -> str:
+        return recommend_volunteers(index, asked[0].id, now=NOW, k=5).matches[-1].id
+
+    shift = asked[0].shifts[0]
+    booked: list[Booking] = []
+    writes = {
+        "volunteer moved away": lambda: index.upsert_volunteer(replace(top(), home=GeoPoint(39.9, 116.4))),
+        "volunteer booked": lambda: (
+            booked.append(Booking(top().id, shift.id)) or index.add_booking(booked[0])
+        ),
+        "booking cancelled": lambda: index.remove_booking(booked[0]),
+        "service recorded": lambda: index.add_service_record(
+            ServiceRecord(last(), asked[0].id, date(2026, 11, 1), 24, True)
+        ),
+        "activity needs a skill": lambda: index.upsert_activity(
+            replace(asked[1], required_skills=("driving",))
+        ),
+        "volunteer removed": lambda: index.remove_volunteer(top().id),
+    }
+    for name, write in writes.items():
+        before = answers()
+        assert len(index.memo), "the questions' searches are kept"
+        write()
+        got = answers()
+        index.memo.clear()
+        assert got == answers(), name
+        assert got != before, f"{name}: the test's write changed nothing"
