@@ -58,12 +58,12 @@ WITH shift AS (
 ), scored AS (
     SELECT c.id,
            (SELECT count(*) FROM jsonb_array_elements_text(c.required_skills) r
-             WHERE EXISTS (SELECT 1 FROM json_array_elements(c.skills) h WHERE h->>0 = r))::float
+             WHERE EXISTS (SELECT 1 FROM json_array_elements(c.skills::json) h WHERE h->>0 = r))::float
              / greatest(jsonb_array_length(c.required_skills), 1) AS skill,
            1.0 / (1.0 + power(2.0 * c.km / greatest(c.max_travel_km, 0.1), 2)) AS near,
            (SELECT coalesce(sum(greatest(0, least((w->>2)::int, c.start_min + c.minutes)
                                           - greatest((w->>1)::int, c.start_min))), 0)
-              FROM json_array_elements(c.availability) w WHERE (w->>0)::int = c.day)::float
+              FROM json_array_elements(c.availability::json) w WHERE (w->>0)::int = c.day)::float
              / greatest(c.minutes, 1) AS coverage,
            jsonb_array_length(c.required_skills) AS n_required
     FROM candidates c

@@ -37,6 +37,11 @@ def dumps(value: Any) -> str:
 # tuples of dataclasses do not, so skills and windows are encoded every time).
 
 
+@lru_cache(maxsize=1 << 16)
+def _day_text(day: date) -> str:
+    return day.isoformat()
+
+
 @lru_cache(maxsize=1 << 12)
 def _languages_json(languages: tuple[str, ...]) -> str:
     return dumps(list(languages))
@@ -60,7 +65,7 @@ def volunteer_row(v: Volunteer) -> tuple[Any, ...]:
         None if v.home is None else v.home.lat,
         None if v.home is None else v.home.lon,
         v.max_travel_km,
-        None if v.birth_date is None else v.birth_date.isoformat(),
+        None if v.birth_date is None else _day_text(v.birth_date),
         v.timezone,
         int(v.online_ok),
         v.district,

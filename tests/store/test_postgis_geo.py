@@ -44,3 +44,15 @@ def test_same_sphere_as_postgis(
     assert ours == pytest.approx(
         postgis_km(postgis_conn, (lat1, lon1), (lat2, lon2), spheroid=False), rel=1e-6, abs=1e-6
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(-90, 90), st.floats(-180, 180))
+def test_points_written_as_ewkb_read_back_exactly(postgis_conn: object, lat: float, lon: float) -> None:
+    from matcher.store.postgis import _ewkb
+
+    row = postgis_conn.execute(  # type: ignore[attr-defined]
+        "SELECT ST_Y(g::geometry), ST_X(g::geometry), ST_SRID(g) FROM (SELECT %s::geography AS g) p",
+        (_ewkb(lat, lon),),
+    ).fetchone()
+    assert (row[0], row[1], row[2]) == (lat, lon, 4326)
