@@ -576,8 +576,19 @@ def recommend_volunteers(
 
     # The same question about the same index state has the same answer (kept until a write).
     return index.memo.get(
-        ("volunteers", tuple(shift_rows), k, radius_km, weights.key(), distance_mode, min_skill_credit, prune),
-        partial(_rank_shifts, index, shift_rows, k, radius_km, weights, distance_mode, min_skill_credit, prune),
+        (
+            "volunteers",
+            tuple(shift_rows),
+            k,
+            radius_km,
+            weights.key(),
+            distance_mode,
+            min_skill_credit,
+            prune,
+        ),
+        partial(
+            _rank_shifts, index, shift_rows, k, radius_km, weights, distance_mode, min_skill_credit, prune
+        ),
         lambda r: 1024 * (1 + len(r.matches)),
     )
 

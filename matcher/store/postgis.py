@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import gc
 import struct
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from importlib import resources
@@ -75,8 +75,10 @@ def _ewkb(lat: float | None, lon: float | None) -> str | None:
     """A point as hex extended WKB (WGS 84, longitude first): what COPY and the upserts write
     into a geography column. The server reads it without parsing decimal text, and Python
     packs it faster than it prints two floats."""
-    if lat is None or lon is None:
-        return None
+    return None if lat is None or lon is None else _ewkb_point(lat, lon)
+
+
+def _ewkb_point(lat: float, lon: float) -> str:
     return _EWKB_POINT.pack(1, _EWKB_POINT_TYPE, 4326, lon, lat).hex()
 
 
@@ -85,12 +87,13 @@ VOLUNTEER_HOME_INDEXED = "(home::geometry)"
 filters with ``home::geometry && box`` to use it."""
 
 COPY_CHUNK = 5000  # rows per write to the COPY stream
+_NULL = "\\N"  # COPY text's NULL
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 def _copy_field(value: Any) -> str:
     if value is None:
-        return "\\N"
+        return _NULL
     if value is True or value is False:
         return "t" if value else "f"
     text = value if isinstance(value, str) else str(value)
@@ -146,6 +149,40 @@ def _record_params(r: ServiceRecord) -> tuple[Any, ...]:
 def _volunteer_copy_row(v: Volunteer) -> tuple[Any, ...]:
     r = rows.volunteer_row(v)
     return (r[0], r[1], _ewkb(r[2], r[3]), r[4], r[5], r[6], bool(r[7]), *r[8:])
+
+
+def _volunteer_copy_line(v: Volunteer) -> str:
+    """A volunteer as one line of COPY text in the order of ``_V_COLUMNS``: the fields of
+    :func:`_volunteer_copy_row` without the tuples in between (a bulk load formats 10^6 of
+    these, and their cost decides its throughput). Text that needs escaping takes the careful
+    path."""
+    home = v.home
+    lists = rows.volunteer_lists(v)
+    source = None if home is None else home.source
+    given = (v.id, v.name, v.timezone, v.district or "", v.phone or "", v.email or "", *lists, source or "")
+    probe = "".join(given)
+    if "\\" in probe or "\t" in probe or "\n" in probe or "\r" in probe:
+        return _copy_line(_volunteer_copy_row(v))
+    birth = rows.day_text(v.birth_date)
+    return (
+        "\t".join(
+            [
+                v.id,
+                v.name,
+                _NULL if home is None else _ewkb_point(home.lat, home.lon),
+                str(v.max_travel_km),
+                _NULL if birth is None else birth,
+                v.timezone,
+                "t" if v.online_ok else "f",
+                _NULL if v.district is None else v.district,
+                _NULL if v.phone is None else v.phone,
+                _NULL if v.email is None else v.email,
+                *lists,
+                _NULL if source is None else source,
+            ]
+        )
+        + "\n"
+    )
 
 
 def _activity_copy_row(a: Activity) -> tuple[Any, ...]:
@@ -217,7 +254,7 @@ class PostgisStore:
                     db.execute("DROP INDEX IF EXISTS volunteers_home")
                 else:
                     db.execute("CREATE TEMP TABLE v_in (LIKE volunteers INCLUDING DEFAULTS) ON COMMIT DROP")
-                _copy(db, target, _V_COLUMNS, (_volunteer_copy_row(v) for v in world.volunteers))
+                _copy(db, target, _V_COLUMNS, world.volunteers, _volunteer_copy_line)
                 if empty:
                     db.execute(
                         f"CREATE INDEX volunteers_home ON volunteers USING gist ({VOLUNTEER_HOME_INDEXED})"
@@ -451,9 +488,16 @@ def _last_of_each(items: Sequence[_Identified]) -> tuple[_Identified, ...]:
     return tuple(last.values()) if len(last) < len(items) else tuple(items)
 
 
-def _copy(db: psycopg.Connection[Any], table: str, columns: str, records: Iterable[tuple[Any, ...]]) -> None:
-    """COPY rows into ``table``: formatted in chunks while a writer thread sends the previous
-    chunk, so that this process and the server's backend work at the same time."""
+def _copy(
+    db: psycopg.Connection[Any],
+    table: str,
+    columns: str,
+    records: Iterable[Any],
+    line: Callable[[Any], str] = _copy_line,
+) -> None:
+    """COPY records into ``table``, each formatted by ``line`` (default: a tuple of fields): in
+    chunks, while a writer thread sends the previous chunk, so that this process and the
+    server's backend work at the same time."""
     cur = db.cursor()
     with (
         cur.copy(f"COPY {table} ({columns}) FROM STDIN", writer=QueuedLibpqWriter(cur)) as copy,
@@ -461,7 +505,7 @@ def _copy(db: psycopg.Connection[Any], table: str, columns: str, records: Iterab
     ):
         chunk: list[str] = []
         for record in records:
-            chunk.append(_copy_line(record))
+            chunk.append(line(record))
             if len(chunk) == COPY_CHUNK:
                 copy.write("".join(chunk).encode())
                 chunk = []

@@ -65,19 +65,31 @@ def volunteer_row(v: Volunteer) -> tuple[Any, ...]:
         None if v.home is None else v.home.lat,
         None if v.home is None else v.home.lon,
         v.max_travel_km,
-        None if v.birth_date is None else _day_text(v.birth_date),
+        day_text(v.birth_date),
         v.timezone,
         int(v.online_ok),
         v.district,
         v.phone,
         v.email,
+        *volunteer_lists(v),
+        None if v.home is None else v.home.source,
+    )
+
+
+def volunteer_lists(v: Volunteer) -> tuple[str, str, str, str, str]:
+    """A volunteer's list fields as JSON text: skills, languages, weekly windows, blackout
+    dates, certifications."""
+    return (
         dumps([[c.skill, c.level] for c in v.skills]),
         _languages_json(v.languages),
         dumps([[w.day, w.start_minute, w.end_minute] for w in v.availability]),
         _dates_json(v.blackout_dates),
         _certifications_json(v.certifications),
-        None if v.home is None else v.home.source,
     )
+
+
+def day_text(day: date | None) -> str | None:
+    return None if day is None else _day_text(day)
 
 
 def volunteer_from(r: tuple[Any, ...]) -> Volunteer:
