@@ -3,6 +3,7 @@ HTTP API) share. No SQL here and no terminal or HTTP types."""
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -18,9 +19,10 @@ from matcher.errors import ConflictError, NotFoundError, ValidationError
 from matcher.geo import haversine_km
 from matcher.index import MatchIndex
 from matcher.interchange import check_references, parse_world, world_to_json
-from matcher.ranking import Ranking, recommend_activities, recommend_volunteers
+from matcher.ranking import Ranking, recommend_activities, recommend_volunteers, why_not
 from matcher.skills import Taxonomy
 from matcher.store.base import Account, Store
+from matcher.store.operations import Policy, Signup
 
 
 def load_document(
@@ -99,8 +101,16 @@ class Live:
     first (one transaction) and then to the index, under one lock, so a recommendation never
     sees a half-applied change and the next one sees the change."""
 
-    def __init__(self, store: Store, taxonomy: Taxonomy, today: date, poll_s: float = POLL_S) -> None:
+    def __init__(
+        self,
+        store: Store,
+        taxonomy: Taxonomy,
+        today: date,
+        poll_s: float = POLL_S,
+        policy: Policy | None = None,
+    ) -> None:
         self.store = store
+        self.policy = policy or Policy()
         self.taxonomy = taxonomy
         self.poll_s = poll_s
         self.lock = threading.RLock()
@@ -131,6 +141,16 @@ class Live:
             return len(changes)
 
     def _apply(self, kind: str, ident: str) -> None:
+        if kind == "shift":
+            if self.index.has_shift(ident):
+                held, taken = self.store.ops.places(ident)
+                self.index.set_shift_bookings(ident, held, taken)
+            return
+        if kind == "record":
+            record = self.store.ops.service_record(int(ident))
+            if record is not None and self.index.has_volunteer(record.volunteer_id):
+                self.index.add_service_record(record)
+            return
         if kind == "volunteer":
             v = self.store.get_volunteer(ident)
             if v is not None:
@@ -302,6 +322,33 @@ class Live:
                 out.append((a, d))
         out.sort(key=lambda t: (t[1] is None, t[1] or 0.0, t[0].id))
         return out
+
+    # ------------------------------------------------------------------ places and hours
+
+    def sign_up(self, shift_id: str, volunteer_id: str, now: datetime) -> Signup:
+        """A place on the shift, or a place on its waitlist, if the core's hard rules allow."""
+        self.refresh()
+        with self.lock:
+            if not self.index.has_shift(shift_id):
+                raise NotFoundError("shift", shift_id)
+            if not self.index.has_volunteer(volunteer_id):
+                raise NotFoundError("volunteer", volunteer_id)
+            blocked = why_not(self.index, volunteer_id, shift_id)
+            if blocked is not None:
+                raise ConflictError(f"cannot sign up: {blocked.en} ({blocked.zh})")
+            signup = self.store.ops.sign_up(
+                f"su_{secrets.token_hex(8)}", shift_id, volunteer_id, epoch_seconds(now), self.policy
+            )
+            self.refresh(force=True)
+            return signup
+
+    def change_signup(self, action: Callable[[], _T]) -> _T:
+        """A write of the operations (cancel, accept, attendance, hours), then this process's
+        index brought up to date with it."""
+        with self.lock:
+            result = action()
+            self.refresh(force=True)
+            return result
 
     def open_postings(self, now: datetime, until: datetime) -> list[tuple[Activity, list[tuple[Shift, int]]]]:
         """Activities with shifts starting in (now, until] that still have places, with the

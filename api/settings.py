@@ -5,8 +5,11 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from matcher.recognition import Tiers
+from matcher.store.operations import Policy
 
 DEFAULT_DATABASE_URL = "sqlite:///var/volmatch.db"
 MIN_SECRET_LENGTH = 32
@@ -29,6 +32,24 @@ class Settings(BaseSettings):
     geocoder: str = "gazetteer"
     geocoder_api_key: str | None = None
     geocoder_user_agent: str = "volmatch"
+    tier_hours: str = "100,300,600,1000,1500"
+    """Recognition tiers: approved hours at which each star is reached (the national scale)."""
+    cancel_cutoff_hours: float = Field(default=24.0, ge=0, le=24 * 30)
+    """A cancellation less than this long before the shift starts is a late cancellation."""
+    offer_hold_minutes: float = Field(default=120.0, gt=0, le=24 * 60 * 7)
+    """How long a place freed up is held for the first on the waitlist before it passes on."""
+
+    @field_validator("tier_hours")
+    @classmethod
+    def _tiers(cls, value: str) -> str:
+        Tiers.parse(value)  # refuses thresholds that are not positive and increasing
+        return value
+
+    def tiers(self) -> Tiers:
+        return Tiers.parse(self.tier_hours)
+
+    def policy(self) -> Policy:
+        return Policy(int(self.cancel_cutoff_hours * 3600), int(self.offer_hold_minutes * 60))
 
     @field_validator("environment")
     @classmethod

@@ -944,6 +944,9 @@ class MatchIndex:
     def has_activity(self, ident: str) -> bool:
         return self.aid.get(ident) is not None
 
+    def has_shift(self, ident: str) -> bool:
+        return ident in self.sid
+
     def has_volunteer(self, ident: str) -> bool:
         return self.vid.row(ident) is not None
 
@@ -1453,6 +1456,20 @@ class MatchIndex:
             if (v_row, s_row) in entries:
                 entries.remove((v_row, s_row))
         self.s_taken.data[s_row] = max(0, int(self.s_taken.data[s_row]) - 1)
+
+    def set_shift_bookings(self, shift_id: str, volunteer_ids: Sequence[str], taken: int) -> None:
+        """Make the shift's bookings exactly ``volunteer_ids`` (those known here) and its filled
+        places ``taken`` (which counts places held for offers too): what the store says after a
+        sign-up, a cancellation or an accepted offer."""
+        self.memo.clear()
+        s_row = self.shift_row(shift_id)
+        wanted = {r for r in (self.vid.row(v) for v in volunteer_ids) if r is not None}
+        for v_row in [v for v, held in self._v_bookings.items() if s_row in held and v not in wanted]:
+            self._drop_booking(v_row, s_row)
+        for v_row in wanted:
+            if s_row not in self._v_bookings.get(v_row, ()):
+                self.add_booking(Booking(self.vid.ident(v_row), shift_id), count=False)
+        self.s_taken.data[s_row] = taken
 
     def places_left(self, shift_id: str) -> int:
         row = self.shift_row(shift_id)

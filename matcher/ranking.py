@@ -645,6 +645,35 @@ def _rank_shifts(
     return Ranking(matches, considered=considered, excluded=counts)
 
 
+def why_not(
+    index: MatchIndex,
+    volunteer_id: str,
+    shift_id: str,
+    *,
+    weights: Weights | None = None,
+    min_skill_credit: float = constraints.DEFAULT_MIN_SKILL_CREDIT,
+) -> Reason | None:
+    """The hard rule that keeps a volunteer off a shift (``None``: they may take it), judged
+    exactly as the ranking judges them; a place already held on this very shift is no obstacle.
+    Capacity and start are the sign-up's to judge (a full shift has a waitlist)."""
+    weights = weights or Weights.default()
+    v_row = index.volunteer_row(volunteer_id)
+    s_row = index.shift_row(shift_id)
+    plan = index.memo.get(
+        ("shift", s_row, None, weights.key(), min_skill_credit, True),
+        partial(_plan, index, s_row, None, weights, min_skill_credit, True),
+        _ShiftPlan.nbytes,
+    )
+    q = replace(plan.query, counts={})
+    kept, _ = _score_batch(index, q, np.array([v_row], dtype=np.int32))
+    if kept.shape[0]:
+        return None
+    rule = next(iter(q.counts))
+    if rule == "booked" and s_row in index.volunteer_bookings(v_row):
+        return None
+    return _rule_reason(rule)
+
+
 def _rule_reason(rule: str) -> Reason:
     zh, en = constraints.RULES[rule]
     return Reason(rule, zh, en)

@@ -9,6 +9,7 @@ from typing import Protocol
 from matcher.domain import Activity, GeoPoint, ServiceRecord, Volunteer, World
 from matcher.errors import ValidationError
 from matcher.skills import Taxonomy
+from matcher.store.operations import Operations
 
 ROLES = ("volunteer", "organiser", "analyst", "admin")
 
@@ -39,6 +40,9 @@ class Account:
 class Store(Protocol):
     """Where volunteers, activities, history and bookings are kept. Writes are transactional:
     a method either does all it says or nothing."""
+
+    ops: Operations
+    """Sign-ups, waitlists, attendance and the hours ledger (:mod:`matcher.store.operations`)."""
 
     def close(self) -> None: ...
 

@@ -29,6 +29,7 @@ from matcher.domain import Activity, Booking, GeoPoint, ServiceRecord, Volunteer
 from matcher.errors import ConflictError
 from matcher.store import rows
 from matcher.store.base import Account
+from matcher.store.operations import Operations, Tx
 
 
 class _HasId(Protocol):
@@ -198,6 +199,7 @@ class PostgisStore:
         self.url = url
         self._pool = ConnectionPool(url, min_size=min_size, max_size=max_size, open=True, timeout=10)
         self.migrate()
+        self.ops = Operations(self._ops_tx, (psycopg.errors.UniqueViolation,))
 
     def close(self) -> None:
         self._pool.close()
@@ -206,6 +208,11 @@ class PostgisStore:
     def _tx(self) -> Iterator[psycopg.Connection[Any]]:
         with self._pool.connection() as conn, conn.transaction():
             yield conn
+
+    @contextmanager
+    def _ops_tx(self) -> Iterator[Tx]:
+        with self._tx() as db:
+            yield _PgTx(db)
 
     # ------------------------------------------------------------------ migrations
 
@@ -467,6 +474,23 @@ class PostgisStore:
                 )
             )
         return World(vols, acts, recs, books)
+
+
+class _PgTx:
+    """A transaction of this store as :mod:`matcher.store.operations` uses one."""
+
+    def __init__(self, db: psycopg.Connection[Any]) -> None:
+        self.db = db
+
+    def one(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self.db.execute(sql, params).fetchone()
+        return row
+
+    def all(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return self.db.execute(sql, params).fetchall()
+
+    def run(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        return self.db.execute(sql, params).rowcount
 
 
 def _log(db: psycopg.Connection[Any], kind: str, ident: str) -> None:

@@ -12,8 +12,10 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from matcher.domain import (
     Activity,
@@ -27,6 +29,7 @@ from matcher.domain import (
 from matcher.errors import ConflictError
 from matcher.store import rows
 from matcher.store.base import Account
+from matcher.store.operations import Operations, Tx
 
 MIGRATIONS = "matcher.store.migrations.sqlite"
 
@@ -46,6 +49,7 @@ class SqliteStore:
         self._db.execute("PRAGMA synchronous = FULL")
         self._db.execute("PRAGMA busy_timeout = 5000")
         self.migrate()
+        self.ops = Operations(self._ops_tx, (sqlite3.IntegrityError,))
 
     def close(self) -> None:
         self._db.close()
@@ -60,6 +64,11 @@ class SqliteStore:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+    @contextmanager
+    def _ops_tx(self) -> Iterator[Tx]:
+        with self._tx() as db:
+            yield _SqliteTx(db)
 
     # ------------------------------------------------------------------ migrations
 
@@ -299,6 +308,30 @@ class SqliteStore:
             db.execute("COMMIT")
             self._lock.release()
         return World(vols, acts, recs, books)
+
+
+class _SqliteTx:
+    """A transaction of this store as :mod:`matcher.store.operations` writes SQL: ``%s``
+    placeholders, and ``FOR UPDATE`` (the transaction's ``BEGIN IMMEDIATE`` holds the write lock
+    already)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def one(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self.db.execute(_dialect(sql), params).fetchone()
+        return row
+
+    def all(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return self.db.execute(_dialect(sql), params).fetchall()
+
+    def run(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        return self.db.execute(_dialect(sql), params).rowcount
+
+
+@lru_cache(maxsize=256)
+def _dialect(sql: str) -> str:
+    return sql.replace(" FOR UPDATE", "").replace("%s", "?")
 
 
 def _log(db: sqlite3.Connection, kind: str, ident: str) -> None:

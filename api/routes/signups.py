@@ -1,0 +1,425 @@
+"""Places on shifts and the hours that come of them.
+
+Volunteers sign up (a place, or a place on the waitlist), accept a place offered to them, and
+cancel; organisers see their shifts' rosters, check people in and out, mark no-shows and approve
+hours; admins may act for either. Hours go into an append-only ledger: every write of hours
+takes an ``Idempotency-Key`` header, and a retry with the same key and body returns the first
+answer (``Idempotent-Replayed: true``) without adding anything. Each volunteer has a private
+calendar link of their confirmed shifts; each activity one for its organisers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
+from fastapi.responses import HTMLResponse
+from pydantic import AwareDatetime, Field
+
+from api import ical
+from api.deps import Caller, CallerDep, LiveDep, NowDep, own_organisation, own_volunteer, policy
+from api.schemas import Strict
+from api.service import Live
+from matcher.calendar import epoch_seconds
+from matcher.errors import NotFoundError
+from matcher.recognition import Tiers
+from matcher.store.operations import Idempotency, Signup
+
+router = APIRouter(prefix="/api/v1", tags=["sign-ups and hours"])
+KeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="any unique string per intended write; a retry with the same key and body "
+        "returns the first answer and records nothing twice",
+    ),
+]
+
+
+class SignupIn(Strict):
+    volunteer_id: str | None = Field(None, max_length=64, description="admins only: sign up this volunteer")
+
+
+class CheckIn(Strict):
+    at: AwareDatetime | None = Field(None, description="when (default: now)")
+
+
+class HoursIn(Strict):
+    hours: float | None = Field(
+        None, gt=0, le=24, description="default: from the check-in and check-out times"
+    )
+    note: str = Field("", max_length=500)
+
+
+class CorrectionIn(Strict):
+    hours: float = Field(ge=-24, le=24, description="hours to add (negative: to take away)")
+    note: str = Field(min_length=1, max_length=500, description="why")
+    shift_id: str | None = Field(None, max_length=64)
+
+
+# ---------------------------------------------------------------------------------- places
+
+
+@router.post(
+    "/shifts/{shift_id}/signups",
+    status_code=201,
+    **policy("a volunteer for themself, or an admin", "volunteer", "admin"),
+)
+def sign_up(
+    shift_id: str, who: CallerDep, service: LiveDep, clock: NowDep, body: SignupIn | None = None
+) -> Any:
+    """A place on the shift, or (when it is full) a place on its waitlist with its position.
+    The core's hard rules apply (skills, certificates, age, availability, overlapping shifts)."""
+    volunteer_id = (
+        who.account.volunteer_id if who.role == "volunteer" else (body.volunteer_id if body else None)
+    )
+    if who.role == "volunteer" and body is not None and body.volunteer_id not in (None, volunteer_id):
+        raise HTTPException(403, "a volunteer signs up themself only")
+    if volunteer_id is None:
+        raise HTTPException(422, "give volunteer_id: the volunteer to sign up")
+    return service.sign_up(shift_id, volunteer_id, clock).to_json()
+
+
+def _signup_for(service: Live, who: Caller, signup_id: str, *, organiser: bool, volunteer: bool) -> Signup:
+    """The sign-up if the caller may act on it (else 404: nothing about others' sign-ups leaks)."""
+    s = service.store.ops.signup(signup_id)
+    if who.role == "admin":
+        return s
+    if volunteer and who.role == "volunteer" and who.account.volunteer_id == s.volunteer_id:
+        return s
+    if organiser and who.role == "organiser":
+        activity = service.index.s_act.data[service.index.shift_row(s.shift_id)]
+        own_organisation(
+            who, service.organisation_of(service.index.a_ids[activity]), kind="sign-up", ident=signup_id
+        )
+        return s
+    raise NotFoundError("sign-up", signup_id)
+
+
+@router.get(
+    "/signups/{signup_id}",
+    **policy("its volunteer, the shift's organisers, admins", *("volunteer", "organiser", "admin")),
+)
+def get_signup(signup_id: str, who: CallerDep, service: LiveDep) -> dict[str, Any]:
+    return _signup_for(service, who, signup_id, organiser=True, volunteer=True).to_json()
+
+
+@router.post("/signups/{signup_id}/cancel", **policy("its volunteer or an admin", "volunteer", "admin"))
+def cancel(signup_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> dict[str, Any]:
+    """Give up the place (or the place on the waitlist). Before the association's cut-off it is
+    a cancellation; later a late cancellation, on record. A freed place is offered to the first
+    on the waitlist."""
+    _signup_for(service, who, signup_id, organiser=False, volunteer=True)
+    return service.change_signup(
+        lambda: service.store.ops.cancel(signup_id, epoch_seconds(clock), service.policy)
+    ).to_json()
+
+
+@router.post("/signups/{signup_id}/accept", **policy("its volunteer or an admin", "volunteer", "admin"))
+def accept(signup_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> dict[str, Any]:
+    """Take a place offered from the waitlist, while the offer holds."""
+    _signup_for(service, who, signup_id, organiser=False, volunteer=True)
+    return service.change_signup(
+        lambda: service.store.ops.accept(signup_id, epoch_seconds(clock), service.policy)
+    ).to_json()
+
+
+@router.get("/shifts/{shift_id}/roster", **policy("the shift's organisers or an admin", "organiser", "admin"))
+def roster(shift_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> dict[str, Any]:
+    """Everyone signed up for the shift in order of arrival: places, offers, the waitlist with
+    positions, cancellations, attendance."""
+    service.refresh()
+    a_row = int(service.index.s_act.data[service.index.shift_row(shift_id)])
+    activity_id = service.index.a_ids[a_row]
+    own_organisation(who, service.organisation_of(activity_id), kind="shift", ident=shift_id)
+    found = service.store.ops.roster(shift_id, epoch_seconds(clock), service.policy)
+    counts: dict[str, int] = {}
+    for s in found:
+        counts[s.status] = counts.get(s.status, 0) + 1
+    return {"shift_id": shift_id, "counts": counts, "signups": [s.to_json() for s in found]}
+
+
+# ---------------------------------------------------------------------------------- attendance
+
+
+@router.post(
+    "/signups/{signup_id}/check-in", **policy("the shift's organisers or an admin", "organiser", "admin")
+)
+def check_in(
+    signup_id: str, who: CallerDep, service: LiveDep, clock: NowDep, body: CheckIn | None = None
+) -> dict[str, Any]:
+    _signup_for(service, who, signup_id, organiser=True, volunteer=False)
+    at = epoch_seconds(body.at if body and body.at else clock)
+    return service.change_signup(lambda: service.store.ops.check(signup_id, "in", at)).to_json()
+
+
+@router.post(
+    "/signups/{signup_id}/check-out", **policy("the shift's organisers or an admin", "organiser", "admin")
+)
+def check_out(
+    signup_id: str, who: CallerDep, service: LiveDep, clock: NowDep, body: CheckIn | None = None
+) -> dict[str, Any]:
+    _signup_for(service, who, signup_id, organiser=True, volunteer=False)
+    at = epoch_seconds(body.at if body and body.at else clock)
+    return service.change_signup(lambda: service.store.ops.check(signup_id, "out", at)).to_json()
+
+
+@router.post(
+    "/signups/{signup_id}/no-show", **policy("the shift's organisers or an admin", "organiser", "admin")
+)
+def no_show(signup_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> dict[str, Any]:
+    """After the shift: the volunteer held a place and did not come (it counts in their record)."""
+    _signup_for(service, who, signup_id, organiser=True, volunteer=False)
+    return service.change_signup(
+        lambda: service.store.ops.mark_no_show(signup_id, epoch_seconds(clock), who.account.id)
+    ).to_json()
+
+
+# ---------------------------------------------------------------------------------- hours
+
+
+def _key(request_key: str | None, who: Caller, what: str, body: Strict | None) -> Idempotency | None:
+    if request_key is None:
+        return None
+    doc = json.dumps([what, None if body is None else body.model_dump(mode="json")], sort_keys=True)
+    return Idempotency(who.account.id, request_key, hashlib.sha256(doc.encode()).hexdigest())
+
+
+def _recorded(answer: tuple[dict[str, Any], bool]) -> Response:
+    entry, replayed = answer
+    headers = {"Idempotent-Replayed": "true"} if replayed else {}
+    return Response(json.dumps(entry), status_code=201, media_type="application/json", headers=headers)
+
+
+@router.post(
+    "/signups/{signup_id}/hours",
+    status_code=201,
+    **policy("the shift's organisers or an admin", "organiser", "admin"),
+)
+def approve_hours(
+    signup_id: str,
+    body: HoursIn,
+    who: CallerDep,
+    service: LiveDep,
+    clock: NowDep,
+    idempotency_key: KeyHeader = None,
+) -> Response:
+    """Approve the hours of a confirmed place (from its check times unless given): one entry in
+    the volunteer's ledger and one service record. Once per place; change it with a correction."""
+    _signup_for(service, who, signup_id, organiser=True, volunteer=False)
+    key = _key(idempotency_key, who, f"hours:{signup_id}", body)
+    return _recorded(
+        service.change_signup(
+            lambda: service.store.ops.approve_hours(
+                signup_id, body.hours, body.note, who.account.id, epoch_seconds(clock), key
+            )
+        )
+    )
+
+
+@router.post(
+    "/volunteers/{volunteer_id}/hours/corrections",
+    status_code=201,
+    **policy("admins, or the organisers of the shift corrected", "organiser", "admin"),
+)
+def correct_hours(
+    volunteer_id: str,
+    body: CorrectionIn,
+    who: CallerDep,
+    service: LiveDep,
+    clock: NowDep,
+    idempotency_key: KeyHeader = None,
+) -> Response:
+    """A further ledger entry (negative to take hours away); entries are never edited."""
+    if who.role == "organiser":
+        if body.shift_id is None or not service.index.has_shift(body.shift_id):
+            raise HTTPException(
+                403, "an organiser corrects hours of their own organisation's shifts: give shift_id"
+            )
+        a_row = int(service.index.s_act.data[service.index.shift_row(body.shift_id)])
+        own_organisation(
+            who, service.organisation_of(service.index.a_ids[a_row]), kind="shift", ident=body.shift_id
+        )
+    key = _key(idempotency_key, who, f"correction:{volunteer_id}", body)
+    return _recorded(
+        service.change_signup(
+            lambda: service.store.ops.correct_hours(
+                volunteer_id, body.hours, body.note, who.account.id, epoch_seconds(clock), body.shift_id, key
+            )
+        )
+    )
+
+
+def _tiers(request: Request) -> Tiers:
+    tiers: Tiers = request.app.state.tiers
+    return tiers
+
+
+@router.get(
+    "/volunteers/{volunteer_id}/hours", **policy("the volunteer themself or an admin", "volunteer", "admin")
+)
+def hours(volunteer_id: str, who: CallerDep, service: LiveDep, request: Request) -> dict[str, Any]:
+    """Approved hours (the sum of the ledger), recognition tier, hours to the next tier, and
+    the ledger's entries."""
+    own_volunteer(who, volunteer_id)
+    service.volunteer(volunteer_id)
+    entries = service.store.ops.ledger(volunteer_id)
+    total = round(sum(e.hours for e in entries), 6)
+    standing = _tiers(request).standing(total)
+    return {
+        "volunteer_id": volunteer_id,
+        "total_hours": standing.hours,
+        "stars": standing.stars,
+        "tiers": list(_tiers(request).thresholds),
+        "next_tier_hours": standing.next_tier_hours,
+        "hours_to_next": standing.hours_to_next,
+        "entries": [e.to_json() for e in entries],
+    }
+
+
+@router.get(
+    "/volunteers/{volunteer_id}/certificate",
+    response_class=HTMLResponse,
+    **policy("the volunteer themself or an admin", "volunteer", "admin"),
+)
+def certificate(
+    volunteer_id: str, who: CallerDep, service: LiveDep, request: Request, clock: NowDep
+) -> HTMLResponse:
+    """A printable certificate of service (HTML; print to PDF from any browser): approved
+    service by date and activity, total hours and tier."""
+    own_volunteer(who, volunteer_id)
+    v = service.volunteer(volunteer_id)
+    entries = service.store.ops.ledger(volunteer_id)
+    total = round(sum(e.hours for e in entries), 2)
+    standing = _tiers(request).standing(total)
+    titles = {
+        a: service.activity(a).title
+        for a in {e.activity_id for e in entries if e.activity_id}
+        if service.index.has_activity(a)
+    }
+    rows = "".join(
+        f"<tr><td>{datetime.fromtimestamp(e.recorded_s, UTC).date().isoformat()}</td>"
+        f"<td>{html.escape(titles.get(e.activity_id or '', e.note or e.kind))}</td>"
+        f"<td class=n>{e.hours:g}</td></tr>"
+        for e in entries
+    )
+    page = f"""<!doctype html><html lang="zh"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>志愿服务证明 Certificate of volunteer service</title>
+<style>body{{font-family:sans-serif;max-width:40rem;margin:2rem auto;color:#111}}
+table{{width:100%;border-collapse:collapse}}td,th{{border-bottom:1px solid #999;padding:.3rem}}
+.n{{text-align:right}}@media print{{a{{display:none}}}}</style></head><body>
+<h1>志愿服务证明<br><small>Certificate of volunteer service</small></h1>
+<p>{html.escape(v.name)} ({html.escape(v.id)})</p>
+<p>累计服务时长 Total approved service: <strong>{total:g} h</strong> · 星级 Stars: <strong>{standing.stars}</strong></p>
+<table><thead><tr><th>日期 Date</th><th>活动 Activity</th><th class=n>小时 Hours</th></tr></thead>
+<tbody>{rows}</tbody></table>
+<p>出具日期 Issued {clock.date().isoformat()}</p></body></html>"""
+    return HTMLResponse(page)
+
+
+# ---------------------------------------------------------------------------------- calendars
+
+
+def calendar_token(request: Request, kind: str, ident: str) -> str:
+    """The secret part of a private calendar link: whoever has the link may read the feed (a
+    calendar app cannot send a bearer token)."""
+    key = request.app.state.signing_key.encode()
+    return hmac.new(key, f"calendar:{kind}:{ident}".encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def _check_token(request: Request, kind: str, ident: str, token: str) -> None:
+    if not hmac.compare_digest(calendar_token(request, kind, ident), token):
+        raise NotFoundError("calendar", ident)
+
+
+Token = Annotated[str, Query(min_length=1, max_length=100, description="the secret of the calendar link")]
+
+
+@router.get(
+    "/volunteers/{volunteer_id}/calendar-link",
+    **policy("the volunteer themself or an admin", "volunteer", "admin"),
+)
+def volunteer_calendar_link(
+    volunteer_id: str, who: CallerDep, service: LiveDep, request: Request
+) -> dict[str, str]:
+    """The private link of the volunteer's calendar of confirmed shifts (keep it private)."""
+    own_volunteer(who, volunteer_id)
+    service.volunteer(volunteer_id)
+    token = calendar_token(request, "volunteer", volunteer_id)
+    return {
+        "url": str(
+            request.url_for("volunteer_calendar", volunteer_id=volunteer_id).include_query_params(token=token)
+        )
+    }
+
+
+@router.get("/calendars/volunteers/{volunteer_id}.ics", name="volunteer_calendar", **policy("public"))
+def volunteer_calendar(
+    volunteer_id: str, token: Token, service: LiveDep, request: Request, clock: NowDep
+) -> Response:
+    """A volunteer's confirmed shifts (private link from ``calendar-link``)."""
+    _check_token(request, "volunteer", volunteer_id, token)
+    mine = [s for s in service.store.ops.signups_of(volunteer_id) if s.status == "confirmed"]
+    return _calendar(service, "my volunteer shifts", [(s.shift_id, None) for s in mine], clock)
+
+
+@router.get(
+    "/activities/{activity_id}/calendar-link",
+    **policy("the activity's organisers or an admin", "organiser", "admin"),
+)
+def activity_calendar_link(
+    activity_id: str, who: CallerDep, service: LiveDep, request: Request
+) -> dict[str, str]:
+    own_organisation(who, service.organisation_of(activity_id), kind="activity", ident=activity_id)
+    token = calendar_token(request, "activity", activity_id)
+    return {
+        "url": str(
+            request.url_for("activity_calendar", activity_id=activity_id).include_query_params(token=token)
+        )
+    }
+
+
+@router.get("/calendars/activities/{activity_id}.ics", name="activity_calendar", **policy("public"))
+def activity_calendar(
+    activity_id: str, token: Token, service: LiveDep, request: Request, clock: NowDep
+) -> Response:
+    """An activity's shifts with their places taken (private link for its organisers)."""
+    _check_token(request, "activity", activity_id, token)
+    a = service.activity(activity_id)
+    shifts = [
+        (s.id, service.index.places_left(s.id) if service.index.has_shift(s.id) else None) for s in a.shifts
+    ]
+    return _calendar(service, a.title, shifts, clock)
+
+
+def _calendar(service: Live, name: str, shifts: list[tuple[str, int | None]], clock: datetime) -> Response:
+    lines = ical.header(name)
+    stamp = ical.utc(clock)
+    for shift_id, left in shifts:
+        if not service.index.has_shift(shift_id):
+            continue
+        a = service.activity(
+            service.index.a_ids[int(service.index.s_act.data[service.index.shift_row(shift_id)])]
+        )
+        shift = next(s for s in a.shifts if s.id == shift_id)
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{shift_id}@volmatch",
+            f"DTSTAMP:{stamp}",
+            f"DTSTART:{ical.utc(shift.starts_at)}",
+            f"DTEND:{ical.utc(shift.ends_at)}",
+            f"SUMMARY:{ical.text(a.title)}",
+        ]
+        if left is not None:
+            lines.append(f"DESCRIPTION:{ical.text(f'{left} places left')}")
+        if a.location is not None:
+            lines.append(f"GEO:{a.location.lat:.6f};{a.location.lon:.6f}")
+        lines.append("END:VEVENT")
+    return ical.response(lines)

@@ -1,0 +1,566 @@
+"""Sign-ups, the waitlist, attendance and the hours ledger: one definition of the rules and their
+SQL for both stores.
+
+Every operation on a shift's places runs in one transaction that first locks the shift
+(PostgreSQL: ``SELECT ... FOR UPDATE`` on its row; SQLite: the store's ``BEGIN IMMEDIATE``), then
+counts and writes: concurrent sign-ups for the last places never confirm more than the shift's
+capacity (RELIABILITY.md: "count, then insert" without the lock overbooks).
+
+- A place is held by a ``confirmed`` sign-up or an ``offered`` one (a place that freed up, offered
+  to the first on the waitlist until ``offered_until_s``; an offer not accepted in time
+  ``expired`` and passes on to the next). Others wait (``waitlisted``) in order of arrival
+  (``seq``).
+- Cancelling before the cut-off frees the place (``cancelled``); later it is a
+  ``late_cancelled``, which frees the place too but is on record. ``no_show``: marked after the
+  shift by the organiser.
+- The hours ledger is append-only (the PostgreSQL table refuses updates and deletes): an
+  organiser's approval of a sign-up's hours is one ``attendance`` entry (at most one per
+  volunteer and shift, whatever the client sends) that also becomes a service record for the
+  past-service factor; a ``correction`` is a further entry, negative to take hours away. A
+  volunteer's total is the sum of their entries.
+- A write sent with an ``Idempotency-Key`` stores the request's hash and its answer in the same
+  transaction: a retry of the same request gets the same answer and writes nothing; the same
+  key with another request is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
+
+from matcher.domain import ServiceRecord
+from matcher.errors import ConflictError, NotFoundError, ValidationError
+
+HOLDING = ("confirmed", "offered")
+ACTIVE = ("confirmed", "offered", "waitlisted")
+
+
+@dataclass(frozen=True)
+class Signup:
+    id: str
+    shift_id: str
+    volunteer_id: str
+    status: str
+    seq: int
+    created_s: int
+    offered_until_s: int | None = None
+    checked_in_s: int | None = None
+    checked_out_s: int | None = None
+    position: int | None = None  # on the waitlist, 1 = next to be offered a place
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    id: int
+    volunteer_id: str
+    activity_id: str | None
+    shift_id: str | None
+    kind: str
+    hours: float
+    note: str
+    recorded_by: str
+    recorded_s: int
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """An ``Idempotency-Key`` as sent by an account, with a hash of the request it came with."""
+
+    account_id: str
+    key: str
+    request_hash: str
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.key) <= 200 or not self.key.isprintable():
+            raise ValidationError("Idempotency-Key", "must be 1 to 200 printable characters")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The association's rules for places: how long before a shift a cancellation still counts
+    as on time, and how long an offered place is held for the volunteer it was offered to."""
+
+    cancel_cutoff_s: int = 24 * 3600
+    offer_hold_s: int = 2 * 3600
+
+
+class Tx(Protocol):
+    """A transaction of either store, with ``%s`` placeholders."""
+
+    def one(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None: ...
+
+    def all(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]: ...
+
+    def run(self, sql: str, params: tuple[Any, ...] = ()) -> int: ...
+
+
+_SIGNUP = (
+    "SELECT id, shift_id, volunteer_id, status, seq, created_s, offered_until_s, checked_in_s, checked_out_s "
+    "FROM signups"
+)
+_LEDGER = "SELECT id, volunteer_id, activity_id, shift_id, kind, hours, note, recorded_by, recorded_s FROM hours_ledger"
+
+
+class Operations:
+    """The operations on places and hours, over a store's transactions (``begin``); a unique
+    index violated in one raises one of ``unique_violation``."""
+
+    def __init__(
+        self,
+        begin: Callable[[], AbstractContextManager[Tx]],
+        unique_violation: tuple[type[BaseException], ...],
+    ) -> None:
+        self._begin = begin
+        self._unique = unique_violation
+
+    # ------------------------------------------------------------------ places
+
+    def sign_up(self, signup_id: str, shift_id: str, volunteer_id: str, now_s: int, policy: Policy) -> Signup:
+        """A place on the shift if one is free, else a place on its waitlist. Signing up again
+        while signed up returns the sign-up as it is; after a cancellation it starts afresh
+        (at the end of the waitlist if the shift is full)."""
+        with self._begin() as tx:
+            starts_s, capacity = self._lock_shift(tx, shift_id)
+            if starts_s <= now_s:
+                raise ValidationError("shift_id", "the shift has started: sign-ups are closed")
+            self._settle(tx, shift_id, now_s, capacity, policy)
+            old = tx.one(f"{_SIGNUP} WHERE shift_id = %s AND volunteer_id = %s", (shift_id, volunteer_id))
+            if old is not None and old[3] in ACTIVE:
+                return self._with_position(tx, _signup(old))
+            status = "confirmed" if self._holding(tx, shift_id) < capacity else "waitlisted"
+            seq = int(
+                self._one(
+                    tx, "SELECT coalesce(max(seq), 0) + 1 FROM signups WHERE shift_id = %s", (shift_id,)
+                )
+            )
+            if old is None:
+                tx.run(
+                    "INSERT INTO signups (id, shift_id, volunteer_id, status, seq, created_s) "
+                    "VALUES (%s, %s, %s, %s, %s, %s)",
+                    (signup_id, shift_id, volunteer_id, status, seq, now_s),
+                )
+            else:
+                signup_id = old[0]
+                tx.run(
+                    "UPDATE signups SET status = %s, seq = %s, created_s = %s, offered_until_s = NULL, "
+                    "checked_in_s = NULL, checked_out_s = NULL WHERE id = %s",
+                    (status, seq, now_s, signup_id),
+                )
+            self._sync_booking(tx, signup_id)
+            self._log(tx, "shift", shift_id)
+            return self._with_position(tx, self._get(tx, signup_id))
+
+    def cancel(self, signup_id: str, now_s: int, policy: Policy) -> Signup:
+        """Give up a place (or a place on the waitlist); a freed place is offered to the first
+        on the waitlist."""
+        with self._begin() as tx:
+            s = self._get(tx, signup_id)
+            starts_s, capacity = self._lock_shift(tx, s.shift_id)
+            if s.status not in ACTIVE:
+                raise ConflictError(f"sign-up {signup_id!r} is {s.status}: nothing to cancel")
+            if starts_s <= now_s and s.status in HOLDING:
+                raise ConflictError("the shift has started: ask the organiser to mark attendance instead")
+            late = s.status == "confirmed" and starts_s - now_s < policy.cancel_cutoff_s
+            status = "late_cancelled" if late else "cancelled"
+            tx.run(
+                "UPDATE signups SET status = %s, offered_until_s = NULL WHERE id = %s", (status, signup_id)
+            )
+            self._sync_booking(tx, signup_id)
+            self._settle(tx, s.shift_id, now_s, capacity, policy)
+            self._log(tx, "shift", s.shift_id)
+            return self._get(tx, signup_id)
+
+    def accept(self, signup_id: str, now_s: int, policy: Policy) -> Signup:
+        """Take an offered place while the offer holds."""
+        with self._begin() as tx:
+            s = self._get(tx, signup_id)
+            _, capacity = self._lock_shift(tx, s.shift_id)
+            self._settle(tx, s.shift_id, now_s, capacity, policy)
+            s = self._get(tx, signup_id)
+            if s.status == "confirmed":
+                return s
+            if s.status != "offered":
+                raise ConflictError(f"sign-up {signup_id!r} is {s.status}: there is no offer to accept")
+            tx.run(
+                "UPDATE signups SET status = 'confirmed', offered_until_s = NULL WHERE id = %s", (signup_id,)
+            )
+            self._sync_booking(tx, signup_id)
+            self._log(tx, "shift", s.shift_id)
+            return self._get(tx, signup_id)
+
+    def roster(self, shift_id: str, now_s: int, policy: Policy) -> list[Signup]:
+        """Everyone signed up for the shift, places first, then the waitlist in order."""
+        with self._begin() as tx:
+            _, capacity = self._lock_shift(tx, shift_id)
+            self._settle(tx, shift_id, now_s, capacity, policy)
+            found = [_signup(r) for r in tx.all(f"{_SIGNUP} WHERE shift_id = %s ORDER BY seq", (shift_id,))]
+        waiting = [s for s in found if s.status == "waitlisted"]
+        ahead = {s.id: i + 1 for i, s in enumerate(waiting)}
+        return [_replace_position(s, ahead.get(s.id)) for s in found]
+
+    def signup(self, signup_id: str) -> Signup:
+        with self._begin() as tx:
+            return self._with_position(tx, self._get(tx, signup_id))
+
+    def signups_of(self, volunteer_id: str) -> list[Signup]:
+        with self._begin() as tx:
+            found = tx.all(f"{_SIGNUP} WHERE volunteer_id = %s ORDER BY created_s, id", (volunteer_id,))
+            return [self._with_position(tx, _signup(r)) for r in found]
+
+    def places(self, shift_id: str) -> tuple[list[str], int]:
+        """Who holds a confirmed place on the shift, and how many places are held (offers too)."""
+        with self._begin() as tx:
+            found = tx.all(
+                "SELECT volunteer_id, status FROM signups WHERE shift_id = %s AND status IN ('confirmed', 'offered')",
+                (shift_id,),
+            )
+            booked = tx.all("SELECT volunteer_id FROM bookings WHERE shift_id = %s", (shift_id,))
+        confirmed = sorted({str(r[0]) for r in booked} | {str(r[0]) for r in found if r[1] == "confirmed"})
+        offered = sum(1 for r in found if r[1] == "offered")
+        return confirmed, len(confirmed) + offered
+
+    def service_record(self, ident: int) -> ServiceRecord | None:
+        with self._begin() as tx:
+            r = tx.one(
+                "SELECT volunteer_id, activity_id, shift_id, date, hours, attended, rating "
+                "FROM service_records WHERE id = %s",
+                (ident,),
+            )
+        if r is None:
+            return None
+        day = r[3] if isinstance(r[3], date) else date.fromisoformat(str(r[3]))
+        return ServiceRecord(str(r[0]), str(r[1]), day, float(r[4]), bool(r[5]), shift_id=r[2], rating=r[6])
+
+    # ------------------------------------------------------------------ attendance
+
+    def check(self, signup_id: str, which: str, at_s: int) -> Signup:
+        """Record a check-in or check-out time (``which``: "in" or "out") on a confirmed place."""
+        column = {"in": "checked_in_s", "out": "checked_out_s"}[which]
+        with self._begin() as tx:
+            s = self._get(tx, signup_id)
+            if s.status != "confirmed":
+                raise ConflictError(
+                    f"sign-up {signup_id!r} is {s.status}: only a confirmed place is checked in"
+                )
+            if which == "out" and (s.checked_in_s is None or at_s <= s.checked_in_s):
+                raise ValidationError("at", "check-out must come after a check-in")
+            tx.run(f"UPDATE signups SET {column} = %s WHERE id = %s", (at_s, signup_id))
+            return self._get(tx, signup_id)
+
+    def mark_no_show(self, signup_id: str, now_s: int, by: str) -> Signup:
+        """After the shift: the volunteer held a place and did not come (on their record)."""
+        with self._begin() as tx:
+            s = self._get(tx, signup_id)
+            ends_s, activity_id, day = self._shift_facts(tx, s.shift_id)
+            if now_s < ends_s:
+                raise ConflictError("a no-show is marked after the shift ends")
+            if s.status != "confirmed" or s.checked_in_s is not None:
+                raise ConflictError(f"sign-up {signup_id!r} is {s.status}, checked in: not a no-show")
+            tx.run("UPDATE signups SET status = 'no_show' WHERE id = %s", (signup_id,))
+            self._sync_booking(tx, signup_id)
+            record = self._one(
+                tx,
+                "INSERT INTO service_records (volunteer_id, activity_id, shift_id, date, hours, attended) "
+                "VALUES (%s, %s, %s, %s, 0, %s) RETURNING id",
+                (s.volunteer_id, activity_id, s.shift_id, day, False),
+            )
+            self._log(tx, "record", str(record))
+            self._log(tx, "shift", s.shift_id)
+            return self._get(tx, signup_id)
+
+    # ------------------------------------------------------------------ hours
+
+    def approve_hours(
+        self,
+        signup_id: str,
+        hours: float | None,
+        note: str,
+        by: str,
+        now_s: int,
+        key: Idempotency | None = None,
+    ) -> tuple[dict[str, Any], bool]:
+        """The organiser's approval of a place's hours (from the check times unless given): one
+        ``attendance`` entry in the ledger and one service record. Returns the entry and
+        whether it is the answer to an earlier attempt with the same key."""
+        return self._idempotent(key, now_s, lambda tx: self._approve(tx, signup_id, hours, note, by, now_s))
+
+    def correct_hours(
+        self,
+        volunteer_id: str,
+        hours: float,
+        note: str,
+        by: str,
+        now_s: int,
+        shift_id: str | None = None,
+        key: Idempotency | None = None,
+    ) -> tuple[dict[str, Any], bool]:
+        """A correction: a further entry (negative to take hours away); the total may not fall
+        below zero."""
+        if hours == 0 or not -24 <= hours <= 24:
+            raise ValidationError("hours", "a correction is a non-zero number of hours from -24 to 24")
+        if not note.strip():
+            raise ValidationError("note", "say why the hours are corrected")
+        return self._idempotent(
+            key, now_s, lambda tx: self._correct(tx, volunteer_id, hours, note, by, now_s, shift_id)
+        )
+
+    def _approve(
+        self, tx: Tx, signup_id: str, hours: float | None, note: str, by: str, now_s: int
+    ) -> dict[str, Any]:
+        s = self._get(tx, signup_id)
+        if s.status != "confirmed":
+            raise ConflictError(
+                f"sign-up {signup_id!r} is {s.status}: hours are approved for a confirmed place"
+            )
+        _, activity_id, day = self._shift_facts(tx, s.shift_id)
+        if hours is None:
+            if s.checked_in_s is None or s.checked_out_s is None:
+                raise ValidationError("hours", "no check-in and check-out on record: give the hours")
+            hours = round((s.checked_out_s - s.checked_in_s) / 3600.0, 2)
+        if not 0 < hours <= 24:
+            raise ValidationError("hours", "must be more than 0 and at most 24 for one shift")
+        done = "SELECT 1 FROM hours_ledger WHERE volunteer_id = %s AND shift_id = %s AND kind = 'attendance'"
+        if tx.one(done, (s.volunteer_id, s.shift_id)):
+            raise ConflictError("this place's hours are approved already: record a correction to change them")
+        entry = self._append(
+            tx, s.volunteer_id, activity_id, s.shift_id, "attendance", hours, note, by, now_s
+        )
+        record = self._one(
+            tx,
+            "INSERT INTO service_records (volunteer_id, activity_id, shift_id, date, hours, attended) "
+            "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
+            (s.volunteer_id, activity_id, s.shift_id, day, hours, True),
+        )
+        self._log(tx, "record", str(record))
+        return entry.to_json()
+
+    def _correct(
+        self, tx: Tx, volunteer_id: str, hours: float, note: str, by: str, now_s: int, shift_id: str | None
+    ) -> dict[str, Any]:
+        if tx.one("SELECT 1 FROM volunteers WHERE id = %s", (volunteer_id,)) is None:
+            raise NotFoundError("volunteer", volunteer_id)
+        total = float(
+            self._one(
+                tx,
+                "SELECT coalesce(sum(hours), 0) FROM hours_ledger WHERE volunteer_id = %s",
+                (volunteer_id,),
+            )
+        )
+        if total + hours < -1e-9:
+            raise ValidationError("hours", f"the total would fall below zero (it is {total:g} h)")
+        return self._append(tx, volunteer_id, None, shift_id, "correction", hours, note, by, now_s).to_json()
+
+    def ledger(self, volunteer_id: str) -> list[LedgerEntry]:
+        with self._begin() as tx:
+            return [
+                _entry(r) for r in tx.all(f"{_LEDGER} WHERE volunteer_id = %s ORDER BY id", (volunteer_id,))
+            ]
+
+    def total_hours(self, volunteer_id: str) -> float:
+        with self._begin() as tx:
+            return float(
+                self._one(
+                    tx,
+                    "SELECT coalesce(sum(hours), 0) FROM hours_ledger WHERE volunteer_id = %s",
+                    (volunteer_id,),
+                )
+            )
+
+    # ------------------------------------------------------------------ idempotency
+
+    def _idempotent(
+        self, key: Idempotency | None, now_s: int, work: Callable[[Tx], dict[str, Any]]
+    ) -> tuple[dict[str, Any], bool]:
+        """Run ``work`` in a transaction, once per idempotency key: the key, the request's hash
+        and the answer are stored in that same transaction, so an attempt whose answer was lost
+        still happened exactly once, and a retry gets that answer back (``True``: a replay)."""
+        if key is None:
+            with self._begin() as tx:
+                return work(tx), False
+        try:
+            with self._begin() as tx:
+                stored = self._stored(tx, key)
+                if stored is not None:
+                    return stored, True
+                answer = work(tx)
+                tx.run(
+                    "INSERT INTO idempotency_keys (account_id, key, request_hash, status, response, created_s) "
+                    "VALUES (%s, %s, %s, %s, %s, %s)",
+                    (key.account_id, key.key, key.request_hash, 201, json.dumps(answer), now_s),
+                )
+                return answer, False
+        except self._unique:
+            # Two attempts with the same key at once: the one that committed first stands.
+            with self._begin() as tx:
+                stored = self._stored(tx, key)
+            if stored is None:
+                raise ConflictError(
+                    "a request with this Idempotency-Key is in progress: retry shortly"
+                ) from None
+            return stored, True
+
+    # ------------------------------------------------------------------ helpers
+
+    @staticmethod
+    def _log(tx: Tx, kind: str, ident: str) -> None:
+        """What changed, for every process serving from this store (``api.service.Live``)."""
+        tx.run("INSERT INTO changes (kind, ident) VALUES (%s, %s)", (kind, ident))
+
+    def _stored(self, tx: Tx, key: Idempotency) -> dict[str, Any] | None:
+        row = tx.one(
+            "SELECT request_hash, response FROM idempotency_keys WHERE account_id = %s AND key = %s",
+            (key.account_id, key.key),
+        )
+        if row is None:
+            return None
+        if row[0] != key.request_hash:
+            raise ValidationError("Idempotency-Key", "was used for a different request: use a new key")
+        answer: dict[str, Any] = json.loads(row[1])
+        return answer
+
+    def _append(
+        self,
+        tx: Tx,
+        volunteer_id: str,
+        activity_id: str | None,
+        shift_id: str | None,
+        kind: str,
+        hours: float,
+        note: str,
+        by: str,
+        now_s: int,
+    ) -> LedgerEntry:
+        ident = self._one(
+            tx,
+            "INSERT INTO hours_ledger (volunteer_id, activity_id, shift_id, kind, hours, note, recorded_by, recorded_s) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            (volunteer_id, activity_id, shift_id, kind, hours, note, by, now_s),
+        )
+        return LedgerEntry(int(ident), volunteer_id, activity_id, shift_id, kind, hours, note, by, now_s)
+
+    def _lock_shift(self, tx: Tx, shift_id: str) -> tuple[int, int]:
+        row = tx.one("SELECT starts_utc, capacity FROM shifts WHERE id = %s FOR UPDATE", (shift_id,))
+        if row is None:
+            raise NotFoundError("shift", shift_id)
+        return int(row[0]), int(row[1])
+
+    def _shift_facts(self, tx: Tx, shift_id: str) -> tuple[int, str, str]:
+        row = tx.one("SELECT ends_utc, activity_id, starts_at FROM shifts WHERE id = %s", (shift_id,))
+        if row is None:
+            raise NotFoundError("shift", shift_id)
+        return int(row[0]), str(row[1]), _local_day(row[2])
+
+    def _holding(self, tx: Tx, shift_id: str) -> int:
+        return int(
+            self._one(
+                tx,
+                "SELECT count(*) FROM signups WHERE shift_id = %s AND status IN ('confirmed', 'offered')",
+                (shift_id,),
+            )
+        )
+
+    def _settle(self, tx: Tx, shift_id: str, now_s: int, capacity: int, policy: Policy) -> None:
+        """Offers not accepted in time expire; free places go, in waitlist order, to those
+        waiting (as offers to hold until they accept or the hold ends)."""
+        tx.run(
+            "UPDATE signups SET status = 'expired' WHERE shift_id = %s AND status = 'offered' AND offered_until_s < %s",
+            (shift_id, now_s),
+        )
+        free = capacity - self._holding(tx, shift_id)
+        if free <= 0:
+            return
+        for (ident,) in tx.all(
+            "SELECT id FROM signups WHERE shift_id = %s AND status = 'waitlisted' ORDER BY seq LIMIT %s",
+            (shift_id, free),
+        ):
+            tx.run(
+                "UPDATE signups SET status = 'offered', offered_until_s = %s WHERE id = %s",
+                (now_s + policy.offer_hold_s, ident),
+            )
+
+    def _sync_booking(self, tx: Tx, signup_id: str) -> None:
+        """The bookings table (what the matching core sees as a held place) follows the sign-up."""
+        s = self._get(tx, signup_id)
+        if s.status == "confirmed":
+            if (
+                tx.one(
+                    "SELECT 1 FROM bookings WHERE volunteer_id = %s AND shift_id = %s",
+                    (s.volunteer_id, s.shift_id),
+                )
+                is None
+            ):
+                tx.run(
+                    "INSERT INTO bookings (volunteer_id, shift_id) VALUES (%s, %s)",
+                    (s.volunteer_id, s.shift_id),
+                )
+        else:
+            tx.run(
+                "DELETE FROM bookings WHERE volunteer_id = %s AND shift_id = %s", (s.volunteer_id, s.shift_id)
+            )
+
+    def _get(self, tx: Tx, signup_id: str) -> Signup:
+        row = tx.one(f"{_SIGNUP} WHERE id = %s", (signup_id,))
+        if row is None:
+            raise NotFoundError("sign-up", signup_id)
+        return _signup(row)
+
+    def _with_position(self, tx: Tx, s: Signup) -> Signup:
+        if s.status != "waitlisted":
+            return s
+        ahead = self._one(
+            tx,
+            "SELECT count(*) FROM signups WHERE shift_id = %s AND status = 'waitlisted' AND seq < %s",
+            (s.shift_id, s.seq),
+        )
+        return _replace_position(s, int(ahead) + 1)
+
+    @staticmethod
+    def _one(tx: Tx, sql: str, params: tuple[Any, ...]) -> Any:
+        row = tx.one(sql, params)
+        assert row is not None
+        return row[0]
+
+
+def _signup(r: tuple[Any, ...]) -> Signup:
+    return Signup(
+        str(r[0]),
+        str(r[1]),
+        str(r[2]),
+        str(r[3]),
+        int(r[4]),
+        int(r[5]),
+        None if r[6] is None else int(r[6]),
+        None if r[7] is None else int(r[7]),
+        None if r[8] is None else int(r[8]),
+    )
+
+
+def _replace_position(s: Signup, position: int | None) -> Signup:
+    return Signup(**{**asdict(s), "position": position})
+
+
+def _entry(r: tuple[Any, ...]) -> LedgerEntry:
+    return LedgerEntry(
+        int(r[0]), str(r[1]), r[2], r[3], str(r[4]), float(r[5]), str(r[6]), str(r[7]), int(r[8])
+    )
+
+
+def _local_day(starts_at: Any) -> str:
+    """The shift's date where it happens (its start as given, with its offset)."""
+    if isinstance(starts_at, datetime):
+        return starts_at.date().isoformat()
+    return datetime.fromisoformat(str(starts_at)).date().isoformat()
+
+
+def utc_seconds(at: datetime) -> int:
+    return int(at.astimezone(UTC).timestamp())
