@@ -63,8 +63,11 @@ def _family(host: str) -> socket.AddressFamily:
 
 
 def _check_free(host: str, port: int) -> None:
-    """Refuse a port something else holds (a plain bind fails even against a SO_REUSEPORT group)."""
+    """Refuse a port something else listens on (a bind fails even against a SO_REUSEPORT
+    group). ``SO_REUSEADDR`` lets the probe past connections of a server that just died, still
+    in TIME_WAIT: a restart right after a crash must not be refused."""
     with socket.socket(_family(host), socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as e:

@@ -19,6 +19,7 @@ from api.service import Live
 from matcher.domain import World
 from matcher.skills import Taxonomy
 from matcher.store.base import Account, open_store
+from tests.api.served import Served
 from tests.conftest import AS_OF, NOW, activity, volunteer
 
 SECRET = "w" * 40
@@ -55,12 +56,6 @@ def test_a_write_in_one_process_reaches_the_others(url: str, taxonomy: Taxonomy)
         store_b.close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_two_served_workers_agree_within_a_second(url: str, tmp_path: Path) -> None:
     store = open_store(url)
@@ -69,25 +64,9 @@ def test_two_served_workers_agree_within_a_second(url: str, tmp_path: Path) -> N
     store.create_account(admin)
     store.close()
     token = issue_token(admin, SECRET, now=utcnow(), ttl_hours=1)
-    port = free_port()
-    env = {**os.environ, "VOLMATCH_SECRET_KEY": SECRET, "VOLMATCH_ENVIRONMENT": "test"}
-    log = (tmp_path / "serve.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "2", "--db", url],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {token}"}
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
+    with Served(url, SECRET, tmp_path / "serve.log") as server:
+        base = server.base
         path = f"{base}/api/v1/activities/a1/recommended-volunteers?k=5"
 
         def ranked() -> list[str]:
@@ -108,10 +87,6 @@ def test_two_served_workers_agree_within_a_second(url: str, tmp_path: Path) -> N
         time.sleep(1.0)
         seen = [ranked() for _ in range(20)]
         assert all(ids == ["v2", "v1"] for ids in seen), (seen, (tmp_path / "serve.log").read_text())
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-        log.close()
 
 
 def test_serving_workers_refuse_a_port_already_taken(tmp_path: Path) -> None:
