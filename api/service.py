@@ -342,6 +342,19 @@ class Live:
             self.refresh(force=True)
             return signup
 
+    def invite(self, shift_id: str, volunteer_id: str, now: datetime) -> Signup:
+        """An organiser's invitation, if the volunteer could take the shift."""
+        self.refresh()
+        with self.lock:
+            if not self.index.has_volunteer(volunteer_id):
+                raise NotFoundError("volunteer", volunteer_id)
+            blocked = why_not(self.index, volunteer_id, shift_id)
+            if blocked is not None:
+                raise ConflictError(f"cannot invite: {blocked.en} ({blocked.zh})")
+            return self.store.ops.invite(
+                f"su_{secrets.token_hex(8)}", shift_id, volunteer_id, epoch_seconds(now)
+            )
+
     def change_signup(self, action: Callable[[], _T]) -> _T:
         """A write of the operations (cancel, accept, attendance, hours), then this process's
         index brought up to date with it."""

@@ -47,7 +47,12 @@ class SignupIn(Strict):
 
 
 class CheckIn(Strict):
-    at: AwareDatetime | None = Field(None, description="when (default: now)")
+    at: AwareDatetime | None = Field(None, description="organisers: when (default: now)")
+    code: str | None = Field(None, max_length=12, description="volunteers: the code the organiser shows")
+
+
+class InviteIn(Strict):
+    volunteer_id: str = Field(max_length=64)
 
 
 class HoursIn(Strict):
@@ -123,21 +128,49 @@ def cancel(signup_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> d
 
 @router.post("/signups/{signup_id}/accept", **policy("its volunteer or an admin", "volunteer", "admin"))
 def accept(signup_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> dict[str, Any]:
-    """Take a place offered from the waitlist, while the offer holds."""
-    _signup_for(service, who, signup_id, organiser=False, volunteer=True)
+    """Take a place offered from the waitlist while the offer holds, or accept an organiser's
+    invitation (a place if one is free, else the waitlist; the hard rules apply)."""
+    s = _signup_for(service, who, signup_id, organiser=False, volunteer=True)
+    if s.status == "invited":
+        return service.sign_up(s.shift_id, s.volunteer_id, clock).to_json()
     return service.change_signup(
         lambda: service.store.ops.accept(signup_id, epoch_seconds(clock), service.policy)
     ).to_json()
+
+
+@router.post("/signups/{signup_id}/decline", **policy("its volunteer or an admin", "volunteer", "admin"))
+def decline(signup_id: str, who: CallerDep, service: LiveDep) -> dict[str, Any]:
+    """Turn down an organiser's invitation."""
+    _signup_for(service, who, signup_id, organiser=False, volunteer=True)
+    return service.change_signup(lambda: service.store.ops.decline(signup_id)).to_json()
+
+
+@router.post(
+    "/shifts/{shift_id}/invitations",
+    status_code=201,
+    **policy("the shift's organisers or an admin", "organiser", "admin"),
+)
+def invite(shift_id: str, body: InviteIn, who: CallerDep, service: LiveDep, clock: NowDep) -> dict[str, Any]:
+    """Invite a volunteer (a recommended one, say) to the shift; they accept or decline."""
+    _own_shift(service, who, shift_id)
+    return service.invite(shift_id, body.volunteer_id, clock).to_json()
+
+
+def _own_shift(service: Live, who: Caller, shift_id: str) -> str:
+    """The shift's activity, if the caller organises it (else 404)."""
+    service.refresh()
+    if not service.index.has_shift(shift_id):
+        raise NotFoundError("shift", shift_id)
+    activity_id = service.index.a_ids[int(service.index.s_act.data[service.index.shift_row(shift_id)])]
+    own_organisation(who, service.organisation_of(activity_id), kind="shift", ident=shift_id)
+    return activity_id
 
 
 @router.get("/shifts/{shift_id}/roster", **policy("the shift's organisers or an admin", "organiser", "admin"))
 def roster(shift_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> dict[str, Any]:
     """Everyone signed up for the shift in order of arrival: places, offers, the waitlist with
     positions, cancellations, attendance."""
-    service.refresh()
-    a_row = int(service.index.s_act.data[service.index.shift_row(shift_id)])
-    activity_id = service.index.a_ids[a_row]
-    own_organisation(who, service.organisation_of(activity_id), kind="shift", ident=shift_id)
+    _own_shift(service, who, shift_id)
     found = service.store.ops.roster(shift_id, epoch_seconds(clock), service.policy)
     counts: dict[str, int] = {}
     for s in found:
@@ -148,15 +181,76 @@ def roster(shift_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> di
 # ---------------------------------------------------------------------------------- attendance
 
 
+CODE_WINDOW_S = 600  # a check-in code changes every ten minutes; the last one still works
+CHECK_IN_OPENS_S = 3600  # volunteers check themselves in from an hour before the shift
+
+
+def check_in_code(request: Request, shift_id: str, window: int) -> str:
+    key = request.app.state.signing_key.encode()
+    digest = hmac.new(key, f"check-in:{shift_id}:{window}".encode(), hashlib.sha256).digest()
+    return f"{int.from_bytes(digest[:4], 'big') % 1_000_000:06d}"
+
+
+@router.get(
+    "/shifts/{shift_id}/check-in-code", **policy("the shift's organisers or an admin", "organiser", "admin")
+)
+def shift_check_in_code(
+    shift_id: str, who: CallerDep, service: LiveDep, request: Request, clock: NowDep
+) -> dict[str, Any]:
+    """The code the organiser shows at the post (as text or a QR code): a volunteer with a place
+    checks themself in with it. It changes every ten minutes."""
+    _own_shift(service, who, shift_id)
+    window = epoch_seconds(clock) // CODE_WINDOW_S
+    return {
+        "shift_id": shift_id,
+        "code": check_in_code(request, shift_id, window),
+        "valid_until_s": (window + 2) * CODE_WINDOW_S,
+    }
+
+
 @router.post(
-    "/signups/{signup_id}/check-in", **policy("the shift's organisers or an admin", "organiser", "admin")
+    "/signups/{signup_id}/check-in",
+    **policy(
+        "the shift's organisers or an admin; its volunteer with the organiser's code",
+        "volunteer",
+        "organiser",
+        "admin",
+    ),
 )
 def check_in(
-    signup_id: str, who: CallerDep, service: LiveDep, clock: NowDep, body: CheckIn | None = None
+    signup_id: str,
+    who: CallerDep,
+    service: LiveDep,
+    request: Request,
+    clock: NowDep,
+    body: CheckIn | None = None,
 ) -> dict[str, Any]:
-    _signup_for(service, who, signup_id, organiser=True, volunteer=False)
-    at = epoch_seconds(body.at if body and body.at else clock)
-    return service.change_signup(lambda: service.store.ops.check(signup_id, "in", at)).to_json()
+    """Organisers record when someone arrived; a volunteer checks in at the post with the code
+    the organiser shows, from an hour before the shift to its end."""
+    s = _signup_for(service, who, signup_id, organiser=True, volunteer=True)
+    if who.role != "volunteer":
+        at = epoch_seconds(body.at if body and body.at else clock)
+        return service.change_signup(lambda: service.store.ops.check(signup_id, "in", at)).to_json()
+    now_s = epoch_seconds(clock)
+    if body is None or body.code is None or body.at is not None:
+        raise HTTPException(422, "give the check-in code the organiser shows (and no time: it is now)")
+    row = service.index.shift_row(s.shift_id)
+    if (
+        not int(service.index.s_start.data[row]) - CHECK_IN_OPENS_S
+        <= now_s
+        <= int(service.index.s_end.data[row])
+    ):
+        raise HTTPException(409, "check-in opens an hour before the shift and closes at its end")
+    window = now_s // CODE_WINDOW_S
+    if not any(
+        hmac.compare_digest(body.code, check_in_code(request, s.shift_id, w)) for w in (window, window - 1)
+    ):
+        raise HTTPException(
+            422, "the check-in code is wrong or has expired: ask the organiser for the current one"
+        )
+    if s.checked_in_s is not None:
+        raise HTTPException(409, "already checked in")
+    return service.change_signup(lambda: service.store.ops.check(signup_id, "in", now_s)).to_json()
 
 
 @router.post(
@@ -334,6 +428,12 @@ def calendar_token(request: Request, kind: str, ident: str) -> str:
     return hmac.new(key, f"calendar:{kind}:{ident}".encode(), hashlib.sha256).hexdigest()[:40]
 
 
+def _link(request: Request, kind: str, **ident: str) -> dict[str, str]:
+    """The private calendar link of a volunteer or an activity (route ``{kind}_calendar``)."""
+    token = calendar_token(request, kind, next(iter(ident.values())))
+    return {"url": str(request.url_for(f"{kind}_calendar", **ident).include_query_params(token=token))}
+
+
 def _check_token(request: Request, kind: str, ident: str, token: str) -> None:
     if not hmac.compare_digest(calendar_token(request, kind, ident), token):
         raise NotFoundError("calendar", ident)
@@ -352,12 +452,7 @@ def volunteer_calendar_link(
     """The private link of the volunteer's calendar of confirmed shifts (keep it private)."""
     own_volunteer(who, volunteer_id)
     service.volunteer(volunteer_id)
-    token = calendar_token(request, "volunteer", volunteer_id)
-    return {
-        "url": str(
-            request.url_for("volunteer_calendar", volunteer_id=volunteer_id).include_query_params(token=token)
-        )
-    }
+    return _link(request, "volunteer", volunteer_id=volunteer_id)
 
 
 @router.get("/calendars/volunteers/{volunteer_id}.ics", name="volunteer_calendar", **policy("public"))
@@ -378,12 +473,7 @@ def activity_calendar_link(
     activity_id: str, who: CallerDep, service: LiveDep, request: Request
 ) -> dict[str, str]:
     own_organisation(who, service.organisation_of(activity_id), kind="activity", ident=activity_id)
-    token = calendar_token(request, "activity", activity_id)
-    return {
-        "url": str(
-            request.url_for("activity_calendar", activity_id=activity_id).include_query_params(token=token)
-        )
-    }
+    return _link(request, "activity", activity_id=activity_id)
 
 
 @router.get("/calendars/activities/{activity_id}.ics", name="activity_calendar", **policy("public"))

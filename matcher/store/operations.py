@@ -6,6 +6,8 @@ Every operation on a shift's places runs in one transaction that first locks the
 counts and writes: concurrent sign-ups for the last places never confirm more than the shift's
 capacity (RELIABILITY.md: "count, then insert" without the lock overbooks).
 
+- An organiser may invite a volunteer (``invited``: no place held yet); the volunteer accepts,
+  which signs them up as above, or ``declined``.
 - A place is held by a ``confirmed`` sign-up or an ``offered`` one (a place that freed up, offered
   to the first on the waitlist until ``offered_until_s``; an offer not accepted in time
   ``expired`` and passes on to the next). Others wait (``waitlisted``) in order of arrival
@@ -138,27 +140,31 @@ class Operations:
             if old is not None and old[3] in ACTIVE:
                 return self._with_position(tx, _signup(old))
             status = "confirmed" if self._holding(tx, shift_id) < capacity else "waitlisted"
-            seq = int(
-                self._one(
-                    tx, "SELECT coalesce(max(seq), 0) + 1 FROM signups WHERE shift_id = %s", (shift_id,)
-                )
-            )
-            if old is None:
-                tx.run(
-                    "INSERT INTO signups (id, shift_id, volunteer_id, status, seq, created_s) "
-                    "VALUES (%s, %s, %s, %s, %s, %s)",
-                    (signup_id, shift_id, volunteer_id, status, seq, now_s),
-                )
-            else:
-                signup_id = old[0]
-                tx.run(
-                    "UPDATE signups SET status = %s, seq = %s, created_s = %s, offered_until_s = NULL, "
-                    "checked_in_s = NULL, checked_out_s = NULL WHERE id = %s",
-                    (status, seq, now_s, signup_id),
-                )
+            signup_id = self._enter(tx, signup_id, old, shift_id, volunteer_id, status, now_s)
             self._sync_booking(tx, signup_id)
             self._log(tx, "shift", shift_id)
             return self._with_position(tx, self._get(tx, signup_id))
+
+    def invite(self, signup_id: str, shift_id: str, volunteer_id: str, now_s: int) -> Signup:
+        """An organiser's invitation: recorded, no place held until the volunteer accepts. A
+        volunteer already signed up (or invited) keeps their sign-up as it is."""
+        with self._begin() as tx:
+            starts_s, _ = self._lock_shift(tx, shift_id)
+            if starts_s <= now_s:
+                raise ValidationError("shift_id", "the shift has started: no more invitations")
+            old = tx.one(f"{_SIGNUP} WHERE shift_id = %s AND volunteer_id = %s", (shift_id, volunteer_id))
+            if old is not None and old[3] in (*ACTIVE, "invited"):
+                return self._with_position(tx, _signup(old))
+            signup_id = self._enter(tx, signup_id, old, shift_id, volunteer_id, "invited", now_s)
+            return self._get(tx, signup_id)
+
+    def decline(self, signup_id: str) -> Signup:
+        with self._begin() as tx:
+            s = self._get(tx, signup_id)
+            if s.status != "invited":
+                raise ConflictError(f"sign-up {signup_id!r} is {s.status}: only an invitation is declined")
+            tx.run("UPDATE signups SET status = 'declined' WHERE id = %s", (signup_id,))
+            return self._get(tx, signup_id)
 
     def cancel(self, signup_id: str, now_s: int, policy: Policy) -> Signup:
         """Give up a place (or a place on the waitlist); a freed place is offered to the first
@@ -447,6 +453,35 @@ class Operations:
             (volunteer_id, activity_id, shift_id, kind, hours, note, by, now_s),
         )
         return LedgerEntry(int(ident), volunteer_id, activity_id, shift_id, kind, hours, note, by, now_s)
+
+    def _enter(
+        self,
+        tx: Tx,
+        signup_id: str,
+        old: tuple[Any, ...] | None,
+        shift_id: str,
+        volunteer_id: str,
+        status: str,
+        now_s: int,
+    ) -> str:
+        """Put the volunteer on the shift's list with ``status``, last in order of arrival: a new
+        sign-up, or their earlier one (cancelled, declined, ...) started afresh. Returns its id."""
+        seq = int(
+            self._one(tx, "SELECT coalesce(max(seq), 0) + 1 FROM signups WHERE shift_id = %s", (shift_id,))
+        )
+        if old is None:
+            tx.run(
+                "INSERT INTO signups (id, shift_id, volunteer_id, status, seq, created_s) "
+                "VALUES (%s, %s, %s, %s, %s, %s)",
+                (signup_id, shift_id, volunteer_id, status, seq, now_s),
+            )
+            return signup_id
+        tx.run(
+            "UPDATE signups SET status = %s, seq = %s, created_s = %s, offered_until_s = NULL, "
+            "checked_in_s = NULL, checked_out_s = NULL WHERE id = %s",
+            (status, seq, now_s, old[0]),
+        )
+        return str(old[0])
 
     def _lock_shift(self, tx: Tx, shift_id: str) -> tuple[int, int]:
         row = tx.one("SELECT starts_utc, capacity FROM shifts WHERE id = %s FOR UPDATE", (shift_id,))

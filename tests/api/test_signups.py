@@ -157,7 +157,9 @@ def test_hours_from_check_times_are_approved_once_and_retries_are_harmless(
 ) -> None:
     client, h, clock = api
     place = sign_up(client, h["v1"])
-    assert client.post(f"/api/v1/signups/{place['id']}/check-in", headers=h["v1"]).status_code == 403
+    assert (
+        client.post(f"/api/v1/signups/{place['id']}/check-in", headers=h["v1"]).status_code == 422
+    )  # no code
     assert client.post(f"/api/v1/signups/{place['id']}/check-in", headers=h["o2"]).status_code == 404
     start = datetime(2026, 12, 5, 8, tzinfo=CST)
     checked = client.post(
@@ -285,3 +287,49 @@ def test_calendar_feeds_parse_with_the_right_times(
     shifts = icalendar.Calendar.from_ical(client.get(organisers).content).walk("VEVENT")
     assert [e.decoded("DTSTART").astimezone(UTC) for e in shifts] == [datetime(2026, 12, 5, 0, tzinfo=UTC)]
     assert "0 places left" in str(shifts[0]["DESCRIPTION"])
+
+
+def test_an_invited_volunteer_accepts_or_declines(
+    api: tuple[TestClient, dict[str, dict[str, str]], Clock],
+) -> None:
+    client, h, _ = api
+    assert (
+        client.post("/api/v1/shifts/s1/invitations", headers=h["o2"], json={"volunteer_id": "v1"}).status_code
+        == 404
+    )
+    invited = client.post("/api/v1/shifts/s1/invitations", headers=h["o1"], json={"volunteer_id": "v1"})
+    assert invited.status_code == 201 and invited.json()["status"] == "invited"
+    other = client.post("/api/v1/shifts/s1/invitations", headers=h["o1"], json={"volunteer_id": "v2"}).json()
+    roster = client.get("/api/v1/shifts/s1/roster", headers=h["o1"]).json()
+    assert roster["counts"] == {"invited": 2}  # an invitation holds no place
+    assert client.post(f"/api/v1/signups/{invited.json()['id']}/accept", headers=h["v2"]).status_code == 404
+    accepted = client.post(f"/api/v1/signups/{invited.json()['id']}/accept", headers=h["v1"]).json()
+    assert accepted["status"] == "confirmed"
+    declined = client.post(f"/api/v1/signups/{other['id']}/decline", headers=h["v2"]).json()
+    assert declined["status"] == "declined"
+    assert client.post(f"/api/v1/signups/{other['id']}/decline", headers=h["v2"]).status_code == 409
+
+
+def test_a_volunteer_checks_in_with_the_organisers_current_code(
+    api: tuple[TestClient, dict[str, dict[str, str]], Clock],
+) -> None:
+    client, h, clock = api
+    place = sign_up(client, h["v1"])
+    url = f"/api/v1/signups/{place['id']}/check-in"
+    clock.now = datetime(2026, 12, 5, 6, tzinfo=CST)  # two hours early: not open yet
+    code = client.get("/api/v1/shifts/s1/check-in-code", headers=h["o1"]).json()["code"]
+    assert client.post(url, headers=h["v1"], json={"code": code}).status_code == 409
+    assert client.get("/api/v1/shifts/s1/check-in-code", headers=h["o2"]).status_code == 404
+    clock.now = datetime(2026, 12, 5, 7, 50, tzinfo=CST)
+    code = client.get("/api/v1/shifts/s1/check-in-code", headers=h["o1"]).json()["code"]
+    wrong = str((int(code) + 1) % 1_000_000).zfill(6)
+    assert client.post(url, headers=h["v1"], json={"code": wrong}).status_code == 422
+    assert client.post(url, headers=h["v2"], json={"code": code}).status_code == 404  # not their place
+    clock.now = datetime(2026, 12, 5, 8, 40, tzinfo=CST)  # fifty minutes later the code has expired
+    assert client.post(url, headers=h["v1"], json={"code": code}).status_code == 422
+    clock.now = datetime(2026, 12, 5, 8, 45, tzinfo=CST)
+    code = client.get("/api/v1/shifts/s1/check-in-code", headers=h["o1"]).json()["code"]
+    clock.now = datetime(2026, 12, 5, 8, 52, tzinfo=CST)  # the code shown in the last window still works
+    done = client.post(url, headers=h["v1"], json={"code": code})
+    assert done.status_code == 200 and done.json()["checked_in_s"] == int(clock.now.timestamp())
+    assert client.post(url, headers=h["v1"], json={"code": code}).status_code == 409  # once

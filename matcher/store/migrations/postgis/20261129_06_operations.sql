@@ -5,7 +5,8 @@ CREATE TABLE signups (
     shift_id TEXT NOT NULL REFERENCES shifts (id) ON DELETE CASCADE,
     volunteer_id TEXT COLLATE "C" NOT NULL REFERENCES volunteers (id) ON DELETE CASCADE,
     status TEXT NOT NULL CHECK (status IN
-        ('confirmed', 'waitlisted', 'offered', 'cancelled', 'late_cancelled', 'expired', 'no_show')),
+        ('invited', 'declined', 'confirmed', 'waitlisted', 'offered', 'cancelled', 'late_cancelled',
+         'expired', 'no_show')),
     seq BIGINT NOT NULL,  -- order of arrival on the shift: the waitlist's order
     created_s BIGINT NOT NULL,
     offered_until_s BIGINT,
