@@ -14,7 +14,9 @@ import hashlib
 import hmac
 import html
 import json
+import secrets
 from datetime import UTC, datetime
+from datetime import date as date_type
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
@@ -74,13 +76,25 @@ class CorrectionIn(Strict):
 @router.post(
     "/shifts/{shift_id}/signups",
     status_code=201,
-    **policy("a volunteer for themself, or an admin", "volunteer", "admin"),
+    **policy(
+        "a volunteer for themself, an organiser inviting (own shifts), an admin for anyone",
+        "volunteer",
+        "organiser",
+        "admin",
+    ),
 )
 def sign_up(
     shift_id: str, who: CallerDep, service: LiveDep, clock: NowDep, body: SignupIn | None = None
 ) -> Any:
     """A place on the shift, or (when it is full) a place on its waitlist with its position.
-    The core's hard rules apply (skills, certificates, age, availability, overlapping shifts)."""
+    The core's hard rules apply (skills, certificates, age, availability, overlapping shifts);
+    a refusal says which. An organiser's sign-up of someone else is an invitation, which the
+    volunteer accepts or declines."""
+    if who.role == "organiser":
+        if body is None or body.volunteer_id is None:
+            raise HTTPException(422, "give volunteer_id: the volunteer to invite")
+        _own_shift(service, who, shift_id)
+        return service.invite(shift_id, body.volunteer_id, clock).to_json()
     volunteer_id = (
         who.account.volunteer_id if who.role == "volunteer" else (body.volunteer_id if body else None)
     )
@@ -115,6 +129,7 @@ def get_signup(signup_id: str, who: CallerDep, service: LiveDep) -> dict[str, An
     return _signup_for(service, who, signup_id, organiser=True, volunteer=True).to_json()
 
 
+@router.delete("/signups/{signup_id}", **policy("its volunteer or an admin", "volunteer", "admin"))
 @router.post("/signups/{signup_id}/cancel", **policy("its volunteer or an admin", "volunteer", "admin"))
 def cancel(signup_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> dict[str, Any]:
     """Give up the place (or the place on the waitlist). Before the association's cut-off it is
@@ -143,17 +158,6 @@ def decline(signup_id: str, who: CallerDep, service: LiveDep) -> dict[str, Any]:
     """Turn down an organiser's invitation."""
     _signup_for(service, who, signup_id, organiser=False, volunteer=True)
     return service.change_signup(lambda: service.store.ops.decline(signup_id)).to_json()
-
-
-@router.post(
-    "/shifts/{shift_id}/invitations",
-    status_code=201,
-    **policy("the shift's organisers or an admin", "organiser", "admin"),
-)
-def invite(shift_id: str, body: InviteIn, who: CallerDep, service: LiveDep, clock: NowDep) -> dict[str, Any]:
-    """Invite a volunteer (a recommended one, say) to the shift; they accept or decline."""
-    _own_shift(service, who, shift_id)
-    return service.invite(shift_id, body.volunteer_id, clock).to_json()
 
 
 def _own_shift(service: Live, who: Caller, shift_id: str) -> str:
@@ -350,11 +354,81 @@ def correct_hours(
     )
 
 
+class ClaimIn(Strict):
+    volunteer_id: str = Field(max_length=64)
+    activity_id: str = Field(max_length=64)
+    shift_id: str | None = Field(None, max_length=64)
+    date: date_type
+    hours: float = Field(gt=0, le=24)
+    note: str = Field("", max_length=500)
+
+
+@router.post(
+    "/service-records",
+    status_code=201,
+    **policy(
+        "a volunteer for themself, organisers for their activities, admins", "volunteer", "organiser", "admin"
+    ),
+)
+def claim_hours(
+    body: ClaimIn, who: CallerDep, service: LiveDep, clock: NowDep, idempotency_key: KeyHeader = None
+) -> Response:
+    """Hours of service done (manual hours: a day's work outside the sign-up flow, or service
+    the volunteer reports); they count once the activity's organisers approve them."""
+    if who.role == "volunteer" and body.volunteer_id != who.account.volunteer_id:
+        raise HTTPException(403, "a volunteer reports their own hours only")
+    organisation = service.organisation_of(body.activity_id)  # 404 for an unknown activity
+    if who.role == "organiser":
+        own_organisation(who, organisation, kind="activity", ident=body.activity_id)
+    if body.date > clock.date():
+        raise HTTPException(422, "hours are reported for service done: the date is in the future")
+    key = _key(idempotency_key, who, "claim", body)
+    claim = f"hc_{secrets.token_hex(8)}"
+    return _recorded(
+        service.change_signup(
+            lambda: service.store.ops.claim_hours(
+                claim,
+                body.volunteer_id,
+                body.activity_id,
+                body.shift_id,
+                body.date,
+                body.hours,
+                body.note,
+                who.account.id,
+                epoch_seconds(clock),
+                key,
+            )
+        )
+    )
+
+
+@router.post(
+    "/service-records/{claim_id}/approve",
+    status_code=201,
+    **policy("the activity's organisers or an admin", "organiser", "admin"),
+)
+def approve_claim(
+    claim_id: str, who: CallerDep, service: LiveDep, clock: NowDep, idempotency_key: KeyHeader = None
+) -> Response:
+    """Approve reported hours: an entry in the volunteer's ledger and a service record."""
+    claim = service.store.ops.claim(claim_id)
+    own_organisation(who, service.organisation_of(claim["activity_id"]), kind="hour claim", ident=claim_id)
+    key = _key(idempotency_key, who, f"approve:{claim_id}", None)
+    return _recorded(
+        service.change_signup(
+            lambda: service.store.ops.approve_claim(claim_id, who.account.id, epoch_seconds(clock), key)
+        )
+    )
+
+
 def _tiers(request: Request) -> Tiers:
     tiers: Tiers = request.app.state.tiers
     return tiers
 
 
+@router.get(
+    "/volunteers/{volunteer_id}/service", **policy("the volunteer themself or an admin", "volunteer", "admin")
+)
 @router.get(
     "/volunteers/{volunteer_id}/hours", **policy("the volunteer themself or an admin", "volunteer", "admin")
 )
@@ -455,7 +529,7 @@ def volunteer_calendar_link(
     return _link(request, "volunteer", volunteer_id=volunteer_id)
 
 
-@router.get("/calendars/volunteers/{volunteer_id}.ics", name="volunteer_calendar", **policy("public"))
+@router.get("/volunteers/{volunteer_id}/calendar.ics", name="volunteer_calendar", **policy("public"))
 def volunteer_calendar(
     volunteer_id: str, token: Token, service: LiveDep, request: Request, clock: NowDep
 ) -> Response:
@@ -476,7 +550,7 @@ def activity_calendar_link(
     return _link(request, "activity", activity_id=activity_id)
 
 
-@router.get("/calendars/activities/{activity_id}.ics", name="activity_calendar", **policy("public"))
+@router.get("/activities/{activity_id}/calendar.ics", name="activity_calendar", **policy("public"))
 def activity_calendar(
     activity_id: str, token: Token, service: LiveDep, request: Request, clock: NowDep
 ) -> Response:

@@ -366,6 +366,107 @@ class Operations:
             raise ValidationError("hours", f"the total would fall below zero (it is {total:g} h)")
         return self._append(tx, volunteer_id, None, shift_id, "correction", hours, note, by, now_s).to_json()
 
+    def claim_hours(
+        self,
+        claim_id: str,
+        volunteer_id: str,
+        activity_id: str,
+        shift_id: str | None,
+        day: date,
+        hours: float,
+        note: str,
+        by: str,
+        now_s: int,
+        key: Idempotency | None = None,
+    ) -> tuple[dict[str, Any], bool]:
+        """Hours of service done, to be approved by the activity's organisers (``pending``)."""
+        if not 0 < hours <= 24:
+            raise ValidationError("hours", "must be more than 0 and at most 24 for one day")
+
+        def work(tx: Tx) -> dict[str, Any]:
+            if tx.one("SELECT 1 FROM volunteers WHERE id = %s", (volunteer_id,)) is None:
+                raise NotFoundError("volunteer", volunteer_id)
+            if (
+                shift_id is not None
+                and tx.one("SELECT 1 FROM shifts WHERE id = %s AND activity_id = %s", (shift_id, activity_id))
+                is None
+            ):
+                raise ValidationError("shift_id", f"no shift {shift_id!r} of activity {activity_id!r}")
+            tx.run(
+                "INSERT INTO hour_claims (id, volunteer_id, activity_id, shift_id, date, hours, note, submitted_by, "
+                "submitted_s, status) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending')",
+                (claim_id, volunteer_id, activity_id, shift_id, day.isoformat(), hours, note, by, now_s),
+            )
+            return self._claim(tx, claim_id)
+
+        return self._idempotent(key, now_s, work)
+
+    def claim(self, claim_id: str) -> dict[str, Any]:
+        with self._begin() as tx:
+            return self._claim(tx, claim_id)
+
+    def approve_claim(
+        self, claim_id: str, by: str, now_s: int, key: Idempotency | None = None
+    ) -> tuple[dict[str, Any], bool]:
+        """The claimed hours become a ledger entry (``attendance`` for a shift: once per volunteer
+        and shift; else ``manual``) and a service record."""
+
+        def work(tx: Tx) -> dict[str, Any]:
+            c = self._claim(tx, claim_id)
+            if c["status"] != "pending":
+                raise ConflictError(f"hour claim {claim_id!r} is approved already")
+            kind = "manual" if c["shift_id"] is None else "attendance"
+            if kind == "attendance" and tx.one(
+                "SELECT 1 FROM hours_ledger WHERE volunteer_id = %s AND shift_id = %s AND kind = 'attendance'",
+                (c["volunteer_id"], c["shift_id"]),
+            ):
+                raise ConflictError(
+                    "hours for this shift are approved already: record a correction to change them"
+                )
+            entry = self._append(
+                tx, c["volunteer_id"], c["activity_id"], c["shift_id"], kind, c["hours"], c["note"], by, now_s
+            )
+            record = self._one(
+                tx,
+                "INSERT INTO service_records (volunteer_id, activity_id, shift_id, date, hours, attended) "
+                "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
+                (c["volunteer_id"], c["activity_id"], c["shift_id"], c["date"], c["hours"], True),
+            )
+            self._log(tx, "record", str(record))
+            tx.run(
+                "UPDATE hour_claims SET status = 'approved', ledger_id = %s WHERE id = %s",
+                (entry.id, claim_id),
+            )
+            return {**self._claim(tx, claim_id), "entry": entry.to_json()}
+
+        return self._idempotent(key, now_s, work)
+
+    def _claim(self, tx: Tx, claim_id: str) -> dict[str, Any]:
+        row = tx.one(
+            "SELECT id, volunteer_id, activity_id, shift_id, date, hours, note, submitted_by, submitted_s, status, "
+            "ledger_id FROM hour_claims WHERE id = %s",
+            (claim_id,),
+        )
+        if row is None:
+            raise NotFoundError("hour claim", claim_id)
+        names = (
+            "id",
+            "volunteer_id",
+            "activity_id",
+            "shift_id",
+            "date",
+            "hours",
+            "note",
+            "submitted_by",
+            "submitted_s",
+            "status",
+            "ledger_id",
+        )
+        c = dict(zip(names, row, strict=True))
+        c["hours"] = float(c["hours"])
+        c["date"] = str(c["date"])
+        return c
+
     def ledger(self, volunteer_id: str) -> list[LedgerEntry]:
         with self._begin() as tx:
             return [

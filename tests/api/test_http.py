@@ -110,7 +110,13 @@ def test_every_route_declares_a_policy_and_enforces_it(
             assert "x-policy" in op, f"{method.upper()} {path} has no policy"
             allowed = op["x-policy"]["roles"]
             # Ids nobody has: allowed roles get a 404 or 422, never a 500, and nothing changes.
-            url = path.format(volunteer_id="nobody", activity_id="nothing", shift_id="none", signup_id="none")
+            url = path.format(
+                volunteer_id="nobody",
+                activity_id="nothing",
+                shift_id="none",
+                signup_id="none",
+                claim_id="none",
+            )
             body = {} if method in ("post", "patch") else None
             anonymous = client.request(method, url, json=body)
             if allowed == ["anyone"]:

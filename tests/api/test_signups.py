@@ -96,7 +96,7 @@ def test_a_full_shift_waitlists_and_a_freed_place_is_offered_in_order(
     full = client.get("/api/v1/activities/a1/recommended-volunteers?shift_id=s1", headers=h["o1"]).json()
     assert full["matches"] == []
 
-    cancelled = client.post(f"/api/v1/signups/{first['id']}/cancel", headers=h["v1"]).json()
+    cancelled = client.delete(f"/api/v1/signups/{first['id']}", headers=h["v1"]).json()
     assert cancelled["status"] == "cancelled"  # a week ahead: before the cut-off
     offered = client.get(f"/api/v1/signups/{second['id']}", headers=h["v2"]).json()
     assert offered["status"] == "offered"
@@ -196,7 +196,7 @@ def test_hours_from_check_times_are_approved_once_and_retries_are_harmless(
         json={"hours": -0.5, "note": "left early", "shift_id": "s1"},
     )
     assert fix.status_code == 201, fix.text
-    mine = client.get("/api/v1/volunteers/v1/hours", headers=h["v1"]).json()
+    mine = client.get("/api/v1/volunteers/v1/service", headers=h["v1"]).json()
     assert [e["hours"] for e in mine["entries"]] == [3.5, -0.5]
     assert mine["total_hours"] == 3.0 and mine["stars"] == 0 and mine["hours_to_next"] == 97.0
     assert client.get("/api/v1/volunteers/v1/hours", headers=h["v2"]).status_code == 404
@@ -280,7 +280,7 @@ def test_calendar_feeds_parse_with_the_right_times(
     assert start.utcoffset() == timedelta(0) and start.tzinfo is not None  # sent as UTC instants
     assert str(events[0]["SUMMARY"]) == "西湖马拉松医疗点"
     assert client.get(link.replace("token=", "token=x")).status_code == 404
-    assert client.get(link.replace("/v1.ics", "/v2.ics")).status_code == 404
+    assert client.get(link.replace("/volunteers/v1/", "/volunteers/v2/")).status_code == 404
 
     organisers = client.get("/api/v1/activities/a1/calendar-link", headers=h["o1"]).json()["url"]
     assert client.get("/api/v1/activities/a1/calendar-link", headers=h["o2"]).status_code == 404
@@ -294,12 +294,12 @@ def test_an_invited_volunteer_accepts_or_declines(
 ) -> None:
     client, h, _ = api
     assert (
-        client.post("/api/v1/shifts/s1/invitations", headers=h["o2"], json={"volunteer_id": "v1"}).status_code
+        client.post("/api/v1/shifts/s1/signups", headers=h["o2"], json={"volunteer_id": "v1"}).status_code
         == 404
     )
-    invited = client.post("/api/v1/shifts/s1/invitations", headers=h["o1"], json={"volunteer_id": "v1"})
+    invited = client.post("/api/v1/shifts/s1/signups", headers=h["o1"], json={"volunteer_id": "v1"})
     assert invited.status_code == 201 and invited.json()["status"] == "invited"
-    other = client.post("/api/v1/shifts/s1/invitations", headers=h["o1"], json={"volunteer_id": "v2"}).json()
+    other = client.post("/api/v1/shifts/s1/signups", headers=h["o1"], json={"volunteer_id": "v2"}).json()
     roster = client.get("/api/v1/shifts/s1/roster", headers=h["o1"]).json()
     assert roster["counts"] == {"invited": 2}  # an invitation holds no place
     assert client.post(f"/api/v1/signups/{invited.json()['id']}/accept", headers=h["v2"]).status_code == 404
@@ -333,3 +333,32 @@ def test_a_volunteer_checks_in_with_the_organisers_current_code(
     done = client.post(url, headers=h["v1"], json={"code": code})
     assert done.status_code == 200 and done.json()["checked_in_s"] == int(clock.now.timestamp())
     assert client.post(url, headers=h["v1"], json={"code": code}).status_code == 409  # once
+
+
+def test_reported_hours_count_once_approved(api: tuple[TestClient, dict[str, dict[str, str]], Clock]) -> None:
+    client, h, clock = api
+    clock.now = datetime(2026, 12, 6, 9, tzinfo=CST)
+    report = {"volunteer_id": "v1", "activity_id": "a1", "date": "2026-12-05", "hours": 2.5, "note": "setup"}
+    assert client.post("/api/v1/service-records", headers=h["v2"], json=report).status_code == 403
+    assert client.post("/api/v1/service-records", headers=h["o2"], json=report).status_code == 404
+    unknown = {**report, "activity_id": "nope"}
+    assert client.post("/api/v1/service-records", headers=h["v1"], json=unknown).status_code == 404
+    future = {**report, "date": "2026-12-25"}
+    assert client.post("/api/v1/service-records", headers=h["v1"], json=future).status_code == 422
+    key = {**h["v1"], "Idempotency-Key": "report-1"}
+    claim = client.post("/api/v1/service-records", headers=key, json=report)
+    assert claim.status_code == 201 and claim.json()["status"] == "pending"
+    again = client.post("/api/v1/service-records", headers=key, json=report)
+    assert again.json()["id"] == claim.json()["id"] and again.headers["Idempotent-Replayed"] == "true"
+    assert client.get("/api/v1/volunteers/v1/service", headers=h["v1"]).json()["total_hours"] == 0
+    url = f"/api/v1/service-records/{claim.json()['id']}/approve"
+    assert client.post(url, headers=h["v1"]).status_code == 403
+    assert client.post(url, headers=h["o2"]).status_code == 404
+    approved = client.post(url, headers={**h["o1"], "Idempotency-Key": "ok-1"})
+    assert approved.status_code == 201 and approved.json()["status"] == "approved"
+    assert approved.json()["entry"]["kind"] == "manual"
+    replay = client.post(url, headers={**h["o1"], "Idempotency-Key": "ok-1"})
+    assert replay.json() == approved.json()
+    assert client.post(url, headers={**h["o1"], "Idempotency-Key": "ok-2"}).status_code == 409
+    service = client.get("/api/v1/volunteers/v1/service", headers=h["v1"]).json()
+    assert service["total_hours"] == 2.5 and len(service["entries"]) == 1

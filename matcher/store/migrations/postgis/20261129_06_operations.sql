@@ -24,7 +24,7 @@ CREATE TABLE hours_ledger (
     volunteer_id TEXT COLLATE "C" NOT NULL,  -- no cascade: anonymous statistics outlive a person
     activity_id TEXT,
     shift_id TEXT,
-    kind TEXT NOT NULL CHECK (kind IN ('attendance', 'correction')),
+    kind TEXT NOT NULL CHECK (kind IN ('attendance', 'manual', 'correction')),
     hours DOUBLE PRECISION NOT NULL CHECK (hours BETWEEN -24 AND 24),
     note TEXT NOT NULL DEFAULT '',
     recorded_by TEXT NOT NULL,
@@ -38,6 +38,23 @@ BEGIN
 END $$;
 CREATE TRIGGER hours_ledger_append_only BEFORE UPDATE OR DELETE ON hours_ledger
     FOR EACH ROW EXECUTE FUNCTION hours_ledger_append_only();
+
+-- Hours claimed for service done (by the volunteer, or by an organiser on their behalf): they
+-- count once approved, when they become a ledger entry and a service record.
+CREATE TABLE hour_claims (
+    id TEXT PRIMARY KEY,
+    volunteer_id TEXT NOT NULL,
+    activity_id TEXT NOT NULL REFERENCES activities (id) ON DELETE CASCADE,
+    shift_id TEXT,
+    date TEXT NOT NULL,
+    hours DOUBLE PRECISION NOT NULL CHECK (hours > 0 AND hours <= 24),
+    note TEXT NOT NULL DEFAULT '',
+    submitted_by TEXT NOT NULL,
+    submitted_s BIGINT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'approved')),
+    ledger_id BIGINT
+);
+CREATE INDEX hour_claims_volunteer ON hour_claims (volunteer_id);
 
 -- A write sent with an Idempotency-Key: the request's hash and the answer given, stored in the
 -- same transaction as the write, so a retry gets the same answer and changes nothing.

@@ -22,7 +22,7 @@ CREATE TABLE hours_ledger (
     volunteer_id TEXT NOT NULL,
     activity_id TEXT,
     shift_id TEXT,
-    kind TEXT NOT NULL CHECK (kind IN ('attendance', 'correction')),
+    kind TEXT NOT NULL CHECK (kind IN ('attendance', 'manual', 'correction')),
     hours REAL NOT NULL CHECK (hours BETWEEN -24 AND 24),
     note TEXT NOT NULL DEFAULT '',
     recorded_by TEXT NOT NULL,
@@ -30,6 +30,23 @@ CREATE TABLE hours_ledger (
 );
 CREATE INDEX hours_ledger_volunteer ON hours_ledger (volunteer_id);
 CREATE UNIQUE INDEX hours_ledger_attendance ON hours_ledger (volunteer_id, shift_id) WHERE kind = 'attendance';
+
+-- Hours claimed for service done (by the volunteer, or by an organiser on their behalf): they
+-- count once approved, when they become a ledger entry and a service record.
+CREATE TABLE hour_claims (
+    id TEXT PRIMARY KEY,
+    volunteer_id TEXT NOT NULL,
+    activity_id TEXT NOT NULL REFERENCES activities (id) ON DELETE CASCADE,
+    shift_id TEXT,
+    date TEXT NOT NULL,
+    hours REAL NOT NULL CHECK (hours > 0 AND hours <= 24),
+    note TEXT NOT NULL DEFAULT '',
+    submitted_by TEXT NOT NULL,
+    submitted_s INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'approved')),
+    ledger_id INTEGER
+);
+CREATE INDEX hour_claims_volunteer ON hour_claims (volunteer_id);
 
 CREATE TABLE idempotency_keys (
     account_id TEXT NOT NULL,
