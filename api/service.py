@@ -327,6 +327,13 @@ class Live:
 
     def sign_up(self, shift_id: str, volunteer_id: str, now: datetime) -> Signup:
         """A place on the shift, or a place on its waitlist, if the core's hard rules allow."""
+        return self._enrol("sign up", shift_id, volunteer_id, now)
+
+    def invite(self, shift_id: str, volunteer_id: str, now: datetime) -> Signup:
+        """An organiser's invitation, if the volunteer could take the shift."""
+        return self._enrol("invite", shift_id, volunteer_id, now)
+
+    def _enrol(self, what: str, shift_id: str, volunteer_id: str, now: datetime) -> Signup:
         self.refresh()
         with self.lock:
             if not self.index.has_shift(shift_id):
@@ -335,25 +342,13 @@ class Live:
                 raise NotFoundError("volunteer", volunteer_id)
             blocked = why_not(self.index, volunteer_id, shift_id)
             if blocked is not None:
-                raise ConflictError(f"cannot sign up: {blocked.en} ({blocked.zh})")
-            signup = self.store.ops.sign_up(
-                f"su_{secrets.token_hex(8)}", shift_id, volunteer_id, epoch_seconds(now), self.policy
-            )
+                raise ConflictError(f"cannot {what}: {blocked.en} ({blocked.zh})")
+            ident, now_s = f"su_{secrets.token_hex(8)}", epoch_seconds(now)
+            if what == "invite":
+                return self.store.ops.invite(ident, shift_id, volunteer_id, now_s)
+            signup = self.store.ops.sign_up(ident, shift_id, volunteer_id, now_s, self.policy)
             self.refresh(force=True)
             return signup
-
-    def invite(self, shift_id: str, volunteer_id: str, now: datetime) -> Signup:
-        """An organiser's invitation, if the volunteer could take the shift."""
-        self.refresh()
-        with self.lock:
-            if not self.index.has_volunteer(volunteer_id):
-                raise NotFoundError("volunteer", volunteer_id)
-            blocked = why_not(self.index, volunteer_id, shift_id)
-            if blocked is not None:
-                raise ConflictError(f"cannot invite: {blocked.en} ({blocked.zh})")
-            return self.store.ops.invite(
-                f"su_{secrets.token_hex(8)}", shift_id, volunteer_id, epoch_seconds(now)
-            )
 
     def change_signup(self, action: Callable[[], _T]) -> _T:
         """A write of the operations (cancel, accept, attendance, hours), then this process's
