@@ -947,6 +947,10 @@ class MatchIndex:
     def has_shift(self, ident: str) -> bool:
         return ident in self.sid
 
+    def activity_of_shift(self, shift_id: str) -> str:
+        """The id of the activity a shift belongs to."""
+        return self.a_ids[int(self.s_act.data[self.shift_row(shift_id)])]
+
     def has_volunteer(self, ident: str) -> bool:
         return self.vid.row(ident) is not None
 

@@ -323,6 +323,17 @@ def _plan(
     )
 
 
+def _shift_plan(
+    index: MatchIndex, s_row: int, radius_km: float | None, weights: Weights, min_credit: float, prune: bool
+) -> _ShiftPlan:
+    """The shift's plan as the index's current state gives it (kept until the next write)."""
+    return index.memo.get(
+        ("shift", s_row, radius_km, weights.key(), min_credit, prune),
+        partial(_plan, index, s_row, radius_km, weights, min_credit, prune),
+        _ShiftPlan.nbytes,
+    )
+
+
 def _rank_shift(
     index: MatchIndex,
     s_row: int,
@@ -333,11 +344,7 @@ def _rank_shift(
     min_credit: float,
     prune: bool,
 ) -> tuple[NDArray[np.int32], NDArray[np.float64], PairFeatures | None, _ShiftQuery]:
-    plan = index.memo.get(
-        ("shift", s_row, radius_km, weights.key(), min_credit, prune),
-        lambda: _plan(index, s_row, radius_km, weights, min_credit, prune),
-        _ShiftPlan.nbytes,
-    )
+    plan = _shift_plan(index, s_row, radius_km, weights, min_credit, prune)
     q = plan.start()
     view = q.view
     top = _TopK(k)
@@ -659,11 +666,7 @@ def why_not(
     weights = weights or Weights.default()
     v_row = index.volunteer_row(volunteer_id)
     s_row = index.shift_row(shift_id)
-    plan = index.memo.get(
-        ("shift", s_row, None, weights.key(), min_skill_credit, True),
-        partial(_plan, index, s_row, None, weights, min_skill_credit, True),
-        _ShiftPlan.nbytes,
-    )
+    plan = _shift_plan(index, s_row, None, weights, min_skill_credit, prune=True)
     q = replace(plan.query, counts={})
     kept, _ = _score_batch(index, q, np.array([v_row], dtype=np.int32))
     if kept.shape[0]:

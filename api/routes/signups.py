@@ -113,10 +113,8 @@ def _signup_for(service: Live, who: Caller, signup_id: str, *, organiser: bool, 
     if volunteer and who.role == "volunteer" and who.account.volunteer_id == s.volunteer_id:
         return s
     if organiser and who.role == "organiser":
-        activity = service.index.s_act.data[service.index.shift_row(s.shift_id)]
-        own_organisation(
-            who, service.organisation_of(service.index.a_ids[activity]), kind="sign-up", ident=signup_id
-        )
+        activity_id = service.index.activity_of_shift(s.shift_id)
+        own_organisation(who, service.organisation_of(activity_id), kind="sign-up", ident=signup_id)
         return s
     raise NotFoundError("sign-up", signup_id)
 
@@ -165,7 +163,7 @@ def _own_shift(service: Live, who: Caller, shift_id: str) -> str:
     service.refresh()
     if not service.index.has_shift(shift_id):
         raise NotFoundError("shift", shift_id)
-    activity_id = service.index.a_ids[int(service.index.s_act.data[service.index.shift_row(shift_id)])]
+    activity_id = service.index.activity_of_shift(shift_id)
     own_organisation(who, service.organisation_of(activity_id), kind="shift", ident=shift_id)
     return activity_id
 
@@ -340,10 +338,7 @@ def correct_hours(
             raise HTTPException(
                 403, "an organiser corrects hours of their own organisation's shifts: give shift_id"
             )
-        a_row = int(service.index.s_act.data[service.index.shift_row(body.shift_id)])
-        own_organisation(
-            who, service.organisation_of(service.index.a_ids[a_row]), kind="shift", ident=body.shift_id
-        )
+        _own_shift(service, who, body.shift_id)
     key = _key(idempotency_key, who, f"correction:{volunteer_id}", body)
     return _recorded(
         service.change_signup(
@@ -569,9 +564,7 @@ def _calendar(service: Live, name: str, shifts: list[tuple[str, int | None]], cl
     for shift_id, left in shifts:
         if not service.index.has_shift(shift_id):
             continue
-        a = service.activity(
-            service.index.a_ids[int(service.index.s_act.data[service.index.shift_row(shift_id)])]
-        )
+        a = service.activity(service.index.activity_of_shift(shift_id))
         shift = next(s for s in a.shifts if s.id == shift_id)
         lines += [
             "BEGIN:VEVENT",

@@ -31,7 +31,7 @@ import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from matcher.domain import ServiceRecord
@@ -473,18 +473,6 @@ class Operations:
                 _entry(r) for r in tx.all(f"{_LEDGER} WHERE volunteer_id = %s ORDER BY id", (volunteer_id,))
             ]
 
-    def total_hours(self, volunteer_id: str) -> float:
-        with self._begin() as tx:
-            return float(
-                self._one(
-                    tx,
-                    "SELECT coalesce(sum(hours), 0) FROM hours_ledger WHERE volunteer_id = %s",
-                    (volunteer_id,),
-                )
-            )
-
-    # ------------------------------------------------------------------ idempotency
-
     def _idempotent(
         self, key: Idempotency | None, now_s: int, work: Callable[[Tx], dict[str, Any]]
     ) -> tuple[dict[str, Any], bool]:
@@ -696,7 +684,3 @@ def _local_day(starts_at: Any) -> str:
     if isinstance(starts_at, datetime):
         return starts_at.date().isoformat()
     return datetime.fromisoformat(str(starts_at)).date().isoformat()
-
-
-def utc_seconds(at: datetime) -> int:
-    return int(at.astimezone(UTC).timestamp())
