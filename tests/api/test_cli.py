@@ -179,3 +179,22 @@ def test_service_bench_prints_its_figures(tmp_path: Path, postgis_conn: object) 
     ):
         assert figures[key] > 0, key
     assert figures["http_errors"] == figures["http_new_errors"] == 0
+
+
+def test_evaluate_scistarter_prints_every_method_as_json(tmp_path: Path) -> None:
+    from tests.matcher.test_baselines import SCISTARTER
+
+    missing = volmatch("evaluate", "scistarter", "--path", str(tmp_path), db=tmp_path / "x.db")
+    assert missing.returncode == 2 and "not the SciStarter dataset folder" in missing.stderr
+    if not SCISTARTER.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the shared datasets are required in CI ({SCISTARTER})")
+        pytest.skip(f"no SciStarter data at {SCISTARTER}")
+    done = volmatch("evaluate", "scistarter", "--path", str(SCISTARTER), "--json", db=tmp_path / "x.db")
+    assert done.returncode == 0, done.stderr
+    table = json.loads(done.stdout)
+    assert {"popularity", "collaborative", "default", "learned"} <= set(table)
+    for figures in table.values():
+        assert 0 <= figures["ndcg_at_10"] <= figures["hr_at_10"] <= 1
+        low, high = figures["mrr_ci95"]
+        assert low <= figures["mrr"] <= high
