@@ -228,6 +228,8 @@ class PostgisStore:
                 "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)"
             )
             done = {r[0] for r in db.execute("SELECT name FROM schema_migrations")}
+            if any(f.name not in done for f in files):
+                _require_postgis(db)
             for f in files:
                 if f.name in done:
                     continue
@@ -474,6 +476,26 @@ class PostgisStore:
                 )
             )
         return World(vols, acts, recs, books)
+
+
+def _require_postgis(db: psycopg.Connection[Any]) -> None:
+    """Create the PostGIS extension in a new database (the migrations need its types), or
+    say plainly what is missing: the package on the server, or the right to create it."""
+    if db.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'").fetchone():
+        return
+    if not db.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'").fetchone():
+        raise RuntimeError(
+            "PostGIS is not installed on this PostgreSQL server: install it (Debian: "
+            "apt-get install postgresql-15-postgis-3), then start volmatch again"
+        )
+    try:
+        with db.transaction():
+            db.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    except psycopg.errors.InsufficientPrivilege as e:
+        raise RuntimeError(
+            "this database has no postgis extension and this user may not create it: "
+            "run CREATE EXTENSION postgis as a superuser in it, then start volmatch again"
+        ) from e
 
 
 class _PgTx:

@@ -1,4 +1,7 @@
-"""volmatch's sphere against PostGIS's own distances, on a real PostgreSQL with PostGIS."""
+"""volmatch's sphere against PostGIS's own distances, on a real PostgreSQL with PostGIS, and a new
+database prepared on first open."""
+
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -56,3 +59,24 @@ def test_points_written_as_ewkb_read_back_exactly(postgis_conn: object, lat: flo
         (_ewkb(lat, lon),),
     ).fetchone()
     assert (row[0], row[1], row[2]) == (lat, lon, 4326)
+
+
+def test_a_brand_new_database_gets_postgis_on_first_open(postgis_conn: Any) -> None:
+    """`VOLMATCH_DATABASE_URL=postgresql://.../new make run` on a database nobody has prepared:
+    the store creates the extension itself before its migrations need it."""
+    import secrets
+
+    from matcher.store.base import open_store
+    from tests.conftest import POSTGRES_URL
+
+    name = f"volmatch_new_{secrets.token_hex(4)}"
+    postgis_conn.execute(f"CREATE DATABASE {name}")
+    try:
+        url = POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+        store = open_store(url)
+        try:
+            assert store.counts()["volunteers"] == 0
+        finally:
+            store.close()
+    finally:
+        postgis_conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
