@@ -153,6 +153,12 @@ class RankingOut(BaseModel):
     considered: int
     excluded: dict[str, int]
     note: ReasonOut | None = None
+    served_id: str | None = Field(
+        None, description="this answer's id in the feedback log (cite it when reporting a view)"
+    )
+    model_version: str | None = Field(
+        None, description="the ranking model that ordered it ('default': the default weights)"
+    )
 
 
 class Page(BaseModel):

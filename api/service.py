@@ -3,13 +3,17 @@ HTTP API) share. No SQL here and no terminal or HTTP types."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 import time
+import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
 from typing import TypeVar
 
+import pandas as pd
 from starlette.concurrency import run_in_threadpool
 
 from matcher.calendar import epoch_seconds
@@ -19,9 +23,12 @@ from matcher.errors import ConflictError, NotFoundError, ValidationError
 from matcher.geo import haversine_km
 from matcher.index import MatchIndex
 from matcher.interchange import check_references, parse_world, world_to_json
-from matcher.ranking import Ranking, recommend_activities, recommend_volunteers, why_not
+from matcher.learning import FACTORS, Model
+from matcher.ranking import MAX_K, Ranking, recommend_activities, recommend_volunteers, why_not
+from matcher.scoring import Weights
 from matcher.skills import Taxonomy
 from matcher.store.base import Account, Store
+from matcher.store.feedback import DEFAULT_VERSION, Served
 from matcher.store.operations import Policy, Signup
 
 
@@ -93,6 +100,17 @@ ACCOUNT_TTL_S = 2.0
 """How long a process trusts its last look at an account (see :meth:`Live.account`)."""
 ACCOUNT_CACHE_SIZE = 10_000
 
+FLUSH_S = 1.0
+"""How often a process writes the answers it served to the feedback log (in one transaction,
+off the request path)."""
+MAX_UNLOGGED = 100_000
+"""Answers kept for the log while the store cannot take them; beyond, the oldest are dropped
+(and counted): the log is training data, never worth failing a request for."""
+RERANK_POOL = 5
+"""A boosted model re-orders the best ``RERANK_POOL * k`` (at least 50) by the default weights."""
+
+log = logging.getLogger("volmatch.service")
+
 _T = TypeVar("_T")
 
 
@@ -119,6 +137,105 @@ class Live:
         self.index = MatchIndex.from_world(store.snapshot(), taxonomy, today)
         self._polled = time.monotonic()
         self._accounts: dict[str, tuple[float, Account]] = {}
+        self.model: Model | None = store.feedback.active()
+        self._unlogged: list[Served] = []
+        self.unlogged_dropped = 0
+        self._log_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._flusher: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ the feedback log
+
+    @property
+    def model_version(self) -> str:
+        return DEFAULT_VERSION if self.model is None else self.model.version
+
+    def log_answer(
+        self, direction: str, subject: str, account_id: str | None, ranking: Ranking, at: datetime
+    ) -> str:
+        """Remember an answer served at ``at`` (the service's clock, as its outcomes are; written
+        to the feedback log within :data:`FLUSH_S`); returns its id, which the client may cite
+        when it reports a view."""
+        query = uuid.uuid4().hex
+        if direction == "volunteers":
+            items = tuple((m.id, subject, m.shift_id, m.score, dict(m.parts)) for m in ranking.matches)
+        else:
+            items = tuple((subject, m.id, m.shift_id, m.score, dict(m.parts)) for m in ranking.matches)
+        answer = Served(query, at.timestamp(), account_id, direction, subject, self.model_version, items)
+        with self._log_lock:
+            self._unlogged.append(answer)
+            if len(self._unlogged) > MAX_UNLOGGED:
+                del self._unlogged[0]
+                self.unlogged_dropped += 1
+            if self._flusher is None:
+                self._flusher = threading.Thread(target=self._flush_loop, name="feedback-log", daemon=True)
+                self._flusher.start()
+        return query
+
+    def flush(self) -> int:
+        """Write the answers served so far to the log; returns how many."""
+        with self._log_lock:
+            batch, self._unlogged = self._unlogged, []
+        if not batch:
+            return 0
+        try:
+            self.store.feedback.log_served(batch)
+        except Exception:
+            with self._log_lock:  # keep them for the next try, oldest first
+                self._unlogged[:0] = batch
+            raise
+        return len(batch)
+
+    def _flush_loop(self) -> None:
+        while not self._stop.wait(FLUSH_S):
+            try:
+                self.flush()
+            except Exception as e:  # the store is down or closed: try again later
+                log.warning("feedback log not written (%s); %d answers kept", e, len(self._unlogged))
+
+    def close(self) -> None:
+        """Stop the log writer and write what is left (call before closing the store)."""
+        self._stop.set()
+        if self._flusher is not None:
+            self._flusher.join(timeout=5)
+        try:
+            self.flush()
+        except Exception as e:
+            log.warning("feedback log not written at shutdown (%s): %d answers lost", e, len(self._unlogged))
+
+    def _weights(self) -> Weights | None:
+        return None if self.model is None else self.model.weights
+
+    def _ranked(self, ranking: Ranking, k: int) -> Ranking:
+        """The answer as the active model orders it: a linear model ranked it already (its
+        weights went into the search); a boosted one re-orders the pool by its probability."""
+        if self.model is None or self.model.weights is not None or not ranking.matches:
+            return ranking
+        frame = pd.DataFrame([dict(m.parts) for m in ranking.matches], columns=list(FACTORS))
+        p = self.model.predict(frame)
+        order = sorted(range(len(p)), key=lambda i: (-p[i], ranking.matches[i].id))[:k]
+        return replace(
+            ranking, matches=tuple(replace(ranking.matches[i], score=round(float(p[i]), 4)) for i in order)
+        )
+
+    def _pool(self, k: int) -> int:
+        if self.model is None or self.model.weights is not None:
+            return k
+        return min(max(RERANK_POOL * k, 50), MAX_K)
+
+    def activate_model(self, version: str | None) -> None:
+        """Rank with the stored model ``version`` (``None``: the default weights), in every
+        process (through the change log). A model that needs features the service does not
+        compute is refused."""
+        if version is not None:
+            model = self.store.feedback.model(version)
+            extra = set(model.features) - set(FACTORS)
+            if extra:
+                raise ValidationError(
+                    "version", f"model {version} needs {sorted(extra)}, which the service does not compute"
+                )
+        self.store.feedback.activate(version)
+        self.refresh(force=True)
 
     def refresh(self, *, force: bool = False) -> int:
         """Apply the writes other processes logged since the last look (at most every
@@ -132,6 +249,8 @@ class Live:
             changes = self.store.changes_since(self.seen)
             if not changes:
                 return 0
+            if any(kind == "model" for _, kind, _ in changes):
+                self.model = self.store.feedback.active()
             if any(kind == "reload" for _, kind, _ in changes):
                 self.index = MatchIndex.from_world(self.store.snapshot(), self.taxonomy, self.index.as_of)
             else:
@@ -280,20 +399,25 @@ class Live:
     ) -> Ranking:
         self.refresh()
         with self.lock:
-            return recommend_volunteers(
+            ranking = recommend_volunteers(
                 self.index,
                 activity_id,
                 now=now,
                 shift_id=shift_id,
-                k=k,
+                k=self._pool(k),
                 radius_km=radius_km,
+                weights=self._weights(),
                 distance_mode="band" if banded else "exact",
             )
+            return self._ranked(ranking, k)
 
     def activities_for(self, volunteer_id: str, *, now: datetime, k: int) -> Ranking:
         self.refresh()
         with self.lock:
-            return recommend_activities(self.index, volunteer_id, now=now, k=k)
+            ranking = recommend_activities(
+                self.index, volunteer_id, now=now, k=self._pool(k), weights=self._weights()
+            )
+            return self._ranked(ranking, k)
 
     def activities_near(
         self,

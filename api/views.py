@@ -3,6 +3,7 @@ bands) and for volunteers (their own data, exact distances)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from api.service import Live
@@ -32,6 +33,23 @@ def _ranking(ranking: Ranking, matches: list[dict[str, Any]]) -> dict[str, Any]:
         "considered": ranking.considered,
         "excluded": dict(ranking.excluded),
         "note": None if ranking.note is None else _reason(ranking.note),
+    }
+
+
+def served(
+    service: Live,
+    out: dict[str, Any],
+    direction: str,
+    subject: str,
+    account_id: str,
+    ranking: Ranking,
+    at: datetime,
+) -> dict[str, Any]:
+    """An answer about to be sent, logged as served at ``at`` (with its id and the model that
+    ranked it)."""
+    return out | {
+        "served_id": service.log_answer(direction, subject, account_id, ranking, at),
+        "model_version": service.model_version,
     }
 
 

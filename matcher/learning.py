@@ -47,15 +47,11 @@ from sklearn.metrics import brier_score_loss, roc_auc_score  # type: ignore[impo
 
 from matcher.errors import ValidationError
 from matcher.factors import REGISTRY
+from matcher.outcomes import BAD, GOOD
 from matcher.scoring import Weights
 
 FACTORS: tuple[str, ...] = tuple(f.name for f in REGISTRY)
 KINDS = ("linear", "boosted")
-GOOD = frozenset({"accepted", "signed_up", "attended"})
-"""Outcomes that mean the person took the place."""
-BAD = frozenset({"declined", "no_show"})
-"""Outcomes that cancel a good one: said no, or did not come."""
-OUTCOMES = frozenset({"viewed", "invited", "rating", "cancelled"}) | GOOD | BAD
 TEST_SHARE = 0.2
 MIN_EXAMPLES = 50
 

@@ -130,6 +130,14 @@ async def recommended_volunteers(
         ranking = service.volunteers_for(
             activity_id, now=clock, shift_id=shift_id, k=k, radius_km=radius_km, banded=who.role != "admin"
         )
-        return views.volunteer_ranking(service, ranking)
+        return views.served(
+            service,
+            views.volunteer_ranking(service, ranking),
+            "volunteers",
+            activity_id,
+            who.account.id,
+            ranking,
+            clock,
+        )
 
     return await service.answer(work)

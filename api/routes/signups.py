@@ -152,10 +152,10 @@ def accept(signup_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> d
 
 
 @router.post("/signups/{signup_id}/decline", **policy("its volunteer or an admin", "volunteer", "admin"))
-def decline(signup_id: str, who: CallerDep, service: LiveDep) -> dict[str, Any]:
+def decline(signup_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> dict[str, Any]:
     """Turn down an organiser's invitation."""
     _signup_for(service, who, signup_id, organiser=False, volunteer=True)
-    return service.change_signup(lambda: service.store.ops.decline(signup_id)).to_json()
+    return service.change_signup(lambda: service.store.ops.decline(signup_id, epoch_seconds(clock))).to_json()
 
 
 def _own_shift(service: Live, who: Caller, shift_id: str) -> str:

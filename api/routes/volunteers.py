@@ -73,6 +73,15 @@ async def recommended_activities(
     own_volunteer(who, volunteer_id)
 
     def work() -> dict[str, Any]:
-        return views.activity_ranking(service, service.activities_for(volunteer_id, now=clock, k=k))
+        ranking = service.activities_for(volunteer_id, now=clock, k=k)
+        return views.served(
+            service,
+            views.activity_ranking(service, ranking),
+            "activities",
+            volunteer_id,
+            who.account.id,
+            ranking,
+            clock,
+        )
 
     return await service.answer(work)

@@ -9,6 +9,7 @@ from typing import Protocol
 from matcher.domain import Activity, GeoPoint, ServiceRecord, Volunteer, World
 from matcher.errors import ValidationError
 from matcher.skills import Taxonomy
+from matcher.store.feedback import Feedback
 from matcher.store.operations import Operations
 
 ROLES = ("volunteer", "organiser", "analyst", "admin")
@@ -43,6 +44,8 @@ class Store(Protocol):
 
     ops: Operations
     """Sign-ups, waitlists, attendance and the hours ledger (:mod:`matcher.store.operations`)."""
+    feedback: Feedback
+    """What was recommended, what followed, and the learned models (:mod:`matcher.store.feedback`)."""
 
     def close(self) -> None: ...
 

@@ -36,6 +36,7 @@ from typing import Any, Protocol
 
 from matcher.domain import ServiceRecord
 from matcher.errors import ConflictError, NotFoundError, ValidationError
+from matcher.outcomes import OUTCOMES
 
 HOLDING = ("confirmed", "offered")
 ACTIVE = ("confirmed", "offered", "waitlisted")
@@ -142,6 +143,9 @@ class Operations:
             status = "confirmed" if self._holding(tx, shift_id) < capacity else "waitlisted"
             signup_id = self._enter(tx, signup_id, old, shift_id, volunteer_id, status, now_s)
             self._sync_booking(tx, signup_id)
+            if old is not None and old[3] == "invited":
+                insert_outcome(tx, "accepted", volunteer_id, shift_id, now_s)
+            insert_outcome(tx, "signed_up", volunteer_id, shift_id, now_s)
             self._log(tx, "shift", shift_id)
             return self._with_position(tx, self._get(tx, signup_id))
 
@@ -156,14 +160,16 @@ class Operations:
             if old is not None and old[3] in (*ACTIVE, "invited"):
                 return self._with_position(tx, _signup(old))
             signup_id = self._enter(tx, signup_id, old, shift_id, volunteer_id, "invited", now_s)
+            insert_outcome(tx, "invited", volunteer_id, shift_id, now_s)
             return self._get(tx, signup_id)
 
-    def decline(self, signup_id: str) -> Signup:
+    def decline(self, signup_id: str, now_s: int) -> Signup:
         with self._begin() as tx:
             s = self._get(tx, signup_id)
             if s.status != "invited":
                 raise ConflictError(f"sign-up {signup_id!r} is {s.status}: only an invitation is declined")
             tx.run("UPDATE signups SET status = 'declined' WHERE id = %s", (signup_id,))
+            insert_outcome(tx, "declined", s.volunteer_id, s.shift_id, now_s)
             return self._get(tx, signup_id)
 
     def cancel(self, signup_id: str, now_s: int, policy: Policy) -> Signup:
@@ -182,6 +188,7 @@ class Operations:
                 "UPDATE signups SET status = %s, offered_until_s = NULL WHERE id = %s", (status, signup_id)
             )
             self._sync_booking(tx, signup_id)
+            insert_outcome(tx, "cancelled", s.volunteer_id, s.shift_id, now_s)
             self._settle(tx, s.shift_id, now_s, capacity, policy)
             self._log(tx, "shift", s.shift_id)
             return self._get(tx, signup_id)
@@ -201,6 +208,7 @@ class Operations:
                 "UPDATE signups SET status = 'confirmed', offered_until_s = NULL WHERE id = %s", (signup_id,)
             )
             self._sync_booking(tx, signup_id)
+            insert_outcome(tx, "accepted", s.volunteer_id, s.shift_id, now_s)
             self._log(tx, "shift", s.shift_id)
             return self._get(tx, signup_id)
 
@@ -261,6 +269,8 @@ class Operations:
             if which == "out" and (s.checked_in_s is None or at_s <= s.checked_in_s):
                 raise ValidationError("at", "check-out must come after a check-in")
             tx.run(f"UPDATE signups SET {column} = %s WHERE id = %s", (at_s, signup_id))
+            if which == "in" and s.checked_in_s is None:
+                insert_outcome(tx, "attended", s.volunteer_id, s.shift_id, at_s)
             return self._get(tx, signup_id)
 
     def mark_no_show(self, signup_id: str, now_s: int, by: str) -> Signup:
@@ -274,6 +284,7 @@ class Operations:
                 raise ConflictError(f"sign-up {signup_id!r} is {s.status}, checked in: not a no-show")
             tx.run("UPDATE signups SET status = 'no_show' WHERE id = %s", (signup_id,))
             self._sync_booking(tx, signup_id)
+            insert_outcome(tx, "no_show", s.volunteer_id, s.shift_id, now_s)
             record = self._one(
                 tx,
                 "INSERT INTO service_records (volunteer_id, activity_id, shift_id, date, hours, attended) "
@@ -684,3 +695,22 @@ def _local_day(starts_at: Any) -> str:
     if isinstance(starts_at, datetime):
         return starts_at.date().isoformat()
     return datetime.fromisoformat(str(starts_at)).date().isoformat()
+
+
+def insert_outcome(
+    tx: Tx,
+    kind: str,
+    volunteer_id: str,
+    shift_id: str,
+    at_s: float,
+    value: float | None = None,
+    account_id: str | None = None,
+) -> None:
+    """An outcome for a volunteer on a shift, in the caller's transaction."""
+    if kind not in OUTCOMES:
+        raise ValidationError("kind", f"must be one of {sorted(OUTCOMES)}")
+    tx.run(
+        "INSERT INTO outcomes (at_s, volunteer_id, activity_id, shift_id, kind, value, account_id) "
+        "SELECT %s, %s, activity_id, id, %s, %s, %s FROM shifts WHERE id = %s",
+        (at_s, volunteer_id, kind, value, account_id, shift_id),
+    )

@@ -29,6 +29,7 @@ from matcher.domain import Activity, Booking, GeoPoint, ServiceRecord, Volunteer
 from matcher.errors import ConflictError
 from matcher.store import rows
 from matcher.store.base import Account
+from matcher.store.feedback import Feedback
 from matcher.store.operations import Operations, Tx
 
 
@@ -200,6 +201,7 @@ class PostgisStore:
         self._pool = ConnectionPool(url, min_size=min_size, max_size=max_size, open=True, timeout=10)
         self.migrate()
         self.ops = Operations(self._ops_tx, (psycopg.errors.UniqueViolation,))
+        self.feedback = Feedback(self._ops_tx)
 
     def close(self) -> None:
         self._pool.close()

@@ -29,6 +29,7 @@ from matcher.domain import (
 from matcher.errors import ConflictError
 from matcher.store import rows
 from matcher.store.base import Account
+from matcher.store.feedback import Feedback
 from matcher.store.operations import Operations, Tx
 
 MIGRATIONS = "matcher.store.migrations.sqlite"
@@ -50,6 +51,7 @@ class SqliteStore:
         self._db.execute("PRAGMA busy_timeout = 5000")
         self.migrate()
         self.ops = Operations(self._ops_tx, (sqlite3.IntegrityError,))
+        self.feedback = Feedback(self._ops_tx)
 
     def close(self) -> None:
         self._db.close()

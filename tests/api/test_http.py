@@ -116,6 +116,7 @@ def test_every_route_declares_a_policy_and_enforces_it(
                 shift_id="none",
                 signup_id="none",
                 claim_id="none",
+                version="none",
             )
             body = {} if method in ("post", "patch") else None
             anonymous = client.request(method, url, json=body)
