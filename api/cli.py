@@ -155,6 +155,13 @@ def demo(
     records: Annotated[int, typer.Option(min=0, help="Number of service records")] = 100_000,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same city")] = 7,
     as_of: Annotated[str, typer.Option(help="The city's today (shifts follow it)")] = "2026-12-01",
+    outcomes: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Shifts whose served answers and outcomes (from hidden preferences) go in the feedback log",
+        ),
+    ] = 1_000,
     if_missing: Annotated[
         bool, typer.Option("--if-missing", help="Do nothing if the store already has volunteers.")
     ] = False,
@@ -175,7 +182,17 @@ def demo(
                 seed=seed,
                 as_of=date.fromisoformat(as_of),
             )
+            if outcomes:
+                bar.add_task(f"serving {outcomes:,} shifts and drawing what followed", total=None)
+                logged = service.build_demo_outcomes(
+                    store, load_taxonomy(), date.fromisoformat(as_of), queries=outcomes, seed=seed
+                )
     out.print(f"demo city in {_db_url(db)}: " + _counts_text(counts))
+    if outcomes:
+        out.print(
+            f"feedback log: {logged['answers']:,} answers ({logged['items']:,} people shown), "
+            f"{logged['outcomes']:,} outcomes"
+        )
 
 
 def _index(store: Store, instant: datetime) -> MatchIndex:
@@ -340,6 +357,112 @@ def serve(
     _signing_key(Settings(database_url=url))  # fail here, readably, on an unsafe configuration
     out.print(f"serving {url} at http://{host}:{port}/docs")
     serving.serve(host, port, workers)
+
+
+@app.command()
+def train(
+    kind: Annotated[str, typer.Option(help="linear (weights on the factors) or boosted (trees)")] = "linear",
+    since: Annotated[
+        str | None, typer.Option(help="Only answers served from this instant (ISO 8601)")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Only answers served up to this instant (ISO 8601)")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="random_state of the model")] = 0,
+    activate: Annotated[bool, typer.Option("--activate", help="Rank with the new model at once.")] = False,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Fit a ranking model on the feedback log (answers served and what followed), store it with
+    its version, training range and test metrics, and print them."""
+    from matcher import learning
+
+    created = datetime.now(UTC)
+    with _store(db) as store, _progress() as bar:
+        bar.add_task("reading the feedback log", total=None)
+        served, outcomes = store.feedback.frames(
+            None if since is None else _now(since).timestamp(),
+            None if until is None else _now(until).timestamp(),
+        )
+        bar.add_task(f"fitting a {kind} model on {len(served):,} examples", total=None)
+        try:
+            model = learning.fit(learning.examples(served, outcomes), kind=kind, created=created, seed=seed)
+        except MatcherError as e:
+            _fail(str(e))
+        store.feedback.save_model(model, created.timestamp())
+        if activate:
+            store.feedback.activate(model.version)
+    described = model.describe() | {"active": activate}
+    if as_json:
+        sys.stdout.write(json.dumps(described) + "\n")
+        return
+    _print_model(described)
+
+
+def _print_model(m: dict[str, Any]) -> None:
+    table = Table(title=f"model {m['version']}" + (" (active)" if m.get("active") else ""))
+    table.add_column("")
+    table.add_column("value", justify="right")
+    table.add_row("kind", m["kind"])
+    table.add_row("examples", f"{m['examples']:,}")
+    table.add_row(
+        "trained on",
+        f"{datetime.fromtimestamp(m['trained_from'], UTC):%Y-%m-%d %H:%M} – "
+        f"{datetime.fromtimestamp(m['trained_to'], UTC):%Y-%m-%d %H:%M} UTC",
+    )
+    for name, value in (m.get("weights") or {}).items():
+        table.add_row(f"weight: {name}", f"{value:.3f}")
+    for name, value in m["metrics"].items():
+        table.add_row(f"test: {name}", f"{value:,.4g}")
+    out.print(table)
+
+
+model_app = typer.Typer(help="The ranking models the service may use.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+
+
+@model_app.command("list")
+def model_list(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Every stored model, newest first, and which one the service ranks with."""
+    with _store(db) as store:
+        models = store.feedback.models()
+    if as_json:
+        sys.stdout.write(json.dumps(models) + "\n")
+        return
+    table = Table(title="ranking models and their test metrics (* ranks now; none: default weights)")
+    for column in ("version", "examples", "AUC", "NDCG@10", "default"):
+        table.add_column(column, no_wrap=True, justify="left" if column == "version" else "right")
+    for m in models:
+        metrics = m["metrics"]
+        table.add_row(
+            m["version"] + (" *" if m["active"] else ""),
+            f"{m['examples']:,}",
+            f"{metrics.get('auc', float('nan')):.3f}",
+            f"{metrics['ndcg_at_10']:.3f}",
+            f"{metrics['default_ndcg_at_10']:.3f}",
+        )
+    out.print(table)
+
+
+@model_app.command("activate")
+def model_activate(
+    version: Annotated[str, typer.Argument(help="A version from `volmatch model list`")], db: DbOption = None
+) -> None:
+    """Rank with this model, in every serving process (within a second)."""
+    with _store(db) as store:
+        try:
+            store.feedback.activate(version)
+        except MatcherError as e:
+            _fail(str(e))
+    out.print(f"ranking with {version}")
+
+
+@model_app.command("deactivate")
+def model_deactivate(db: DbOption = None) -> None:
+    """Rank with the default weights again."""
+    with _store(db) as store:
+        store.feedback.activate(None)
+    out.print("ranking with the default weights")
 
 
 evaluate_app = typer.Typer(help="Offline evaluation of the ranking on real data.", no_args_is_help=True)

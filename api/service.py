@@ -10,12 +10,13 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import TypeVar
 
 import pandas as pd
 from starlette.concurrency import run_in_threadpool
 
+from matcher import demo_outcomes
 from matcher.calendar import epoch_seconds
 from matcher.demo import generate_city
 from matcher.domain import Activity, GeoPoint, Shift, Volunteer, World
@@ -64,6 +65,47 @@ def build_demo(
     city = generate_city(volunteers, activities, records, seed=seed, as_of=as_of)
     store.load_world(city.to_world())
     return store.counts()
+
+
+DEMO_OUTCOME_SPACING_S = 600
+"""Simulated answers are ten minutes apart, the month before the city's today."""
+
+
+def build_demo_outcomes(
+    store: Store, taxonomy: Taxonomy, as_of: date, *, queries: int, seed: int
+) -> dict[str, int]:
+    """Serve the default ranking for ``queries`` shifts of the stored city and draw what
+    followed from the hidden preferences of :mod:`matcher.demo_outcomes`, into the feedback log
+    (the known answer ``volmatch train`` should recover)."""
+    index = build_index(store, taxonomy, as_of)
+    now = datetime.combine(as_of, datetime.min.time(), UTC)
+    served, outcomes = demo_outcomes.simulate(index, now=now, queries=queries, seed=seed)
+    base = now.timestamp() - 30 * 86400
+    answers = [
+        Served(
+            query=f"demo-{query}",
+            served_s=base + float(g["time"].min()) * DEMO_OUTCOME_SPACING_S,
+            account_id=None,
+            direction="volunteers",
+            subject=str(g["activity_id"].iloc[0]),
+            model_version=DEFAULT_VERSION,
+            items=_demo_items(g),
+        )
+        for query, g in served.groupby("query", sort=False)
+    ]
+    store.feedback.log_served(answers)
+    marks = outcomes.assign(time=base + outcomes["time"] * DEMO_OUTCOME_SPACING_S)
+    return {"answers": len(answers), "items": len(served), "outcomes": store.feedback.record_many(marks)}
+
+
+def _demo_items(g: pd.DataFrame) -> tuple[tuple[str, str, str | None, float, dict[str, float]], ...]:
+    parts = g[list(FACTORS)].to_numpy(dtype=float).tolist()
+    return tuple(
+        (str(v), str(a), str(s), float(score), dict(zip(FACTORS, p, strict=True)))
+        for v, a, s, score, p in zip(
+            g["volunteer_id"], g["activity_id"], g["shift_id"], g["score"], parts, strict=True
+        )
+    )
 
 
 def build_index(store: Store, taxonomy: Taxonomy, as_of: date) -> MatchIndex:
@@ -225,15 +267,7 @@ class Live:
 
     def activate_model(self, version: str | None) -> None:
         """Rank with the stored model ``version`` (``None``: the default weights), in every
-        process (through the change log). A model that needs features the service does not
-        compute is refused."""
-        if version is not None:
-            model = self.store.feedback.model(version)
-            extra = set(model.features) - set(FACTORS)
-            if extra:
-                raise ValidationError(
-                    "version", f"model {version} needs {sorted(extra)}, which the service does not compute"
-                )
+        process (through the change log)."""
         self.store.feedback.activate(version)
         self.refresh(force=True)
 

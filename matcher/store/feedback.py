@@ -73,6 +73,22 @@ class Feedback:
                     ),
                 )
 
+    def record_many(self, outcomes: pd.DataFrame) -> int:
+        """Outcomes in bulk (columns ``time``, ``volunteer_id``, ``shift_id``, ``kind`` and
+        optionally ``value``), in one transaction; returns how many were written."""
+        values = outcomes["value"] if "value" in outcomes.columns else [None] * len(outcomes)
+        with self._begin() as tx:
+            for at, volunteer_id, shift_id, kind, value in zip(
+                outcomes["time"],
+                outcomes["volunteer_id"],
+                outcomes["shift_id"],
+                outcomes["kind"],
+                values,
+                strict=True,
+            ):
+                insert_outcome(tx, str(kind), str(volunteer_id), str(shift_id), float(at), value)
+        return len(outcomes)
+
     def record(
         self,
         kind: str,
@@ -175,10 +191,17 @@ class Feedback:
 
     def activate(self, version: str | None) -> None:
         """Make ``version`` the model the service ranks with (``None``: back to the default
-        weights). Every serving process switches at its next look at the change log."""
+        weights). Every serving process switches at its next look at the change log. A model
+        that needs more than the factor parts (which is all the service computes per pair) is
+        refused."""
+        if version is not None:
+            extra = set(self.model(version).features) - set(FACTORS)
+            if extra:
+                raise ValidationError(
+                    "version",
+                    f"model {version} needs {sorted(extra)}: the service computes only the factor parts",
+                )
         with self._begin() as tx:
-            if version is not None and tx.one("SELECT 1 FROM models WHERE version = %s", (version,)) is None:
-                raise NotFoundError("model", version)
             tx.run("UPDATE models SET active = 0 WHERE active = 1")
             if version is not None:
                 tx.run("UPDATE models SET active = 1 WHERE version = %s", (version,))

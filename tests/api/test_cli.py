@@ -198,3 +198,34 @@ def test_evaluate_scistarter_prints_every_method_as_json(tmp_path: Path) -> None
         assert 0 <= figures["ndcg_at_10"] <= figures["hr_at_10"] <= 1
         low, high = figures["mrr_ci95"]
         assert low <= figures["mrr"] <= high
+
+
+def test_train_stores_a_model_that_recovers_the_demo_citys_hidden_preferences(tmp_path: Path) -> None:
+    from matcher import demo_outcomes
+    from matcher.scoring import DEFAULT_WEIGHTS, Weights
+
+    db = tmp_path / "learn.db"
+    built = volmatch("demo", "--volunteers", "3000", "--activities", "300", "--records", "3000",
+                     "--outcomes", "300", db=db)  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    assert "outcomes" in built.stdout
+    trained = volmatch("train", "--json", db=db)
+    assert trained.returncode == 0, trained.stderr
+    model = json.loads(trained.stdout)
+    hidden = Weights(dict(demo_outcomes.HIDDEN_WEIGHTS)).normalised()
+    default = Weights(dict(DEFAULT_WEIGHTS)).normalised()
+
+    def off(w: dict[str, float]) -> float:
+        return sum(abs(w[f] - hidden[f]) for f in hidden)
+
+    assert off(model["weights"]) < 0.5 * off(default)
+    assert model["metrics"]["ndcg_at_10"] > model["metrics"]["default_ndcg_at_10"]
+    assert model["active"] is False
+    assert volmatch("model", "activate", "nope", db=db).returncode == 2
+    assert volmatch("model", "activate", model["version"], db=db).returncode == 0
+    listed = json.loads(volmatch("model", "list", "--json", db=db).stdout)
+    assert [(m["version"], m["active"]) for m in listed] == [(model["version"], True)]
+    assert volmatch("model", "deactivate", db=db).returncode == 0
+    assert not json.loads(volmatch("model", "list", "--json", db=db).stdout)[0]["active"]
+    empty = volmatch("train", "--since", "2030-01-01T00:00:00+00:00", db=db)
+    assert empty.returncode == 2 and "examples" in empty.stderr
