@@ -9,7 +9,12 @@ queries per direction about other activities and volunteers):
   blocks, id map), divided by their number;
 - ``volunteer_query_*``: top-50 volunteers for a shift of an activity in the dense urban districts,
   25 km search radius, with every hard rule and factor;
-- ``activity_query_*``: top-20 activities for a random volunteer.
+- ``activity_query_*``: top-20 activities for a random volunteer;
+- ``train_*_s``: fitting a linear and a boosted model (:mod:`matcher.learning`, labelling
+  included) on ``TRAIN_EXAMPLES`` people shown, drawn from the demo city's hidden preferences
+  (:mod:`matcher.demo_outcomes`);
+- ``learned_query_p50_ms`` / ``learned_vs_default_p50``: the volunteer query with the learned
+  linear model's weights, timed alternately with the default weights on the same shifts.
 """
 
 from __future__ import annotations
@@ -21,12 +26,16 @@ from typing import Any
 
 import numpy as np
 
+from matcher import demo_outcomes, learning
 from matcher.demo import DISTRICTS, generate_city
+from matcher.index import MatchIndex
 from matcher.ranking import recommend_activities, recommend_volunteers
+from matcher.scoring import Weights
 from matcher.skills import Taxonomy
 
 BUILDS = 3  # the build is timed this many times; the median is reported
 WARM_UP = 20  # queries each way before the timed ones
+TRAIN_EXAMPLES = 100_000
 DENSE = {i for i, d in enumerate(DISTRICTS) if d[1] in ("Shangcheng", "Gongshu", "Xihu", "Binjiang")}
 
 
@@ -57,12 +66,12 @@ def run(
     ]
     index.slot_tables(0)  # the per-zone slot table is built once per process, not per query
 
-    def time_volunteer_query(a: int) -> float:
+    def time_volunteer_query(a: int, weights: Weights | None = None) -> float:
         aid = city.activities.ids[a]
         shift = index.s_ids[index.shifts_of(index.activity_row(aid))[0]]
         index.memo.clear()  # searched afresh, not answered from a search kept for another
         t = time.perf_counter()
-        recommend_volunteers(index, aid, shift_id=shift, now=now, k=50, radius_km=25.0)
+        recommend_volunteers(index, aid, shift_id=shift, now=now, k=50, radius_km=25.0, weights=weights)
         return (time.perf_counter() - t) * 1000
 
     def time_activity_query(v: int) -> float:
@@ -84,6 +93,12 @@ def run(
     for v in people[:WARM_UP].tolist():
         time_activity_query(v)
     aq = np.array([time_activity_query(int(v)) for v in people[WARM_UP : WARM_UP + queries]])
+    trained, weights = _learning(index, now, progress)
+    progress("timing the volunteer query with the learned weights")
+    paired = np.array(
+        [(time_volunteer_query(int(a)), time_volunteer_query(int(a), weights)) for a in timed[:queries]]
+    )
+    default_p50, learned_p50 = np.median(paired, axis=0).tolist()
     return {
         "volunteers": volunteers,
         "activities": activities,
@@ -96,4 +111,30 @@ def run(
         "volunteer_query_p99_ms": round(float(np.percentile(vq, 99)), 2),
         "activity_query_p50_ms": round(float(np.median(aq)), 2),
         "activity_query_p99_ms": round(float(np.percentile(aq, 99)), 2),
+        **trained,
+        "learned_query_p50_ms": round(learned_p50, 2),
+        "default_query_p50_ms_paired": round(default_p50, 2),
+        "learned_vs_default_p50": round(learned_p50 / default_p50, 3),
     }
+
+
+def _learning(
+    index: MatchIndex, now: datetime, progress: Callable[[str], None]
+) -> tuple[dict[str, Any], Weights]:
+    """Fit both kinds of model on TRAIN_EXAMPLES simulated examples; their times, and the
+    linear model's weights."""
+    progress(f"serving shifts until {TRAIN_EXAMPLES:,} people were shown, drawing what followed")
+    served, outcomes = demo_outcomes.simulate(index, now=now, queries=TRAIN_EXAMPLES // 25, k=50, seed=5)
+    last = served["query"].iloc[min(TRAIN_EXAMPLES, len(served)) - 1]
+    served = served[served["time"] <= served.loc[served["query"] == last, "time"].iloc[0]]
+    figures: dict[str, Any] = {"train_examples": len(served)}
+    weights = Weights.default()
+    for kind in learning.KINDS:
+        progress(f"fitting a {kind} model on {len(served):,} examples")
+        t = time.perf_counter()
+        model = learning.fit(learning.examples(served, outcomes), kind=kind, created=now, seed=0)
+        figures[f"train_{kind}_s"] = round(time.perf_counter() - t, 2)
+        figures[f"train_{kind}_test_ndcg_at_10"] = model.metrics["ndcg_at_10"]
+        if model.weights is not None:
+            weights = model.weights
+    return figures, weights
