@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from api.datasets import scistarter as read_scistarter
+from matcher.store.datasets import scistarter as read_scistarter
 from matcher import scistarter
 from matcher.evaluation import Estimate
 from matcher.skills import Taxonomy
