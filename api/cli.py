@@ -479,8 +479,8 @@ def evaluate_scistarter(
 ) -> None:
     """Leave one join out per SciStarter user with two or more, rank all projects, and report
     HR@10, NDCG@10 and MRR (95% bootstrap intervals) for every baseline and volmatch ranking."""
-    from matcher.store.datasets import scistarter as read_scistarter
     from matcher import scistarter
+    from matcher.store.datasets import scistarter as read_scistarter
 
     try:
         joins, topics, online = read_scistarter(path)

@@ -8,10 +8,10 @@ from datetime import date
 
 import pytest
 
-from matcher.store.datasets import scistarter as read_scistarter
 from matcher import scistarter
 from matcher.evaluation import Estimate
 from matcher.skills import Taxonomy
+from matcher.store.datasets import scistarter as read_scistarter
 from tests.matcher.test_baselines import SCISTARTER
 
 
