@@ -22,7 +22,7 @@ Splits for the evaluation data (pandas frames of interactions with ``user``, ``i
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -173,3 +173,13 @@ def _check_columns(df: pd.DataFrame) -> None:
 def relevant_by_user(test: pd.DataFrame) -> dict[str, set[str]]:
     """The test items of each user."""
     return {str(u): set(map(str, g)) for u, g in test.groupby("user")["item"]}
+
+
+def estimates_as_json(table: Mapping[str, Mapping[str, Estimate]]) -> dict[str, dict[str, object]]:
+    """``{method: {metric: Estimate}}`` as plain numbers: each metric's mean, and its interval
+    under ``<metric>_ci95``."""
+    return {
+        method: {metric: round(e.mean, 4) for metric, e in metrics.items()}
+        | {f"{metric}_ci95": [round(e.low, 4), round(e.high, 4)] for metric, e in metrics.items()}
+        for method, metrics in table.items()
+    }

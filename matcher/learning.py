@@ -101,7 +101,7 @@ class Model:
         if missing:
             raise ValidationError("features", f"model {self.version} needs columns {sorted(missing)}")
         if self.weights is not None:
-            total = _weighted(frame, self.weights)[:, None]
+            total = weighted(frame, self.weights)[:, None]
             return np.asarray(self.estimator.predict_proba(total)[:, 1], dtype=np.float64)
         x = frame[list(self.features)].to_numpy(dtype=np.float64)
         return np.asarray(self.estimator.predict_proba(x)[:, 1], dtype=np.float64)
@@ -216,7 +216,7 @@ def evaluate(model: Model, test: pd.DataFrame) -> dict[str, float]:
         out["auc"] = round(float(roc_auc_score(y, p)), 4)
     out["brier"] = round(float(brier_score_loss(y, p)), 4)
     out["ndcg_at_10"] = round(ndcg_by_query(test, p), 4)
-    out["default_ndcg_at_10"] = round(ndcg_by_query(test, _weighted(test, Weights.default())), 4)
+    out["default_ndcg_at_10"] = round(ndcg_by_query(test, weighted(test, Weights.default())), 4)
     return out
 
 
@@ -240,6 +240,13 @@ def graded_ndcg(d: pd.DataFrame, k: int = 10) -> float:
     """Mean NDCG@k of frame ``d`` (columns ``query``, ``score``, ``gain``, ``rank``): each
     query's rows ordered by score, against the best order of its gains. Queries whose gains are
     all zero are left out."""
+    values = ndcg_per_query(d, k)
+    return float(np.mean(values)) if len(values) else float("nan")
+
+
+def ndcg_per_query(d: pd.DataFrame, k: int = 10) -> NDArray[np.float64]:
+    """NDCG@k of each query of ``d`` with a positive gain, in order of first appearance (what
+    :func:`graded_ndcg` averages and a bootstrap resamples)."""
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     values = []
     for _, g in d.groupby("query", sort=False):
@@ -250,10 +257,11 @@ def graded_ndcg(d: pd.DataFrame, k: int = 10) -> float:
         got = gains[order][:k]
         best = np.sort(gains)[::-1][:k]
         values.append(float(got @ discounts[: len(got)] / (best @ discounts[: len(best)])))
-    return float(np.mean(values)) if values else float("nan")
+    return np.asarray(values, dtype=np.float64)
 
 
-def _weighted(frame: pd.DataFrame, weights: Weights) -> NDArray[np.float64]:
+def weighted(frame: pd.DataFrame, weights: Weights) -> NDArray[np.float64]:
+    """The weighted total of each row's factor parts (what the ranking scores)."""
     w = weights.normalised()
     return np.asarray(sum(frame[name].to_numpy(dtype=np.float64) * w[name] for name in FACTORS))
 
@@ -267,5 +275,5 @@ def _fit_linear(train: pd.DataFrame, seed: int) -> tuple[Weights, Any, int]:
     if (coef <= 0).all():
         raise ValidationError("examples", "no factor makes a good outcome more likely in these outcomes")
     weights = Weights({name: max(float(c), 0.0) for name, c in zip(FACTORS, coef, strict=True)})
-    platt = LogisticRegression(random_state=seed).fit(_weighted(train, weights)[:, None], y)
+    platt = LogisticRegression(random_state=seed).fit(weighted(train, weights)[:, None], y)
     return weights, platt, clipped

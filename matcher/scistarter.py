@@ -225,11 +225,3 @@ def _order(frame: pd.DataFrame, scores: np.ndarray, users: list[str]) -> list[li
     )
     by_user = {u: list(g["item"]) for u, g in d.groupby("query", sort=False)}
     return [by_user.get(u, []) for u in users]
-
-
-def estimates_as_json(table: Mapping[str, Mapping[str, ev.Estimate]]) -> dict[str, dict[str, object]]:
-    return {
-        method: {metric: round(e.mean, 4) for metric, e in metrics.items()}
-        | {f"{metric}_ci95": [round(e.low, 4), round(e.high, 4)] for metric, e in metrics.items()}
-        for method, metrics in table.items()
-    }

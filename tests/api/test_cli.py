@@ -181,6 +181,15 @@ def test_service_bench_prints_its_figures(tmp_path: Path, postgis_conn: object) 
     assert figures["http_errors"] == figures["http_new_errors"] == 0
 
 
+def test_evaluate_demo_prints_baselines_and_models_as_json(tmp_path: Path) -> None:
+    done = volmatch("evaluate", "demo", "--volunteers", "3000", "--activities", "300", "--queries", "150",
+                    "--json", db=tmp_path / "x.db")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    table = json.loads(done.stdout)
+    assert {"popularity", "distance", "skills", "default", "learned_linear", "learned"} == set(table)
+    assert table["learned_linear"]["hidden_ndcg_at_10"] > table["default"]["hidden_ndcg_at_10"]
+
+
 def test_evaluate_scistarter_prints_every_method_as_json(tmp_path: Path) -> None:
     from tests.matcher.test_baselines import SCISTARTER
 

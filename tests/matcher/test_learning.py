@@ -112,3 +112,16 @@ def test_boosted_model_is_calibrated_and_survives_the_store(
     assert np.array_equal(again.predict(test), p)
     assert again.version == model.version and model.version.startswith("boosted-")
     assert again.trained_from <= again.trained_to
+
+
+def test_the_known_answer_harness_orders_methods_as_the_hidden_preferences_say(
+    known_answer: tuple[pd.DataFrame, datetime],
+) -> None:
+    data, now = known_answer
+    table = demo_outcomes.compare(data, created=now, resamples=200)
+    assert set(table) == set(demo_outcomes.METHODS)
+    hidden = {name: metrics["hidden_ndcg_at_10"] for name, metrics in table.items()}
+    # The hidden preferences weigh distance most and skills least: orderings follow that.
+    assert hidden["distance"].mean > hidden["skills"].mean
+    assert hidden["learned_linear"].low > hidden["default"].high
+    assert table["learned_linear"]["ndcg_at_10"].mean > table["default"]["ndcg_at_10"].mean
