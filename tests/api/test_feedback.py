@@ -143,3 +143,42 @@ def test_an_activated_model_ranks_in_every_worker_and_can_be_withdrawn(api: Api,
     finally:
         other.close()
         other.store.close()
+
+
+def test_a_boosted_model_reorders_the_candidates_and_one_needing_more_is_refused(api: Api) -> None:
+    client, h, _ = api
+    created = datetime(2026, 11, 29, tzinfo=UTC)
+    rows = []
+    for q in range(200):
+        for r, distance in enumerate((0.9, 0.6, 0.3)):
+            rows.append(
+                {
+                    "query": f"q{q}",
+                    "time": float(q),
+                    "rank": r + 1,
+                    "skills": 0.5,
+                    "distance": distance,
+                    "availability": 0.5,
+                    "past_service": 0.3,
+                    "distance_km": 3.0 * r,
+                    "label": int(distance < 0.5 or (q + r) % 4 == 0),
+                }
+            )  # fmt: skip  (here people prefer what is far: the reverse of the defaults)
+    frame = pd.DataFrame(rows)
+    boosted = learning.fit(frame, kind="boosted", created=created)
+    needy = learning.fit(
+        frame, kind="boosted", created=created + timedelta(seconds=1), extra=("distance_km",)
+    )
+    store = live(client).store
+    store.feedback.save_model(boosted, 1.0)
+    store.feedback.save_model(needy, 2.0)
+    refused = client.post(f"/api/v1/models/{needy.version}/activate", headers=h["ad"])
+    assert refused.status_code == 422 and "distance_km" in refused.text
+    assert client.post(f"/api/v1/models/{boosted.version}/activate", headers=h["ad"]).status_code == 200
+    shown = client.get("/api/v1/activities/a1/recommended-volunteers?shift_id=s1", headers=h["o1"]).json()
+    assert shown["model_version"] == boosted.version
+    parts = pd.DataFrame([m["parts"] for m in shown["matches"]])
+    expected = boosted.predict(parts)
+    scores = [m["score"] for m in shown["matches"]]
+    assert scores == pytest.approx(expected.tolist(), abs=1e-4)  # each its model probability
+    assert scores == sorted(scores, reverse=True)  # and the list in the model's order
