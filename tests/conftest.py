@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -64,6 +65,23 @@ def activity(ident: str = "a1", **kw: Any) -> Activity:
     )
     defaults.update(kw)
     return Activity(id=ident, **defaults)
+
+
+DATASETS = Path(
+    os.environ.get("VOLMATCH_DATASETS", Path(__file__).resolve().parents[2] / "shared" / "datasets")
+)
+"""The shared public datasets (``../shared/datasets`` beside the checkout, or ``VOLMATCH_DATASETS``)."""
+
+
+def dataset(name: str) -> Path:
+    """The folder of a shared dataset. In CI a missing one fails the test; in a clone without
+    ``../shared`` the test skips and says why."""
+    path = DATASETS / name
+    if not path.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the shared datasets are required in CI ({path}; or set VOLMATCH_DATASETS)")
+        pytest.skip(f"no {name} data at {path}: a clone without ../shared/datasets skips this")
+    return path
 
 
 POSTGRES_URL = os.environ.get("VOLMATCH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

@@ -4,21 +4,20 @@ end by printing its key figures. They are committed without outputs."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tests.matcher.test_baselines import SCISTARTER
+from tests.conftest import DATASETS, dataset
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 SMALL = {
     "01_explore_demo_city": "VOLUNTEERS = 2_000\nACTIVITIES = 200\nRECORDS = 5_000",
     "02_factor_diagnostics": "VOLUNTEERS = 3_000\nACTIVITIES = 300\nSHIFTS = 40",
     "03_tune_weights": "VOLUNTEERS = 3_000\nACTIVITIES = 300\nQUERIES = 200\nSTEPS = 5",
-    "04_evaluate_scistarter": f"DATASET = {str(SCISTARTER)!r}\nRESAMPLES = 100",
+    "04_evaluate_scistarter": f"DATASET = {str(DATASETS / 'scistarter')!r}\nRESAMPLES = 100",
 }
 KEY_FIGURES = {
     "01_explore_demo_city": ["volunteers: 2000", "activities: 200", "largest district:"],
@@ -48,10 +47,8 @@ def test_every_notebook_is_listed_here_and_committed_without_outputs() -> None:
 
 @pytest.mark.parametrize("name", sorted(SMALL))
 def test_notebook_runs_and_ends_with_its_key_figures(name: str) -> None:
-    if name == "04_evaluate_scistarter" and not SCISTARTER.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"the shared datasets are required in CI ({SCISTARTER})")
-        pytest.skip(f"no SciStarter data at {SCISTARTER}: a clone without ../shared/datasets skips this")
+    if name == "04_evaluate_scistarter":
+        dataset("scistarter")
     book = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     book.cells.insert(1, nbformat.v4.new_code_cell(SMALL[name]))
     NotebookClient(

@@ -191,15 +191,13 @@ def test_evaluate_demo_prints_baselines_and_models_as_json(tmp_path: Path) -> No
 
 
 def test_evaluate_scistarter_prints_every_method_as_json(tmp_path: Path) -> None:
-    from tests.matcher.test_baselines import SCISTARTER
+    from tests.conftest import dataset
 
     missing = volmatch("evaluate", "scistarter", "--path", str(tmp_path), db=tmp_path / "x.db")
     assert missing.returncode == 2 and "not the SciStarter dataset folder" in missing.stderr
-    if not SCISTARTER.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"the shared datasets are required in CI ({SCISTARTER})")
-        pytest.skip(f"no SciStarter data at {SCISTARTER}")
-    done = volmatch("evaluate", "scistarter", "--path", str(SCISTARTER), "--json", db=tmp_path / "x.db")
+    done = volmatch(
+        "evaluate", "scistarter", "--path", str(dataset("scistarter")), "--json", db=tmp_path / "x.db"
+    )
     assert done.returncode == 0, done.stderr
     table = json.loads(done.stdout)
     assert {"popularity", "collaborative", "default", "learned"} <= set(table)

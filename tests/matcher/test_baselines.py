@@ -3,21 +3,13 @@ SciStarter who-joined-what data (evaluation only, never shipped; skipped where a
 
 from __future__ import annotations
 
-import ast
-import os
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
-import pytest
 
 from matcher import evaluation as ev
 from matcher.baselines import Collaborative, Content, Popularity
-
-DATASETS = Path(
-    os.environ.get("VOLMATCH_DATASETS", Path(__file__).resolve().parents[3] / "shared" / "datasets")
-)
-SCISTARTER = DATASETS / "scistarter"
+from matcher.store.datasets import scistarter as read_scistarter
+from tests.conftest import dataset
 
 
 def small() -> pd.DataFrame:
@@ -46,18 +38,7 @@ def test_collaborative_follows_similar_users() -> None:
 
 
 def scistarter() -> tuple[pd.DataFrame, dict[str, set[str]]]:
-    if not SCISTARTER.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"the shared datasets are required in CI ({SCISTARTER}; or set VOLMATCH_DATASETS)")
-        pytest.skip(f"no SciStarter data at {SCISTARTER}: a clone without ../shared/datasets skips this")
-    wide = pd.read_csv(SCISTARTER / "user_project_matrix.csv")
-    joins = wide.melt(id_vars="user", var_name="item", value_name="joined")
-    joins = joins[joins["joined"] > 0][["user", "item"]].astype(str)
-    info = pd.read_csv(SCISTARTER / "projects_data.csv")
-    topics = {
-        str(p): set(ast.literal_eval(t)) if isinstance(t, str) else set()
-        for p, t in zip(info["project"], info["topics"], strict=True)
-    }
+    joins, topics, _ = read_scistarter(dataset("scistarter"))
     return joins, topics
 
 

@@ -3,7 +3,6 @@ data is never shipped; skipped where ../shared/datasets is absent, required in C
 
 from __future__ import annotations
 
-import os
 from datetime import date
 
 import pytest
@@ -12,16 +11,12 @@ from matcher import scistarter
 from matcher.evaluation import Estimate
 from matcher.skills import Taxonomy
 from matcher.store.datasets import scistarter as read_scistarter
-from tests.matcher.test_baselines import SCISTARTER
+from tests.conftest import dataset
 
 
 @pytest.fixture(scope="module")
 def table(taxonomy: Taxonomy) -> dict[str, dict[str, Estimate]]:
-    if not SCISTARTER.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"the shared datasets are required in CI ({SCISTARTER}; or set VOLMATCH_DATASETS)")
-        pytest.skip(f"no SciStarter data at {SCISTARTER}: a clone without ../shared/datasets skips this")
-    joins, topics, online = read_scistarter(SCISTARTER)
+    joins, topics, online = read_scistarter(dataset("scistarter"))
     return scistarter.compare(joins, topics, online, taxonomy, as_of=date(2026, 11, 29), resamples=200)
 
 
