@@ -11,7 +11,8 @@ carried alongside; ``NO_DAY`` marks a missing date.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -99,6 +100,8 @@ class VolunteerColumns:
     cert_expiry: NDArray[np.int32]  # aligned with cert_skills.values; NO_DAY = no expiry
     blackout: Ragged  # day numbers
     zones: list[str]
+    district: NDArray[np.int32] | None = None  # code into ``districts``; -1 (or None: all) unknown
+    districts: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -120,6 +123,8 @@ class ActivityColumns:
     preferred: Ragged
     required_certs: Ragged
     zones: list[str]
+    district: NDArray[np.int32] | None = None  # code into ``districts``; -1 (or None: all) unknown
+    districts: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -196,6 +201,7 @@ def volunteer_columns(
         cert_expiry=expiry,
         blackout=Ragged.from_lists([[day_number(d) for d in v.blackout_dates] for v in volunteers]),
         zones=zones.names,
+        **_districts([v.district for v in volunteers]),
     )
 
 
@@ -227,6 +233,7 @@ def activity_columns(
             [[skills.code(s) for s in a.required_certifications] for a in activities]
         ),
         zones=zones.names,
+        **_districts([a.district for a in activities]),
     )
     shifts = [(i, s) for i, a in enumerate(activities) for s in a.shifts]
     sh = ShiftColumns(
@@ -237,6 +244,13 @@ def activity_columns(
         capacity=np.array([s.capacity for _, s in shifts], dtype=np.int32),
     )
     return acts, sh
+
+
+def _districts(names: Sequence[str | None]) -> dict[str, Any]:
+    """District codes (-1: none given) and their names, for a columns constructor."""
+    vocabulary = Vocabulary()
+    codes = np.array([-1 if d is None else vocabulary.code(d) for d in names], dtype=np.int32)
+    return {"district": codes, "districts": vocabulary.names}
 
 
 def category_key(category: str) -> str:

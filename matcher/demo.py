@@ -618,6 +618,8 @@ def generate_city(
         cert_expiry=c_expiry,
         blackout=b_days,
         zones=[TIMEZONE],
+        district=district.astype(np.int32),
+        districts=[d[0] for d in DISTRICTS],
     )
 
     # ---- activities
@@ -678,6 +680,8 @@ def generate_city(
         preferred=Ragged.from_lists(preferred_lists),
         required_certs=Ragged.from_lists(cert_lists),
         zones=[TIMEZONE],
+        district=a_district.astype(np.int32),
+        districts=[d[0] for d in DISTRICTS],
     )
 
     # ---- shifts: 1-6 per activity within the next 60 days, at the category's usual hours

@@ -355,6 +355,89 @@ class Activity:
         return next((s for s in self.shifts if s.id == shift_id), None)
 
 
+URGENCIES = ("low", "normal", "high", "urgent")
+NEED_STATUSES = ("open", "met", "closed")
+MAX_NEED_WEEKS = 104
+
+
+@dataclass(frozen=True, slots=True)
+class Need:
+    """Something a community, residents' committee or partner agency needs done that is not yet
+    an activity: what, where, when (once, or weekly until a date), how many volunteers for how
+    many people, how urgently. Activities that answer it are linked by id."""
+
+    id: str
+    organisation_id: str
+    category: str
+    starts_at: datetime
+    ends_at: datetime
+    skills: tuple[str, ...] = ()
+    location: GeoPoint | None = None
+    district: str | None = None
+    weekly_until: date | None = None
+    volunteers_needed: int = 1
+    people_affected: int = 0
+    urgency: str = "normal"
+    description: str = ""
+    status: str = "open"
+    activity_ids: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        check_id(self.id)
+        check_id(self.organisation_id, "organisation_id")
+        check_text(self.category, "category", max_len=100, empty=False)
+        check_text(self.description, "description")
+        check_aware(self.starts_at, "starts_at")
+        check_aware(self.ends_at, "ends_at")
+        if self.ends_at <= self.starts_at:
+            raise ValidationError("ends_at", "must be after starts_at")
+        if self.ends_at - self.starts_at > timedelta(days=1):
+            raise ValidationError(
+                "ends_at", "one occurrence lasts at most a day; use weekly_until to repeat it"
+            )
+        if self.location is None and self.district is None:
+            raise ValidationError("location", "give a location or a district")
+        if self.district is not None:
+            check_text(self.district, "district", max_len=100, empty=False)
+        if self.weekly_until is not None:
+            if self.weekly_until < self.starts_at.date():
+                raise ValidationError("weekly_until", "must not be before the first occurrence")
+            if (self.weekly_until - self.starts_at.date()).days > 7 * MAX_NEED_WEEKS:
+                raise ValidationError("weekly_until", f"a need repeats for at most {MAX_NEED_WEEKS} weeks")
+        for name, value, low, top in (
+            ("volunteers_needed", self.volunteers_needed, 1, 10_000),
+            ("people_affected", self.people_affected, 0, 10_000_000),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= top:
+                raise ValidationError(name, f"must be a whole number from {low} to {top}")
+        if self.urgency not in URGENCIES:
+            raise ValidationError("urgency", f"must be one of {list(URGENCIES)}")
+        if self.status not in NEED_STATUSES:
+            raise ValidationError("status", f"must be one of {list(NEED_STATUSES)}")
+        if len(self.skills) > 50:
+            raise ValidationError("skills", "at most 50 entries")
+        for i, skill in enumerate(self.skills):
+            check_text(skill, f"skills[{i}]", max_len=100, empty=False)
+        if len(self.activity_ids) > 100:
+            raise ValidationError("activity_ids", "at most 100 activities")
+        for i, ident in enumerate(self.activity_ids):
+            check_id(ident, f"activity_ids[{i}]")
+
+    @property
+    def hours(self) -> float:
+        """Hours of one occurrence."""
+        return (self.ends_at - self.starts_at).total_seconds() / 3600.0
+
+    def occurrences(self) -> list[tuple[datetime, datetime]]:
+        """Every occurrence: the first, then weekly while it starts on or before ``weekly_until``."""
+        out = [(self.starts_at, self.ends_at)]
+        if self.weekly_until is not None:
+            step = timedelta(weeks=1)
+            while (out[-1][0] + step).date() <= self.weekly_until:
+                out.append((out[-1][0] + step, out[-1][1] + step))
+        return out
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceRecord:
     """Service that happened (or was missed): feeds the past-service factor."""

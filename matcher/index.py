@@ -623,6 +623,9 @@ class MatchIndex:
     zones: Vocabulary = field(default_factory=Vocabulary)
     categories: Vocabulary = field(default_factory=Vocabulary)
     organisations: Vocabulary = field(default_factory=Vocabulary)
+    districts: Vocabulary = field(default_factory=Vocabulary)
+    """Area names of volunteers' homes and activities (``v_district``, ``a_district``; -1: none),
+    what demand-and-supply analytics group by."""
     _patterns: dict[int, int] = field(default_factory=dict, init=False, repr=False)
     _block_credit_cache: dict[int, F32] = field(default_factory=dict, init=False, repr=False)
     _cell_travel: tuple[NDArray[np.int64], F32] | None = field(default=None, init=False, repr=False)
@@ -759,6 +762,7 @@ class MatchIndex:
         self.v_travel = Column(v.max_travel_km[perm].astype(np.float32))
         self.v_birth = Column(v.birth_day[perm].astype(np.int32))
         self.v_tz = Column(tz_map[v.tz[perm]] if n else np.zeros(0, np.int16))
+        self.v_district = Column(self._district_codes(v.district, v.districts, n)[perm])
         self.v_online = Column(v.online_ok[perm].astype(bool))
         self.v_alive = Column(np.ones(n, dtype=bool))
         # Availability is word-major, (WORDS, n): each word of every volunteer is contiguous.
@@ -869,6 +873,13 @@ class MatchIndex:
         """(WORDS, rows) availability words."""
         return self._v_avail
 
+    def _district_codes(self, codes: NDArray[np.int32] | None, names: list[str], n: int) -> NDArray[np.int32]:
+        """Columns' district codes in this index's vocabulary (-1 stays -1)."""
+        if codes is None:
+            return np.full(n, -1, dtype=np.int32)
+        remap = np.array([self.districts.code(d) for d in names] + [-1], dtype=np.int32)
+        return remap[codes]
+
     def _init_activities(self, a: ActivityColumns, s: ShiftColumns, taken: NDArray[np.int32] | None) -> None:
         n = len(a)
         tz_map = np.array([self.zones.code(z) for z in a.zones] or [0], dtype=np.int16)
@@ -883,6 +894,7 @@ class MatchIndex:
         self.a_org = Column(a.organisation.astype(np.int32))
         self.a_cat = Column(a.category.astype(np.int32))
         self.a_tz = Column(tz_map[a.tz] if n else np.zeros(0, np.int16))
+        self.a_district = Column(self._district_codes(a.district, a.districts, n))
         self.a_min_age = Column(a.min_age.astype(np.int16))
         self.a_alive = Column(np.ones(n, dtype=bool))
         self.a_required = RaggedStore(a.required)
@@ -1147,6 +1159,10 @@ class MatchIndex:
                     out.append(v_row)
         return np.unique(np.array(out, dtype=np.int32))
 
+    def booked_shifts(self) -> dict[int, set[int]]:
+        """Every volunteer row holding places, with the shift rows they hold (read only)."""
+        return self._v_bookings
+
     def volunteer_bookings(self, v_row: int) -> set[int]:
         return self._v_bookings.get(v_row, set())
 
@@ -1181,6 +1197,7 @@ class MatchIndex:
                 (self.v_travel, v.max_travel_km),
                 (self.v_birth, cols.birth_day[0]),
                 (self.v_tz, self.zones.code(v.timezone)),
+                (self.v_district, -1 if v.district is None else self.districts.code(v.district)),
                 (self.v_online, v.online_ok),
                 (self.v_alive, True),
                 (self.v_attended, 0.0),
@@ -1204,6 +1221,7 @@ class MatchIndex:
             self.v_travel.data[row] = v.max_travel_km
             self.v_birth.data[row] = cols.birth_day[0]
             self.v_tz.data[row] = self.zones.code(v.timezone)
+            self.v_district.data[row] = -1 if v.district is None else self.districts.code(v.district)
             self.v_online.data[row] = v.online_ok
             self._v_avail[:, row] = cols.avail[0]
         self._index_volunteer(row, cols)
@@ -1323,6 +1341,7 @@ class MatchIndex:
         self.a_org.append(acols.organisation[0])
         self.a_cat.append(acols.category[0])
         self.a_tz.append(self.zones.code(a.timezone))
+        self.a_district.append(-1 if a.district is None else self.districts.code(a.district))
         self.a_min_age.append(acols.min_age[0])
         self.a_alive.append(True)
         self.a_required.set(row, acols.required.row(0))

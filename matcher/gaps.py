@@ -1,0 +1,467 @@
+"""Demand against supply: where and when needs outrun the volunteers who could meet them.
+
+For a date range ``[first, last)`` and a grouping ``by`` (any of ``district``, ``category`` or
+``skill`` (not both), ``weekday``, ``hour``), every cell gets:
+
+- ``supply_hours``: the hours volunteers are free in that cell: each volunteer's weekly
+  availability (half-hour slots) on every date of the range, less their blackout dates and less
+  the hours of shifts they are already confirmed on (committed hours are not free), grouped by
+  the district they live in. A volunteer's hour is **split evenly** across their skills when
+  grouping by skill, and across the categories their skills fit when grouping by category
+  (a category fits when one of its activities asks for a skill the volunteer has, or asks for
+  none), so that an hour is never counted twice: the cells of one time slot add up to the
+  hours free in it;
+- ``demand_hours``: unfilled places times hours of the shifts starting in the range (by the
+  activity's district, ``(online)`` for online ones, and its category; split evenly over its
+  required skills, ``(any)`` when it requires none), plus the open needs' occurrences in the range
+  (volunteers needed times hours, by the need's district, category and skills);
+- ``gap_hours`` = demand - supply, ``fill_rate`` = min(supply, demand) / demand (none without
+  demand), ``volunteers``: how many distinct volunteers the supply comes from.
+
+Privacy: a cell whose supply comes from fewer than :data:`MIN_VOLUNTEERS` volunteers (but more
+than none) is suppressed: its supply, gap, fill rate and count are withheld and ``suppressed``
+is true. Demand is about postings, not people, and is always shown.
+
+Hours are bucketed by the local time of the analytics zone (``tz``; a city's areas share one),
+weekdays 0 = Monday.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy import sparse
+
+from matcher.calendar import SLOT_MINUTES, SLOTS_PER_DAY, WORDS, day_number
+from matcher.columns import category_key
+from matcher.domain import Need
+from matcher.errors import ValidationError
+from matcher.index import MatchIndex
+
+KEYS = ("district", "category", "skill", "weekday", "hour")
+MIN_VOLUNTEERS = 5
+MAX_DAYS = 366
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+UNKNOWN = "(unknown)"
+ONLINE = "(online)"
+ANY = "(any)"
+CHUNK = 65_536
+_CELLS = 7 * 24
+
+
+def check_by(by: Sequence[str]) -> tuple[str, ...]:
+    """The grouping keys, validated: known, no repeats, not both category and skill."""
+    keys = tuple(by)
+    unknown = [k for k in keys if k not in KEYS]
+    if unknown:
+        raise ValidationError("by", f"unknown key {unknown[0]!r}; use any of {', '.join(KEYS)}")
+    if len(set(keys)) < len(keys):
+        raise ValidationError("by", "a key is listed twice")
+    if "category" in keys and "skill" in keys:
+        raise ValidationError("by", "group by category or by skill, not both")
+    return keys
+
+
+def check_range(first: date, last: date) -> None:
+    if last <= first:
+        raise ValidationError("to", "must be after from")
+    if (last - first).days > MAX_DAYS:
+        raise ValidationError("to", f"a range covers at most {MAX_DAYS} days")
+
+
+def gaps(
+    index: MatchIndex,
+    needs: Sequence[Need],
+    *,
+    by: Sequence[str],
+    first: date,
+    last: date,
+    tz: str = "Asia/Shanghai",
+    min_volunteers: int = MIN_VOLUNTEERS,
+) -> pd.DataFrame:
+    """The gap table (one row per cell with demand or supply); see the module docstring."""
+    keys = check_by(by)
+    check_range(first, last)
+    zone = ZoneInfo(tz)
+    group = "category" if "category" in keys else "skill" if "skill" in keys else None
+    time_map, time_labels = _time_cells(keys)
+    labels, supply, counts = _supply(index, group, keys, first, last, zone, time_map)
+    demand = _demand(index, needs, group, "district" in keys, first, last, zone, labels)
+    n_t = len(time_labels)
+    d_array = np.zeros((len(labels.names), n_t))
+    for (g, t), hours in demand.items():
+        d_array[g, time_map[t]] += hours
+    supply_all = np.zeros_like(d_array)
+    count_all = np.zeros_like(d_array, dtype=np.int64)
+    supply_all[: supply.shape[0]] = supply
+    count_all[: counts.shape[0]] = counts
+    rows = []
+    for g, t in zip(*np.nonzero((d_array > 1e-9) | (supply_all > 1e-9)), strict=True):
+        district, grp = labels.names[g]
+        cell: dict[str, object] = {}
+        if "district" in keys:
+            cell["district"] = district
+        if group is not None:
+            cell[group] = grp
+        cell |= time_labels[t]
+        need = float(d_array[g, t])
+        have = float(supply_all[g, t])
+        n = int(count_all[g, t])
+        hidden = 0 < n < min_volunteers
+        rows.append(
+            cell
+            | {
+                "demand_hours": round(need, 2),
+                "supply_hours": None if hidden else round(have, 2),
+                "gap_hours": None if hidden else round(need - have, 2),
+                "fill_rate": None if hidden or need <= 0 else round(min(have, need) / need, 4),
+                "volunteers": None if hidden else n,
+                "suppressed": hidden,
+            }
+        )
+    columns = [*(k for k in KEYS if k in keys), "demand_hours", "supply_hours", "gap_hours", "fill_rate",
+               "volunteers", "suppressed"]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.sort_values([k for k in KEYS if k in keys], kind="stable", key=_sort_key).reset_index(
+        drop=True
+    )
+
+
+# ------------------------------------------------------------------------------------ cells
+
+
+class _Labels:
+    """(district, group) pairs as dense codes: the rows of the supply and demand arrays."""
+
+    def __init__(self) -> None:
+        self.names: list[tuple[str, str]] = []
+        self.codes: dict[tuple[str, str], int] = {}
+
+    def code(self, district: str, grp: str) -> int:
+        key = (district, grp)
+        c = self.codes.get(key)
+        if c is None:
+            c = self.codes[key] = len(self.names)
+            self.names.append(key)
+        return c
+
+
+def _time_cells(keys: tuple[str, ...]) -> tuple[NDArray[np.int64], list[dict[str, object]]]:
+    """Map from the 168 (weekday, hour) cells to the requested time cells, and their labels."""
+    w = np.repeat(np.arange(7), 24)
+    h = np.tile(np.arange(24), 7)
+    if "weekday" in keys and "hour" in keys:
+        return np.arange(_CELLS), [{"weekday": WEEKDAYS[i // 24], "hour": i % 24} for i in range(_CELLS)]
+    if "weekday" in keys:
+        return w, [{"weekday": d} for d in WEEKDAYS]
+    if "hour" in keys:
+        return h, [{"hour": i} for i in range(24)]
+    return np.zeros(_CELLS, dtype=np.int64), [{}]
+
+
+def _date_counts(first: date, last: date) -> NDArray[np.float64]:
+    """How many dates of each weekday the range holds."""
+    counts = np.zeros(7)
+    d = first
+    while d < last:
+        counts[d.weekday()] += 1
+        d += timedelta(days=1)
+    return counts
+
+
+# ----------------------------------------------------------------------------------- supply
+
+
+def _free_hours(
+    index: MatchIndex, rows: NDArray[np.int64], per_weekday: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """(len(rows), 168) free hours per weekday and hour over the range (before blackouts and
+    commitments)."""
+    words = index.v_avail()[:, rows]  # (WORDS, n)
+    as_bytes = np.ascontiguousarray(words.T).view(np.uint8).reshape(len(rows), WORDS * 8)
+    bits = np.unpackbits(as_bytes, axis=1, bitorder="little")[:, : 7 * SLOTS_PER_DAY]
+    per_hour = bits.reshape(len(rows), 7, 24, 60 // SLOT_MINUTES).sum(axis=3) * (SLOT_MINUTES / 60)
+    out: NDArray[np.float64] = (per_hour * per_weekday[None, :, None]).reshape(len(rows), _CELLS)
+    return out
+
+
+def _supply(
+    index: MatchIndex,
+    group: str | None,
+    keys: tuple[str, ...],
+    first: date,
+    last: date,
+    zone: ZoneInfo,
+    time_map: NDArray[np.int64],
+) -> tuple[_Labels, NDArray[np.float64], NDArray[np.int64]]:
+    labels = _Labels()
+    n_rows = index.n_volunteer_rows
+    alive = np.flatnonzero(index.v_alive.data[:n_rows]).astype(np.int64)
+    per_weekday = _date_counts(first, last)
+    district_names = index.districts.names
+    by_district = "district" in keys
+    # Each volunteer's groups (district × skill or category) with their shares.
+    owner, gcode, share = _memberships(index, alive, group, by_district, district_names, labels)
+    n_t = int(time_map.max()) + 1
+    project = sparse.csr_matrix((np.ones(_CELLS), (np.arange(_CELLS), time_map)), shape=(_CELLS, n_t))
+    supply = np.zeros((len(labels.names), n_t))
+    counts = np.zeros((len(labels.names), n_t), dtype=np.int64)
+    taken = _committed(index, first, last, zone)
+    first_day, last_day = day_number(first), day_number(last)
+    order = np.argsort(owner, kind="stable")
+    owner, gcode, share = owner[order], gcode[order], share[order]
+    bounds = np.searchsorted(owner, np.arange(0, len(alive) + CHUNK, CHUNK))
+    for c, lo in enumerate(range(0, len(alive), CHUNK)):
+        rows = alive[lo : lo + CHUNK]
+        hours = _free_hours(index, rows, per_weekday)
+        _less_blackouts(index, rows, hours, first_day, last_day)
+        for local, cells in _local_commitments(taken, rows).items():
+            hours[local] = np.maximum(hours[local] - cells, 0.0)
+        per_cell = hours @ project  # (n, n_t): hours in each requested time cell
+        a, b = bounds[c], bounds[c + 1]
+        member = sparse.csr_matrix(
+            (share[a:b], (gcode[a:b], owner[a:b] - lo)), shape=(len(labels.names), len(rows))
+        )
+        supply += member @ per_cell
+        present = member.copy()
+        present.data[:] = 1.0
+        counts += np.rint(present @ (per_cell > 1e-9).astype(np.float64)).astype(np.int64)
+    return labels, supply, counts
+
+
+def _memberships(
+    index: MatchIndex,
+    alive: NDArray[np.int64],
+    group: str | None,
+    by_district: bool,
+    district_names: list[str],
+    labels: _Labels,
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """For each alive volunteer (by position in ``alive``), the (district, group) cells their
+    hours go to and each cell's share (shares of one volunteer add up to 1)."""
+    codes = index.v_district.data[alive]
+    d_names = np.array([*district_names, UNKNOWN], dtype=object)
+    v_district = (
+        d_names[np.where(codes < 0, len(district_names), codes)] if by_district else np.full(len(alive), "")
+    )
+    if group is None:
+        gcode = np.array([labels.code(str(d), "") for d in v_district], dtype=np.int64)
+        return np.arange(len(alive), dtype=np.int64), gcode, np.ones(len(alive))
+    lengths = index.v_skills.length.data[alive].astype(np.int64)
+    offsets = index.v_skills.offset.data[alive].astype(np.int64)
+    owners: list[NDArray[np.int64]] = []
+    groups: list[NDArray[np.int64]] = []
+    shares: list[NDArray[np.float64]] = []
+    if group == "skill":
+        owner = np.repeat(np.arange(len(alive), dtype=np.int64), lengths)
+        flat = (
+            np.concatenate(
+                [index.v_skills.flat.data[o : o + n] for o, n in zip(offsets, lengths, strict=True)]
+            )
+            if len(alive)
+            else np.zeros(0, np.int32)
+        )
+        share = np.repeat(1.0 / np.maximum(lengths, 1), lengths)
+        skill_names = np.array(index.skills.names, dtype=object)
+        pair = [
+            labels.code(str(v_district[o]), str(skill_names[s]))
+            for o, s in zip(owner.tolist(), flat.tolist(), strict=True)
+        ]
+        owners.append(owner)
+        groups.append(np.array(pair, dtype=np.int64))
+        shares.append(share)
+        none = np.flatnonzero(lengths == 0)
+    else:
+        fits = _category_fits(index)  # (n_categories, n_skills) bool; all-True rows: no skill asked
+        n_cat = fits.shape[0]
+        cat_names = index.categories.names
+        for i in range(len(alive)):
+            mine = index.v_skills.flat.data[offsets[i] : offsets[i] + lengths[i]]
+            ok = np.flatnonzero(fits[:, mine].any(axis=1)) if len(mine) else np.flatnonzero(fits.all(axis=1))
+            if ok.size == 0:
+                continue
+            owners.append(np.full(ok.size, i, dtype=np.int64))
+            groups.append(
+                np.array([labels.code(str(v_district[i]), cat_names[c]) for c in ok.tolist()], dtype=np.int64)
+            )
+            shares.append(np.full(ok.size, 1.0 / ok.size))
+        covered = np.zeros(len(alive), dtype=bool)
+        for o in owners:
+            covered[o] = True
+        none = np.flatnonzero(~covered) if n_cat else np.arange(len(alive))
+    if none.size:
+        owners.append(none.astype(np.int64))
+        groups.append(
+            np.array([labels.code(str(v_district[i]), "(none)") for i in none.tolist()], dtype=np.int64)
+        )
+        shares.append(np.ones(none.size))
+    return np.concatenate(owners), np.concatenate(groups), np.concatenate(shares)
+
+
+def _category_fits(index: MatchIndex) -> NDArray[np.bool_]:
+    """Which skills each category's activities ask for (required or preferred); a category whose
+    activities ask for none fits everyone."""
+    n_cat, n_skill = len(index.categories.names), max(len(index.skills.names), 1)
+    fits = np.zeros((n_cat, n_skill), dtype=bool)
+    asks = np.zeros(n_cat, dtype=bool)
+    for a in np.flatnonzero(index.a_alive.data[: index.a_alive.n]).tolist():
+        c = int(index.a_cat.data[a])
+        skills = np.concatenate([index.a_required.row(a), index.a_preferred.row(a)])
+        if skills.size:
+            fits[c, skills] = True
+            asks[c] = True
+    fits[~asks] = True
+    return fits
+
+
+def _less_blackouts(
+    index: MatchIndex, rows: NDArray[np.int64], hours: NDArray[np.float64], first_day: int, last_day: int
+) -> None:
+    """Take a day's free hours off for each blackout date in the range."""
+    words = index.v_avail()
+    for i, row in enumerate(rows.tolist()):
+        days = index.v_blackout.row(row)
+        for day in days[(days >= first_day) & (days < last_day)].tolist():
+            weekday = (day + 3) % 7  # day numbers count from 1970-01-01, a Thursday
+            one = _one_day(words[:, row], weekday)
+            hours[i, weekday * 24 : weekday * 24 + 24] = np.maximum(
+                hours[i, weekday * 24 : weekday * 24 + 24] - one, 0.0
+            )
+
+
+def _one_day(words: NDArray[np.uint64], weekday: int) -> NDArray[np.float64]:
+    """A volunteer's free hours in each hour of one weekday (one date's worth)."""
+    bits = np.unpackbits(np.ascontiguousarray(words).view(np.uint8), bitorder="little")
+    day = bits[weekday * SLOTS_PER_DAY : (weekday + 1) * SLOTS_PER_DAY]
+    out: NDArray[np.float64] = day.reshape(24, 60 // SLOT_MINUTES).sum(axis=1) * (SLOT_MINUTES / 60)
+    return out
+
+
+def _committed(index: MatchIndex, first: date, last: date, zone: ZoneInfo) -> dict[int, NDArray[np.float64]]:
+    """Per volunteer row, the hours of their confirmed shifts in the range that fall in their
+    free slots, as 168 (weekday, hour) cells."""
+    out: dict[int, NDArray[np.float64]] = {}
+    words = index.v_avail()
+    for v_row, shift_rows in index.booked_shifts().items():
+        for s_row in shift_rows:
+            start = datetime.fromtimestamp(int(index.s_start.data[s_row]), zone)
+            end = datetime.fromtimestamp(int(index.s_end.data[s_row]), zone)
+            if not first <= start.date() < last:
+                continue
+            cells = out.setdefault(v_row, np.zeros(_CELLS))
+            for weekday, slot_of_day in _slots(start, end):
+                slot = weekday * SLOTS_PER_DAY + slot_of_day
+                if int(words[slot // 64, v_row]) >> (slot % 64) & 1:
+                    cells[weekday * 24 + slot_of_day * SLOT_MINUTES // 60] += SLOT_MINUTES / 60
+    return out
+
+
+def _local_commitments(
+    taken: dict[int, NDArray[np.float64]], rows: NDArray[np.int64]
+) -> dict[int, NDArray[np.float64]]:
+    if not taken:
+        return {}
+    position = {int(r): i for i, r in enumerate(rows.tolist()) if int(r) in taken}
+    return {i: taken[r] for r, i in position.items()}
+
+
+def _slots(start: datetime, end: datetime) -> list[tuple[int, int]]:
+    """The half-hour slots (weekday, slot of day) a local interval covers, whole or in part."""
+    out = []
+    t = start.replace(minute=start.minute - start.minute % SLOT_MINUTES, second=0, microsecond=0)
+    while t < end:
+        out.append((t.weekday(), (t.hour * 60 + t.minute) // SLOT_MINUTES))
+        t += timedelta(minutes=SLOT_MINUTES)
+    return out
+
+
+# ----------------------------------------------------------------------------------- demand
+
+
+def _demand(
+    index: MatchIndex,
+    needs: Sequence[Need],
+    group: str | None,
+    by_district: bool,
+    first: date,
+    last: date,
+    zone: ZoneInfo,
+    labels: _Labels,
+) -> dict[tuple[int, int], float]:
+    """Demand hours per (label code, weekday*24 + hour) cell."""
+    out: dict[tuple[int, int], float] = {}
+    districts = index.districts.names
+    categories = index.categories.names
+    skills = index.skills.names
+    n = index.s_alive.n
+    lo = datetime.combine(first, datetime.min.time(), zone).timestamp() - 86400
+    hi = datetime.combine(last, datetime.min.time(), zone).timestamp() + 86400
+    starts = index.s_start.data[:n]
+    candidates = np.flatnonzero(index.s_alive.data[:n] & (starts >= lo) & (starts < hi))
+    for s_row in candidates.tolist():
+        open_places = int(index.s_cap.data[s_row]) - int(index.s_taken.data[s_row])
+        if open_places <= 0:
+            continue
+        start = datetime.fromtimestamp(int(starts[s_row]), zone)
+        if not first <= start.date() < last:
+            continue
+        end = datetime.fromtimestamp(int(index.s_end.data[s_row]), zone)
+        a = int(index.s_act.data[s_row])
+        if bool(index.a_online.data[a]):
+            district = ONLINE
+        else:
+            code = int(index.a_district.data[a])
+            district = UNKNOWN if code < 0 else districts[code]
+        required = [skills[s] for s in index.a_required.row(a).tolist()]
+        _add(out, labels, group, district if by_district else "", categories[int(index.a_cat.data[a])],
+             required, start, end, open_places)  # fmt: skip
+    for need in needs:
+        if need.status != "open":
+            continue
+        for s, e in need.occurrences():
+            start, end = s.astimezone(zone), e.astimezone(zone)
+            if first <= start.date() < last:
+                district = need.district or UNKNOWN
+                _add(out, labels, group, district if by_district else "", category_key(need.category),
+                     list(need.skills), start, end, need.volunteers_needed)  # fmt: skip
+    return out
+
+
+def _add(
+    out: dict[tuple[int, int], float],
+    labels: _Labels,
+    group: str | None,
+    district: str,
+    category: str,
+    skills: list[str],
+    start: datetime,
+    end: datetime,
+    places: int,
+) -> None:
+    if group == "skill":
+        targets = [(labels.code(district, s), 1.0 / len(skills)) for s in skills] or [
+            (labels.code(district, ANY), 1.0)
+        ]
+    elif group == "category":
+        targets = [(labels.code(district, category), 1.0)]
+    else:
+        targets = [(labels.code(district, ""), 1.0)]
+    t = start
+    while t < end:
+        step_end = min(end, (t + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0))
+        cell = t.weekday() * 24 + t.hour
+        hours = (step_end - t).total_seconds() / 3600 * places
+        for g, share in targets:
+            out[(g, cell)] = out.get((g, cell), 0.0) + hours * share
+        t = step_end
+
+
+def _sort_key(column: pd.Series) -> pd.Series:
+    if column.name == "weekday":
+        return column.map({d: i for i, d in enumerate(WEEKDAYS)})
+    return column
