@@ -21,6 +21,9 @@ from matcher.calendar import epoch_seconds
 from matcher.demo import generate_city
 from matcher.domain import Activity, GeoPoint, Shift, Volunteer, World
 from matcher.errors import ConflictError, NotFoundError, ValidationError
+from matcher.gaps import district_centres
+from matcher.gaps import gaps as gap_table
+from matcher.gaps import suggestions as suggest
 from matcher.geo import haversine_km
 from matcher.index import MatchIndex
 from matcher.interchange import check_references, parse_world, world_to_json
@@ -515,6 +518,23 @@ class Live:
             result = action()
             self.refresh(force=True)
             return result
+
+    def gaps(self, by: list[str], first: date, last: date) -> pd.DataFrame:
+        """The demand-and-supply table (:func:`matcher.gaps.gaps`) with the open needs."""
+        needs = self.store.needs.list("open")
+        self.refresh()
+        with self.lock:
+            return gap_table(self.index, needs, by=by, first=first, last=last)
+
+    def suggestions(self, first: date, last: date, limit: int) -> dict[str, list[dict[str, object]]]:
+        needs = self.store.needs.list("open")
+        self.refresh()
+        with self.lock:
+            return suggest(self.index, needs, first=first, last=last, limit=limit)
+
+    def district_centres(self) -> dict[str, tuple[float, float]]:
+        with self.lock:
+            return district_centres(self.index)
 
     def open_postings(self, now: datetime, until: datetime) -> list[tuple[Activity, list[tuple[Shift, int]]]]:
         """Activities with shifts starting in (now, until] that still have places, with the

@@ -465,3 +465,123 @@ def _sort_key(column: pd.Series) -> pd.Series:
     if column.name == "weekday":
         return column.map({d: i for i, d in enumerate(WEEKDAYS)})
     return column
+
+
+# ------------------------------------------------------------------------------ suggestions
+
+URGENCY_WEIGHT = {"low": 0.5, "normal": 1.0, "high": 1.5, "urgent": 2.0}
+WEEKDAY_NAMES = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
+
+
+def suggestions(
+    index: MatchIndex,
+    needs: Sequence[Need],
+    *,
+    first: date,
+    last: date,
+    tz: str = "Asia/Shanghai",
+    limit: int = 20,
+    min_volunteers: int = MIN_VOLUNTEERS,
+) -> dict[str, list[dict[str, object]]]:
+    """Ideas for new projects and for recruitment, by district × category × weekday.
+
+    ``projects``: cells where open needs ask for hours and volunteers who fit the category are
+    free beyond the shifts already posted there (idle supply), ranked by the hours a project
+    could fill (times the needs' highest urgency). ``recruitment``: cells where open needs ask
+    for more than the idle supply (or no volunteers fit at all), ranked by the shortfall. Each
+    carries its evidence as numbers and a sentence."""
+    keys = ["district", "category", "weekday"]
+    posted = gaps(index, [], by=keys, first=first, last=last, tz=tz, min_volunteers=min_volunteers)
+    asked = gaps(index, needs, by=keys, first=first, last=last, tz=tz, min_volunteers=min_volunteers)
+    cells = asked.merge(posted[[*keys, "demand_hours"]], on=keys, how="left", suffixes=("", "_posted"))
+    cells["demand_hours_posted"] = cells["demand_hours_posted"].fillna(0.0)
+    cells["need_hours"] = (cells["demand_hours"] - cells["demand_hours_posted"]).round(2)
+    cells = cells[cells["need_hours"] > 1e-9]
+    zone = ZoneInfo(tz)
+    count: dict[tuple[str, str, str], int] = {}
+    urgency: dict[tuple[str, str, str], float] = {}
+    for need in needs:
+        if need.status != "open":
+            continue
+        days = {
+            s.astimezone(zone).weekday()
+            for s, _ in need.occurrences()
+            if first <= s.astimezone(zone).date() < last
+        }
+        for day in days:
+            key = (need.district or UNKNOWN, category_key(need.category), WEEKDAYS[day])
+            count[key] = count.get(key, 0) + 1
+            urgency[key] = max(urgency.get(key, 0.0), URGENCY_WEIGHT[need.urgency])
+    projects: list[dict[str, object]] = []
+    recruitment: list[dict[str, object]] = []
+    for _, c in cells.iterrows():
+        key = (str(c["district"]), str(c["category"]), str(c["weekday"]))
+        when = f"{WEEKDAY_NAMES[WEEKDAYS.index(key[2])]} in {key[0]}"
+        needed = float(c["need_hours"])
+        n_needs = count.get(key, 0)
+        hidden = bool(c["suppressed"])
+        idle = 0.0 if hidden else max(float(c["supply_hours"]) - float(c["demand_hours_posted"]), 0.0)
+        volunteers = 0 if hidden else int(c["volunteers"])
+        base = {"district": key[0], "category": key[1], "weekday": key[2], "open_needs": n_needs,
+                "need_hours": round(needed, 1)}  # fmt: skip
+        if idle > 0 and volunteers >= min_volunteers:
+            fill = min(idle, needed)
+            projects.append(
+                base
+                | {
+                    "volunteers": volunteers,
+                    "idle_hours": round(idle, 1),
+                    "score": round(fill * urgency.get(key, 1.0), 1),
+                    "evidence": f"{when}: {volunteers} volunteers who fit {key[1]} are free for {idle:.0f} h "
+                    f"beyond the shifts already posted; {n_needs} open needs ask for {needed:.0f} h",
+                }
+            )
+        if idle < needed:
+            short = needed - idle
+            recruitment.append(
+                base
+                | {
+                    "idle_hours": None if hidden else round(idle, 1),
+                    "shortfall_hours": round(short, 1),
+                    "score": round(short * urgency.get(key, 1.0), 1),
+                    "evidence": f"{when}: {n_needs} open needs for {key[1]} ask for {needed:.0f} h; "
+                    + (
+                        "fewer than five volunteers nearby fit"
+                        if hidden or volunteers < min_volunteers
+                        else f"volunteers nearby can give {idle:.0f} h"
+                    )
+                    + ": recruit",
+                }
+            )
+
+    def ranked(items: list[dict[str, object]]) -> list[dict[str, object]]:
+        def key(s: dict[str, object]) -> tuple[float, str, str, str]:
+            return (-float(str(s["score"])), str(s["district"]), str(s["category"]), str(s["weekday"]))
+
+        return sorted(items, key=key)[:limit]
+
+    return {"projects": ranked(projects), "recruitment": ranked(recruitment)}
+
+
+def district_centres(index: MatchIndex) -> dict[str, tuple[float, float]]:
+    """Each district's centre (lat, lon): the mean direction of its volunteers' homes and its
+    activities' places, for drawing cells on a map."""
+    sums: dict[int, NDArray[np.float64]] = {}
+    for codes, xyz, alive, has in (
+        (index.v_district.data[: index.v_alive.n], index.v_xyz.data[: index.v_alive.n],
+         index.v_alive.data[: index.v_alive.n], index.v_home.data[: index.v_alive.n]),
+        (index.a_district.data[: index.a_alive.n], index.a_xyz.data[: index.a_alive.n],
+         index.a_alive.data[: index.a_alive.n], ~index.a_online.data[: index.a_alive.n]),
+    ):  # fmt: skip
+        keep = alive & has & (codes >= 0)
+        for code in np.unique(codes[keep]).tolist():
+            total = xyz[keep & (codes == code)].astype(np.float64).sum(axis=0)
+            sums[code] = sums.get(code, np.zeros(3)) + total
+    out = {}
+    for code, v in sums.items():
+        x, y, z = v / np.linalg.norm(v)
+        out[index.districts.name(code)] = (
+            float(np.degrees(np.arcsin(z))),
+            float(np.degrees(np.arctan2(y, x))),
+        )
+    return out

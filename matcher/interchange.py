@@ -20,6 +20,7 @@ from matcher.domain import (
     Booking,
     Certification,
     GeoPoint,
+    Need,
     ServiceRecord,
     Shift,
     SkillClaim,
@@ -221,6 +222,58 @@ def parse_activity(data: object, tax: Taxonomy) -> Activity:
         shifts=tuple(shifts),
         district=None if obj.get("district") is None else _str(obj.get("district"), "district"),
     )
+
+
+def parse_need(data: object, tax: Taxonomy | None) -> Need:
+    """A need as the API and the store write it (``start``/``end`` aware ISO 8601 instants).
+    Skills are normalised by ``tax``; ``None`` takes them as written (the store's own records)."""
+    obj = _obj(data, "")
+    skills = obj.get("skills", [])
+    until = obj.get("weekly_until")
+    return Need(
+        id=_str(obj.get("id"), "id"),
+        organisation_id=_str(obj.get("organisation_id"), "organisation_id"),
+        category=_str(obj.get("category"), "category"),
+        starts_at=_datetime(obj.get("start"), "start"),
+        ends_at=_datetime(obj.get("end"), "end"),
+        skills=(
+            _skills(tax, skills, "skills")
+            if tax is not None
+            else tuple(_str(x, f"skills[{i}]") for i, x in enumerate(_list(skills, "skills")))
+        ),
+        location=_point(obj.get("location"), "location"),
+        district=None if obj.get("district") is None else _str(obj.get("district"), "district"),
+        weekly_until=None if until is None else _date(until, "weekly_until"),
+        volunteers_needed=_int(obj.get("volunteers_needed", 1), "volunteers_needed"),
+        people_affected=_int(obj.get("people_affected", 0), "people_affected"),
+        urgency=_str(obj.get("urgency", "normal"), "urgency"),
+        description=_str(obj.get("description", ""), "description"),
+        status=_str(obj.get("status", "open"), "status"),
+        activity_ids=tuple(
+            _str(x, f"activity_ids[{i}]")
+            for i, x in enumerate(_list(obj.get("activity_ids", []), "activity_ids"))
+        ),
+    )
+
+
+def need_to_json(n: Need) -> dict[str, Any]:
+    return {
+        "id": n.id,
+        "organisation_id": n.organisation_id,
+        "category": n.category,
+        "start": n.starts_at.isoformat(),
+        "end": n.ends_at.isoformat(),
+        "weekly_until": None if n.weekly_until is None else n.weekly_until.isoformat(),
+        "skills": list(n.skills),
+        "location": _point_json(n.location),
+        "district": n.district,
+        "volunteers_needed": n.volunteers_needed,
+        "people_affected": n.people_affected,
+        "urgency": n.urgency,
+        "description": n.description,
+        "status": n.status,
+        "activity_ids": list(n.activity_ids),
+    }
 
 
 def parse_service_record(data: object) -> ServiceRecord:

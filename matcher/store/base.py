@@ -10,6 +10,7 @@ from matcher.domain import Activity, GeoPoint, ServiceRecord, Volunteer, World
 from matcher.errors import ValidationError
 from matcher.skills import Taxonomy
 from matcher.store.feedback import Feedback
+from matcher.store.needs import Needs
 from matcher.store.operations import Operations
 
 ROLES = ("volunteer", "organiser", "analyst", "admin")
@@ -46,6 +47,8 @@ class Store(Protocol):
     """Sign-ups, waitlists, attendance and the hours ledger (:mod:`matcher.store.operations`)."""
     feedback: Feedback
     """What was recommended, what followed, and the learned models (:mod:`matcher.store.feedback`)."""
+    needs: Needs
+    """Needs that are not yet activities (:mod:`matcher.store.needs`)."""
 
     def close(self) -> None: ...
 

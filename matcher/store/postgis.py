@@ -30,6 +30,7 @@ from matcher.errors import ConflictError
 from matcher.store import rows
 from matcher.store.base import Account
 from matcher.store.feedback import Feedback
+from matcher.store.needs import Needs
 from matcher.store.operations import Operations, Tx
 
 
@@ -202,6 +203,7 @@ class PostgisStore:
         self.migrate()
         self.ops = Operations(self._ops_tx, (psycopg.errors.UniqueViolation,))
         self.feedback = Feedback(self._ops_tx)
+        self.needs = Needs(self._ops_tx)
 
     def close(self) -> None:
         self._pool.close()

@@ -30,6 +30,7 @@ from matcher.errors import ConflictError
 from matcher.store import rows
 from matcher.store.base import Account
 from matcher.store.feedback import Feedback
+from matcher.store.needs import Needs
 from matcher.store.operations import Operations, Tx
 
 MIGRATIONS = "matcher.store.migrations.sqlite"
@@ -52,6 +53,7 @@ class SqliteStore:
         self.migrate()
         self.ops = Operations(self._ops_tx, (sqlite3.IntegrityError,))
         self.feedback = Feedback(self._ops_tx)
+        self.needs = Needs(self._ops_tx)
 
     def close(self) -> None:
         self._db.close()

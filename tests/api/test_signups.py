@@ -42,10 +42,15 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("postgis_url"))
 
 
-def serve(db: str, clock: Clock, **settings: str) -> tuple[TestClient, dict[str, dict[str, str]]]:
+def serve(
+    db: str, clock: Clock, world: World | None = None, **settings: str
+) -> tuple[TestClient, dict[str, dict[str, str]]]:
+    """The app on ``db`` holding ``world`` (by default three volunteers and two activities of two
+    organisations), with a token for each account: v1-v3, o1, o2, ad (and an analyst, an)."""
     store = open_store(db)
     store.load_world(
-        World(
+        world
+        or World(
             tuple(volunteer(f"v{i}", 1.0 + i / 10) for i in range(1, 4)),
             (
                 activity("a1", organisation_id="o1", shifts=(saturday_shift("s1", capacity=1),)),
@@ -58,6 +63,7 @@ def serve(db: str, clock: Clock, **settings: str) -> tuple[TestClient, dict[str,
         Account("acct_o1", "o1", "organiser", organisation_id="o1"),
         Account("acct_o2", "o2", "organiser", organisation_id="o2"),
         Account("acct_ad", "ad", "admin"),
+        Account("acct_an", "an", "analyst"),
     ]
     for a in accounts:
         store.create_account(a)

@@ -1,0 +1,166 @@
+"""Demand-driven project design: needs that are not yet activities, and where demand outruns
+the volunteers who could meet it.
+
+Communities, residents' committees and partner agencies post needs through their organisers
+(organisation accounts). Analysts and organisers read the gap table and the suggestions:
+aggregates only, with any cell built from fewer than five volunteers suppressed
+(:mod:`matcher.gaps`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime, Field
+
+from api.deps import CallerDep, LiveDep, NowDep, policy
+from api.schemas import Ident, Point, Strict, Text
+from matcher.domain import Need
+from matcher.errors import NotFoundError, ValidationError
+from matcher.gaps import KEYS, MAX_DAYS
+from matcher.interchange import need_to_json, parse_need
+
+router = APIRouter(prefix="/api/v1", tags=["demand and supply"])
+
+
+class NeedIn(Strict):
+    """A need: what, where (a point or a district), when (once, or weekly until a date), for
+    how many volunteers and people, how urgent."""
+
+    id: Ident
+    organisation_id: Ident | None = Field(None, description="admins only: the organisation it is posted for")
+    category: Text
+    start: AwareDatetime
+    end: AwareDatetime
+    weekly_until: date | None = None
+    skills: Annotated[list[Text], Field(max_length=50)] = Field(default_factory=list)
+    location: Point | None = None
+    district: Text | None = None
+    volunteers_needed: int = Field(1, ge=1, le=10_000)
+    people_affected: int = Field(0, ge=0, le=10_000_000)
+    urgency: Literal["low", "normal", "high", "urgent"] = "normal"
+    description: Annotated[str, Field(max_length=10_000)] = ""
+
+
+class NeedPatch(Strict):
+    status: Literal["open", "met", "closed"] | None = None
+    activity_ids: Annotated[list[Ident], Field(max_length=100)] | None = None
+    volunteers_needed: int | None = Field(None, ge=1, le=10_000)
+    urgency: Literal["low", "normal", "high", "urgent"] | None = None
+
+
+NEED_WRITERS = ("organisers (for their organisation), admins", "organiser", "admin")
+READERS = ("analysts, organisers, admins", "analyst", "organiser", "admin")
+
+
+@router.post("/needs", status_code=201, **policy(*NEED_WRITERS))
+def create_need(body: NeedIn, who: CallerDep, service: LiveDep) -> dict[str, Any]:
+    """Post a need that no activity answers yet."""
+    data = body.model_dump(mode="json")
+    if who.role == "organiser":
+        if body.organisation_id not in (None, who.account.organisation_id):
+            raise ValidationError("organisation_id", "an organiser posts needs for their own organisation")
+        data["organisation_id"] = who.account.organisation_id
+    elif body.organisation_id is None:
+        raise ValidationError("organisation_id", "say which organisation the need is for")
+    need = parse_need(data, service.taxonomy)
+    return need_to_json(service.store.needs.add(need))
+
+
+@router.get("/needs", **policy(*READERS))
+def list_needs(
+    service: LiveDep,
+    status: Literal["open", "met", "closed"] | None = None,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    """Needs (no personal data in them), by id."""
+    found = service.store.needs.list(status)
+    return {"items": [need_to_json(n) for n in found[offset : offset + limit]], "total": len(found),
+            "offset": offset, "limit": limit}  # fmt: skip
+
+
+@router.get("/needs/{need_id}", **policy(*READERS))
+def get_need(need_id: Ident, service: LiveDep) -> dict[str, Any]:
+    return need_to_json(service.store.needs.get(need_id))
+
+
+@router.patch("/needs/{need_id}", **policy(*NEED_WRITERS))
+def update_need(need_id: Ident, body: NeedPatch, who: CallerDep, service: LiveDep) -> dict[str, Any]:
+    """Mark a need met or closed, change how many it asks for, or link the activities that
+    answer it (they must exist)."""
+    need = service.store.needs.get(need_id)
+    if who.role == "organiser" and need.organisation_id != who.account.organisation_id:
+        raise NotFoundError("need", need_id)
+    for ident in body.activity_ids or ():
+        service.activity(ident)  # 404 for an activity that does not exist
+    changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
+    if "activity_ids" in changes:
+        changes["activity_ids"] = tuple(changes["activity_ids"])
+    fields = {f: getattr(need, f) for f in Need.__dataclass_fields__}
+    return need_to_json(service.store.needs.replace(Need(**(fields | changes))))
+
+
+def _range(clock: Any, start: date | None, end: date | None) -> tuple[date, date]:
+    first = start or clock.date()
+    last = end or first + timedelta(days=28)
+    if last <= first:
+        raise ValidationError("to", "must be after from")
+    if (last - first).days > MAX_DAYS:
+        raise ValidationError("to", f"a range covers at most {MAX_DAYS} days")
+    return first, last
+
+
+@router.get("/analytics/gaps", **policy(*READERS))
+def gap_table(
+    service: LiveDep,
+    clock: NowDep,
+    by: Annotated[
+        str,
+        Query(
+            max_length=100,
+            description=f"comma-separated, any of {', '.join(KEYS)} (category or skill, not both)",
+        ),
+    ] = "district,category,weekday",
+    start: Annotated[date | None, Query(alias="from", description="first date (default: today)")] = None,
+    end: Annotated[
+        date | None, Query(alias="to", description="end date, exclusive (default: 4 weeks on)")
+    ] = None,
+    format: Literal["json", "geojson"] = "json",
+) -> dict[str, Any]:
+    """Demand against supply per cell: hours needed, hours volunteers are free (after their
+    confirmed shifts), the gap and the fill rate. Cells from fewer than five volunteers are
+    suppressed. ``format=geojson`` gives one point feature per row at its district's centre."""
+    keys = [k.strip() for k in by.split(",") if k.strip()]
+    first, last = _range(clock, start, end)
+    frame = service.gaps(keys, first, last)
+    rows = [
+        {k: (None if v != v else v) for k, v in r.items()} for r in frame.to_dict("records")
+    ]  # NaN -> null
+    if format == "json":
+        return {"from": first.isoformat(), "to": last.isoformat(), "by": keys, "rows": rows}
+    centres = service.district_centres()
+    features = []
+    for r in rows:
+        centre = centres.get(str(r.get("district")))
+        features.append(
+            {"type": "Feature", "properties": r,
+             "geometry": None if centre is None else {"type": "Point", "coordinates": [round(centre[1], 5), round(centre[0], 5)]}}
+        )  # fmt: skip
+    return {"type": "FeatureCollection", "features": features}
+
+
+@router.get("/analytics/suggestions", **policy(*READERS))
+def suggestions(
+    service: LiveDep,
+    clock: NowDep,
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> dict[str, Any]:
+    """Ideas for new projects (idle volunteers who fit, open needs) and for recruitment (open
+    needs no nearby volunteers can meet), each with its evidence."""
+    first, last = _range(clock, start, end)
+    return {"from": first.isoformat(), "to": last.isoformat()} | service.suggestions(first, last, limit)
