@@ -465,6 +465,71 @@ def model_deactivate(db: DbOption = None) -> None:
     out.print("ranking with the default weights")
 
 
+import_app = typer.Typer(help="Import published demand-and-supply data into the store.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+
+@import_app.command("nyc-service")
+def import_nyc_service(
+    path: Annotated[Path, typer.Argument(help="The NYC Service opportunities CSV, or its folder")],
+    by: Annotated[str, typer.Option(help="Group the table by category, borough and/or month")] = "category",
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """NYC Service volunteer opportunities (NYC Open Data): volunteers requested against page
+    views. Stored (replacing an earlier import), then summed by --by: least viewed first."""
+    from matcher import observed
+    from matcher.store.datasets import nyc_service
+
+    try:
+        frame = nyc_service(path)
+        table = observed.nyc_table(frame, [k.strip() for k in by.split(",")])
+    except MatcherError as e:
+        _fail(str(e))
+    with _store(db) as store, _progress() as bar:
+        bar.add_task(f"storing {len(frame):,} postings", total=None)
+        store.observations.replace("nyc-service", observed.nyc_observations(frame))
+    _print_frame(table, as_json, f"NYC Service: {len(frame):,} postings, page views per volunteer requested")
+
+
+@import_app.command("timebanks")
+def import_timebanks(
+    path: Annotated[Path, typer.Argument(help="The TimeBanks dataset folder")],
+    by: Annotated[str, typer.Option(help="Group the table by category and/or timebank")] = "category",
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """TimeBanks.org offers, requests and declared talents per community and category (each
+    timebank's latest snapshot). Stored, then summed by --by: most requested per offer first."""
+    from matcher import observed
+    from matcher.store.datasets import timebanks
+
+    try:
+        frame = timebanks(path)
+        table = observed.timebank_table(frame, [k.strip() for k in by.split(",")])
+    except MatcherError as e:
+        _fail(str(e))
+    with _store(db) as store, _progress() as bar:
+        bar.add_task(f"storing {len(frame):,} counts", total=None)
+        store.observations.replace("timebanks", observed.timebank_observations(frame))
+    _print_frame(table, as_json, f"TimeBanks: {frame['timebank'].nunique()} timebanks, requests per offer")
+
+
+def _print_frame(frame: Any, as_json: bool, title: str) -> None:
+    if as_json:
+        sys.stdout.write(frame.to_json(orient="records", force_ascii=False) + "\n")
+        return
+    view = Table(title=title)
+    import pandas as pd
+
+    for column in frame.columns:
+        numeric = pd.api.types.is_numeric_dtype(frame[column])
+        view.add_column(str(column).replace("_", " "), justify="right" if numeric else "left", no_wrap=not numeric)
+    for row in frame.itertuples(index=False):
+        view.add_row(*("" if v != v else f"{v:,}" if isinstance(v, int) else str(v) for v in row))
+    out.print(view)
+
+
 evaluate_app = typer.Typer(help="Offline evaluation of the ranking on real data.", no_args_is_help=True)
 app.add_typer(evaluate_app, name="evaluate")
 

@@ -11,6 +11,7 @@ from matcher.errors import ValidationError
 from matcher.skills import Taxonomy
 from matcher.store.feedback import Feedback
 from matcher.store.needs import Needs
+from matcher.store.observations import Observations
 from matcher.store.operations import Operations
 
 ROLES = ("volunteer", "organiser", "analyst", "admin")
@@ -49,6 +50,8 @@ class Store(Protocol):
     """What was recommended, what followed, and the learned models (:mod:`matcher.store.feedback`)."""
     needs: Needs
     """Needs that are not yet activities (:mod:`matcher.store.needs`)."""
+    observations: Observations
+    """Demand and supply signals imported from published data (:mod:`matcher.store.observations`)."""
 
     def close(self) -> None: ...
 

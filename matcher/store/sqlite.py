@@ -31,6 +31,7 @@ from matcher.store import rows
 from matcher.store.base import Account
 from matcher.store.feedback import Feedback
 from matcher.store.needs import Needs
+from matcher.store.observations import Observations
 from matcher.store.operations import Operations, Tx
 
 MIGRATIONS = "matcher.store.migrations.sqlite"
@@ -54,6 +55,7 @@ class SqliteStore:
         self.ops = Operations(self._ops_tx, (sqlite3.IntegrityError,))
         self.feedback = Feedback(self._ops_tx)
         self.needs = Needs(self._ops_tx)
+        self.observations = Observations(self._ops_tx)
 
     def close(self) -> None:
         self._db.close()

@@ -236,3 +236,21 @@ def test_train_stores_a_model_that_recovers_the_demo_citys_hidden_preferences(tm
     assert not json.loads(volmatch("model", "list", "--json", db=db).stdout)[0]["active"]
     empty = volmatch("train", "--since", "2030-01-01T00:00:00+00:00", db=db)
     assert empty.returncode == 2 and "examples" in empty.stderr
+
+
+def test_import_published_demand_data(tmp_path: Path) -> None:
+    from tests.conftest import dataset
+
+    db = tmp_path / "obs.db"
+    missing = volmatch("import", "timebanks", str(tmp_path), db=db)
+    assert missing.returncode == 2 and "not the TimeBanks dataset folder" in missing.stderr
+    nyc = volmatch("import", "nyc-service", str(dataset("nyc_service")), "--by", "category", "--json", db=db)
+    assert nyc.returncode == 0, nyc.stderr
+    rows = {r["category"]: r for r in json.loads(nyc.stdout)}
+    assert rows["Emergency Preparedness"]["views_per_request"] < rows["Environment"]["views_per_request"]
+    banks = volmatch("import", "timebanks", str(dataset("timebanks")), db=db)
+    assert banks.returncode == 0 and "Community Activities" in banks.stdout
+    assert (
+        volmatch("import", "nyc-service", str(dataset("nyc_service")), "--by", "district", db=db).returncode
+        == 2
+    )
