@@ -94,8 +94,8 @@ def gaps(
     demand = _demand(index, needs, group, "district" in keys, first, last, zone, labels)
     n_t = len(time_labels)
     d_array = np.zeros((len(labels.names), n_t))
-    for (g, t), hours in demand.items():
-        d_array[g, time_map[t]] += hours
+    g_codes, cells, hours = demand
+    np.add.at(d_array, (g_codes, time_map[cells]), hours)
     supply_all = np.zeros_like(d_array)
     count_all = np.zeros_like(d_array, dtype=np.int64)
     supply_all[: supply.shape[0]] = supply
@@ -178,16 +178,27 @@ def _date_counts(first: date, last: date) -> NDArray[np.float64]:
 
 
 def _free_hours(
-    index: MatchIndex, rows: NDArray[np.int64], per_weekday: NDArray[np.float64]
+    index: MatchIndex,
+    rows: NDArray[np.int64],
+    per_weekday: NDArray[np.float64],
+    first_day: int,
+    last_day: int,
 ) -> NDArray[np.float64]:
-    """(len(rows), 168) free hours per weekday and hour over the range (before blackouts and
-    commitments)."""
+    """(len(rows), 168) free hours per weekday and hour over the range: a day's free hours times
+    the dates of that weekday in the range, less the volunteer's blackout dates among them
+    (before commitments)."""
     words = index.v_avail()[:, rows]  # (WORDS, n)
     as_bytes = np.ascontiguousarray(words.T).view(np.uint8).reshape(len(rows), WORDS * 8)
     bits = np.unpackbits(as_bytes, axis=1, bitorder="little")[:, : 7 * SLOTS_PER_DAY]
-    per_hour = bits.reshape(len(rows), 7, 24, 60 // SLOT_MINUTES).sum(axis=3) * (SLOT_MINUTES / 60)
-    out: NDArray[np.float64] = (per_hour * per_weekday[None, :, None]).reshape(len(rows), _CELLS)
-    return out
+    halves = bits.reshape(len(rows), 7, 24, 2)  # two half-hour slots per hour
+    one_day = (halves[..., 0] + halves[..., 1]) * (SLOT_MINUTES / 60)
+    dates = np.tile(per_weekday, (len(rows), 1)).astype(np.float64)
+    owner, positions = index.v_blackout.gather(rows.astype(np.int32))
+    days = index.v_blackout.flat.data[positions]
+    away = (days >= first_day) & (days < last_day)
+    np.subtract.at(dates, (owner[away], (days[away] + 3) % 7), 1.0)  # day 0 (1970-01-01) was a Thursday
+    out = (one_day * np.maximum(dates, 0.0)[:, :, None]).reshape(len(rows), _CELLS)
+    return np.asarray(out, dtype=np.float64)
 
 
 def _supply(
@@ -218,8 +229,7 @@ def _supply(
     bounds = np.searchsorted(owner, np.arange(0, len(alive) + CHUNK, CHUNK))
     for c, lo in enumerate(range(0, len(alive), CHUNK)):
         rows = alive[lo : lo + CHUNK]
-        hours = _free_hours(index, rows, per_weekday)
-        _less_blackouts(index, rows, hours, first_day, last_day)
+        hours = _free_hours(index, rows, per_weekday, first_day, last_day)
         for local, cells in _local_commitments(taken, rows).items():
             hours[local] = np.maximum(hours[local] - cells, 0.0)
         per_cell = hours @ project  # (n, n_t): hours in each requested time cell
@@ -244,63 +254,63 @@ def _memberships(
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
     """For each alive volunteer (by position in ``alive``), the (district, group) cells their
     hours go to and each cell's share (shares of one volunteer add up to 1)."""
-    codes = index.v_district.data[alive]
-    d_names = np.array([*district_names, UNKNOWN], dtype=object)
-    v_district = (
-        d_names[np.where(codes < 0, len(district_names), codes)] if by_district else np.full(len(alive), "")
-    )
+    n = len(alive)
+    codes = index.v_district.data[alive].astype(np.int64) if by_district else np.zeros(n, dtype=np.int64)
+    d_names = [*district_names, UNKNOWN] if by_district else [""]
+    district = np.where(codes < 0, len(district_names), codes) if by_district else codes
     if group is None:
-        gcode = np.array([labels.code(str(d), "") for d in v_district], dtype=np.int64)
-        return np.arange(len(alive), dtype=np.int64), gcode, np.ones(len(alive))
+        return (
+            np.arange(n, dtype=np.int64),
+            _label_codes(labels, d_names, [""], district, np.zeros(n, np.int64)),
+            np.ones(n),
+        )
     lengths = index.v_skills.length.data[alive].astype(np.int64)
-    offsets = index.v_skills.offset.data[alive].astype(np.int64)
-    owners: list[NDArray[np.int64]] = []
-    groups: list[NDArray[np.int64]] = []
-    shares: list[NDArray[np.float64]] = []
+    owner_skill, positions = index.v_skills.gather(alive.astype(np.int32))
+    skill = index.v_skills.flat.data[positions].astype(np.int64)
     if group == "skill":
-        owner = np.repeat(np.arange(len(alive), dtype=np.int64), lengths)
-        flat = (
-            np.concatenate(
-                [index.v_skills.flat.data[o : o + n] for o, n in zip(offsets, lengths, strict=True)]
-            )
-            if len(alive)
-            else np.zeros(0, np.int32)
-        )
-        share = np.repeat(1.0 / np.maximum(lengths, 1), lengths)
-        skill_names = np.array(index.skills.names, dtype=object)
-        pair = [
-            labels.code(str(v_district[o]), str(skill_names[s]))
-            for o, s in zip(owner.tolist(), flat.tolist(), strict=True)
-        ]
-        owners.append(owner)
-        groups.append(np.array(pair, dtype=np.int64))
-        shares.append(share)
-        none = np.flatnonzero(lengths == 0)
+        owner = owner_skill.astype(np.int64)
+        share = 1.0 / lengths[owner]
+        names = list(index.skills.names)
+        grp = skill
     else:
-        fits = _category_fits(index)  # (n_categories, n_skills) bool; all-True rows: no skill asked
-        n_cat = fits.shape[0]
-        cat_names = index.categories.names
-        for i in range(len(alive)):
-            mine = index.v_skills.flat.data[offsets[i] : offsets[i] + lengths[i]]
-            ok = np.flatnonzero(fits[:, mine].any(axis=1)) if len(mine) else np.flatnonzero(fits.all(axis=1))
-            if ok.size == 0:
-                continue
-            owners.append(np.full(ok.size, i, dtype=np.int64))
-            groups.append(
-                np.array([labels.code(str(v_district[i]), cat_names[c]) for c in ok.tolist()], dtype=np.int64)
-            )
-            shares.append(np.full(ok.size, 1.0 / ok.size))
-        covered = np.zeros(len(alive), dtype=bool)
-        for o in owners:
-            covered[o] = True
-        none = np.flatnonzero(~covered) if n_cat else np.arange(len(alive))
-    if none.size:
-        owners.append(none.astype(np.int64))
-        groups.append(
-            np.array([labels.code(str(v_district[i]), "(none)") for i in none.tolist()], dtype=np.int64)
-        )
-        shares.append(np.ones(none.size))
-    return np.concatenate(owners), np.concatenate(groups), np.concatenate(shares)
+        fits = _category_fits(index)  # (n_categories, n_skills)
+        held = sparse.csr_matrix((np.ones(len(skill)), (owner_skill, skill)), shape=(n, fits.shape[1]))
+        fit = (held @ sparse.csr_matrix(fits.T.astype(np.float64))).tocoo()
+        owner, grp = fit.row.astype(np.int64), fit.col.astype(np.int64)
+        asks_nothing = np.flatnonzero(fits.all(axis=1))  # such categories fit people with no skills too
+        bare = np.flatnonzero(lengths == 0)
+        if asks_nothing.size and bare.size:
+            owner = np.concatenate([owner, np.repeat(bare, asks_nothing.size)])
+            grp = np.concatenate([grp, np.tile(asks_nothing, bare.size)])
+        share = 1.0 / np.bincount(owner, minlength=n)[owner]
+        names = list(index.categories.names)
+    covered = np.zeros(n, dtype=bool)
+    covered[owner] = True
+    none = np.flatnonzero(~covered)
+    owner = np.concatenate([owner, none])
+    grp = np.concatenate([grp, np.full(none.size, len(names))])
+    share = np.concatenate([share, np.ones(none.size)])
+    return owner, _label_codes(labels, d_names, [*names, "(none)"], district[owner], grp), share
+
+
+def _label_codes(
+    labels: _Labels,
+    d_names: list[str],
+    g_names: list[str],
+    district: NDArray[np.int64],
+    grp: NDArray[np.int64],
+) -> NDArray[np.int64]:
+    """Label codes of (district, group) code pairs, naming only the distinct pairs."""
+    pair = district * len(g_names) + grp
+    distinct, inverse = np.unique(pair, return_inverse=True)
+    codes = np.array(
+        [
+            labels.code(d_names[int(p) // len(g_names)], g_names[int(p) % len(g_names)])
+            for p in distinct.tolist()
+        ],
+        dtype=np.int64,
+    )
+    return codes[inverse.ravel()] if len(pair) else np.zeros(0, dtype=np.int64)
 
 
 def _category_fits(index: MatchIndex) -> NDArray[np.bool_]:
@@ -317,29 +327,6 @@ def _category_fits(index: MatchIndex) -> NDArray[np.bool_]:
             asks[c] = True
     fits[~asks] = True
     return fits
-
-
-def _less_blackouts(
-    index: MatchIndex, rows: NDArray[np.int64], hours: NDArray[np.float64], first_day: int, last_day: int
-) -> None:
-    """Take a day's free hours off for each blackout date in the range."""
-    words = index.v_avail()
-    for i, row in enumerate(rows.tolist()):
-        days = index.v_blackout.row(row)
-        for day in days[(days >= first_day) & (days < last_day)].tolist():
-            weekday = (day + 3) % 7  # day numbers count from 1970-01-01, a Thursday
-            one = _one_day(words[:, row], weekday)
-            hours[i, weekday * 24 : weekday * 24 + 24] = np.maximum(
-                hours[i, weekday * 24 : weekday * 24 + 24] - one, 0.0
-            )
-
-
-def _one_day(words: NDArray[np.uint64], weekday: int) -> NDArray[np.float64]:
-    """A volunteer's free hours in each hour of one weekday (one date's worth)."""
-    bits = np.unpackbits(np.ascontiguousarray(words).view(np.uint8), bitorder="little")
-    day = bits[weekday * SLOTS_PER_DAY : (weekday + 1) * SLOTS_PER_DAY]
-    out: NDArray[np.float64] = day.reshape(24, 60 // SLOT_MINUTES).sum(axis=1) * (SLOT_MINUTES / 60)
-    return out
 
 
 def _committed(index: MatchIndex, first: date, last: date, zone: ZoneInfo) -> dict[int, NDArray[np.float64]]:
@@ -392,48 +379,114 @@ def _demand(
     last: date,
     zone: ZoneInfo,
     labels: _Labels,
-) -> dict[tuple[int, int], float]:
-    """Demand hours per (label code, weekday*24 + hour) cell."""
-    out: dict[tuple[int, int], float] = {}
-    districts = index.districts.names
-    categories = index.categories.names
-    skills = index.skills.names
-    n = index.s_alive.n
-    lo = datetime.combine(first, datetime.min.time(), zone).timestamp() - 86400
-    hi = datetime.combine(last, datetime.min.time(), zone).timestamp() + 86400
-    starts = index.s_start.data[:n]
-    candidates = np.flatnonzero(index.s_alive.data[:n] & (starts >= lo) & (starts < hi))
-    for s_row in candidates.tolist():
-        open_places = int(index.s_cap.data[s_row]) - int(index.s_taken.data[s_row])
-        if open_places <= 0:
-            continue
-        start = datetime.fromtimestamp(int(starts[s_row]), zone)
-        if not first <= start.date() < last:
-            continue
-        end = datetime.fromtimestamp(int(index.s_end.data[s_row]), zone)
-        a = int(index.s_act.data[s_row])
-        if bool(index.a_online.data[a]):
-            district = ONLINE
-        else:
-            code = int(index.a_district.data[a])
-            district = UNKNOWN if code < 0 else districts[code]
-        required = [skills[s] for s in index.a_required.row(a).tolist()]
-        _add(out, labels, group, district if by_district else "", categories[int(index.a_cat.data[a])],
-             required, start, end, open_places)  # fmt: skip
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """Demand hours as (label code, weekday*24 + hour cell, hours) triples."""
+    parts = [_shift_demand(index, group, by_district, first, last, zone, labels)]
+    triples: list[tuple[int, int, float]] = []
     for need in needs:
         if need.status != "open":
             continue
         for s, e in need.occurrences():
             start, end = s.astimezone(zone), e.astimezone(zone)
             if first <= start.date() < last:
-                district = need.district or UNKNOWN
-                _add(out, labels, group, district if by_district else "", category_key(need.category),
-                     list(need.skills), start, end, need.volunteers_needed)  # fmt: skip
-    return out
+                district = (need.district or UNKNOWN) if by_district else ""
+                _add(triples, labels, group, district, category_key(need.category), list(need.skills), start, end,
+                     need.volunteers_needed)  # fmt: skip
+    if triples:
+        g, c, h = zip(*triples, strict=True)
+        parts.append(
+            (np.array(g, dtype=np.int64), np.array(c, dtype=np.int64), np.array(h, dtype=np.float64))
+        )
+    return (
+        np.concatenate([p[0] for p in parts]),
+        np.concatenate([p[1] for p in parts]),
+        np.concatenate([p[2] for p in parts]),
+    )
+
+
+def _shift_demand(
+    index: MatchIndex,
+    group: str | None,
+    by_district: bool,
+    first: date,
+    last: date,
+    zone: ZoneInfo,
+    labels: _Labels,
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """Unfilled places times hours of the shifts starting in the range, hour by local hour, all
+    shifts at once."""
+    n = index.s_alive.n
+    lo = datetime.combine(first, datetime.min.time(), zone).timestamp() - 86400
+    hi = datetime.combine(last, datetime.min.time(), zone).timestamp() + 86400
+    starts = index.s_start.data[:n]
+    open_places = index.s_cap.data[:n].astype(np.int64) - index.s_taken.data[:n]
+    rows = np.flatnonzero(index.s_alive.data[:n] & (starts >= lo) & (starts < hi) & (open_places > 0))
+    start_s = starts[rows].astype(np.int64)
+    end_s = index.s_end.data[rows].astype(np.int64)
+    local = pd.DatetimeIndex(pd.to_datetime(start_s, unit="s", utc=True)).tz_convert(zone)
+    day = np.asarray(local.normalize().tz_localize(None).date)
+    keep = (day >= first) & (day < last)
+    rows, start_s, end_s = rows[keep], start_s[keep], end_s[keep]
+    local = local[keep]
+    acts = index.s_act.data[rows].astype(np.int64)
+    places = open_places[rows].astype(np.float64)
+    # Each shift's (label, share) targets.
+    d_names = [*index.districts.names, UNKNOWN, ONLINE] if by_district else [""]
+    if by_district:
+        codes = index.a_district.data[acts].astype(np.int64)
+        district = np.where(
+            index.a_online.data[acts], len(d_names) - 1, np.where(codes < 0, len(d_names) - 2, codes)
+        )
+    else:
+        district = np.zeros(len(rows), dtype=np.int64)
+    owner: NDArray[np.int64]
+    if group == "skill":
+        lengths = index.a_required.length.data[acts].astype(np.int64)
+        holder, positions = index.a_required.gather(acts.astype(np.int32))
+        skill = index.a_required.flat.data[positions].astype(np.int64)
+        none = np.flatnonzero(lengths == 0)
+        names = [*index.skills.names, ANY]
+        owner = np.concatenate([holder.astype(np.int64), none])
+        grp = np.concatenate([skill, np.full(none.size, len(names) - 1)])
+        share = np.concatenate([1.0 / np.maximum(lengths[owner[: len(skill)]], 1), np.ones(none.size)])
+    elif group == "category":
+        owner = np.arange(len(rows), dtype=np.int64)
+        grp = index.a_cat.data[acts].astype(np.int64)
+        names = list(index.categories.names)
+        share = np.ones(len(rows))
+    else:
+        owner = np.arange(len(rows), dtype=np.int64)
+        grp = np.zeros(len(rows), dtype=np.int64)
+        names = [""]
+        share = np.ones(len(rows))
+    target = _label_codes(labels, d_names, names, district[owner], grp)
+    # Hour by hour from the local hour the shift starts in.
+    offset_s = (local.minute * 60 + local.second).to_numpy().astype(np.int64)
+    hour0 = start_s - offset_s
+    g_out, c_out, h_out = [], [], []
+    longest = int(np.ceil((end_s - hour0).max() / 3600)) if len(rows) else 0
+    for k in range(longest):
+        a = np.maximum(start_s, hour0 + 3600 * k)
+        b = np.minimum(end_s, hour0 + 3600 * (k + 1))
+        covered = np.flatnonzero(b > a)
+        if covered.size == 0:
+            continue
+        when = pd.DatetimeIndex(pd.to_datetime(a[covered], unit="s", utc=True)).tz_convert(zone)
+        cell = (when.day_of_week * 24 + when.hour).to_numpy().astype(np.int64)
+        hours = (b[covered] - a[covered]) / 3600.0 * places[covered]
+        # Spread to each target of the shift.
+        pick = np.isin(owner, covered)
+        position = np.searchsorted(covered, owner[pick])
+        g_out.append(target[pick])
+        c_out.append(cell[position])
+        h_out.append(hours[position] * share[pick])
+    if not g_out:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    return np.concatenate(g_out), np.concatenate(c_out), np.concatenate(h_out)
 
 
 def _add(
-    out: dict[tuple[int, int], float],
+    out: list[tuple[int, int, float]],
     labels: _Labels,
     group: str | None,
     district: str,
@@ -457,7 +510,7 @@ def _add(
         cell = t.weekday() * 24 + t.hour
         hours = (step_end - t).total_seconds() / 3600 * places
         for g, share in targets:
-            out[(g, cell)] = out.get((g, cell), 0.0) + hours * share
+            out.append((g, cell, hours * share))
         t = step_end
 
 
