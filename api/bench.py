@@ -13,6 +13,7 @@ queries per direction about other activities and volunteers):
 - ``train_*_s``: fitting a linear and a boosted model (:mod:`matcher.learning`, labelling
   included) on ``TRAIN_EXAMPLES`` people shown, drawn from the demo city's hidden preferences
   (:mod:`matcher.demo_outcomes`);
+- ``gaps_s``: the demand-and-supply table (district × category × weekday, four weeks);
 - ``learned_query_p50_ms`` / ``learned_vs_default_p50``: the volunteer query with the learned
   linear model's weights, timed alternately with the default weights on the same shifts.
 """
@@ -21,13 +22,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 
 from matcher import demo_outcomes, learning
 from matcher.demo import DISTRICTS, generate_city
+from matcher.gaps import gaps as gap_table
 from matcher.index import MatchIndex
 from matcher.ranking import recommend_activities, recommend_volunteers
 from matcher.scoring import Weights
@@ -93,6 +95,16 @@ def run(
     for v in people[:WARM_UP].tolist():
         time_activity_query(v)
     aq = np.array([time_activity_query(int(v)) for v in people[WARM_UP : WARM_UP + queries]])
+    progress("the gap table: district x category x weekday over four weeks")
+    t = time.perf_counter()
+    gap_table(
+        index,
+        [],
+        by=["district", "category", "weekday"],
+        first=city.as_of,
+        last=city.as_of + timedelta(days=28),
+    )
+    gaps_s = time.perf_counter() - t
     trained, weights = _learning(index, now, progress)
     progress("timing the volunteer query with the learned weights")
     paired = np.array(
@@ -111,6 +123,7 @@ def run(
         "volunteer_query_p99_ms": round(float(np.percentile(vq, 99)), 2),
         "activity_query_p50_ms": round(float(np.median(aq)), 2),
         "activity_query_p99_ms": round(float(np.percentile(aq, 99)), 2),
+        "gaps_s": round(gaps_s, 2),
         **trained,
         "learned_query_p50_ms": round(learned_p50, 2),
         "default_query_p50_ms_paired": round(default_p50, 2),

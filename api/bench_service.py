@@ -12,6 +12,8 @@
   organisers reload and share postings: answered from what the service kept since the last
   write. ``http_new_*``: every question a new one (other postings, other shifts), each searched
   afresh. The load generator is a small asyncio HTTP/1.1 client in this process.
+- ``gap_endpoint_p50_ms``: GET /api/v1/analytics/gaps (district × category × weekday, four
+  weeks) on the same served city, median of five.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -204,11 +206,31 @@ def _http(n_volunteers: int, seconds: float, progress: Callable[[str], None]) ->
             progress(f"HTTP load for {seconds:.0f} s: new questions")
             figures |= _figures("http_new", *asyncio.run(_load(port, token, fresh, 16, seconds)))
             figures["http_new_questions_repeated"] = max(figures["http_new_requests"] - len(fresh), 0)
+            progress("the gap table over HTTP")
+            figures["gap_endpoint_p50_ms"] = _gap_endpoint_ms(port, token, city.as_of)
         finally:
             server.terminate()
             server.wait(timeout=30)
             log.close()
     return {"http_volunteers": n_volunteers, "http_workers": 2, "http_connections": 16, **figures}
+
+
+def _gap_endpoint_ms(port: int, token: str, as_of: Any, repeat: int = 5) -> float:
+    """Median time of GET /analytics/gaps (district x category x weekday, four weeks)."""
+    import urllib.request
+
+    url = (
+        f"http://127.0.0.1:{port}/api/v1/analytics/gaps?by=district,category,weekday"
+        f"&from={as_of.isoformat()}&to={(as_of + timedelta(days=28)).isoformat()}"
+    )
+    times = []
+    for _ in range(repeat):
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+        t = time.perf_counter()
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            answer.read()
+        times.append((time.perf_counter() - t) * 1000)
+    return round(float(np.median(times)), 1)
 
 
 def _figures(prefix: str, latencies: list[float], errors: int, elapsed: float) -> dict[str, Any]:

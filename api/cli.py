@@ -524,7 +524,9 @@ def _print_frame(frame: Any, as_json: bool, title: str) -> None:
 
     for column in frame.columns:
         numeric = pd.api.types.is_numeric_dtype(frame[column])
-        view.add_column(str(column).replace("_", " "), justify="right" if numeric else "left", no_wrap=not numeric)
+        view.add_column(
+            str(column).replace("_", " "), justify="right" if numeric else "left", no_wrap=not numeric
+        )
     for row in frame.itertuples(index=False):
         view.add_row(*("" if v != v else f"{v:,}" if isinstance(v, int) else str(v) for v in row))
     out.print(view)

@@ -176,6 +176,10 @@ def test_service_bench_prints_its_figures(tmp_path: Path, postgis_conn: object) 
         "http_p99_ms",
         "http_new_requests_per_s",
         "http_new_p99_ms",
+        "gap_endpoint_p50_ms",
+        "gaps_s",
+        "train_linear_s",
+        "learned_vs_default_p50",
     ):
         assert figures[key] > 0, key
     assert figures["http_errors"] == figures["http_new_errors"] == 0
