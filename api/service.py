@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from matcher import demo_outcomes
 from matcher.calendar import epoch_seconds
-from matcher.demo import generate_city
+from matcher.demo import demo_needs, generate_city
 from matcher.domain import Activity, GeoPoint, Shift, Volunteer, World
 from matcher.errors import ConflictError, NotFoundError, ValidationError
 from matcher.gaps import district_centres
@@ -62,11 +62,17 @@ def export_document(store: Store) -> dict[str, object]:
     return world_to_json(store.snapshot())
 
 
+DEMO_NEEDS_PER_ACTIVITY = 0.04
+"""The demo city's communities post one open need for every 25 activities."""
+
+
 def build_demo(
     store: Store, *, volunteers: int, activities: int, records: int, seed: int, as_of: date
 ) -> dict[str, int]:
     city = generate_city(volunteers, activities, records, seed=seed, as_of=as_of)
     store.load_world(city.to_world())
+    for need in demo_needs(city, max(int(activities * DEMO_NEEDS_PER_ACTIVITY), 1), seed=seed):
+        store.needs.add(need)
     return store.counts()
 
 

@@ -40,6 +40,7 @@ from matcher.domain import (
     Activity,
     Certification,
     GeoPoint,
+    Need,
     ServiceRecord,
     Shift,
     SkillClaim,
@@ -775,3 +776,47 @@ def _unique_per_row(indptr: NDArray[np.int64], values: NDArray[np.int32]) -> Rag
     new_indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(owner[keep], minlength=n), out=new_indptr[1:])
     return Ragged(new_indptr, values[keep].astype(np.int32))
+
+
+NEED_HOURS = (9, 14, 19)
+
+
+def demo_needs(city: DemoCity, n: int, *, seed: int, weeks: int = 4) -> list[Need]:
+    """``n`` open needs posted by the city's communities over the ``weeks`` after its today: a
+    category and its usual skills, a district (rural districts post the rural kinds more), a
+    two-hour slot at 09:00, 14:00 or 19:00 local time, 2-11 volunteers, 5-199 people, urgency.
+    Some repeat weekly to the end of the period."""
+    rng = np.random.default_rng(seed + 3)
+    pop = np.array([d[4] for d in DISTRICTS], dtype=np.float64)
+    out = []
+    for i in range(n):
+        spec = CATEGORIES[int(rng.integers(len(CATEGORIES)))]
+        rural = (
+            np.array([not d[6] for d in DISTRICTS])
+            if rng.random() < spec.rural
+            else np.ones(len(DISTRICTS), bool)
+        )
+        weights = pop * rural
+        where = DISTRICTS[int(rng.choice(len(DISTRICTS), p=weights / weights.sum()))]
+        district = where[0]
+        day = city.as_of + timedelta(days=int(rng.integers(7 * weeks)))
+        hour = int(rng.choice(NEED_HOURS))
+        start = datetime(day.year, day.month, day.day, hour, tzinfo=timezone(timedelta(seconds=UTC_OFFSET_S)))
+        repeat = rng.random() < 0.3
+        out.append(
+            Need(
+                id=f"n{i:05d}",
+                organisation_id="community-" + "".join(c for c in where[1].lower() if c.isalnum()),
+                category=spec.key,
+                starts_at=start,
+                ends_at=start + timedelta(hours=2),
+                skills=tuple(s for s, _ in spec.required[:1]),
+                district=district,
+                weekly_until=city.as_of + timedelta(weeks=weeks) if repeat else None,
+                volunteers_needed=int(rng.integers(2, 12)),
+                people_affected=int(rng.integers(5, 200)),
+                urgency=str(rng.choice(["low", "normal", "high", "urgent"], p=[0.2, 0.5, 0.2, 0.1])),
+                description=f"{district} {spec.titles[0][0]}",
+            )
+        )
+    return out

@@ -586,7 +586,7 @@ def suggestions(
                     "idle_hours": round(idle, 1),
                     "score": round(fill * urgency.get(key, 1.0), 1),
                     "evidence": f"{when}: {volunteers} volunteers who fit {key[1]} are free for {idle:.0f} h "
-                    f"beyond the shifts already posted; {n_needs} open needs ask for {needed:.0f} h",
+                    f"beyond the shifts already posted; {_needs_text(n_needs)} ask for {needed:.0f} h",
                 }
             )
         if idle < needed:
@@ -597,7 +597,7 @@ def suggestions(
                     "idle_hours": None if hidden else round(idle, 1),
                     "shortfall_hours": round(short, 1),
                     "score": round(short * urgency.get(key, 1.0), 1),
-                    "evidence": f"{when}: {n_needs} open needs for {key[1]} ask for {needed:.0f} h; "
+                    "evidence": f"{when}: {_needs_text(n_needs)} for {key[1]} ask for {needed:.0f} h; "
                     + (
                         "fewer than five volunteers nearby fit"
                         if hidden or volunteers < min_volunteers
@@ -614,6 +614,10 @@ def suggestions(
         return sorted(items, key=key)[:limit]
 
     return {"projects": ranked(projects), "recruitment": ranked(recruitment)}
+
+
+def _needs_text(n: int) -> str:
+    return "1 open need" if n == 1 else f"{n} open needs"
 
 
 def district_centres(index: MatchIndex) -> dict[str, tuple[float, float]]:
