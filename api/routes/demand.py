@@ -12,11 +12,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
+import pandas as pd
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, Field
 
 from api.deps import CallerDep, LiveDep, NowDep, policy
 from api.schemas import Ident, Point, Strict, Text
+from matcher import forecast
+from matcher.columns import category_key
 from matcher.domain import Need
 from matcher.errors import NotFoundError, ValidationError
 from matcher.gaps import KEYS, MAX_DAYS
@@ -164,3 +167,28 @@ def suggestions(
     needs no nearby volunteers can meet), each with its evidence."""
     first, last = _range(clock, start, end)
     return {"from": first.isoformat(), "to": last.isoformat()} | service.suggestions(first, last, limit)
+
+
+@router.get("/analytics/forecast", **policy(*READERS))
+def demand_forecast(
+    service: LiveDep,
+    clock: NowDep,
+    weeks: Annotated[int, Query(ge=1, le=26, description="weeks to forecast")] = 4,
+    history_weeks: Annotated[int, Query(ge=4, le=260, description="weeks of history to read")] = 104,
+) -> dict[str, Any]:
+    """How demand moves: hours served per category and week (history), each category's share
+    by weekday, and a forecast of the coming weeks (recent level and trend, scaled by season
+    where two years of history show one)."""
+    today = clock.date()
+    rows = service.store.ops.served_hours(today - timedelta(weeks=history_weeks))
+    history = pd.DataFrame(rows, columns=["date", "category", "hours"])
+    history["category"] = history["category"].map(category_key)
+    table = forecast.weekly(history, today)
+    ahead = forecast.forecast(table, today, weeks) if not table.empty else table
+    profile = forecast.weekday_profile(history) if not history.empty else pd.DataFrame()
+    return {
+        "history": [{"week": str(r["week"]), "category": r["category"], "hours": round(float(r["hours"]), 1)}
+                    for r in table.to_dict("records")],
+        "forecast": [r | {"week": str(r["week"])} for r in ahead.to_dict("records")],
+        "weekday_share": {str(c): {str(k): float(v) for k, v in row.items()} for c, row in profile.iterrows()},
+    }  # fmt: skip

@@ -478,6 +478,18 @@ class Operations:
         c["date"] = str(c["date"])
         return c
 
+    def served_hours(self, since: date) -> list[tuple[str, str, float]]:
+        """Hours of service attended since a date, per day and activity category:
+        ``(ISO date, category, hours)``; what demand history is read from."""
+        with self._begin() as tx:
+            found = tx.all(
+                "SELECT CAST(r.date AS TEXT), a.category, sum(r.hours) FROM service_records r "
+                "JOIN activities a ON a.id = r.activity_id WHERE r.attended AND r.date >= %s "
+                "GROUP BY CAST(r.date AS TEXT), a.category ORDER BY 1, 2",
+                (since.isoformat(),),
+            )
+        return [(str(d), str(c), float(h)) for d, c, h in found]
+
     def ledger(self, volunteer_id: str) -> list[LedgerEntry]:
         with self._begin() as tx:
             return [

@@ -17,12 +17,14 @@ RANGE = "from=2026-12-01&to=2026-12-15"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
-def api(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[Api]:
-    db = (
-        f"sqlite:///{tmp_path}/demand.db"
-        if request.param == "sqlite"
-        else str(request.getfixturevalue("postgis_url"))
-    )
+def db(request: pytest.FixtureRequest, tmp_path: object) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/demand.db"
+    return str(request.getfixturevalue("postgis_url"))
+
+
+@pytest.fixture
+def api(db: str) -> Iterator[Api]:
     clock = Clock()
     client, heads = serve(db, clock, world()[0])
     with client:
@@ -100,3 +102,28 @@ def test_suggestions_name_idle_volunteers_and_needs_no_one_can_meet(api: Api) ->
     assert "6 volunteers" in project["evidence"] and "1 open need " in project["evidence"]
     recruit = next(r for r in s["recruitment"] if r["category"] == "elderly care")
     assert recruit["shortfall_hours"] == 6.0 and "recruit" in recruit["evidence"]
+
+
+def test_the_forecast_continues_what_history_shows(db: str) -> None:
+    from datetime import date, timedelta
+
+    from matcher.domain import ServiceRecord, World
+
+    people = world()[0]
+    last_saturday = date(2026, 11, 21)  # the last whole week before the clock's (28 November)
+    records = tuple(
+        ServiceRecord("v1", "a1", last_saturday - timedelta(weeks=9 - i), 2.0 + i, True) for i in range(10)
+    )  # 2, 3, ..., 11 hours a week: one more each week
+    clock = Clock()
+    client, h = serve(db, clock, World(people.volunteers, people.activities,
+                                                                        service_records=records))  # fmt: skip
+    with client:
+        got = client.get("/api/v1/analytics/forecast?weeks=2&history_weeks=20", headers=h["an"]).json()
+        assert [r["hours"] for r in got["history"]] == [float(2 + i) for i in range(10)]
+        assert [r["hours"] for r in got["forecast"]] == [12.0, 13.0]  # the line carried on
+        assert (
+            got["forecast"][0]["category"] == "sports events" and got["forecast"][0]["trend_per_week"] == 1.0
+        )
+        assert got["weekday_share"]["sports events"]["Sat"] == 1.0
+        assert client.get("/api/v1/analytics/forecast?weeks=99", headers=h["an"]).status_code == 422
+        assert client.get("/api/v1/analytics/forecast", headers=h["v1"]).status_code == 403
