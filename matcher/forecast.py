@@ -34,6 +34,8 @@ def weekly(history: pd.DataFrame, as_of: date) -> pd.DataFrame:
     this_week = as_of - timedelta(days=as_of.weekday())
     frame = pd.DataFrame({"week": week, "category": history["category"], "hours": history["hours"]})
     frame = frame[frame["week"] < this_week]
+    if frame.empty:
+        return pd.DataFrame(columns=["week", "category", "hours"])
     weeks = pd.date_range(min(frame["week"]), this_week - timedelta(days=7), freq="7D").date
     grid = pd.MultiIndex.from_product([weeks, sorted(frame["category"].unique())], names=["week", "category"])
     sums = frame.groupby(["week", "category"])["hours"].sum().reindex(grid, fill_value=0.0)

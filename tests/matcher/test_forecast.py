@@ -61,3 +61,9 @@ def test_seasons_scale_the_forecast() -> None:
     assert months == [11, 12, 12]
     assert ahead["hours"].iloc[0] == pytest.approx(10.0, abs=0.5)
     assert (ahead["hours"].iloc[1:] > 1.5 * ahead["hours"].iloc[0]).all()
+
+
+def test_no_whole_week_of_history_gives_empty_tables() -> None:
+    only_this_week = pd.DataFrame([{"date": AS_OF, "category": "a", "hours": 3.0}])
+    assert forecast.weekly(only_this_week, AS_OF).empty
+    assert forecast.weekly(only_this_week.iloc[:0], AS_OF).empty
