@@ -586,7 +586,7 @@ def suggestions(
                     "idle_hours": round(idle, 1),
                     "score": round(fill * urgency.get(key, 1.0), 1),
                     "evidence": f"{when}: {volunteers} volunteers who fit {key[1]} are free for {idle:.0f} h "
-                    f"beyond the shifts already posted; {_needs_text(n_needs)} ask for {needed:.0f} h",
+                    f"beyond the shifts already posted; {_needs(n_needs)} {_ask(n_needs)} for {needed:.0f} h",
                 }
             )
         if idle < needed:
@@ -597,7 +597,7 @@ def suggestions(
                     "idle_hours": None if hidden else round(idle, 1),
                     "shortfall_hours": round(short, 1),
                     "score": round(short * urgency.get(key, 1.0), 1),
-                    "evidence": f"{when}: {_needs_text(n_needs)} for {key[1]} ask for {needed:.0f} h; "
+                    "evidence": f"{when}: {_needs(n_needs)} for {key[1]} {_ask(n_needs)} for {needed:.0f} h; "
                     + (
                         "fewer than five volunteers nearby fit"
                         if hidden or volunteers < min_volunteers
@@ -616,8 +616,12 @@ def suggestions(
     return {"projects": ranked(projects), "recruitment": ranked(recruitment)}
 
 
-def _needs_text(n: int) -> str:
+def _needs(n: int) -> str:
     return "1 open need" if n == 1 else f"{n} open needs"
+
+
+def _ask(n: int) -> str:
+    return "asks" if n == 1 else "ask"
 
 
 def district_centres(index: MatchIndex) -> dict[str, tuple[float, float]]:

@@ -99,7 +99,7 @@ def test_suggestions_name_idle_volunteers_and_needs_no_one_can_meet(api: Api) ->
     project = s["projects"][0]
     assert (project["district"], project["category"], project["weekday"]) == ("A", "sports events", "Sat")
     assert project["volunteers"] == 6 and project["idle_hours"] == 32.0  # 40 free less 8 h of open places
-    assert "6 volunteers" in project["evidence"] and "1 open need " in project["evidence"]
+    assert "6 volunteers" in project["evidence"] and "1 open need asks for 6 h" in project["evidence"]
     recruit = next(r for r in s["recruitment"] if r["category"] == "elderly care")
     assert recruit["shortfall_hours"] == 6.0 and "recruit" in recruit["evidence"]
 
