@@ -481,15 +481,11 @@ def import_nyc_service(
     from matcher import observed
     from matcher.store.datasets import nyc_service
 
-    try:
-        frame = nyc_service(path)
-        table = observed.nyc_table(frame, [k.strip() for k in by.split(",")])
-    except MatcherError as e:
-        _fail(str(e))
-    with _store(db) as store, _progress() as bar:
-        bar.add_task(f"storing {len(frame):,} postings", total=None)
-        store.observations.replace("nyc-service", observed.nyc_observations(frame))
-    _print_frame(table, as_json, f"NYC Service: {len(frame):,} postings, page views per volunteer requested")
+    _import_observations(
+        "nyc-service", lambda: nyc_service(path), observed.nyc_observations,
+        lambda frame: observed.nyc_table(frame, _keys(by)), db, as_json,
+        lambda frame: f"NYC Service: {len(frame):,} postings, page views per volunteer requested",
+    )  # fmt: skip
 
 
 @import_app.command("timebanks")
@@ -504,15 +500,37 @@ def import_timebanks(
     from matcher import observed
     from matcher.store.datasets import timebanks
 
+    _import_observations(
+        "timebanks", lambda: timebanks(path), observed.timebank_observations,
+        lambda frame: observed.timebank_table(frame, _keys(by)), db, as_json,
+        lambda frame: f"TimeBanks: {frame['timebank'].nunique()} timebanks, requests per offer",
+    )  # fmt: skip
+
+
+def _keys(by: str) -> list[str]:
+    return [k.strip() for k in by.split(",") if k.strip()]
+
+
+def _import_observations(
+    source: str,
+    read: Any,
+    to_rows: Any,
+    summarise: Any,
+    db: str | None,
+    as_json: bool,
+    title: Any,
+) -> None:
+    """Read a published dataset, store it as ``source``'s observations (replacing the last
+    import) and print its summary table."""
     try:
-        frame = timebanks(path)
-        table = observed.timebank_table(frame, [k.strip() for k in by.split(",")])
+        frame = read()
+        table = summarise(frame)
     except MatcherError as e:
         _fail(str(e))
     with _store(db) as store, _progress() as bar:
-        bar.add_task(f"storing {len(frame):,} counts", total=None)
-        store.observations.replace("timebanks", observed.timebank_observations(frame))
-    _print_frame(table, as_json, f"TimeBanks: {frame['timebank'].nunique()} timebanks, requests per offer")
+        bar.add_task(f"storing {len(frame):,} rows", total=None)
+        store.observations.replace(source, to_rows(frame))
+    _print_frame(table, as_json, title(frame))
 
 
 def _print_frame(frame: Any, as_json: bool, title: str) -> None:

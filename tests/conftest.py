@@ -118,3 +118,12 @@ def postgis_url(postgis_conn: Any) -> Iterator[str]:
     sep = "&" if "?" in POSTGRES_URL else "?"
     yield f"{POSTGRES_URL}{sep}options={quote(f'-csearch_path={schema},public')}"
     postgis_conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store URL for one test, once per backend: an embedded SQLite file, then a fresh schema
+    in the test PostgreSQL with PostGIS."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return str(request.getfixturevalue("postgis_url"))

@@ -16,13 +16,6 @@ Api = tuple[TestClient, dict[str, dict[str, str]], Clock]
 RANGE = "from=2026-12-01&to=2026-12-15"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
-def db(request: pytest.FixtureRequest, tmp_path: object) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/demand.db"
-    return str(request.getfixturevalue("postgis_url"))
-
-
 @pytest.fixture
 def api(db: str) -> Iterator[Api]:
     clock = Clock()

@@ -20,13 +20,6 @@ from tests.conftest import CST
 Api = tuple[TestClient, dict[str, dict[str, str]], Clock]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
-def db(request: pytest.FixtureRequest, tmp_path: object) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/feedback.db"
-    return str(request.getfixturevalue("postgis_url"))
-
-
 @pytest.fixture
 def api(db: str) -> Iterator[Api]:
     clock = Clock()

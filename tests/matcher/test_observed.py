@@ -51,19 +51,10 @@ def test_timebanks_community_activities_are_asked_for_more_than_companionship() 
     assert ranked.index("Community Activities") < ranked.index("Companionship")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
-def store_url(request: pytest.FixtureRequest, tmp_path: object) -> str:
-    return (
-        f"sqlite:///{tmp_path}/obs.db"
-        if request.param == "sqlite"
-        else str(request.getfixturevalue("postgis_url"))
-    )
-
-
-def test_imports_are_stored_whole_and_replace_the_last(store_url: str) -> None:
+def test_imports_are_stored_whole_and_replace_the_last(db: str) -> None:
     nyc = nyc_service(dataset("nyc_service"))
     banks = timebanks(dataset("timebanks"))
-    store = open_store(store_url)
+    store = open_store(db)
     try:
         assert store.observations.replace("nyc-service", observed.nyc_observations(nyc)) == len(nyc)
         assert store.observations.replace("nyc-service", observed.nyc_observations(nyc)) == len(nyc)  # again
