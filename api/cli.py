@@ -702,7 +702,7 @@ def user_demo(db: DbOption = None) -> None:
     )
     scope = {
         "admin": "everything",
-        "analyst": "activities (aggregates come later)",
+        "analyst": "aggregates: demand-and-supply gaps, suggestions, forecast, ranking models",
         "organiser": "organisation {org}'s activities and their recommended volunteers",
         "volunteer": "volunteer {vol}'s profile and recommended activities",
     }
