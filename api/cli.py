@@ -465,6 +465,76 @@ def model_deactivate(db: DbOption = None) -> None:
     out.print("ranking with the default weights")
 
 
+@app.command()
+def allocate(
+    activity: Annotated[
+        list[str], typer.Option("--activity", help="An activity of the campaign (repeat for more)")
+    ],
+    max_shifts: Annotated[int, typer.Option(min=1, max=50, help="Shifts one volunteer may be given")] = 2,
+    max_hours_per_week: Annotated[
+        float | None, typer.Option(min=0.5, help="Hours one volunteer may be given a week")
+    ] = None,
+    rest_hours: Annotated[
+        float, typer.Option(min=0, max=72, help="Rest between one volunteer's shifts")
+    ] = 0.0,
+    db: DbOption = None,
+    now: NowOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Fill every open shift of the given activities at once: the best total match within
+    capacity and each volunteer's limits, proven optimal (or said not to be), beside what
+    filling the shifts one by one (greedy) would give."""
+    from matcher import allocation
+
+    instant = _now(now)
+    with _store(db) as store:
+        index = _index(store, instant)
+    with _progress() as bar:
+        task = bar.add_task("ranking candidates for each shift", total=None)
+        try:
+            slots, pairs = allocation.campaign(
+                index,
+                activity,
+                now=instant,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        except MatcherError as e:
+            _fail(str(e))
+        bar.add_task(f"solving for {len(slots):,} shifts, {len(pairs):,} candidate pairs", total=None)
+        limits = allocation.Limits(max_shifts, max_hours_per_week, rest_hours)
+        plan = allocation.allocate(slots, pairs, limits)
+        greedy = allocation.greedy(slots, pairs, limits)
+    figures = {
+        name: {"total_score": p.total_score, "fill_rate": p.fill_rate, "assignments": len(p.assignments),
+               "assignment_gini": p.assignment_gini, "optimal": p.optimal}
+        for name, p in (("plan", plan), ("greedy", greedy))
+    }  # fmt: skip
+    if as_json:
+        document = {
+            "shifts": len(slots),
+            "candidate_pairs": len(pairs),
+            "assignments": [{"shift_id": a.shift_id, "volunteer_id": a.volunteer_id, "score": a.score,
+                             "parts": dict(a.parts)} for a in plan.assignments],
+            "unfilled": plan.unfilled,
+            "total_score": plan.total_score,
+            "fill_rate": plan.fill_rate,
+            "optimal": plan.optimal,
+            "assignment_gini": plan.assignment_gini,
+            "greedy": figures["greedy"],
+        }  # fmt: skip
+        sys.stdout.write(json.dumps(document) + "\n")
+        return
+    table = Table(title=f"{len(slots):,} shifts, {len(pairs):,} candidate pairs: the plan against greedy")
+    for column in ("", "total score", "fill rate", "assignments", "Gini of assignments", "proven optimal"):
+        table.add_column(column, justify="left" if not column else "right")
+    for name, f in figures.items():
+        table.add_row(name, f"{f['total_score']:.2f}", f"{f['fill_rate']:.1%}", f"{f['assignments']:,}",
+                      f"{f['assignment_gini']:.3f}", "yes" if f["optimal"] else "no")  # fmt: skip
+    out.print(table)
+    for u in plan.unfilled[:20]:
+        out.print(f"unfilled: {u['shift_id']} ({u['places']} places): {u['reason']}")
+
+
 import_app = typer.Typer(help="Import published demand-and-supply data into the store.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 

@@ -22,8 +22,9 @@ baseline it is compared with.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,6 +33,8 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from matcher.errors import ValidationError
 from matcher.evaluation import gini
+from matcher.index import MatchIndex
+from matcher.ranking import MAX_K, recommend_volunteers
 
 STAFFING_PENALTY = 10.0
 """What one missing person below a shift's minimum costs, in score units (a score is at most 1):
@@ -283,3 +286,35 @@ def _plan(
         assignment_gini=round(gini(counts), 4) if counts else 0.0,
         status=status,
     )
+
+
+CANDIDATES_PER_PLACE = 10
+"""How many ranked candidates per open place a campaign considers for each shift."""
+
+
+def campaign(
+    index: MatchIndex,
+    activity_ids: Sequence[str],
+    *,
+    now: datetime,
+    per_place: int = CANDIDATES_PER_PLACE,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> tuple[list[Slot], list[Pair]]:
+    """The open shifts of some activities and, for each, its best ``per_place`` candidates per
+    open place from the ranking (every hard rule applied: travel, time, skills, age, bookings)."""
+    slots: list[Slot] = []
+    pairs: list[Pair] = []
+    rows = [
+        (a, s_row)
+        for a in activity_ids
+        for s_row in index.open_shift_rows(index.activity_row(a), int(now.timestamp()))
+    ]
+    for done, (activity_id, s_row) in enumerate(rows, 1):
+        places = int(index.s_cap.data[s_row]) - int(index.s_taken.data[s_row])
+        shift_id = index.s_ids[s_row]
+        slots.append(Slot(shift_id, int(index.s_start.data[s_row]), int(index.s_end.data[s_row]), places))
+        k = min(places * per_place, MAX_K)
+        for m in recommend_volunteers(index, activity_id, now=now, shift_id=shift_id, k=k).matches:
+            pairs.append(Pair(m.id, shift_id, m.score, dict(m.parts)))
+        progress(done, len(rows))
+    return slots, pairs

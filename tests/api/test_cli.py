@@ -258,3 +258,32 @@ def test_import_published_demand_data(tmp_path: Path) -> None:
         volmatch("import", "nyc-service", str(dataset("nyc_service")), "--by", "district", db=db).returncode
         == 2
     )
+
+
+def test_allocate_a_campaign_against_greedy(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "alloc.db"
+    built = volmatch(
+        "demo", "--volunteers", "2000", "--activities", "120", "--records", "2000", "--outcomes", "0", db=db
+    )
+    assert built.returncode == 0, built.stderr
+    with sqlite3.connect(db) as conn:
+        org = conn.execute(
+            "SELECT organisation_id FROM activities GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+        ).fetchone()[0]
+        ids = [r[0] for r in conn.execute("SELECT id FROM activities WHERE organisation_id = ?", (org,))]
+    args = [a for i in ids for a in ("--activity", i)]
+    done = volmatch(
+        "allocate", *args, "--max-shifts", "1", "--now", "2026-12-01T00:00:00+08:00", "--json", db=db
+    )
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(done.stdout)
+    assert plan["optimal"] is True and plan["shifts"] > 0
+    assert plan["total_score"] >= plan["greedy"]["total_score"] - 1e-9
+    people = [a["volunteer_id"] for a in plan["assignments"]]
+    assert len(people) == len(set(people))  # one shift each
+    for a in plan["assignments"]:
+        assert set(a["parts"]) == {"skills", "distance", "availability", "past_service"}
+    assert all(u["reason"] for u in plan["unfilled"])
+    assert volmatch("allocate", "--activity", "nope", db=db).returncode == 2
