@@ -14,6 +14,9 @@ queries per direction about other activities and volunteers):
   included) on ``TRAIN_EXAMPLES`` people shown, drawn from the demo city's hidden preferences
   (:mod:`matcher.demo_outcomes`);
 - ``gaps_s``: the demand-and-supply table (district × category × weekday, four weeks);
+- ``allocation_*``: a campaign of every open shift of a demo city (10^4 volunteers and ~10^3
+  shifts; 10^5 and ~10^4), the best 3 ranked candidates per open place of each shift (travel,
+  time and every rule applied), then one plan: its solve time, fill rate, Gini of assignments, and greedy's fill rate;
 - ``learned_query_p50_ms`` / ``learned_vs_default_p50``: the volunteer query with the learned
   linear model's weights, timed alternately with the default weights on the same shifts.
 """
@@ -105,6 +108,9 @@ def run(
         last=city.as_of + timedelta(days=28),
     )
     gaps_s = time.perf_counter() - t
+    # The allocation sizes of the issue at full scale; a small pair for quick runs (the tests).
+    sizes = ALLOCATION_SIZES if volunteers >= 1_000_000 else ((max(volunteers // 5, 1000), 100),)
+    allocation_figures = allocation_bench(taxonomy, progress, sizes)
     trained, weights = _learning(index, now, progress)
     progress("timing the volunteer query with the learned weights")
     paired = np.array(
@@ -124,6 +130,7 @@ def run(
         "activity_query_p50_ms": round(float(np.median(aq)), 2),
         "activity_query_p99_ms": round(float(np.percentile(aq, 99)), 2),
         "gaps_s": round(gaps_s, 2),
+        **allocation_figures,
         **trained,
         "learned_query_p50_ms": round(learned_p50, 2),
         "default_query_p50_ms_paired": round(default_p50, 2),
@@ -151,3 +158,44 @@ def _learning(
         if model.weights is not None:
             weights = model.weights
     return figures, weights
+
+
+ALLOCATION_SIZES = ((10_000, 1_000), (100_000, 10_000))
+ALLOCATION_PER_PLACE = 3  # ranked candidates per open place
+
+
+def allocation_bench(
+    taxonomy: Taxonomy, progress: Callable[[str], None], sizes: tuple[tuple[int, int], ...] = ALLOCATION_SIZES
+) -> dict[str, Any]:
+    """Plan every open shift of demo cities of the given (volunteers, shifts) sizes."""
+    from matcher import allocation
+
+    out: dict[str, Any] = {}
+    for volunteers, shifts in sizes:
+        city = generate_city(volunteers, max(shifts * 2 // 7, 10), volunteers, seed=17)
+        index = city.build_index(taxonomy)
+        now = datetime.combine(city.as_of, datetime.min.time(), UTC)
+        progress(f"allocation: ranking candidates for the shifts of {volunteers:,} volunteers' city")
+        t = time.perf_counter()
+        slots, pairs = allocation.campaign(
+            index, city.activities.ids, now=now, per_place=ALLOCATION_PER_PLACE
+        )
+        candidates_s = time.perf_counter() - t
+        progress(f"allocation: solving {len(slots):,} shifts, {len(pairs):,} pairs")
+        t = time.perf_counter()
+        plan = allocation.allocate(slots, pairs, allocation.Limits(max_shifts=2), time_limit_s=600)
+        solve_s = time.perf_counter() - t
+        greedy = allocation.greedy(slots, pairs, allocation.Limits(max_shifts=2))
+        key = f"allocation_{volunteers // 1000}k"
+        out |= {
+            f"{key}_shifts": len(slots),
+            f"{key}_pairs": len(pairs),
+            f"{key}_candidates_s": round(candidates_s, 2),
+            f"{key}_solve_s": round(solve_s, 2),
+            f"{key}_optimal": plan.optimal,
+            f"{key}_fill_rate": plan.fill_rate,
+            f"{key}_gini": plan.assignment_gini,
+            f"{key}_greedy_fill_rate": greedy.fill_rate,
+            f"{key}_score_vs_greedy": round(plan.total_score / max(greedy.total_score, 1e-9), 4),
+        }
+    return out

@@ -73,17 +73,18 @@ def test_the_plan_is_a_brute_force_optimum_and_breaks_no_limit(campaign: tuple) 
     pairs = [Pair(f"v{v}", f"s{s}", score / 100) for v, s, score in raw_pairs]
     limits = Limits(max_shifts=max_shifts, max_hours_per_week=max_hours, rest_hours=rest)
     by_id = {s.shift_id: s for s in slots}
-    plan = allocate(slots, pairs, limits)
-    assert plan.optimal
-    chosen = tuple(plan.assignments)
-    assert feasible(chosen, by_id, limits)
     best = max(
         objective(subset, by_id)
         for r in range(len(pairs) + 1)
         for subset in itertools.combinations(pairs, r)
         if feasible(subset, by_id, limits)
     )
-    assert objective(chosen, by_id) == pytest.approx(best, abs=1e-6)
+    for relax_first in (True, False):  # the relaxation's whole optimum, and branch and bound
+        plan = allocate(slots, pairs, limits, relax_first=relax_first)
+        assert plan.optimal
+        chosen = tuple(plan.assignments)
+        assert feasible(chosen, by_id, limits)
+        assert objective(chosen, by_id) == pytest.approx(best, abs=1e-6)
     assert greedy(slots, pairs, limits).total_score <= plan.total_score + 1e-9 or any(
         s.minimum or s.priority for s in slots
     )
