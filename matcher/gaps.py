@@ -85,17 +85,35 @@ def gaps(
     min_volunteers: int = MIN_VOLUNTEERS,
 ) -> pd.DataFrame:
     """The gap table (one row per cell with demand or supply); see the module docstring."""
+    return _table(index, needs, by=by, first=first, last=last, tz=tz, min_volunteers=min_volunteers)
+
+
+def _table(
+    index: MatchIndex,
+    needs: Sequence[Need],
+    *,
+    by: Sequence[str],
+    first: date,
+    last: date,
+    tz: str,
+    min_volunteers: int,
+    with_posted: bool = False,
+) -> pd.DataFrame:
+    """:func:`gaps`, and with ``with_posted`` a ``posted_hours`` column: the part of the demand
+    that comes from posted shifts (the rest is open needs)."""
     keys = check_by(by)
     check_range(first, last)
     zone = ZoneInfo(tz)
     group = "category" if "category" in keys else "skill" if "skill" in keys else None
     time_map, time_labels = _time_cells(keys)
     labels, supply, counts = _supply(index, group, keys, first, last, zone, time_map)
-    demand = _demand(index, needs, group, "district" in keys, first, last, zone, labels)
+    demand = _demand(index, needs, group, "district" in keys, first, last, zone, labels)  # shifts first
     n_t = len(time_labels)
     d_array = np.zeros((len(labels.names), n_t))
-    g_codes, cells, hours = demand
+    g_codes, cells, hours, n_posted = demand
     np.add.at(d_array, (g_codes, time_map[cells]), hours)
+    p_array = np.zeros_like(d_array)
+    np.add.at(p_array, (g_codes[:n_posted], time_map[cells[:n_posted]]), hours[:n_posted])
     supply_all = np.zeros_like(d_array)
     count_all = np.zeros_like(d_array, dtype=np.int64)
     supply_all[: supply.shape[0]] = supply
@@ -123,9 +141,10 @@ def gaps(
                 "volunteers": None if hidden else n,
                 "suppressed": hidden,
             }
+            | ({"posted_hours": round(float(p_array[g, t]), 2)} if with_posted else {})
         )
     columns = [*(k for k in KEYS if k in keys), "demand_hours", "supply_hours", "gap_hours", "fill_rate",
-               "volunteers", "suppressed"]  # fmt: skip
+               "volunteers", "suppressed", *(["posted_hours"] if with_posted else [])]  # fmt: skip
     frame = pd.DataFrame(rows, columns=columns)
     return frame.sort_values([k for k in KEYS if k in keys], kind="stable", key=_sort_key).reset_index(
         drop=True
@@ -379,8 +398,9 @@ def _demand(
     last: date,
     zone: ZoneInfo,
     labels: _Labels,
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
-    """Demand hours as (label code, weekday*24 + hour cell, hours) triples."""
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], int]:
+    """Demand hours as (label code, weekday*24 + hour cell, hours) triples, the posted shifts'
+    first, and how many of them are the shifts'."""
     parts = [_shift_demand(index, group, by_district, first, last, zone, labels)]
     triples: list[tuple[int, int, float]] = []
     for need in needs:
@@ -401,6 +421,7 @@ def _demand(
         np.concatenate([p[0] for p in parts]),
         np.concatenate([p[1] for p in parts]),
         np.concatenate([p[2] for p in parts]),
+        len(parts[0][0]),
     )
 
 
@@ -544,11 +565,9 @@ def suggestions(
     for more than the idle supply (or no volunteers fit at all), ranked by the shortfall. Each
     carries its evidence as numbers and a sentence."""
     keys = ["district", "category", "weekday"]
-    posted = gaps(index, [], by=keys, first=first, last=last, tz=tz, min_volunteers=min_volunteers)
-    asked = gaps(index, needs, by=keys, first=first, last=last, tz=tz, min_volunteers=min_volunteers)
-    cells = asked.merge(posted[[*keys, "demand_hours"]], on=keys, how="left", suffixes=("", "_posted"))
-    cells["demand_hours_posted"] = cells["demand_hours_posted"].fillna(0.0)
-    cells["need_hours"] = (cells["demand_hours"] - cells["demand_hours_posted"]).round(2)
+    cells = _table(index, needs, by=keys, first=first, last=last, tz=tz, min_volunteers=min_volunteers,
+                   with_posted=True)  # fmt: skip
+    cells["need_hours"] = (cells["demand_hours"] - cells["posted_hours"]).round(2)
     cells = cells[cells["need_hours"] > 1e-9]
     zone = ZoneInfo(tz)
     count: dict[tuple[str, str, str], int] = {}
@@ -573,7 +592,7 @@ def suggestions(
         needed = float(c["need_hours"])
         n_needs = count.get(key, 0)
         hidden = bool(c["suppressed"])
-        idle = 0.0 if hidden else max(float(c["supply_hours"]) - float(c["demand_hours_posted"]), 0.0)
+        idle = 0.0 if hidden else max(float(c["supply_hours"]) - float(c["posted_hours"]), 0.0)
         volunteers = 0 if hidden else int(c["volunteers"])
         base = {"district": key[0], "category": key[1], "weekday": key[2], "open_needs": n_needs,
                 "need_hours": round(needed, 1)}  # fmt: skip

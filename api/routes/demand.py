@@ -22,7 +22,7 @@ from matcher import forecast
 from matcher.columns import category_key
 from matcher.domain import Need
 from matcher.errors import NotFoundError, ValidationError
-from matcher.gaps import KEYS, MAX_DAYS
+from matcher.gaps import KEYS, check_range
 from matcher.interchange import need_to_json, parse_need
 
 router = APIRouter(prefix="/api/v1", tags=["demand and supply"])
@@ -109,10 +109,7 @@ def update_need(need_id: Ident, body: NeedPatch, who: CallerDep, service: LiveDe
 def _range(clock: Any, start: date | None, end: date | None) -> tuple[date, date]:
     first = start or clock.date()
     last = end or first + timedelta(days=28)
-    if last <= first:
-        raise ValidationError("to", "must be after from")
-    if (last - first).days > MAX_DAYS:
-        raise ValidationError("to", f"a range covers at most {MAX_DAYS} days")
+    check_range(first, last)
     return first, last
 
 
