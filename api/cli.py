@@ -477,6 +477,12 @@ def allocate(
     rest_hours: Annotated[
         float, typer.Option(min=0, max=72, help="Rest between one volunteer's shifts")
     ] = 0.0,
+    spread: Annotated[
+        float, typer.Option(min=0, max=1, help="Score a volunteer's every shift beyond the first costs")
+    ] = 0.0,
+    newcomer_share: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of the places held for newcomers")
+    ] = 0.0,
     db: DbOption = None,
     now: NowOption = None,
     as_json: JsonOption = False,
@@ -492,44 +498,30 @@ def allocate(
     with _progress() as bar:
         task = bar.add_task("ranking candidates for each shift", total=None)
         try:
+            shift_ids = allocation.campaign_shifts(index, now=instant, activity_ids=activity)
             slots, pairs = allocation.campaign(
-                index,
-                activity,
-                now=instant,
+                index, shift_ids, now=instant,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )
+            )  # fmt: skip
+            limits = allocation.Limits(max_shifts, max_hours_per_week, rest_hours)
+            fairness = allocation.Fairness(spread=spread, newcomer_share=newcomer_share)
         except MatcherError as e:
             _fail(str(e))
         bar.add_task(f"solving for {len(slots):,} shifts, {len(pairs):,} candidate pairs", total=None)
-        limits = allocation.Limits(max_shifts, max_hours_per_week, rest_hours)
-        plan = allocation.allocate(slots, pairs, limits)
+        plan = allocation.allocate(slots, pairs, limits, fairness)
         greedy = allocation.greedy(slots, pairs, limits)
-    figures = {
-        name: {"total_score": p.total_score, "fill_rate": p.fill_rate, "assignments": len(p.assignments),
-               "assignment_gini": p.assignment_gini, "optimal": p.optimal}
-        for name, p in (("plan", plan), ("greedy", greedy))
-    }  # fmt: skip
     if as_json:
-        document = {
-            "shifts": len(slots),
-            "candidate_pairs": len(pairs),
-            "assignments": [{"shift_id": a.shift_id, "volunteer_id": a.volunteer_id, "score": a.score,
-                             "parts": dict(a.parts)} for a in plan.assignments],
-            "unfilled": plan.unfilled,
-            "total_score": plan.total_score,
-            "fill_rate": plan.fill_rate,
-            "optimal": plan.optimal,
-            "assignment_gini": plan.assignment_gini,
-            "greedy": figures["greedy"],
-        }  # fmt: skip
-        sys.stdout.write(json.dumps(document) + "\n")
+        document = {"shifts": len(slots), "candidate_pairs": len(pairs), **plan.to_json(), "greedy": greedy.figures()}
+        sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
         return
     table = Table(title=f"{len(slots):,} shifts, {len(pairs):,} candidate pairs: the plan against greedy")
-    for column in ("", "total score", "fill rate", "assignments", "Gini of assignments", "proven optimal"):
+    for column in ("", "total score", "fill rate", "assigned", "Gini of assignments", "most shifts for one",
+                   "newcomers", "proven optimal"):  # fmt: skip
         table.add_column(column, justify="left" if not column else "right")
-    for name, f in figures.items():
-        table.add_row(name, f"{f['total_score']:.2f}", f"{f['fill_rate']:.1%}", f"{f['assignments']:,}",
-                      f"{f['assignment_gini']:.3f}", "yes" if f["optimal"] else "no")  # fmt: skip
+    for name, p in (("plan", plan), ("greedy", greedy)):
+        table.add_row(name, f"{p.total_score:.2f}", f"{p.fill_rate:.1%}", f"{len(p.assignments):,}",
+                      f"{p.assignment_gini:.3f}", str(p.max_load), f"{p.newcomer_share:.1%}",
+                      "yes" if p.optimal else "no")  # fmt: skip
     out.print(table)
     for u in plan.unfilled[:20]:
         out.print(f"unfilled: {u['shift_id']} ({u['places']} places): {u['reason']}")

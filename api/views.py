@@ -7,14 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from api.service import Live
-from matcher.domain import Match, Reason
+from matcher.domain import Match
 from matcher.geo import distance_band
 from matcher.interchange import activity_to_json, record_to_json, volunteer_to_json
 from matcher.ranking import Ranking
-
-
-def _reason(r: Reason) -> dict[str, str]:
-    return {"factor": r.factor, "zh": r.zh, "en": r.en}
 
 
 def _match(m: Match) -> dict[str, Any]:
@@ -22,7 +18,7 @@ def _match(m: Match) -> dict[str, Any]:
         "id": m.id,
         "score": m.score,
         "parts": dict(m.parts),
-        "reasons": [_reason(r) for r in m.reasons],
+        "reasons": [r.to_json() for r in m.reasons],
         "shift_id": m.shift_id,
     }
 
@@ -32,7 +28,7 @@ def _ranking(ranking: Ranking, matches: list[dict[str, Any]]) -> dict[str, Any]:
         "matches": matches,
         "considered": ranking.considered,
         "excluded": dict(ranking.excluded),
-        "note": None if ranking.note is None else _reason(ranking.note),
+        "note": None if ranking.note is None else ranking.note.to_json(),
     }
 
 

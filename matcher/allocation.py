@@ -24,22 +24,31 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, milp
 
+from matcher.domain import Reason
 from matcher.errors import ValidationError
 from matcher.evaluation import gini
 from matcher.index import MatchIndex
 from matcher.ranking import MAX_K, recommend_volunteers
+from matcher.scoring import Weights
 
 STAFFING_PENALTY = 10.0
 """What one missing person below a shift's minimum costs, in score units (a score is at most 1):
 minimum staffing comes before a better match elsewhere."""
+NEWCOMER_PENALTY = 2.0
+"""What one place held for newcomers but given to someone else costs, in score units times the
+campaign's highest priority multiplier: more than any score difference, so a newcomer who can
+take a held place gets it."""
+NEWCOMER_HOURS = 20.0
+"""Volunteers with fewer approved service hours than this are newcomers."""
 WEEK_S = 7 * 86400
 
 
@@ -71,6 +80,10 @@ class Pair:
     shift_id: str
     score: float
     parts: Mapping[str, float] = field(default_factory=dict)
+    newcomer: bool = False
+    """Little service history yet (under :data:`NEWCOMER_HOURS`): see ``Fairness.newcomer_share``."""
+    reasons: tuple[Reason, ...] = ()
+    distance_km: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +103,36 @@ class Limits:
             raise ValidationError("rest_hours", "must be from 0 to 72")
 
 
+@dataclass(frozen=True, slots=True)
+class Fairness:
+    """How the load is shared, beside the per-volunteer :class:`Limits`.
+
+    ``spread``: score units a volunteer's every shift beyond their first costs the plan, so a
+    second shift goes to someone who already has one only when it is worth that much more than
+    the next person's first (0 = off; 1 = a score is at most 1, so nobody gets two while anyone
+    eligible has none). ``newcomer_share``: the share of the campaign's places held for
+    newcomers; a held place goes to someone with more history only when no newcomer can take
+    it. ``hard_minimum``: every shift's minimum staffing must be met (else the plan is refused,
+    naming the shifts), rather than weighted at :data:`STAFFING_PENALTY` per missing person.
+    """
+
+    spread: float = 0.0
+    newcomer_share: float = 0.0
+    hard_minimum: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.spread <= 10:
+            raise ValidationError("spread", "must be from 0 to 10 (score units)")
+        if not 0 <= self.newcomer_share <= 1:
+            raise ValidationError("newcomer_share", "must be from 0 to 1")
+
+
 @dataclass(frozen=True)
 class Plan:
+    """A campaign plan with its figures: ``assignment_gini`` is over every candidate's number of
+    assignments (0 when everyone has the same), ``newcomer_share`` the share of assignments that
+    went to newcomers, ``below_minimum`` how many shifts stay under their minimum staffing."""
+
     assignments: list[Pair]
     unfilled: list[dict[str, object]]
     total_score: float
@@ -99,12 +140,54 @@ class Plan:
     optimal: bool
     assignment_gini: float
     status: str
+    newcomer_share: float = 0.0
+    max_load: int = 0
+    below_minimum: int = 0
+    fairness: Fairness = Fairness()
+    held_back: int = 0
+    """Emergency mode: good candidates passed over because they were asked too often lately."""
+
+    def figures(self) -> dict[str, Any]:
+        """The plan's measures, without its assignments."""
+        return {
+            "total_score": self.total_score,
+            "fill_rate": self.fill_rate,
+            "assigned": len(self.assignments),
+            "optimal": self.optimal,
+            "status": self.status,
+            "assignment_gini": self.assignment_gini,
+            "max_load": self.max_load,
+            "newcomer_share": self.newcomer_share,
+            "below_minimum": self.below_minimum,
+            "held_back": self.held_back,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """The plan as the API and ``volmatch allocate --json`` give it: each assignment with its
+        score parts and reasons (why this person here), each unfilled place with why."""
+        return {
+            "assignments": [
+                {
+                    "shift_id": a.shift_id,
+                    "volunteer_id": a.volunteer_id,
+                    "score": a.score,
+                    "parts": dict(a.parts),
+                    "newcomer": a.newcomer,
+                    "reasons": [r.to_json() for r in a.reasons],
+                }
+                for a in self.assignments
+            ],
+            "unfilled": self.unfilled,
+            **self.figures(),
+            "fairness": asdict(self.fairness),
+        }
 
 
 def allocate(
     slots: Sequence[Slot],
     pairs: Sequence[Pair],
     limits: Limits = Limits(),
+    fairness: Fairness = Fairness(),
     *,
     time_limit_s: float = 60.0,
     relax_first: bool = True,
@@ -114,72 +197,165 @@ def allocate(
     by_id = {s.shift_id: s for s in slots}
     if len(by_id) < len(slots):
         raise ValidationError("shift_ids", "a shift is listed twice")
+    if fairness.hard_minimum:
+        _check_minimums(slots, pairs)
     usable = [p for p in pairs if p.shift_id in by_id and by_id[p.shift_id].places > 0]
     if not usable:
-        return _plan(slots, [], pairs, optimal=True, status="no eligible volunteer for any shift")
-    n = len(usable)
-    shift_index = {s.shift_id: i for i, s in enumerate(slots)}
-    col_shift = np.array([shift_index[p.shift_id] for p in usable])
-    people = sorted({p.volunteer_id for p in usable})
-    person_index = {v: i for i, v in enumerate(people)}
-    col_person = np.array([person_index[p.volunteer_id] for p in usable])
-    priority = np.array([slots[i].priority for i in col_shift])
-    gain = np.array([p.score for p in usable]) * (1.0 + priority)
-    m = len(slots)
-    # Variables: x (n pairs) then short (m shifts).
-    cost = np.concatenate([-gain, np.full(m, STAFFING_PENALTY)])
-    rows: list[sparse.spmatrix] = []
-    lower: list[NDArray[np.float64]] = []
-    upper: list[NDArray[np.float64]] = []
-    x_by_shift = sparse.csr_matrix((np.ones(n), (col_shift, np.arange(n))), shape=(m, n))
-    eye = sparse.identity(m, format="csr")
-    rows.append(sparse.hstack([x_by_shift, sparse.csr_matrix((m, m))]))
-    lower.append(np.full(m, -np.inf))
-    upper.append(np.array([s.places for s in slots], dtype=np.float64))
-    rows.append(sparse.hstack([x_by_shift, eye]))
-    lower.append(np.array([s.minimum for s in slots], dtype=np.float64))
-    upper.append(np.full(m, np.inf))
-    x_by_person = sparse.csr_matrix((np.ones(n), (col_person, np.arange(n))), shape=(len(people), n))
-    rows.append(sparse.hstack([x_by_person, sparse.csr_matrix((len(people), m))]))
-    lower.append(np.full(len(people), -np.inf))
-    upper.append(np.full(len(people), float(limits.max_shifts)))
-    extra_r, extra_c, extra_v, extra_u = _person_constraints(usable, slots, col_shift, col_person, limits)
-    if extra_u:
-        k = len(extra_u)
-        rows.append(sparse.csr_matrix((extra_v, (extra_r, extra_c)), shape=(k, n + m)))
-        lower.append(np.full(k, -np.inf))
-        upper.append(np.array(extra_u, dtype=np.float64))
-    constraint = LinearConstraint(
-        sparse.vstack(rows, format="csr"), np.concatenate(lower), np.concatenate(upper)
-    )
-    integrality = np.concatenate([np.ones(n), np.zeros(m)])
-    bounds = Bounds(
-        np.zeros(n + m), np.concatenate([np.ones(n), np.array([s.minimum for s in slots], float)])
-    )
+        return _plan(slots, [], pairs, optimal=True, status="no eligible volunteer for any shift", fairness=fairness)
+    problem = _Problem(slots, usable, limits, fairness)
     # The relaxation first: capacities and per-person limits alone make a network problem whose
     # vertices are whole, and overlaps rarely spoil that. A whole relaxed optimum is the
     # integer optimum (nothing can beat the relaxation's bound), proven, at a fraction of the
     # branch-and-bound cost; otherwise branch and bound.
-    relaxed = (
-        milp(
-            cost,
-            constraints=constraint,
-            integrality=np.zeros(n + m),
-            bounds=bounds,
-            options={"time_limit": time_limit_s},
-        )
-        if relax_first
-        else None
-    )
-    if relaxed is not None and relaxed.status == 0 and relaxed.x is not None and _whole(relaxed.x[:n]):
-        chosen = [usable[i] for i in np.flatnonzero(relaxed.x[:n] > 0.5)]
-        return _plan(slots, chosen, pairs, optimal=True, status="optimal (the relaxation's optimum is whole)")
-    result = milp(cost, constraints=constraint, integrality=integrality, bounds=bounds,
-                  options={"time_limit": time_limit_s, "mip_rel_gap": 0.0})  # fmt: skip
+    if relax_first:
+        relaxed = problem.solve(time_limit_s, integral=False)
+        if relaxed.status == 0 and relaxed.x is not None and _whole(relaxed.x[: problem.n]):
+            return _plan(slots, problem.chosen(relaxed.x), pairs, optimal=True,
+                         status="optimal (the relaxation's optimum is whole)", fairness=fairness)  # fmt: skip
+    result = problem.solve(time_limit_s, integral=True)
+    if result.status == 2 and fairness.hard_minimum:
+        raise ValidationError(
+            "hard_minimum", "the shifts' minimum staffing cannot all be met at once by these volunteers "
+            "within their limits: lower a minimum, add candidates, or make the minimums soft",
+        )  # fmt: skip
     if result.x is None:
-        return _plan(slots, [], pairs, optimal=False, status=f"no plan found: {result.message}")
-    chosen = [usable[i] for i in np.flatnonzero(result.x[:n] > 0.5)]
-    return _plan(slots, chosen, pairs, optimal=result.status == 0, status=str(result.message))
+        return _plan(slots, [], pairs, optimal=False, status=f"no plan found: {result.message}", fairness=fairness)
+    return _plan(slots, problem.chosen(result.x), pairs, optimal=result.status == 0,
+                 status=str(result.message), fairness=fairness)  # fmt: skip
+
+
+def _check_minimums(slots: Sequence[Slot], pairs: Sequence[Pair]) -> None:
+    """A hard minimum no plan can meet, named before solving."""
+    candidates: dict[str, set[str]] = defaultdict(set)
+    for p in pairs:
+        candidates[p.shift_id].add(p.volunteer_id)
+    short = [s.shift_id for s in slots if len(candidates[s.shift_id]) < s.minimum]
+    if short:
+        raise ValidationError(
+            "hard_minimum", f"fewer eligible volunteers than the minimum staffing for shifts {short[:20]}"
+        )
+
+
+class _Problem:
+    """The integer programme of :func:`allocate` in the form HiGHS takes. Variables: one per
+    pair (x), then per shift its shortfall below minimum, per volunteer with two or more
+    candidate shifts their shifts beyond the first (when ``spread`` is on), and the places held
+    for newcomers that went to others (when ``newcomer_share`` is on)."""
+
+    def __init__(self, slots: Sequence[Slot], usable: Sequence[Pair], limits: Limits, fairness: Fairness) -> None:
+        self.usable = usable
+        n = self.n = len(usable)
+        m = len(slots)
+        shift_index = {s.shift_id: i for i, s in enumerate(slots)}
+        col_shift = np.array([shift_index[p.shift_id] for p in usable])
+        person_index: dict[str, int] = {}
+        col_person = np.array([person_index.setdefault(p.volunteer_id, len(person_index)) for p in usable])
+        per_person = np.bincount(col_person)
+        priority = np.array([s.priority for s in slots])
+        gain = np.array([p.score for p in usable]) * (1.0 + priority[col_shift])
+        places = np.array([s.places for s in slots], dtype=np.float64)
+        minimum = np.array([s.minimum for s in slots], dtype=np.float64)
+        blocks = _Blocks()
+        blocks.variables(-gain, 0.0, 1.0)
+        short = blocks.variables(np.full(m, STAFFING_PENALTY), 0.0, 0.0 if fairness.hard_minimum else minimum)
+        cols = np.arange(n)
+        blocks.rows(col_shift, cols, 1.0, m, -np.inf, places)  # capacity
+        if minimum.any():
+            blocks.rows(np.concatenate([col_shift, np.arange(m)]), np.concatenate([cols, short]), 1.0,
+                        m, minimum, np.inf)  # fmt: skip
+        # Per volunteer: only those with more candidate shifts than they may take need a row.
+        over = per_person > limits.max_shifts
+        if over.any():
+            row_of = np.cumsum(over) - 1
+            sel = over[col_person]
+            blocks.rows(row_of[col_person[sel]], cols[sel], 1.0, int(over.sum()), -np.inf, float(limits.max_shifts))
+        if fairness.spread > 0:
+            several = per_person > 1
+            k = int(several.sum())
+            if k:
+                row_of = np.cumsum(several) - 1
+                sel = several[col_person]
+                extra = blocks.variables(np.full(k, fairness.spread), 0.0, np.inf)
+                blocks.rows(np.concatenate([row_of[col_person[sel]], np.arange(k)]),
+                            np.concatenate([cols[sel], extra]),
+                            np.concatenate([np.ones(int(sel.sum())), -np.ones(k)]), k, -np.inf, 1.0)  # fmt: skip
+        if fairness.newcomer_share > 0:
+            held = round(fairness.newcomer_share * float(places.sum()))
+            new = np.flatnonzero([p.newcomer for p in usable])
+            if held:
+                given_away = blocks.variables(np.array([NEWCOMER_PENALTY * (1.0 + priority.max())]), 0.0, float(held))
+                blocks.rows(np.zeros(len(new) + 1, dtype=np.int64), np.concatenate([new, given_away]), 1.0,
+                            1, float(held), np.inf)  # fmt: skip
+        r, c, v, u = _person_constraints(usable, slots, col_shift, col_person, limits)
+        if u:
+            blocks.rows(np.array(r), np.array(c), np.array(v), len(u), -np.inf, np.array(u))
+        self.blocks = blocks
+
+    def solve(self, time_limit_s: float, *, integral: bool) -> OptimizeResult:
+        b = self.blocks
+        integrality = np.zeros(b.n_vars)
+        if integral:
+            integrality[: self.n] = 1
+        return milp(
+            b.cost(),
+            constraints=b.constraint(),
+            integrality=integrality,
+            bounds=b.bounds(),
+            options={"time_limit": time_limit_s, **({"mip_rel_gap": 0.0} if integral else {"presolve": False})},
+        )
+
+    def chosen(self, x: NDArray[np.float64]) -> list[Pair]:
+        return [self.usable[int(i)] for i in np.flatnonzero(x[: self.n] > 0.5)]
+
+
+class _Blocks:
+    """A linear programme assembled block by block: variables with their costs and bounds, and
+    sparse rows ``lower <= A x <= upper``."""
+
+    def __init__(self) -> None:
+        self.n_vars = 0
+        self._cost: list[NDArray[np.float64]] = []
+        self._lo: list[NDArray[np.float64]] = []
+        self._hi: list[NDArray[np.float64]] = []
+        self._r: list[NDArray[np.int64]] = []
+        self._c: list[NDArray[np.int64]] = []
+        self._v: list[NDArray[np.float64]] = []
+        self._row_lo: list[NDArray[np.float64]] = []
+        self._row_hi: list[NDArray[np.float64]] = []
+        self.n_rows = 0
+
+    def variables(self, cost: NDArray[np.float64], lo: float | NDArray[np.float64],
+                  hi: float | NDArray[np.float64]) -> NDArray[np.int64]:  # fmt: skip
+        """New variables; their column numbers."""
+        k = len(cost)
+        self._cost.append(np.asarray(cost, dtype=np.float64))
+        self._lo.append(np.broadcast_to(np.asarray(lo, dtype=np.float64), (k,)))
+        self._hi.append(np.broadcast_to(np.asarray(hi, dtype=np.float64), (k,)))
+        self.n_vars += k
+        return np.arange(self.n_vars - k, self.n_vars)
+
+    def rows(self, r: NDArray[np.int64], c: NDArray[np.int64], v: float | NDArray[np.float64], k: int,
+             lo: float | NDArray[np.float64], hi: float | NDArray[np.float64]) -> None:  # fmt: skip
+        """``k`` new rows; entry ``(r[i], c[i])`` holds ``v[i]`` (rows numbered from 0 here)."""
+        self._r.append(np.asarray(r, dtype=np.int64) + self.n_rows)
+        self._c.append(np.asarray(c, dtype=np.int64))
+        self._v.append(np.broadcast_to(np.asarray(v, dtype=np.float64), (len(r),)))
+        self._row_lo.append(np.broadcast_to(np.asarray(lo, dtype=np.float64), (k,)))
+        self._row_hi.append(np.broadcast_to(np.asarray(hi, dtype=np.float64), (k,)))
+        self.n_rows += k
+
+    def cost(self) -> NDArray[np.float64]:
+        return np.concatenate(self._cost)
+
+    def bounds(self) -> Bounds:
+        return Bounds(np.concatenate(self._lo), np.concatenate(self._hi))
+
+    def constraint(self) -> LinearConstraint:
+        a = sparse.csr_matrix(
+            (np.concatenate(self._v), (np.concatenate(self._r), np.concatenate(self._c))),
+            shape=(self.n_rows, self.n_vars),
+        )
+        return LinearConstraint(a, np.concatenate(self._row_lo), np.concatenate(self._row_hi))
 
 
 def _whole(x: NDArray[np.float64], tolerance: float = 1e-7) -> bool:
@@ -275,28 +451,35 @@ def greedy(slots: Sequence[Slot], pairs: Sequence[Pair], limits: Limits = Limits
 
 
 def _plan(
-    slots: Sequence[Slot], chosen: Sequence[Pair], pairs: Sequence[Pair], *, optimal: bool, status: str
+    slots: Sequence[Slot],
+    chosen: Sequence[Pair],
+    pairs: Sequence[Pair],
+    *,
+    optimal: bool,
+    status: str,
+    fairness: Fairness | None = None,
 ) -> Plan:
     """The plan's figures and, for each place left empty, why."""
-    per_shift: dict[str, int] = defaultdict(int)
+    here: dict[str, set[str]] = defaultdict(set)
     for p in chosen:
-        per_shift[p.shift_id] += 1
+        here[p.shift_id].add(p.volunteer_id)
     candidates: dict[str, set[str]] = defaultdict(set)
     for p in pairs:
         candidates[p.shift_id].add(p.volunteer_id)
     used = {p.volunteer_id for p in chosen}
     unfilled = []
+    below_minimum = 0
     for s in slots:
-        left = s.places - per_shift[s.shift_id]
+        mine, got = candidates[s.shift_id], here[s.shift_id]
+        below_minimum += len(got) < s.minimum
+        left = s.places - len(got)
         if left <= 0:
             continue
-        mine = candidates[s.shift_id]
-        here = {p.volunteer_id for p in chosen if p.shift_id == s.shift_id}
         if not mine:
             reason = "nobody eligible within reach"
-        elif mine <= here:
+        elif mine <= got:
             reason = "fewer eligible volunteers than places"
-        elif mine - here <= used:
+        elif mine - got <= used:
             reason = "everyone else eligible is used elsewhere"
         else:
             reason = "the eligible volunteers left would break their limits (overlap, rest, hours, shifts)"
@@ -314,6 +497,10 @@ def _plan(
         optimal=optimal,
         assignment_gini=round(gini(counts), 4) if counts else 0.0,
         status=status,
+        newcomer_share=round(sum(p.newcomer for p in chosen) / len(chosen), 4) if chosen else 0.0,
+        max_load=max(counts, default=0),
+        below_minimum=below_minimum,
+        fairness=fairness or Fairness(),
     )
 
 
@@ -321,29 +508,138 @@ CANDIDATES_PER_PLACE = 10
 """How many ranked candidates per open place a campaign considers for each shift."""
 
 
+def campaign_shifts(
+    index: MatchIndex, *, now: datetime, activity_ids: Sequence[str] = (), shift_ids: Sequence[str] = ()
+) -> list[str]:
+    """The shifts a campaign covers: the listed ones (each must not have started) and every open
+    shift of the listed activities, each once, in order."""
+    now_s = int(now.timestamp())
+    out: dict[str, None] = {}
+    for shift_id in shift_ids:
+        row = index.shift_row(shift_id)
+        if not index.s_alive.data[row] or index.s_start.data[row] <= now_s:
+            raise ValidationError("shift_ids", f"shift {shift_id!r} has started or is withdrawn: leave it out")
+        out[shift_id] = None
+    for activity_id in activity_ids:
+        for row in index.open_shift_rows(index.activity_row(activity_id), now_s):
+            out[index.s_ids[row]] = None
+    return list(out)
+
+
 def campaign(
     index: MatchIndex,
-    activity_ids: Sequence[str],
+    shift_ids: Sequence[str],
     *,
     now: datetime,
     per_place: int = CANDIDATES_PER_PLACE,
+    weights: Weights | None = None,
+    distance_mode: str = "exact",
+    minimum: Mapping[str, int] | None = None,
+    priority: Mapping[str, float] | None = None,
+    newcomer_hours: float = NEWCOMER_HOURS,
     progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> tuple[list[Slot], list[Pair]]:
-    """The open shifts of some activities and, for each, its best ``per_place`` candidates per
-    open place from the ranking (every hard rule applied: travel, time, skills, age, bookings)."""
+    """The shifts (see :func:`campaign_shifts`) with their open places and, for each, its best
+    ``per_place`` candidates per open place from the ranking (every hard rule applied: travel,
+    time, skills, age, bookings; people already placed on a shift keep their places and are not
+    candidates again). ``minimum`` is a shift's total staffing floor (places already taken
+    count towards it); ``priority`` from 0 to 10."""
+    minimum, priority = minimum or {}, priority or {}
+    unknown = (set(minimum) | set(priority)) - set(shift_ids)
+    if unknown:
+        raise ValidationError("options", f"minimum or priority given for shifts not in the campaign: {sorted(unknown)[:10]}")
     slots: list[Slot] = []
     pairs: list[Pair] = []
-    rows = [
-        (a, s_row)
-        for a in activity_ids
-        for s_row in index.open_shift_rows(index.activity_row(a), int(now.timestamp()))
-    ]
-    for done, (activity_id, s_row) in enumerate(rows, 1):
-        places = int(index.s_cap.data[s_row]) - int(index.s_taken.data[s_row])
-        shift_id = index.s_ids[s_row]
-        slots.append(Slot(shift_id, int(index.s_start.data[s_row]), int(index.s_end.data[s_row]), places))
-        k = min(places * per_place, MAX_K)
-        for m in recommend_volunteers(index, activity_id, now=now, shift_id=shift_id, k=k).matches:
-            pairs.append(Pair(m.id, shift_id, m.score, dict(m.parts)))
-        progress(done, len(rows))
+    for done, shift_id in enumerate(shift_ids, 1):
+        slot = _slot(index, shift_id, minimum.get(shift_id, 0), priority.get(shift_id, 0.0))
+        slots.append(slot)
+        if slot.places:
+            k = min(slot.places * per_place, MAX_K)
+            pairs.extend(_candidates(index, shift_id, now, k, weights, distance_mode, newcomer_hours))
+        progress(done, len(shift_ids))
     return slots, pairs
+
+
+def _slot(index: MatchIndex, shift_id: str, minimum: int, priority: float) -> Slot:
+    """A shift's open places (capacity less the places taken) and what is left of its minimum."""
+    s_row = index.shift_row(shift_id)
+    taken = int(index.s_taken.data[s_row])
+    places = max(int(index.s_cap.data[s_row]) - taken, 0)
+    floor = min(max(minimum - taken, 0), places)
+    return Slot(shift_id, int(index.s_start.data[s_row]), int(index.s_end.data[s_row]), places, floor, priority)
+
+
+def _candidates(
+    index: MatchIndex,
+    shift_id: str,
+    now: datetime,
+    k: int,
+    weights: Weights | None,
+    distance_mode: str,
+    newcomer_hours: float,
+) -> list[Pair]:
+    ranking = recommend_volunteers(
+        index, index.activity_of_shift(shift_id), now=now, shift_id=shift_id, k=k,
+        weights=weights, distance_mode=distance_mode,
+    )  # fmt: skip
+    hours = index.v_hours.data
+    return [
+        Pair(
+            m.id,
+            shift_id,
+            m.score,
+            dict(m.parts),
+            newcomer=bool(hours[index.volunteer_row(m.id)] < newcomer_hours),
+            reasons=m.reasons,
+            distance_km=m.distance_km,
+        )
+        for m in ranking.matches
+    ]
+
+
+ASK_WINDOW_DAYS = 7
+"""The window over which emergency mode counts how often each volunteer was asked."""
+
+
+def emergency(
+    index: MatchIndex,
+    shift_id: str,
+    *,
+    now: datetime,
+    asked: Mapping[str, int],
+    ask_cap: int = 2,
+    page: int | None = None,
+    weights: Weights | None = None,
+    distance_mode: str = "exact",
+) -> Plan:
+    """A shift at short notice: its best available volunteers at once, without the campaign's
+    programme (one shift alone: the best ``page`` candidates are the optimum). Nobody asked
+    ``ask_cap`` times or more lately (``asked``: invitations per volunteer in the last
+    :data:`ASK_WINDOW_DAYS` days) is asked again, so the same people are not paged every time.
+    ``page`` (default: the open places) may exceed the places when many are expected to say no."""
+    if ask_cap < 1:
+        raise ValidationError("ask_cap", "must be at least 1")
+    slot = _slot(index, shift_id, 0, 0.0)
+    if slot.places == 0 and page is None:
+        raise ValidationError("shift_id", f"shift {shift_id!r} is full: give page to ask people for its waitlist")
+    want = slot.places if page is None else page
+    if not 1 <= want <= MAX_K:
+        raise ValidationError("page", f"must be from 1 to {MAX_K}")
+    capped = {v for v, n in asked.items() if n >= ask_cap}
+    found = _candidates(index, shift_id, now, min(want + len(capped), MAX_K), weights, distance_mode, NEWCOMER_HOURS)
+    kept: list[Pair] = []
+    held_back = 0
+    for p in found:
+        if len(kept) == want:
+            break
+        if p.volunteer_id in capped:
+            held_back += 1
+        else:
+            kept.append(p)
+    plan = _plan([replace(slot, places=want)], kept, kept, optimal=True,
+                 status=f"emergency: the best {len(kept)} available")  # fmt: skip
+    if held_back and plan.unfilled:
+        plan.unfilled[0]["reason"] = f"the others eligible were asked {ask_cap} times or more in {ASK_WINDOW_DAYS} days"
+    elif plan.unfilled:
+        plan.unfilled[0]["reason"] = "nobody else eligible within reach"
+    return replace(plan, held_back=held_back)

@@ -488,6 +488,9 @@ class Reason:
     def __str__(self) -> str:
         return f"{self.zh} / {self.en}"
 
+    def to_json(self) -> dict[str, str]:
+        return {"factor": self.factor, "zh": self.zh, "en": self.en}
+
 
 @dataclass(frozen=True, slots=True)
 class Match:
