@@ -117,10 +117,20 @@ def own_volunteer(who: Caller, volunteer_id: str) -> None:
     raise NotFoundError("volunteer", volunteer_id)
 
 
-def own_organisation(who: Caller, organisation_id: str, *, kind: str, ident: str) -> None:
+def own_organisation(who: Caller, organisation_id: str | None, *, kind: str, ident: str) -> None:
     """An organiser acts on their organisation's activities only; admins on any."""
     if who.role == "admin":
         return
     if who.role == "organiser" and who.account.organisation_id == organisation_id:
         return
     raise NotFoundError(kind, ident)
+
+
+def own_shift(service: Live, who: Caller, shift_id: str) -> str:
+    """The shift's activity, if the caller organises it (else 404)."""
+    service.refresh()
+    if not service.index.has_shift(shift_id):
+        raise NotFoundError("shift", shift_id)
+    activity_id = service.index.activity_of_shift(shift_id)
+    own_organisation(who, service.organisation_of(activity_id), kind="shift", ident=shift_id)
+    return activity_id

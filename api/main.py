@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from api import errors
 from api.auth import utcnow
 from api.geocoding import Places
-from api.routes import activities, bulk, demand, feeds, health, learning, signups, volunteers
+from api.routes import activities, allocations, bulk, demand, feeds, health, learning, signups, volunteers
 from api.service import Live
 from api.settings import Settings
 from matcher.store.base import load_taxonomy, open_store
@@ -114,7 +114,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         settings.geocoder, settings.geocoder_api_key, settings.geocoder_user_agent
     )
     errors.install(app)
-    for module in (health, volunteers, activities, signups, feeds, bulk, learning, demand):
+    for module in (health, volunteers, activities, signups, feeds, bulk, learning, demand, allocations):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, settings=settings)
     return app

@@ -11,12 +11,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pandas as pd
 from starlette.concurrency import run_in_threadpool
 
-from matcher import demo_outcomes
+from matcher import allocation, demo_outcomes
 from matcher.calendar import epoch_seconds
 from matcher.demo import demo_needs, generate_city
 from matcher.domain import Activity, GeoPoint, Shift, Volunteer, World
@@ -161,6 +161,10 @@ RERANK_POOL = 5
 """A boosted model re-orders the best ``RERANK_POOL * k`` (at least 50) by the default weights."""
 
 log = logging.getLogger("volmatch.service")
+
+MAX_CAMPAIGN_SHIFTS = 2_000
+"""Shifts one allocation request may plan (ranking their candidates holds this worker's index
+for about 3 ms a shift); larger campaigns go through ``volmatch allocate``."""
 
 _T = TypeVar("_T")
 
@@ -516,6 +520,75 @@ class Live:
             signup = self.store.ops.sign_up(ident, shift_id, volunteer_id, now_s, self.policy)
             self.refresh(force=True)
             return signup
+
+    def campaign(
+        self,
+        *,
+        now: datetime,
+        activity_ids: list[str],
+        shift_ids: list[str],
+        per_place: int,
+        minimum: dict[str, int],
+        priority: dict[str, float],
+    ) -> tuple[list[allocation.Slot], list[allocation.Pair]]:
+        """A campaign's shifts and their ranked candidates (:func:`matcher.allocation.campaign`),
+        ranked as recommendations are (the active model, distances as bands)."""
+        self.refresh()
+        with self.lock:
+            ids = allocation.campaign_shifts(self.index, now=now, activity_ids=activity_ids, shift_ids=shift_ids)
+            if len(ids) > MAX_CAMPAIGN_SHIFTS:
+                raise ValidationError(
+                    "shift_ids", f"{len(ids):,} shifts: at most {MAX_CAMPAIGN_SHIFTS:,} in one request "
+                    "(plan larger campaigns with `volmatch allocate`)",
+                )  # fmt: skip
+            return allocation.campaign(
+                self.index, ids, now=now, per_place=per_place, weights=self._weights(), distance_mode="band",
+                minimum=minimum, priority=priority,
+            )  # fmt: skip
+
+    def emergency(self, shift_id: str, *, now: datetime, ask_cap: int, page: int | None) -> allocation.Plan:
+        """:func:`matcher.allocation.emergency`, counting each volunteer's invitations in the
+        feedback log over the last week."""
+        asked = self.store.feedback.invited_since(epoch_seconds(now) - allocation.ASK_WINDOW_DAYS * 86400)
+        self.refresh()
+        with self.lock:
+            return allocation.emergency(
+                self.index, shift_id, now=now, asked=asked, ask_cap=ask_cap, page=page,
+                weights=self._weights(), distance_mode="band",
+            )  # fmt: skip
+
+    def accept_allocation(self, allocation_id: str, now: datetime) -> dict[str, Any]:
+        """Invite everyone a saved plan assigns, in one transaction, except those the core's
+        hard rules now rule out (they signed up elsewhere since, the shift started, ...): those
+        are listed as skipped with the reason."""
+        record = self.store.allocations.get(allocation_id)
+        if record["status"] == "accepted":
+            return record
+        now_s = epoch_seconds(now)
+        invitations: list[tuple[str, str, str]] = []
+        skipped: list[dict[str, str]] = []
+        self.refresh()
+        with self.lock:
+            for a in record["assignments"]:
+                shift_id, volunteer_id = a["shift_id"], a["volunteer_id"]
+                reason = self._why_not_invite(shift_id, volunteer_id, now_s)
+                if reason is None:
+                    invitations.append((f"su_{secrets.token_hex(8)}", shift_id, volunteer_id))
+                else:
+                    skipped.append({"shift_id": shift_id, "volunteer_id": volunteer_id, "reason": reason})
+            accepted = self.store.allocations.accept(allocation_id, invitations, skipped, now_s)
+            self.refresh(force=True)
+        return accepted
+
+    def _why_not_invite(self, shift_id: str, volunteer_id: str, now_s: int) -> str | None:
+        if not self.index.has_shift(shift_id):
+            return "the shift was withdrawn"
+        if int(self.index.s_start.data[self.index.shift_row(shift_id)]) <= now_s:
+            return "the shift has started"
+        if not self.index.has_volunteer(volunteer_id):
+            return "the volunteer is no longer registered"
+        blocked = why_not(self.index, volunteer_id, shift_id)
+        return None if blocked is None else blocked.en
 
     def change_signup(self, action: Callable[[], _T]) -> _T:
         """A write of the operations (cancel, accept, attendance, hours), then this process's

@@ -49,22 +49,29 @@ def served(
     }
 
 
+CARDS_PER_QUERY = 500
+
+
+def volunteer_cards(service: Live, idents: list[str]) -> dict[str, tuple[str, str | None]]:
+    """Name and district of each volunteer (a few hundred per database query)."""
+    cards: dict[str, tuple[str, str | None]] = {}
+    for i in range(0, len(idents), CARDS_PER_QUERY):
+        cards |= service.store.volunteer_cards(idents[i : i + CARDS_PER_QUERY])
+    return cards
+
+
+def card(cards: dict[str, tuple[str, str | None]], volunteer_id: str, distance_km: float | None) -> dict[str, Any]:
+    """What an organiser sees of a volunteer: name, district and a distance band, never where
+    they live or how to reach them."""
+    name, district = cards.get(volunteer_id, ("", None))
+    band = None if distance_km is None else distance_band(distance_km)
+    return {"name": name, "district": district, "distance_band": band}
+
+
 def volunteer_ranking(service: Live, ranking: Ranking) -> dict[str, Any]:
-    """For organisers: the volunteer's name and district and a distance band, never where they
-    live or how to reach them (reasons are already phrased in bands)."""
-    cards = service.store.volunteer_cards([m.id for m in ranking.matches])
-    out = []
-    for m in ranking.matches:
-        name, district = cards.get(m.id, ("", None))
-        out.append(
-            _match(m)
-            | {
-                "name": name,
-                "district": district,
-                "distance_band": None if m.distance_km is None else distance_band(m.distance_km),
-            }
-        )
-    return _ranking(ranking, out)
+    """For organisers: each volunteer's :func:`card` (reasons are already phrased in bands)."""
+    cards = volunteer_cards(service, [m.id for m in ranking.matches])
+    return _ranking(ranking, [_match(m) | card(cards, m.id, m.distance_km) for m in ranking.matches])
 
 
 def activity_ranking(service: Live, ranking: Ranking) -> dict[str, Any]:

@@ -154,7 +154,7 @@ class Plan:
             "fill_rate": self.fill_rate,
             "assigned": len(self.assignments),
             "optimal": self.optimal,
-            "status": self.status,
+            "solver_status": self.status,
             "assignment_gini": self.assignment_gini,
             "max_load": self.max_load,
             "newcomer_share": self.newcomer_share,
@@ -563,8 +563,10 @@ def campaign(
 def _slot(index: MatchIndex, shift_id: str, minimum: int, priority: float) -> Slot:
     """A shift's open places (capacity less the places taken) and what is left of its minimum."""
     s_row = index.shift_row(shift_id)
-    taken = int(index.s_taken.data[s_row])
-    places = max(int(index.s_cap.data[s_row]) - taken, 0)
+    taken, capacity = int(index.s_taken.data[s_row]), int(index.s_cap.data[s_row])
+    if minimum > capacity:
+        raise ValidationError("minimum", f"shift {shift_id!r} has {capacity} places: its minimum cannot be {minimum}")
+    places = max(capacity - taken, 0)
     floor = min(max(minimum - taken, 0), places)
     return Slot(shift_id, int(index.s_start.data[s_row]), int(index.s_end.data[s_row]), places, floor, priority)
 

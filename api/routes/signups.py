@@ -24,7 +24,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import AwareDatetime, Field
 
 from api import ical
-from api.deps import Caller, CallerDep, LiveDep, NowDep, own_organisation, own_volunteer, policy
+from api.deps import Caller, CallerDep, LiveDep, NowDep, own_organisation, own_shift, own_volunteer, policy
 from api.schemas import Strict
 from api.service import Live
 from matcher.calendar import epoch_seconds
@@ -93,7 +93,7 @@ def sign_up(
     if who.role == "organiser":
         if body is None or body.volunteer_id is None:
             raise HTTPException(422, "give volunteer_id: the volunteer to invite")
-        _own_shift(service, who, shift_id)
+        own_shift(service, who, shift_id)
         return service.invite(shift_id, body.volunteer_id, clock).to_json()
     volunteer_id = (
         who.account.volunteer_id if who.role == "volunteer" else (body.volunteer_id if body else None)
@@ -158,21 +158,11 @@ def decline(signup_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> 
     return service.change_signup(lambda: service.store.ops.decline(signup_id, epoch_seconds(clock))).to_json()
 
 
-def _own_shift(service: Live, who: Caller, shift_id: str) -> str:
-    """The shift's activity, if the caller organises it (else 404)."""
-    service.refresh()
-    if not service.index.has_shift(shift_id):
-        raise NotFoundError("shift", shift_id)
-    activity_id = service.index.activity_of_shift(shift_id)
-    own_organisation(who, service.organisation_of(activity_id), kind="shift", ident=shift_id)
-    return activity_id
-
-
 @router.get("/shifts/{shift_id}/roster", **policy("the shift's organisers or an admin", "organiser", "admin"))
 def roster(shift_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> dict[str, Any]:
     """Everyone signed up for the shift in order of arrival: places, offers, the waitlist with
     positions, cancellations, attendance."""
-    _own_shift(service, who, shift_id)
+    own_shift(service, who, shift_id)
     found = service.store.ops.roster(shift_id, epoch_seconds(clock), service.policy)
     counts: dict[str, int] = {}
     for s in found:
@@ -201,7 +191,7 @@ def shift_check_in_code(
 ) -> dict[str, Any]:
     """The code the organiser shows at the post (as text or a QR code): a volunteer with a place
     checks themself in with it. It changes every ten minutes."""
-    _own_shift(service, who, shift_id)
+    own_shift(service, who, shift_id)
     window = epoch_seconds(clock) // CODE_WINDOW_S
     return {
         "shift_id": shift_id,
@@ -338,7 +328,7 @@ def correct_hours(
             raise HTTPException(
                 403, "an organiser corrects hours of their own organisation's shifts: give shift_id"
             )
-        _own_shift(service, who, body.shift_id)
+        own_shift(service, who, body.shift_id)
     key = _key(idempotency_key, who, f"correction:{volunteer_id}", body)
     return _recorded(
         service.change_signup(

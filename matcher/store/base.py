@@ -9,6 +9,7 @@ from typing import Protocol
 from matcher.domain import Activity, GeoPoint, ServiceRecord, Volunteer, World
 from matcher.errors import ValidationError
 from matcher.skills import Taxonomy
+from matcher.store.allocations import Allocations
 from matcher.store.feedback import Feedback
 from matcher.store.needs import Needs
 from matcher.store.observations import Observations
@@ -50,6 +51,8 @@ class Store(Protocol):
     """What was recommended, what followed, and the learned models (:mod:`matcher.store.feedback`)."""
     needs: Needs
     """Needs that are not yet activities (:mod:`matcher.store.needs`)."""
+    allocations: Allocations
+    """Campaign plans and their acceptance (:mod:`matcher.store.allocations`)."""
     observations: Observations
     """Demand and supply signals imported from published data (:mod:`matcher.store.observations`)."""
 

@@ -51,6 +51,17 @@ class Feedback:
 
     # ------------------------------------------------------------------ the log
 
+    def invited_since(self, since_s: float) -> dict[str, int]:
+        """How many invitations each volunteer has had since ``since_s`` (emergency mode's cap on
+        how often the same person is asked: :func:`matcher.allocation.emergency`)."""
+        with self._begin() as tx:
+            rows = tx.all(
+                "SELECT volunteer_id, count(*) FROM outcomes WHERE kind = 'invited' AND at_s >= %s "
+                "GROUP BY volunteer_id",
+                (since_s,),
+            )
+        return {str(v): int(n) for v, n in rows}
+
     def log_served(self, answers: Sequence[Served]) -> None:
         """Append answers to the log (one transaction; an answer logged twice counts once)."""
         if not answers:

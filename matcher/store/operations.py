@@ -153,15 +153,20 @@ class Operations:
         """An organiser's invitation: recorded, no place held until the volunteer accepts. A
         volunteer already signed up (or invited) keeps their sign-up as it is."""
         with self._begin() as tx:
-            starts_s, _ = self._lock_shift(tx, shift_id)
-            if starts_s <= now_s:
-                raise ValidationError("shift_id", "the shift has started: no more invitations")
-            old = tx.one(f"{_SIGNUP} WHERE shift_id = %s AND volunteer_id = %s", (shift_id, volunteer_id))
-            if old is not None and old[3] in (*ACTIVE, "invited"):
-                return self._with_position(tx, _signup(old))
-            signup_id = self._enter(tx, signup_id, old, shift_id, volunteer_id, "invited", now_s)
-            insert_outcome(tx, "invited", volunteer_id, shift_id, now_s)
-            return self._get(tx, signup_id)
+            return self.invite_in(tx, signup_id, shift_id, volunteer_id, now_s)
+
+    def invite_in(self, tx: Tx, signup_id: str, shift_id: str, volunteer_id: str, now_s: int) -> Signup:
+        """:meth:`invite` within the caller's transaction (a campaign plan's invitations are
+        sent together: :mod:`matcher.store.allocations`)."""
+        starts_s, _ = self._lock_shift(tx, shift_id)
+        if starts_s <= now_s:
+            raise ValidationError("shift_id", "the shift has started: no more invitations")
+        old = tx.one(f"{_SIGNUP} WHERE shift_id = %s AND volunteer_id = %s", (shift_id, volunteer_id))
+        if old is not None and old[3] in (*ACTIVE, "invited"):
+            return self._with_position(tx, _signup(old))
+        signup_id = self._enter(tx, signup_id, old, shift_id, volunteer_id, "invited", now_s)
+        insert_outcome(tx, "invited", volunteer_id, shift_id, now_s)
+        return self._get(tx, signup_id)
 
     def decline(self, signup_id: str, now_s: int) -> Signup:
         with self._begin() as tx:

@@ -28,6 +28,7 @@ from psycopg_pool import ConnectionPool
 from matcher.domain import Activity, Booking, GeoPoint, ServiceRecord, Volunteer, World
 from matcher.errors import ConflictError
 from matcher.store import rows
+from matcher.store.allocations import Allocations
 from matcher.store.base import Account
 from matcher.store.feedback import Feedback
 from matcher.store.needs import Needs
@@ -205,6 +206,7 @@ class PostgisStore:
         self.ops = Operations(self._ops_tx, (psycopg.errors.UniqueViolation,))
         self.feedback = Feedback(self._ops_tx)
         self.needs = Needs(self._ops_tx)
+        self.allocations = Allocations(self._ops_tx, self.ops)
         self.observations = Observations(self._ops_tx)
 
     def close(self) -> None:

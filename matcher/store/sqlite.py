@@ -28,6 +28,7 @@ from matcher.domain import (
 )
 from matcher.errors import ConflictError
 from matcher.store import rows
+from matcher.store.allocations import Allocations
 from matcher.store.base import Account
 from matcher.store.feedback import Feedback
 from matcher.store.needs import Needs
@@ -55,6 +56,7 @@ class SqliteStore:
         self.ops = Operations(self._ops_tx, (sqlite3.IntegrityError,))
         self.feedback = Feedback(self._ops_tx)
         self.needs = Needs(self._ops_tx)
+        self.allocations = Allocations(self._ops_tx, self.ops)
         self.observations = Observations(self._ops_tx)
 
     def close(self) -> None:

@@ -118,6 +118,7 @@ def test_every_route_declares_a_policy_and_enforces_it(
                 claim_id="none",
                 version="none",
                 need_id="none",
+                allocation_id="none",
             )
             body = {} if method in ("post", "patch") else None
             anonymous = client.request(method, url, json=body)
