@@ -515,8 +515,7 @@ def allocate(
         sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
         return
     table = Table(title=f"{len(slots):,} shifts, {len(pairs):,} candidate pairs: the plan against greedy")
-    for column in ("", "total score", "fill rate", "assigned", "Gini of assignments", "most shifts for one",
-                   "newcomers", "proven optimal"):  # fmt: skip
+    for column in ("", "score", "fill", "assigned", "Gini", "max shifts", "newcomers", "optimal"):
         table.add_column(column, justify="left" if not column else "right")
     for name, p in (("plan", plan), ("greedy", greedy)):
         table.add_row(name, f"{p.total_score:.2f}", f"{p.fill_rate:.1%}", f"{len(p.assignments):,}",

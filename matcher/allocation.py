@@ -1,23 +1,27 @@
-"""Campaign allocation: fill many shifts at once, optimally and within every limit.
+"""Campaign allocation: fill many shifts at once, optimally, fairly and within every limit.
 
 Ranking one posting at a time sends the same strong volunteers to every organiser and leaves the
 last posts empty. Here the whole campaign is one integer programme over the eligible
 (volunteer, shift) pairs that the ranking scored (so every hard rule of the core already holds):
 
-    maximise   sum  score(v, s) * x(v, s)  -  STAFFING_PENALTY * short(s)
+    maximise   sum  gain(v, s) x(v, s)  -  STAFFING_PENALTY sum_s short(s)
+                                        -  spread sum_v extra(v)  -  newcomer_cost given_away
     subject to sum_v x(v, s) <= open places of s                 (capacity)
-               sum_v x(v, s) + short(s) >= minimum(s)            (minimum staffing, soft)
+               sum_v x(v, s) + short(s) >= minimum(s)            (minimum staffing; short = 0 if hard)
                sum_s x(v, s) <= max_shifts                        (per volunteer)
+               sum_s x(v, s) - extra(v) <= 1                      (spread: shifts beyond the first)
                sum_{s in week w} hours(s) x(v, s) <= max_hours    (per volunteer and week)
                sum_{s in C} x(v, s) <= 1 for every set C of the volunteer's candidate shifts
                    that overlap pairwise once each is padded by the rest time (no double booking)
-               x binary, short >= 0
+               sum_{newcomers} x(v, s) + given_away >= held       (places held for newcomers)
+               x binary; short, extra, given_away >= 0
 
-Shift ``priority`` multiplies the scores of its pairs (1 + priority), so high-priority posts
-are filled first when people are scarce. It is solved exactly by HiGHS (``scipy.optimize.milp``):
-first its linear relaxation, whose optimum is usually whole already (then it is the integer
-optimum, proven), else by branch and bound; the plan says whether optimality was proven. :func:`greedy` is the one-shift-at-a-time
-baseline it is compared with.
+``gain`` is the score times (1 + the shift's priority), so high-priority posts are filled
+first when people are scarce; ``held`` is ``newcomer_share`` of the campaign's places. It is
+solved exactly by HiGHS (``scipy.optimize.milp``): first its linear relaxation, whose optimum is
+usually whole already (then it is the integer optimum, proven), else by branch and bound; the
+plan says whether optimality was proven. :func:`greedy` is the one-shift-at-a-time baseline it
+is compared with; :func:`emergency` answers for one shift at short notice.
 """
 
 from __future__ import annotations
@@ -628,16 +632,15 @@ def emergency(
     if not 1 <= want <= MAX_K:
         raise ValidationError("page", f"must be from 1 to {MAX_K}")
     capped = {v for v, n in asked.items() if n >= ask_cap}
-    found = _candidates(index, shift_id, now, min(want + len(capped), MAX_K), weights, distance_mode, NEWCOMER_HOURS)
-    kept: list[Pair] = []
-    held_back = 0
-    for p in found:
-        if len(kept) == want:
+    k = min(2 * want, MAX_K)
+    while True:  # a longer list only when too many of the best were asked too often
+        found = _candidates(index, shift_id, now, k, weights, distance_mode, NEWCOMER_HOURS)
+        kept = [p for p in found if p.volunteer_id not in capped][:want]
+        if len(kept) == want or len(found) < k or k == MAX_K:
             break
-        if p.volunteer_id in capped:
-            held_back += 1
-        else:
-            kept.append(p)
+        k = min(4 * k, MAX_K)
+    last = found.index(kept[-1]) if len(kept) == want else len(found) - 1
+    held_back = sum(p.volunteer_id in capped for p in found[: last + 1])
     plan = _plan([replace(slot, places=want)], kept, kept, optimal=True,
                  status=f"emergency: the best {len(kept)} available")  # fmt: skip
     if held_back and plan.unfilled:
