@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check bench clean
+.PHONY: run test check bench screenshots clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,7 @@ run: $(STAMP)
 ## test: linters and type checks, then the whole suite, PostGIS included
 test: $(STAMP)
 	bash scripts/ensure-postgis.sh
+	bash scripts/ensure-chromium.sh
 	$(MAKE) --no-print-directory check
 	$(BIN)/pytest
 
@@ -33,6 +34,11 @@ check: $(STAMP)
 ## bench: index build, memory and query latencies at 10^6 volunteers x 10^5 activities
 bench: $(STAMP)
 	$(BIN)/volmatch bench
+
+## screenshots: the web console's main pages at phone and desktop width, into screenshots/
+screenshots: $(STAMP)
+	bash scripts/ensure-chromium.sh
+	$(BIN)/python scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

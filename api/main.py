@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from api import errors
+from api import errors, web
 from api.auth import utcnow
 from api.geocoding import Places
 from api.routes import activities, allocations, bulk, demand, feeds, health, learning, signups, volunteers
@@ -116,6 +116,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     errors.install(app)
     for module in (health, volunteers, activities, signups, feeds, bulk, learning, demand, allocations):
         app.include_router(module.router)
+    web.install(app)
     app.add_middleware(BodyLimit, settings=settings)
     return app
 

@@ -1,0 +1,228 @@
+"""The web console at ``/``: server-rendered pages (Jinja2, htmx) for volunteers, organisers and
+analysts, in Chinese and English, phone first.
+
+Pages hold no rules of their own. Each action calls the API's own route function with the
+signed-in caller (``api/routes/*``), so the console has the API's roles, ownership checks,
+privacy rules and validation by construction: an organiser's page is built from the same
+answer an organiser's API call gets (district and distance band, never a home or contact).
+
+Sessions: signing in (account name and password, or an access token from ``volmatch user``)
+sets an HttpOnly, SameSite=Lax cookie holding a signed token. Every form post carries a CSRF
+token that must equal the one in the ``vm_csrf`` cookie (double submit; htmx sends it as a
+header). Jinja2 escapes every value. The language is the ``vm_lang`` cookie, else the
+browser's preference.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError as PydanticError
+from starlette.concurrency import run_in_threadpool
+
+from api.auth import BadToken, account_id_from, issue_token, password_matches, utcnow
+from api.deps import Caller
+from api.service import Live
+from api.web.i18n import LANGUAGES, pick_language, translate
+from matcher.errors import MatcherError
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+SESSION, CSRF, LANG = "vm_session", "vm_csrf", "vm_lang"
+SESSION_HOURS = 12
+HOME = {"volunteer": "/me", "organiser": "/org", "analyst": "/analytics", "admin": "/analytics"}
+
+
+@dataclass(frozen=True)
+class Page:
+    """Who is looking and in which language, and the form token to post back."""
+
+    request: Request
+    who: Caller | None
+    lang: str
+    csrf: str
+
+    def t(self, key: str) -> str:
+        return translate(key, self.lang)
+
+    @property
+    def caller(self) -> Caller:
+        """The signed-in caller (pages check :func:`signed_in` first)."""
+        if self.who is None:
+            raise HTTPException(401, "sign in first")
+        return self.who
+
+    @property
+    def service(self) -> Live:
+        service: Live = self.request.app.state.live
+        return service
+
+    @property
+    def now(self) -> datetime:
+        now: datetime = self.request.app.state.clock()
+        return now
+
+
+async def page_for(request: Request) -> Page:
+    lang = pick_language(request.cookies.get(LANG), request.headers.get("accept-language"))
+    csrf = request.cookies.get(CSRF) or secrets.token_urlsafe(24)
+    who = None
+    token = request.cookies.get(SESSION)
+    if token:
+        try:
+            ident = account_id_from(token, request.app.state.signing_key)
+        except BadToken:
+            ident = None
+        if ident is not None:
+            service: Live = request.app.state.live
+            account = service.cached_account(ident) or await run_in_threadpool(service.account, ident)
+            who = None if account is None else Caller(account)
+    return Page(request, who, lang, csrf)
+
+
+def render(page: Page, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    response = templates.TemplateResponse(
+        page.request,
+        template,
+        {"page": page, "t": page.t, "who": page.who, "lang": page.lang, "csrf": page.csrf,
+         "error": page.request.query_params.get("error"), "ok": page.request.query_params.get("ok"),
+         **context},
+        status_code=status,
+    )
+    _cookie(page.request, response, CSRF, page.csrf, http_only=False)
+    return response
+
+
+def _cookie(request: Request, response: Response, name: str, value: str, *, http_only: bool = True,
+            max_age: int | None = None) -> None:  # fmt: skip
+    response.set_cookie(name, value, httponly=http_only, samesite="lax", secure=request.url.scheme == "https",
+                        max_age=max_age)  # fmt: skip
+
+
+async def form_of(page: Page) -> dict[str, str]:
+    """The posted form, once its CSRF token is checked (else 403)."""
+    form = await page.request.form()
+    sent = str(form.get("csrf") or page.request.headers.get("x-csrf-token") or "")
+    cookie = page.request.cookies.get(CSRF, "")
+    if not cookie or not hmac.compare_digest(sent, cookie):
+        raise HTTPException(403, "the form expired: reload the page and try again")
+    return {k: str(v) for k, v in form.items() if isinstance(v, str)}
+
+
+def back(path: str, *, ok: str | None = None, error: str | None = None) -> RedirectResponse:
+    """Post/redirect/get, with a short message for the next page."""
+    if ok is not None:
+        path += ("&" if "?" in path else "?") + "ok=" + quote(ok)
+    if error is not None:
+        path += ("&" if "?" in path else "?") + "error=" + quote(error[:300])
+    return RedirectResponse(path, status_code=303)
+
+
+def problem(e: Exception) -> str:
+    """What went wrong, as the API would say it."""
+    if isinstance(e, HTTPException):
+        return str(e.detail)
+    if isinstance(e, PydanticError):
+        return "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors())
+    return str(e)
+
+
+async def attempt(path: str, ok: str, action: Callable[[], Awaitable[Any]]) -> RedirectResponse:
+    """Run an action of the API; back to ``path`` with ``ok`` or with what went wrong."""
+    try:
+        await action()
+    except (MatcherError, HTTPException, PydanticError) as e:
+        return back(path, error=problem(e))
+    return back(path, ok=ok)
+
+
+def signed_in(page: Page, *roles: str) -> Response | None:
+    """``None`` when the caller may see the page; else where to send them."""
+    if page.who is None:
+        return back("/login?next=" + quote(page.request.url.path))
+    if page.who.role not in roles:
+        return render(page, "error.html", 403, message=page.t("forbidden"))
+    return None
+
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/", response_class=HTMLResponse)
+async def index(request: Request) -> Response:
+    page = await page_for(request)
+    if page.who is None:
+        return render(page, "login.html")
+    return back(HOME[page.who.role])
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request) -> Response:
+    return render(await page_for(request), "login.html")
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    page = await page_for(request)
+    form = await form_of(page)
+    service = page.service
+    account = None
+    if form.get("token"):
+        try:
+            account = await run_in_threadpool(
+                service.account, account_id_from(form["token"].strip(), request.app.state.signing_key)
+            )
+        except BadToken:
+            account = None
+    elif form.get("name") and form.get("password"):
+        found = await run_in_threadpool(service.store.find_account, form["name"][:200])
+        if found is not None and found.password_hash and password_matches(found.password_hash, form["password"]):
+            account = found
+    if account is None:
+        return render(page, "login.html", 401, error=page.t("bad_login"))
+    token = issue_token(account, request.app.state.signing_key, now=utcnow(), ttl_hours=SESSION_HOURS)
+    target = form.get("next", "")
+    response = back(target if target.startswith("/") and not target.startswith("//") else HOME[account.role])
+    _cookie(request, response, SESSION, token, max_age=SESSION_HOURS * 3600)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    await form_of(await page_for(request))
+    response = back("/login")
+    response.delete_cookie(SESSION)
+    return response
+
+
+@router.post("/lang")
+async def switch_language(request: Request) -> Response:
+    page = await page_for(request)
+    form = await form_of(page)
+    lang = form.get("lang") if form.get("lang") in LANGUAGES else ("en" if page.lang == "zh" else "zh")
+    target = form.get("next", "/")
+    response = back(target if target.startswith("/") and not target.startswith("//") else "/")
+    _cookie(request, response, LANG, str(lang), max_age=365 * 86400)
+    return response
+
+
+def install(app: Any) -> None:
+    """Mount the console's pages and static files on the app."""
+    from fastapi.staticfiles import StaticFiles
+
+    from api.web import analysts, organisers, volunteers
+
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    for module in (volunteers, organisers, analysts):
+        app.include_router(module.router)
+    app.include_router(router)

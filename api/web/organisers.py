@@ -1,0 +1,184 @@
+"""Organisers' pages: their organisation's activities, a new activity with its shift, each
+shift's suggested volunteers (district and distance band, with reasons) to invite, its roster
+with check-in, the check-in code with its QR code, and a campaign plan to accept. Each action is
+the API's own route function, so an organiser sees and does here exactly what the API allows."""
+
+from __future__ import annotations
+
+import io
+import secrets
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import segno
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
+
+from api.routes import activities, allocations, signups
+from api.routes.allocations import AllocationIn
+from api.routes.signups import SignupIn
+from api.schemas import ActivityIn
+from api.views import volunteer_cards
+from api.web import Page, attempt, back, form_of, page_for, problem, render, signed_in
+from api.web.shifts import describe
+from matcher.errors import MatcherError
+
+router = APIRouter(include_in_schema=False)
+ORGANISERS = ("organiser", "admin")
+LOCAL = ZoneInfo("Asia/Shanghai")
+
+
+def _organisation(page: Page) -> str | None:
+    assert page.who is not None
+    return page.who.account.organisation_id
+
+
+def _our_activities(page: Page) -> list[Any]:
+    org = _organisation(page)
+    start = int(page.now.timestamp())
+    found = page.service.store.list_activities(category=None, starts_from=start, starts_to=None)
+    return [a for a in found if org is None or a.organisation_id == org][:200]
+
+
+@router.get("/org", response_class=HTMLResponse)
+async def home(request: Request) -> Response:
+    page = await page_for(request)
+    if (refused := signed_in(page, *ORGANISERS)) is not None:
+        return refused
+    mine = _our_activities(page)
+    rows = [{"activity": a, "shifts": [describe(page.service, s.id, page.lang) | {"id": s.id} for s in a.shifts]}
+            for a in mine]  # fmt: skip
+    index = page.service.index
+    return render(page, "org_home.html", activities=rows, districts=sorted(index.districts.names),
+                  categories=sorted(index.categories.names))  # fmt: skip
+
+
+@router.post("/org/activities")
+async def create(request: Request) -> Response:
+    page = await page_for(request)
+    if (refused := signed_in(page, *ORGANISERS)) is not None:
+        return refused
+    form = await form_of(page)
+    org = _organisation(page) or form.get("organisation_id", "")
+
+    async def act() -> None:
+        start, end = (_local(form.get(k, "")) for k in ("start", "end"))
+        body = ActivityIn.model_validate({
+            "id": f"a_{secrets.token_hex(6)}", "organisation_id": org, "title": form.get("title", ""),
+            "category": form.get("category", ""), "district": form.get("district") or None,
+            "address": form.get("district") or None,
+            "required_skills": [s.strip() for s in form.get("skills", "").replace("，", ",").split(",") if s.strip()],
+            "shifts": [{"id": f"s_{secrets.token_hex(6)}", "start": start, "end": end,
+                        "capacity": int(form.get("capacity") or 0)}],
+        })  # fmt: skip
+        activities.create_activity(body, page.caller, page.service, request.app.state.places)
+
+    return await attempt("/org", page.t("done"), act)
+
+
+def _local(value: str) -> str:
+    """A ``datetime-local`` field (Beijing time) as an aware ISO time; the API refuses bad ones."""
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=LOCAL).isoformat()
+    except ValueError:
+        return value
+
+
+@router.get("/org/shifts/{shift_id}", response_class=HTMLResponse)
+async def shift(request: Request, shift_id: str) -> Response:
+    page = await page_for(request)
+    if (refused := signed_in(page, *ORGANISERS)) is not None:
+        return refused
+    who, service = page.caller, page.service
+    assert who is not None
+    try:
+        listed = signups.roster(shift_id, who, service, page.now)
+        code = signups.shift_check_in_code(shift_id, who, service, request, page.now)
+        activity_id = service.index.activity_of_shift(shift_id)
+        suggested = await activities.recommended_volunteers(activity_id, who, service, page.now, shift_id=shift_id, k=10)
+    except MatcherError as e:
+        return render(page, "error.html", 404, message=problem(e))
+    cards = volunteer_cards(service, [s["volunteer_id"] for s in listed["signups"]])
+    on_roster = {s["volunteer_id"] for s in listed["signups"]}
+    qr = io.BytesIO()
+    segno.make(code["code"], error="m").save(qr, kind="svg", xmldecl=False, svgns=True, scale=6, border=2)
+    return render(
+        page, "shift.html", shift_id=shift_id, shift=describe(service, shift_id, page.lang),
+        suggested=[m | {"reasons_shown": [r[page.lang] for r in m["reasons"]]} for m in suggested["matches"]
+                   if m["id"] not in on_roster],
+        roster=[s | {"name": cards.get(s["volunteer_id"], ("", None))[0]} for s in listed["signups"]],
+        code=code["code"], qr=Markup(qr.getvalue().decode()),  # segno's own SVG: no user text in it
+    )  # fmt: skip
+
+
+@router.post("/org/shifts/{shift_id}/invite")
+async def invite(request: Request, shift_id: str) -> Response:
+    page = await page_for(request)
+    if (refused := signed_in(page, *ORGANISERS)) is not None:
+        return refused
+    form = await form_of(page)
+    body = SignupIn(volunteer_id=form.get("volunteer_id", "")[:64])
+
+    async def act() -> None:
+        signups.sign_up(shift_id, page.caller, page.service, page.now, body)
+
+    return await attempt(f"/org/shifts/{shift_id}", page.t("invited"), act)
+
+
+@router.post("/org/signups/{signup_id}/check-in")
+async def check_in(request: Request, signup_id: str) -> Response:
+    page = await page_for(request)
+    if (refused := signed_in(page, *ORGANISERS)) is not None:
+        return refused
+    form = await form_of(page)
+    target = form.get("back", "/org")
+
+    async def act() -> None:
+        signups.check_in(signup_id, page.caller, page.service, request, page.now)
+
+    return await attempt(target if target.startswith("/org/") else "/org", page.t("checked_in"), act)
+
+
+@router.post("/org/allocations")
+async def plan(request: Request) -> Response:
+    page = await page_for(request)
+    if (refused := signed_in(page, *ORGANISERS)) is not None:
+        return refused
+    form = await request.form()
+    await form_of(page)
+    chosen = [str(a) for a in form.getlist("activity_ids")][:200]
+    try:
+        body = AllocationIn.model_validate({"activity_ids": chosen, "options": {"max_shifts": int(str(form.get("max_shifts") or 2))}})
+        made = allocations.create_allocation(body, page.caller, page.service, page.now)
+    except Exception as e:
+        return back("/org", error=problem(e))
+    return back(f"/org/allocations/{made['id']}")
+
+
+@router.get("/org/allocations/{allocation_id}", response_class=HTMLResponse)
+async def allocation(request: Request, allocation_id: str) -> Response:
+    page = await page_for(request)
+    if (refused := signed_in(page, *ORGANISERS)) is not None:
+        return refused
+    try:
+        record = allocations.get_allocation(allocation_id, page.caller, page.service)
+    except MatcherError as e:
+        return render(page, "error.html", 404, message=problem(e))
+    shifts = {a["shift_id"] for a in record["assignments"]} | {u["shift_id"] for u in record["unfilled"]}
+    return render(page, "allocation.html", plan=record,
+                  shifts={s: describe(page.service, s, page.lang) for s in shifts})  # fmt: skip
+
+
+@router.post("/org/allocations/{allocation_id}/accept")
+async def accept(request: Request, allocation_id: str) -> Response:
+    page = await page_for(request)
+    if (refused := signed_in(page, *ORGANISERS)) is not None:
+        return refused
+    await form_of(page)
+
+    async def act() -> None:
+        allocations.accept_allocation(allocation_id, page.caller, page.service, page.now)
+
+    return await attempt(f"/org/allocations/{allocation_id}", page.t("done"), act)

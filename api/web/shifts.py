@@ -1,0 +1,26 @@
+"""How a shift is written on a page: its activity's title and its local date and hours."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.service import Live
+
+WEEKDAYS = {"zh": "一二三四五六日", "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
+
+
+def describe(service: Live, shift_id: str, lang: str) -> dict[str, Any]:
+    """The shift's activity (id and title), its local start and end, and its places left."""
+    service.refresh()
+    if not service.index.has_shift(shift_id):
+        return {"activity_id": None, "title": shift_id, "when": "", "places_left": 0}
+    activity = service.activity(service.index.activity_of_shift(shift_id))
+    shift = next(s for s in activity.shifts if s.id == shift_id)
+    start, end = shift.starts_at, shift.ends_at
+    day = start.weekday()
+    if lang == "zh":
+        when = f"{start.month}月{start.day}日 周{WEEKDAYS['zh'][day]} {start:%H:%M}–{end:%H:%M}"
+    else:
+        when = f"{WEEKDAYS['en'][day]} {start.day} {start:%b} {start:%H:%M}–{end:%H:%M}"
+    return {"activity_id": activity.id, "title": activity.title, "when": when,
+            "places_left": service.index.places_left(shift_id), "capacity": shift.capacity}  # fmt: skip

@@ -1,0 +1,13 @@
+// The console's few behaviours: htmx requests carry the CSRF token; "copy" buttons copy a link.
+document.addEventListener("htmx:configRequest", function (event) {
+  var meta = document.querySelector('meta[name="csrf-token"]');
+  if (meta) { event.detail.headers["X-CSRF-Token"] = meta.content; }
+});
+document.addEventListener("click", function (event) {
+  var button = event.target.closest("[data-copy]");
+  if (!button) { return; }
+  var field = document.getElementById(button.getAttribute("data-copy"));
+  field.select();
+  if (navigator.clipboard) { navigator.clipboard.writeText(field.value).catch(function () {}); }
+  button.textContent = button.getAttribute("data-copied");
+});

@@ -1,0 +1,92 @@
+"""Volunteers' pages: recommended activities with their reasons, sign-up (or the waitlist),
+their sign-ups with cancel, accept, decline and check-in by code, and their hours, star tier,
+certificate and calendar link. Each action is the API's own route function."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from api.routes import signups, volunteers
+from api.routes.signups import CheckIn
+from api.web import Page, attempt, form_of, page_for, render, signed_in
+from api.web.shifts import describe
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/me", response_class=HTMLResponse)
+async def home(request: Request) -> Response:
+    page = await page_for(request)
+    if (refused := signed_in(page, "volunteer")) is not None:
+        return refused
+    assert page.who is not None and page.who.account.volunteer_id is not None
+    volunteer_id = page.who.account.volunteer_id
+    service, who = page.service, page.who
+    ranking = await volunteers.recommended_activities(volunteer_id, who, service, page.now, k=10)
+    mine = service.store.ops.signups_of(volunteer_id)
+    offers = [_offer(page, m) for m in ranking["matches"] if m.get("shift_id")]
+    held = {s.shift_id for s in mine if s.status in ("confirmed", "waitlisted", "offered", "invited")}
+    return render(
+        page,
+        "volunteer_home.html",
+        offers=[o for o in offers if o["shift_id"] not in held],
+        signups=[{"signup": s, "shift": describe(service, s.shift_id, page.lang)} for s in reversed(mine)],
+        hours=signups.hours(volunteer_id, who, service, request),
+        calendar=signups.volunteer_calendar_link(volunteer_id, who, service, request)["url"],
+    )
+
+
+def _offer(page: Page, match: dict[str, Any]) -> dict[str, Any]:
+    shift = describe(page.service, match["shift_id"], page.lang)
+    return {"shift_id": match["shift_id"], "title": match["title"], "shift": shift, "score": match["score"],
+            "reasons": [r[page.lang] for r in match["reasons"]]}  # fmt: skip
+
+
+@router.get("/me/certificate", response_class=HTMLResponse)
+async def certificate(request: Request) -> Response:
+    page = await page_for(request)
+    if (refused := signed_in(page, "volunteer")) is not None:
+        return refused
+    assert page.who is not None and page.who.account.volunteer_id is not None
+    return signups.certificate(page.who.account.volunteer_id, page.caller, page.service, request, page.now)
+
+
+@router.post("/me/signups")
+async def sign_up(request: Request) -> Response:
+    page = await page_for(request)
+    if (refused := signed_in(page, "volunteer")) is not None:
+        return refused
+    form = await form_of(page)
+    assert page.who is not None
+
+    async def act() -> None:
+        signups.sign_up(form.get("shift_id", "")[:64], page.caller, page.service, page.now)
+
+    return await attempt("/me", page.t("done"), act)
+
+
+@router.post("/me/signups/{signup_id}/{action}")
+async def change(request: Request, signup_id: str, action: str) -> Response:
+    """Cancel, accept or decline a sign-up, or check in with the organiser's code."""
+    page = await page_for(request)
+    if (refused := signed_in(page, "volunteer")) is not None:
+        return refused
+    form = await form_of(page)
+    who, service, now = page.caller, page.service, page.now
+    assert who is not None
+    actions = {
+        "cancel": lambda: signups.cancel(signup_id, who, service, now),
+        "accept": lambda: signups.accept(signup_id, who, service, now),
+        "decline": lambda: signups.decline(signup_id, who, service, now),
+        "check-in": lambda: signups.check_in(signup_id, who, service, request, now, CheckIn(at=None, code=form.get("code", "")[:12])),
+    }  # fmt: skip
+    if action not in actions:
+        return render(page, "error.html", 404, message=page.t("not_found"))
+
+    async def act() -> None:
+        actions[action]()
+
+    return await attempt("/me", page.t("done"), act)

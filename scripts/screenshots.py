@@ -1,0 +1,119 @@
+"""``make screenshots``: the console's main pages at phone (360 px) and desktop (1280 px) width,
+as PNG files in ``screenshots/``, for a person to look at.
+
+It serves ``make run``'s demo city (building it if absent, with its demo accounts) on a free
+port, signs in as each demo role with a token and photographs each page in headless Chromium
+(Debian's, /usr/bin/chromium, driven by Playwright), in Chinese and in English.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import Page, sync_playwright
+
+from api.auth import issue_token
+from api.settings import Settings
+from matcher.store.base import open_store
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "screenshots"
+DB = ROOT / "var" / "volmatch.db"
+CHROMIUM = os.environ.get("VOLMATCH_CHROMIUM", "/usr/bin/chromium")
+WIDTHS = {"phone": (360, 780), "desktop": (1280, 900)}
+
+
+def tokens() -> dict[str, str]:
+    settings = Settings(database_url=f"sqlite:///{DB}")
+    key = settings.signing_key()
+    store = open_store(settings.database_url)
+    try:
+        found = {role: store.find_account(f"demo-{role}") for role in ("volunteer", "organiser", "analyst")}
+    finally:
+        store.close()
+    now = datetime.now(UTC)
+    return {role: issue_token(a, key, now=now, ttl_hours=1) for role, a in found.items() if a is not None}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def sign_in(page: Page, base: str, token: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#token", token)
+    page.click("button.primary")
+    page.wait_for_load_state("networkidle")
+
+
+def main() -> None:
+    volmatch = [sys.executable, "-m", "api.cli"]
+    subprocess.run([*volmatch, "demo", "--if-missing"], check=True, cwd=ROOT)
+    subprocess.run([*volmatch, "user", "demo"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([*volmatch, "serve", "--port", str(port), "--workers", "1"], cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        for _ in range(120):
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        OUT.mkdir(exist_ok=True)
+        shots = shoot(base, tokens())
+    finally:
+        server.terminate()
+        server.wait(10)
+    print(f"{len(shots)} screenshots in {OUT}:")
+    for path in shots:
+        print(f"  {path.relative_to(ROOT)}")
+
+
+def shoot(base: str, token: dict[str, str]) -> list[Path]:
+    shots: list[Path] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        for size, (width, height) in WIDTHS.items():
+            for lang in ("zh", "en"):
+                context = browser.new_context(viewport={"width": width, "height": height},
+                                              locale="zh-CN" if lang == "zh" else "en-GB")  # fmt: skip
+                page = context.new_page()
+                pages = [("login", None, "/login")]
+                pages += [("volunteer", "volunteer", "/me"), ("organiser", "organiser", "/org"),
+                          ("analyst", "analyst", "/analytics")]  # fmt: skip
+                for name, role, path in pages:
+                    if role is not None:
+                        context.clear_cookies()
+                        sign_in(page, base, token[role])
+                    page.goto(base + path)
+                    shots.append(snap(page, f"{name}-{size}-{lang}"))
+                    if name == "organiser":
+                        first = page.locator("#activities a").first
+                        if first.count():
+                            first.click()
+                            page.wait_for_load_state("networkidle")
+                            shots.append(snap(page, f"organiser-shift-{size}-{lang}"))
+                context.close()
+        browser.close()
+    return shots
+
+
+def snap(page: Page, name: str) -> Path:
+    path = OUT / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+if __name__ == "__main__":
+    main()

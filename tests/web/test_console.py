@@ -1,0 +1,213 @@
+"""The web console end to end: a real ``volmatch serve`` on a small city and Debian's Chromium
+driven by Playwright walk each role's main journey. Every page visited is checked for an error
+message and for console errors; the organiser's pages are checked for the volunteers' homes,
+phones and e-mails, which must never appear there.
+
+Chromium comes from ``make test`` (scripts/ensure-chromium.sh). In CI these tests never skip;
+on a machine without /usr/bin/chromium they skip and say so.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from api.auth import issue_token, utcnow
+from matcher.domain import Shift, World
+from matcher.store.base import Account, open_store
+from tests.api.served import Served
+from tests.conftest import WEST_LAKE, activity, volunteer
+
+CHROMIUM = os.environ.get("VOLMATCH_CHROMIUM", "/usr/bin/chromium")
+SECRET = "w" * 40
+CST = ZoneInfo("Asia/Shanghai")
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI") == "true":
+        raise RuntimeError(f"CI: {CHROMIUM} is missing; make test installs it (scripts/ensure-chromium.sh)")
+    pytest.skip(f"no Chromium at {CHROMIUM}: run make test (it installs Debian's chromium)", allow_module_level=True)
+
+from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+
+
+def next_saturday() -> date:
+    today = datetime.now(CST).date()
+    return today + timedelta(days=(5 - today.weekday()) % 7 + 7)
+
+
+def saturday(ident: str, capacity: int) -> Shift:
+    day = next_saturday()
+    return Shift(ident, datetime.combine(day, time(8), CST), datetime.combine(day, time(12), CST), capacity)
+
+
+PRIVATE = ["+86 139 1234 5678", "secret.home@example.cn"]
+
+
+def world() -> World:
+    """Six volunteers 1-6 km from the West Lake, free Saturday mornings, each with a phone and an
+    e-mail; a river clean-up (o1) next Saturday morning with ten places."""
+    people = tuple(
+        volunteer(f"v{i}", float(i), name=f"志愿者{i}", district="西湖区", phone=PRIVATE[0], email=PRIVATE[1])
+        for i in range(1, 7)
+    )
+    clean_up = activity("a1", organisation_id="o1", title="西溪湿地清洁 River clean-up", category="river protection",
+                        shifts=(saturday("s1", 10),), district="西湖区")  # fmt: skip
+    return World(people, (clean_up,))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    tmp = tmp_path_factory.mktemp("console")
+    url = f"sqlite:///{tmp / 'console.db'}"
+    store = open_store(url)
+    store.load_world(world())
+    accounts = [Account("acct_v1", "v1", "volunteer", volunteer_id="v1"),
+                Account("acct_v2", "v2", "volunteer", volunteer_id="v2"),
+                Account("acct_o1", "o1", "organiser", organisation_id="o1"),
+                Account("acct_an", "an", "analyst")]  # fmt: skip
+    for a in accounts:
+        store.create_account(a)
+    store.close()
+    tokens = {a.name: issue_token(a, SECRET, now=utcnow(), ttl_hours=2) for a in accounts}
+    with Served(url, SECRET, tmp / "serve.log", workers=1) as served:
+        yield served.base, tokens
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+class Visit:
+    """A signed-in browser tab that fails the test on any console error or error page."""
+
+    def __init__(self, browser: Browser, base: str, token: str, width: int = 360) -> None:
+        self.base = base
+        self.context = browser.new_context(viewport={"width": width, "height": 800}, locale="zh-CN")
+        self.page: Page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.go("/login")
+        self.page.fill("#token", token)
+        self.page.click("button.primary")
+        self.page.wait_for_load_state("networkidle")
+        self.check()
+
+    def go(self, path: str) -> Any:
+        response = self.page.goto(self.base + path)
+        assert response is not None and response.status < 400, (path, response and response.status)
+        self.check()
+        return response
+
+    def submit(self, selector: str) -> None:
+        self.page.click(selector)
+        self.page.wait_for_load_state("networkidle")
+        self.check()
+
+    def check(self) -> None:
+        assert self.errors == [], self.errors
+        assert self.page.locator(".flash.error").count() == 0, self.page.locator(".flash.error").all_inner_texts()
+        assert self.page.locator("h1").first.inner_text() not in ("出错了", "Something went wrong")
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def test_a_volunteer_signs_up_for_a_recommended_shift_and_sees_it(server: tuple[str, dict[str, str]], browser: Browser) -> None:
+    base, tokens = server
+    v = Visit(browser, base, tokens["v1"])
+    v.go("/me")
+    offer = v.page.locator('#recommendations li[data-shift="s1"]')
+    assert "西溪湿地清洁" in offer.inner_text() and offer.locator(".reasons li").count() > 0
+    v.submit('#recommendations li[data-shift="s1"] button')
+    mine = v.page.locator('#my-signups li[data-shift="s1"]')
+    assert mine.count() == 1 and "已确认" in mine.inner_text()
+    assert v.page.locator('#recommendations li[data-shift="s1"]').count() == 0
+    # The page works in English too, and the choice is remembered.
+    v.submit("header form[action='/lang'] button")
+    assert "confirmed" in v.page.locator('#my-signups li[data-shift="s1"]').inner_text()
+    v.go("/me")
+    assert v.page.locator("html").get_attribute("lang") == "en"
+    v.close()
+
+
+def test_an_organiser_creates_an_activity_invites_and_checks_in(server: tuple[str, dict[str, str]], browser: Browser) -> None:
+    base, tokens = server
+    o = Visit(browser, base, tokens["o1"], width=1280)
+    o.go("/org")
+    day = next_saturday().isoformat()
+    o.page.fill("#title", "社区长者探访 <script>alert(1)</script>")
+    o.page.fill("#category", "elderly care")
+    o.page.select_option("#district", "西湖区")
+    o.page.fill("#start", f"{day}T08:30")
+    o.page.fill("#end", f"{day}T11:30")
+    o.page.fill("#capacity", "3")
+    o.submit("#new-activity button")
+    created = o.page.locator("#activities li", has_text="社区长者探访")
+    assert created.count() == 1 and "<script>" in created.inner_text()  # shown as text, not run
+    created.locator("a").first.click()
+    o.page.wait_for_load_state("networkidle")
+    o.check()
+    suggested = o.page.locator("#suggested > li")
+    assert suggested.count() > 0
+    html = o.page.content()
+    homes = [f"{WEST_LAKE.lat + km / 111.19508:.4f}" for km in range(1, 7)]  # each volunteer's latitude
+    for secret in [*PRIVATE, *homes]:
+        assert secret not in html
+    first = suggested.first
+    invited = first.get_attribute("data-volunteer")
+    assert invited is not None and "km" in first.inner_text()
+    shift_path = o.page.url.removeprefix(base)
+    o.submit('#suggested > li >> nth=0 >> button')
+    assert o.page.locator(f'#roster tr[data-volunteer="{invited}"]').count() == 1
+    # The volunteer accepts the invitation on their page.
+    v = Visit(browser, base, tokens[invited])
+    v.go("/me")
+    v.submit(f'#my-signups li[data-shift="{shift_path.rsplit("/", 1)[1]}"] form[action$="/accept"] button')
+    v.close()
+    o.go(shift_path)
+    o.submit(f'#roster tr[data-volunteer="{invited}"] button')
+    assert "已签到" in o.page.locator(f'#roster tr[data-volunteer="{invited}"]').inner_text()
+    assert o.page.locator("#check-in-code").inner_text().isdigit() and o.page.locator(".qr svg").count() == 1
+    for secret in PRIVATE:
+        assert secret not in o.page.content()
+    o.close()
+
+
+def test_an_analyst_opens_the_gap_map(server: tuple[str, dict[str, str]], browser: Browser) -> None:
+    base, tokens = server
+    a = Visit(browser, base, tokens["an"], width=1280)
+    a.go("/analytics")
+    assert a.page.locator("#gap-map path").count() == 13
+    assert a.page.locator("#gaps tbody tr").count() > 0
+    a.page.select_option("#weekday", "Sat")
+    a.submit("#filters button")
+    assert "weekday=Sat" in a.page.url
+    assert set(a.page.locator("#gaps tbody tr td:nth-child(3)").all_inner_texts()) <= {"Sat"}
+    a.close()
+
+
+def test_pages_refuse_the_wrong_role_and_forms_without_their_token(server: tuple[str, dict[str, str]], browser: Browser) -> None:
+    import httpx
+
+    base, tokens = server
+    v = Visit(browser, base, tokens["v2"])
+    response = v.page.goto(base + "/org")
+    assert response is not None and response.status == 403
+    v.errors.clear()
+    v.close()
+    # A form posted from elsewhere (no CSRF token) changes nothing.
+    forged = httpx.post(f"{base}/me/signups", data={"shift_id": "s1"}, cookies={"vm_session": tokens["v2"]})
+    assert forged.status_code == 403
+    anonymous = httpx.get(f"{base}/me", follow_redirects=False)
+    assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
