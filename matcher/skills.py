@@ -60,16 +60,18 @@ class Taxonomy:
     aliases: Mapping[str, str] = field(default_factory=dict)
     _lookup: dict[str, str] = field(init=False, repr=False)
     _children: dict[str, tuple[str, ...]] = field(init=False, repr=False)
+    _names: list[tuple[Skill, tuple[str, ...]]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         lookup: dict[str, str] = {}
         children: dict[str, list[str]] = {}
+        names: list[tuple[Skill, tuple[str, ...]]] = []
         # Later sources never override earlier ones: curated volunteering skills win over ESCO.
         for skill in self.skills.values():
-            for text in (skill.id, skill.en, skill.zh or "", *skill.synonyms):
-                key = normalise_text(text)
-                if key:
-                    lookup.setdefault(key, skill.id)
+            keys = tuple(k for k in (normalise_text(t) for t in (skill.id, skill.en, skill.zh or "", *skill.synonyms)) if k)
+            names.append((skill, keys))
+            for key in keys:
+                lookup.setdefault(key, skill.id)
             for parent in skill.parents:
                 if parent not in self.skills:
                     raise ValidationError(f"skills.{skill.id}.parents", f"unknown parent {parent!r}")
@@ -80,6 +82,7 @@ class Taxonomy:
             lookup.setdefault(normalise_text(alias), target)
         self._lookup = lookup
         self._children = {k: tuple(v) for k, v in children.items()}
+        self._names = names
 
     @classmethod
     def from_rows(
@@ -150,6 +153,22 @@ class Taxonomy:
         if lang == "zh" and skill.zh:
             return skill.zh
         return skill.en
+
+    def search(self, text: str, limit: int = 20) -> list[Skill]:
+        """Skills whose id, Chinese or English label or a synonym contains ``text`` (normalised),
+        best first: a whole-name match, then a name starting with it, then one containing it;
+        volunteering skills before ESCO's at each step; then alphabetically."""
+        key = normalise_text(text)
+        if not key:
+            return []
+        found: list[tuple[int, int, str, Skill]] = []
+        for skill, names in self._names:
+            if not any(key in n for n in names):
+                continue
+            rank = 0 if key in names else 1 if any(n.startswith(key) for n in names) else 2
+            found.append((rank, skill.source != "volmatch", skill.en.casefold(), skill))
+        found.sort(key=lambda f: f[:3])
+        return [f[3] for f in found[:limit]]
 
     def parents(self, skill_id: str) -> tuple[str, ...]:
         skill = self.skills.get(skill_id)

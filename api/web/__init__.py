@@ -220,9 +220,9 @@ def install(app: Any) -> None:
     """Mount the console's pages and static files on the app."""
     from fastapi.staticfiles import StaticFiles
 
-    from api.web import analysts, organisers, volunteers
+    from api.web import analysts, organisers, profile, volunteers
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (volunteers, organisers, analysts):
+    for module in (volunteers, profile, organisers, analysts):
         app.include_router(module.router)
     app.include_router(router)

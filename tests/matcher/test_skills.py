@@ -43,3 +43,28 @@ def test_covered_by_is_the_inverse_of_credits_for(taxonomy: Taxonomy, data: st.D
     required = data.draw(st.sampled_from(curated))
     for held, credit in taxonomy.credits_for(required).items():
         assert taxonomy.covered_by(held)[required] == credit
+
+
+def test_search_finds_skills_in_either_language(taxonomy: Taxonomy) -> None:
+    assert taxonomy.search("急救")[0].id == "first_aid"
+    assert taxonomy.search("First Aid")[0].id == "first_aid"
+    assert taxonomy.search("护")[0].zh is not None  # a curated skill before ESCO's
+    assert taxonomy.search("   ") == [] and taxonomy.search("no such skill at all") == []
+    assert len(taxonomy.search("a", limit=7)) == 7
+
+
+@given(st.data())
+def test_every_search_result_contains_the_text_and_whole_names_come_first(taxonomy: Taxonomy, data: st.DataObject) -> None:
+    from matcher.skills import normalise_text
+
+    skill = taxonomy.skills[data.draw(st.sampled_from([*sorted(taxonomy.skills)[:500], "first_aid", "nursing"]))]
+    name = data.draw(st.sampled_from([n for n in (skill.en, skill.zh) if n]))
+    cut = data.draw(st.integers(1, len(name)))
+    text = name[:cut]
+    key = normalise_text(text)
+    found = taxonomy.search(text, limit=50)
+    for s in found:
+        assert any(key in normalise_text(n) for n in (s.id, s.en, s.zh or "", *s.synonyms))
+    if key and cut == len(name) and found:
+        first = found[0]
+        assert key in {normalise_text(n) for n in (first.id, first.en, first.zh or "", *first.synonyms)}

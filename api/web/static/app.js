@@ -11,3 +11,12 @@ document.addEventListener("click", function (event) {
   if (navigator.clipboard) { navigator.clipboard.writeText(field.value).catch(function () {}); }
   button.textContent = button.getAttribute("data-copied");
 });
+document.addEventListener("click", function (event) {
+  var button = event.target.closest("[data-locate]");
+  if (!button || !navigator.geolocation) { return; }
+  navigator.geolocation.getCurrentPosition(function (where) {
+    document.getElementById("lat").value = where.coords.latitude.toFixed(5);
+    document.getElementById("lon").value = where.coords.longitude.toFixed(5);
+    document.getElementById("consent").checked = true;
+  });
+});

@@ -1,0 +1,44 @@
+"""The console's parts that need no browser: every word in both languages, the availability
+grid's round trip, and the sign-in, CSRF and role rules over the app in process."""
+
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from api.web import i18n
+from api.web.profile import BLOCKS, DAYS, grid, windows
+
+CELLS = [f"{d}:{a}" for d in DAYS for a, _ in BLOCKS]
+
+
+def test_every_message_has_both_languages() -> None:
+    for key, (zh, en) in i18n.MESSAGES.items():
+        assert zh.strip() and en.strip(), key
+        assert zh != en or key in ("app",), key
+
+
+def test_the_language_is_the_choice_then_the_browser_then_chinese() -> None:
+    assert i18n.pick_language("en", "zh-CN") == "en"
+    assert i18n.pick_language(None, "en-GB,en;q=0.9,zh;q=0.5") == "en"
+    assert i18n.pick_language("fr", "de-DE, zh-TW;q=0.4") == "zh"
+    assert i18n.pick_language(None, None) == "zh"
+
+
+@given(st.sets(st.sampled_from(CELLS)))
+def test_the_availability_grid_round_trips(cells: set[str]) -> None:
+    ws = windows(cells)
+    assert grid(ws) == cells
+    for w in ws:  # merged: no two windows of a day touch
+        assert w["start"] < w["end"]
+    by_day = [(w["day"], w["start"], w["end"]) for w in ws]
+    for (d1, _, e1), (d2, s2, _) in itertools.pairwise(by_day):
+        assert d1 != d2 or e1 < s2
+
+
+def test_windows_finer_than_the_grid_show_the_blocks_they_cover_whole() -> None:
+    assert grid([{"day": "sat", "start": "08:00", "end": "12:00"}]) == {"sat:8", "sat:10"}
+    assert grid([{"day": "sat", "start": "09:00", "end": "11:00"}]) == set()
+    assert grid([{"day": "sun", "start": "20:00", "end": "00:00"}]) == {"sun:20"}
