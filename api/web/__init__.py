@@ -74,20 +74,24 @@ class Page:
 
 
 async def page_for(request: Request) -> Page:
-    lang = pick_language(request.cookies.get(LANG), request.headers.get("accept-language"))
+    """Who is signed in, and their language: the one they chose (kept with their account, so it
+    follows them to any device), else this browser's choice, else the browser's preference."""
     csrf = request.cookies.get(CSRF) or secrets.token_urlsafe(24)
     who = None
+    chosen = request.cookies.get(LANG)
     token = request.cookies.get(SESSION)
+    service: Live = request.app.state.live
     if token:
         try:
             ident = account_id_from(token, request.app.state.signing_key)
         except BadToken:
             ident = None
         if ident is not None:
-            service: Live = request.app.state.live
             account = service.cached_account(ident) or await run_in_threadpool(service.account, ident)
             who = None if account is None else Caller(account)
-    return Page(request, who, lang, csrf)
+    if who is not None:
+        chosen = await run_in_threadpool(service.store.preferences.language, who.account.id) or chosen
+    return Page(request, who, pick_language(chosen, request.headers.get("accept-language")), csrf)
 
 
 def render(page: Page, template: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -210,6 +214,8 @@ async def switch_language(request: Request) -> Response:
     page = await page_for(request)
     form = await form_of(page)
     lang = form.get("lang") if form.get("lang") in LANGUAGES else ("en" if page.lang == "zh" else "zh")
+    if page.who is not None:
+        await run_in_threadpool(page.service.store.preferences.set_language, page.who.account.id, str(lang))
     target = form.get("next", "/")
     response = back(target if target.startswith("/") and not target.startswith("//") else "/")
     _cookie(request, response, LANG, str(lang), max_age=365 * 86400)

@@ -14,6 +14,7 @@ from matcher.store.feedback import Feedback
 from matcher.store.needs import Needs
 from matcher.store.observations import Observations
 from matcher.store.operations import Operations
+from matcher.store.preferences import Preferences
 
 ROLES = ("volunteer", "organiser", "analyst", "admin")
 
@@ -53,6 +54,8 @@ class Store(Protocol):
     """Needs that are not yet activities (:mod:`matcher.store.needs`)."""
     allocations: Allocations
     """Campaign plans and their acceptance (:mod:`matcher.store.allocations`)."""
+    preferences: Preferences
+    """Each account's language in the web console (:mod:`matcher.store.preferences`)."""
     observations: Observations
     """Demand and supply signals imported from published data (:mod:`matcher.store.observations`)."""
 

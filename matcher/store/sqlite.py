@@ -34,6 +34,7 @@ from matcher.store.feedback import Feedback
 from matcher.store.needs import Needs
 from matcher.store.observations import Observations
 from matcher.store.operations import Operations, Tx
+from matcher.store.preferences import Preferences
 
 MIGRATIONS = "matcher.store.migrations.sqlite"
 
@@ -57,6 +58,7 @@ class SqliteStore:
         self.feedback = Feedback(self._ops_tx)
         self.needs = Needs(self._ops_tx)
         self.allocations = Allocations(self._ops_tx, self.ops)
+        self.preferences = Preferences(self._ops_tx)
         self.observations = Observations(self._ops_tx)
 
     def close(self) -> None:

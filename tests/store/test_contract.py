@@ -263,3 +263,13 @@ def test_listing_activities_by_category_time_and_place(store: Store) -> None:
     within = {a.id for a in world.activities if a.location is None or haversine_km(centre, a.location) <= 8.0}
     assert within <= {a.id for a in near}  # a prefilter may keep a few more, never fewer
     assert all(a.location is None or haversine_km(centre, a.location) <= 20.0 for a in near)
+
+
+def test_an_account_keeps_its_language(store: Store) -> None:
+    assert store.preferences.language("acct_x") is None
+    store.preferences.set_language("acct_x", "en")
+    store.preferences.set_language("acct_x", "zh")
+    store.preferences.set_language("acct_y", "en")
+    assert (store.preferences.language("acct_x"), store.preferences.language("acct_y")) == ("zh", "en")
+    with pytest.raises(ValidationError):
+        store.preferences.set_language("acct_x", "fr")

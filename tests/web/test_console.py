@@ -139,6 +139,13 @@ def test_a_volunteer_signs_up_for_a_recommended_shift_and_sees_it(server: tuple[
     v.go("/me")
     assert v.page.locator("html").get_attribute("lang") == "en"
     v.close()
+    # The choice is kept with the account: a new browser (no cookies) opens in English too.
+    again = Visit(browser, base, tokens["v1"])
+    again.go("/me")
+    assert again.page.locator("html").get_attribute("lang") == "en"
+    again.submit("header form[action='/lang'] button")  # and back to Chinese
+    assert again.page.locator("html").get_attribute("lang") == "zh-CN"
+    again.close()
 
 
 def test_a_new_volunteer_registers_and_fills_in_their_profile(server: tuple[str, dict[str, str]], browser: Browser) -> None:

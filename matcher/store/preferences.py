@@ -1,0 +1,28 @@
+"""Each account's own choices in the web console (its language): one SQL for both stores."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
+from matcher.errors import ValidationError
+from matcher.store.operations import Tx
+
+LANGUAGES = ("zh", "en")
+
+
+class Preferences:
+    def __init__(self, begin: Callable[[], AbstractContextManager[Tx]]) -> None:
+        self._begin = begin
+
+    def language(self, account_id: str) -> str | None:
+        with self._begin() as tx:
+            row = tx.one("SELECT language FROM preferences WHERE account_id = %s", (account_id,))
+        return None if row is None else str(row[0])
+
+    def set_language(self, account_id: str, language: str) -> None:
+        if language not in LANGUAGES:
+            raise ValidationError("language", f"must be one of {', '.join(LANGUAGES)}")
+        with self._begin() as tx:
+            if tx.run("UPDATE preferences SET language = %s WHERE account_id = %s", (language, account_id)) == 0:
+                tx.run("INSERT INTO preferences (account_id, language) VALUES (%s, %s)", (account_id, language))
