@@ -99,7 +99,7 @@ def shoot(base: str, token: dict[str, str]) -> list[Path]:
                     page.goto(base + path)
                     shots.append(snap(page, f"{name}-{size}-{lang}"))
                     if name == "organiser":
-                        first = page.locator("#activities a").first
+                        first = page.locator("#activities a[href^='/org/shifts/']").first
                         if first.count():
                             first.click()
                             page.wait_for_load_state("networkidle")

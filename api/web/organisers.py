@@ -6,6 +6,7 @@ the API's own route function, so an organiser sees and does here exactly what th
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 import secrets
 from datetime import datetime
 from typing import Any
@@ -16,10 +17,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
+from api.deps import own_organisation
 from api.routes import activities, allocations, signups
 from api.routes.allocations import AllocationIn
-from api.routes.signups import SignupIn
-from api.schemas import ActivityIn
+from api.routes.signups import HoursIn, SignupIn
+from api.schemas import ActivityIn, ActivityPatch
+from api.service import Live
 from api.views import volunteer_cards
 from api.web import Page, attempt, back, form_of, page_for, problem, render, signed_in
 from api.web.shifts import describe
@@ -71,7 +74,7 @@ async def create(request: Request) -> Response:
             "address": form.get("district") or None,
             "required_skills": [s.strip() for s in form.get("skills", "").replace("，", ",").split(",") if s.strip()],
             "shifts": [{"id": f"s_{secrets.token_hex(6)}", "start": start, "end": end,
-                        "capacity": int(form.get("capacity") or 0)}],
+                        "capacity": _whole(form.get("capacity", ""))}],
         })  # fmt: skip
         activities.create_activity(body, page.caller, page.service, request.app.state.places)
 
@@ -108,9 +111,17 @@ async def shift(request: Request, shift_id: str) -> Response:
         page, "shift.html", shift_id=shift_id, shift=describe(service, shift_id, page.lang),
         suggested=[m | {"reasons_shown": [r[page.lang] for r in m["reasons"]]} for m in suggested["matches"]
                    if m["id"] not in on_roster],
-        roster=[s | {"name": cards.get(s["volunteer_id"], ("", None))[0]} for s in listed["signups"]],
+        roster=[s | {"name": cards.get(s["volunteer_id"], ("", None))[0], "approved": _approved(service, s)}
+                for s in listed["signups"]],
         code=code["code"], qr=Markup(qr.getvalue().decode()),  # segno's own SVG: no user text in it
     )  # fmt: skip
+
+
+def _approved(service: Live, signup: dict[str, Any]) -> bool:
+    """Whether the hours of a finished place are in the volunteer's ledger already."""
+    if signup["checked_out_s"] is None:
+        return False
+    return any(e.shift_id == signup["shift_id"] for e in service.store.ops.ledger(signup["volunteer_id"]))
 
 
 @router.post("/org/shifts/{shift_id}/invite")
@@ -127,18 +138,86 @@ async def invite(request: Request, shift_id: str) -> Response:
     return await attempt(f"/org/shifts/{shift_id}", page.t("invited"), act)
 
 
-@router.post("/org/signups/{signup_id}/check-in")
-async def check_in(request: Request, signup_id: str) -> Response:
+@router.post("/org/signups/{signup_id}/{action}")
+async def attendance(request: Request, signup_id: str, action: str) -> Response:
+    """Check someone in or out, mark a no-show, or approve the hours of a place."""
     page = await page_for(request)
     if (refused := signed_in(page, *ORGANISERS)) is not None:
         return refused
     form = await form_of(page)
     target = form.get("back", "/org")
+    who, service, now = page.caller, page.service, page.now
+    actions: dict[str, Callable[[], object]] = {
+        "check-in": lambda: signups.check_in(signup_id, who, service, request, now),
+        "check-out": lambda: signups.check_out(signup_id, who, service, now),
+        "no-show": lambda: signups.no_show(signup_id, who, service, now),
+        "hours": lambda: signups.approve_hours(
+            signup_id, HoursIn.model_validate({"hours": _number(form.get("hours")), "note": ""}), who, service, now
+        ),
+    }
+    if action not in actions:
+        return render(page, "error.html", 404, message=page.t("not_found"))
 
     async def act() -> None:
-        signups.check_in(signup_id, page.caller, page.service, request, page.now)
+        actions[action]()
 
-    return await attempt(target if target.startswith("/org/") else "/org", page.t("checked_in"), act)
+    return await attempt(target if target.startswith("/org/") else "/org", page.t("done"), act)
+
+
+@router.get("/org/activities/{activity_id}", response_class=HTMLResponse)
+async def edit_page(request: Request, activity_id: str) -> Response:
+    page = await page_for(request)
+    if (refused := signed_in(page, *ORGANISERS)) is not None:
+        return refused
+    try:
+        a = page.service.activity(activity_id)
+        own_organisation(page.caller, a.organisation_id, kind="activity", ident=activity_id)
+    except MatcherError as e:
+        return render(page, "error.html", 404, message=problem(e))
+    shifts = [{"id": s.id, "start": s.starts_at.astimezone(LOCAL).strftime("%Y-%m-%dT%H:%M"),
+               "end": s.ends_at.astimezone(LOCAL).strftime("%Y-%m-%dT%H:%M"), "capacity": s.capacity}
+              for s in a.shifts]  # fmt: skip
+    index = page.service.index
+    return render(page, "activity_edit.html", a=a, shifts=shifts, districts=sorted(index.districts.names),
+                  categories=sorted(index.categories.names))  # fmt: skip
+
+
+@router.post("/org/activities/{activity_id}")
+async def edit(request: Request, activity_id: str) -> Response:
+    """Change the activity and its shifts (and add one) through the API's PATCH."""
+    page = await page_for(request)
+    if (refused := signed_in(page, *ORGANISERS)) is not None:
+        return refused
+    form = await form_of(page)
+    shifts = []
+    for i in range(int(form.get("shift_rows") or 0)):
+        ident = form.get(f"shift_id_{i}") or (f"s_{secrets.token_hex(6)}" if form.get(f"start_{i}") else "")
+        if ident and form.get(f"keep_{i}", "on") == "on":
+            shifts.append({"id": ident, "start": _local(form.get(f"start_{i}", "")), "end": _local(form.get(f"end_{i}", "")),
+                           "capacity": _whole(form.get(f"capacity_{i}", ""))})  # fmt: skip
+
+    async def act() -> None:
+        body = ActivityPatch.model_validate({
+            "title": form.get("title", ""), "description": form.get("description", ""),
+            "category": form.get("category", ""), "district": form.get("district") or None, "shifts": shifts,
+        })  # fmt: skip
+        activities.update_activity(activity_id, body, page.caller, page.service, request.app.state.places)
+
+    return await attempt(f"/org/activities/{activity_id}", page.t("saved"), act)
+
+
+def _number(value: str | None) -> float | str | None:
+    try:
+        return None if not value else float(value)
+    except ValueError:
+        return value  # the API's validation names the field
+
+
+def _whole(value: str) -> int | str:
+    try:
+        return int(value)
+    except ValueError:
+        return value  # the API's validation names the field
 
 
 @router.post("/org/allocations")

@@ -23,4 +23,5 @@ def describe(service: Live, shift_id: str, lang: str) -> dict[str, Any]:
     else:
         when = f"{WEEKDAYS['en'][day]} {start.day} {start:%b} {start:%H:%M}–{end:%H:%M}"
     return {"activity_id": activity.id, "title": activity.title, "when": when,
-            "places_left": service.index.places_left(shift_id), "capacity": shift.capacity}  # fmt: skip
+            "places_left": service.index.places_left(shift_id), "capacity": shift.capacity,
+            "hours": round((end - start).total_seconds() / 3600, 2)}  # fmt: skip

@@ -114,6 +114,13 @@ class Visit:
         self.page.wait_for_load_state("networkidle")
         self.check()
 
+    def submit_expecting_error(self, selector: str) -> None:
+        """Submit a form the service must refuse: its message is shown, and nothing else fails."""
+        self.page.click(selector)
+        self.page.wait_for_load_state("networkidle")
+        assert self.errors == [], self.errors
+        assert self.page.locator(".flash.error").count() == 1
+
     def check(self) -> None:
         assert self.errors == [], self.errors
         assert self.page.locator(".flash.error").count() == 0, self.page.locator(".flash.error").all_inner_texts()
@@ -216,7 +223,7 @@ def test_an_organiser_creates_an_activity_invites_and_checks_in(server: tuple[st
     o.submit("#new-activity button")
     created = o.page.locator("#activities li", has_text="社区长者探访")
     assert created.count() == 1 and "<script>" in created.inner_text()  # shown as text, not run
-    created.locator("a").first.click()
+    created.locator("a[href^='/org/shifts/']").first.click()
     o.page.wait_for_load_state("networkidle")
     o.check()
     suggested = o.page.locator("#suggested > li")
@@ -238,11 +245,48 @@ def test_an_organiser_creates_an_activity_invites_and_checks_in(server: tuple[st
     v.submit(f'#my-signups li[data-shift="{shift_path.rsplit("/", 1)[1]}"] form[action$="/accept"] button')
     v.close()
     o.go(shift_path)
-    o.submit(f'#roster tr[data-volunteer="{invited}"] button')
-    assert "已签到" in o.page.locator(f'#roster tr[data-volunteer="{invited}"]').inner_text()
+    row = f'#roster tr[data-volunteer="{invited}"]'
+    o.submit(f'{row} button[data-action="check-in"]')
+    assert "已签到" in o.page.locator(row).inner_text()
+    o.submit(f'{row} button[data-action="check-out"]')
+    o.page.fill(f"{row} input[name=hours]", "2.5")
+    o.submit(f'{row} button[data-action="hours"]')
+    assert o.page.locator(f'{row} button').count() == 0  # approved: nothing left to do
+    v = Visit(browser, base, tokens[invited])
+    v.go("/me")
+    assert float(v.page.locator("#total-hours").inner_text()) >= 2.5
+    v.close()
     assert o.page.locator("#check-in-code").inner_text().isdigit() and o.page.locator(".qr svg").count() == 1
     for secret in PRIVATE:
         assert secret not in o.page.content()
+    # Edit the activity: a new title, one more place, and a second shift.
+    o.go("/org")
+    o.page.locator("#activities li", has_text="社区长者探访").locator("a", has_text="修改").click()
+    o.page.wait_for_load_state("networkidle")
+    o.check()
+    o.page.fill("#title", "社区长者探访（周六）")
+    o.page.fill("#capacity_0", "4")
+    o.page.fill("#start_1", f"{day}T14:00")
+    o.page.fill("#end_1", f"{day}T16:00")
+    o.page.fill("#capacity_1", "2")
+    o.submit("#edit-activity button.primary")
+    assert o.page.locator("#title").input_value() == "社区长者探访（周六）"
+    assert o.page.locator("#edit-activity fieldset[data-shift^='s_']").count() == 2
+    assert o.page.locator("#capacity_0").input_value() == "4"
+    o.page.fill("#end_1", f"{day}T13:00")  # before it starts: refused, nothing changed
+    o.submit_expecting_error("#edit-activity button.primary")
+    assert o.page.locator("#end_1").input_value().endswith("16:00")
+    # Plan the campaign of both activities and accept it: invitations go out.
+    o.go("/org")
+    for box in o.page.locator("#activities input[name=activity_ids]").all():
+        box.check()
+    o.submit("#activities ~ button.primary")
+    assert "/org/allocations/al_" in o.page.url and o.page.locator("#assignments tbody tr").count() > 0
+    assert o.page.locator(".figures").inner_text().count("%") >= 1
+    for secret in PRIVATE:
+        assert secret not in o.page.content()
+    o.submit("form[action$='/accept'] button")
+    assert o.page.locator("form[action$='/accept']").count() == 0 and "已邀请" in o.page.content()
     o.close()
 
 
