@@ -6,8 +6,8 @@ the API's own route function, so an organiser sees and does here exactly what th
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 import secrets
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
