@@ -74,9 +74,12 @@ async def analytics(request: Request) -> Response:
     if (refused := signed_in(page, *READERS)) is not None:
         return refused
     q = request.query_params
-    category, weekday = q.get("category") or None, q.get("weekday") or None
-    by = ["district", "category", "weekday"]
-    error = None
+    category, weekday, area = q.get("category") or None, q.get("weekday") or None, q.get("area") or None
+    skill_text = (q.get("skill") or "").strip()[:200]
+    skill = page.service.taxonomy.resolve(skill_text) if skill_text else None
+    # The table is by category or by skill (a volunteer's hour is split over one or the other).
+    by = ["district", "skill" if skill else "category", "weekday"]
+    error = page.t("unknown_skill") if skill_text and skill is None else None
     try:
         start = date.fromisoformat(q["from"]) if q.get("from") else None
         end = date.fromisoformat(q["to"]) if q.get("to") else None
@@ -85,7 +88,8 @@ async def analytics(request: Request) -> Response:
     except (MatcherError, ValueError) as e:
         error = problem(e)
         table, ideas = {"rows": [], "from": "", "to": ""}, {"projects": [], "recruitment": []}
-    rows = [r for r in table["rows"] if (category is None or r.get("category") == category)
+    rows = [r for r in table["rows"] if (skill is not None or category is None or r.get("category") == category)
+            and (skill is None or r.get("skill") == skill)
             and (weekday is None or r.get("weekday") == weekday)]  # fmt: skip
     per_district: dict[str, float] = {}
     for r in rows:
@@ -94,11 +98,17 @@ async def analytics(request: Request) -> Response:
     shapes, height = _svg_paths(per_district)
     for s in shapes:
         s["fill"] = _colour(s["shade"])
+    if area is not None:
+        rows = [r for r in rows if r.get("district") == area]
+    skill_label = None if skill is None else page.service.taxonomy.label(skill, page.lang)
+    for r in rows:
+        r["what"] = skill_label if skill is not None else r.get("category")
     models = learning.models(page.service) if page.who is not None and page.who.role != "organiser" else None
     rows.sort(key=lambda r: -(r.get("gap_hours") or 0.0))
     return render(
         page, "analytics.html", rows=rows[:MAX_ROWS], shapes=shapes, width=WIDTH, height=height,
         categories=sorted({r["category"] for r in table["rows"] if r.get("category")}), weekdays=WEEKDAYS,
-        category=category, weekday=weekday, first=table["from"], last=table["to"], ideas=ideas,
+        category=category, weekday=weekday, area=area, skill=skill_text, first=table["from"], last=table["to"],
+        areas=sorted(f["properties"]["name"] for f in districts()), ideas=ideas,
         models=models, error=error or q.get("error"),
     )  # fmt: skip

@@ -135,6 +135,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # analysts
     "analytics": ("供需分析", "Demand and supply"),
     "gap_map": ("缺口地图", "Gap map"),
+    "skill_filter": ("技能", "Skill"),
+    "unknown_skill": ("技能库中没有这个技能", "No such skill in the taxonomy"),
     "gap_table": ("缺口明细", "Gaps"),
     "from": ("从", "From"),
     "to": ("到", "To"),

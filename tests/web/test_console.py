@@ -50,14 +50,15 @@ PRIVATE = ["+86 139 1234 5678", "secret.home@example.cn"]
 
 
 def world() -> World:
-    """Six volunteers 1-6 km from the West Lake, free Saturday mornings, each with a phone and an
-    e-mail; a river clean-up (o1) next Saturday morning with ten places."""
+    """Six volunteers with first aid 1-6 km from the West Lake, free Saturday mornings, each with a
+    phone and an e-mail; a river clean-up (o1) needing first aid next Saturday morning, ten places."""
     people = tuple(
-        volunteer(f"v{i}", float(i), name=f"志愿者{i}", district="西湖区", phone=PRIVATE[0], email=PRIVATE[1])
+        volunteer(f"v{i}", float(i), name=f"志愿者{i}", district="西湖区", phone=PRIVATE[0], email=PRIVATE[1],
+                  skills=["first_aid"])
         for i in range(1, 7)
     )
     clean_up = activity("a1", organisation_id="o1", title="西溪湿地清洁 River clean-up", category="river protection",
-                        shifts=(saturday("s1", 10),), district="西湖区")  # fmt: skip
+                        shifts=(saturday("s1", 10),), district="西湖区", required_skills=("first_aid",))  # fmt: skip
     return World(people, (clean_up,))
 
 
@@ -300,6 +301,15 @@ def test_an_analyst_opens_the_gap_map(server: tuple[str, dict[str, str]], browse
     a.submit("#filters button")
     assert "weekday=Sat" in a.page.url
     assert set(a.page.locator("#gaps tbody tr td:nth-child(3)").all_inner_texts()) <= {"Sat"}
+    a.page.fill("#skill", "急救")
+    a.page.select_option("#area", "西湖区")
+    a.submit("#filters button")
+    cells = a.page.locator("#gaps tbody tr td:nth-child(2)").all_inner_texts()
+    assert cells and set(cells) <= {"first aid", "急救"}
+    assert set(a.page.locator("#gaps tbody tr td:nth-child(1)").all_inner_texts()) <= {"西湖区"}
+    assert set(cells) <= {"first aid", "急救"}
+    a.page.fill("#skill", "no such skill")
+    a.submit_expecting_error("#filters button")
     a.close()
 
 
