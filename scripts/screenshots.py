@@ -89,13 +89,15 @@ def shoot(base: str, token: dict[str, str]) -> list[Path]:
                 context = browser.new_context(viewport={"width": width, "height": height},
                                               locale="zh-CN" if lang == "zh" else "en-GB")  # fmt: skip
                 page = context.new_page()
-                pages = [("login", None, "/login")]
-                pages += [("volunteer", "volunteer", "/me"), ("organiser", "organiser", "/org"),
-                          ("analyst", "analyst", "/analytics")]  # fmt: skip
+                signed_in_as = None
+                pages = [("login", None, "/login"), ("register", None, "/register")]
+                pages += [("volunteer", "volunteer", "/me"), ("volunteer-profile", "volunteer", "/me/profile"),
+                          ("organiser", "organiser", "/org"), ("analyst", "analyst", "/analytics")]  # fmt: skip
                 for name, role, path in pages:
-                    if role is not None:
+                    if role is not None and role != signed_in_as:
                         context.clear_cookies()
                         sign_in(page, base, token[role])
+                        signed_in_as = role
                     page.goto(base + path)
                     shots.append(snap(page, f"{name}-{size}-{lang}"))
                     if name == "organiser":
@@ -104,6 +106,12 @@ def shoot(base: str, token: dict[str, str]) -> list[Path]:
                             first.click()
                             page.wait_for_load_state("networkidle")
                             shots.append(snap(page, f"organiser-shift-{size}-{lang}"))
+                        page.goto(base + "/org")
+                        edit = page.locator("#activities a[href^='/org/activities/']").first
+                        if edit.count():
+                            edit.click()
+                            page.wait_for_load_state("networkidle")
+                            shots.append(snap(page, f"organiser-edit-{size}-{lang}"))
                 context.close()
         browser.close()
     return shots

@@ -88,6 +88,12 @@ def browser() -> Iterator[Browser]:
         b.close()
 
 
+UNLABELLED = """() => Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea'))
+  .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.closest('label'))
+  .map(e => e.outerHTML)"""
+"""Every form field has a label a screen reader reads out."""
+
+
 class Visit:
     """A signed-in browser tab that fails the test on any console error or error page."""
 
@@ -124,6 +130,7 @@ class Visit:
 
     def check(self) -> None:
         assert self.errors == [], self.errors
+        assert self.page.evaluate(UNLABELLED) == [], "form fields without a label"
         assert self.page.locator(".flash.error").count() == 0, self.page.locator(".flash.error").all_inner_texts()
         assert self.page.locator("h1").first.inner_text() not in ("出错了", "Something went wrong")
 
@@ -249,6 +256,7 @@ def test_an_organiser_creates_an_activity_invites_and_checks_in(server: tuple[st
     row = f'#roster tr[data-volunteer="{invited}"]'
     o.submit(f'{row} button[data-action="check-in"]')
     assert "已签到" in o.page.locator(row).inner_text()
+    o.page.wait_for_timeout(1100)  # times are kept to the second: a check-out comes after the check-in
     o.submit(f'{row} button[data-action="check-out"]')
     o.page.fill(f"{row} input[name=hours]", "2.5")
     o.submit(f'{row} button[data-action="hours"]')
