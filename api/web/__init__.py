@@ -113,13 +113,17 @@ def _cookie(request: Request, response: Response, name: str, value: str, *, http
                         max_age=max_age)  # fmt: skip
 
 
+class FormExpired(Exception):
+    """A form posted without this browser's CSRF token (from another site, or a stale page)."""
+
+
 async def form_of(page: Page) -> dict[str, str]:
     """The posted form, once its CSRF token is checked (else 403)."""
     form = await page.request.form()
     sent = str(form.get("csrf") or page.request.headers.get("x-csrf-token") or "")
     cookie = page.request.cookies.get(CSRF, "")
     if not cookie or not hmac.compare_digest(sent, cookie):
-        raise HTTPException(403, "the form expired: reload the page and try again")
+        raise FormExpired
     return {k: str(v) for k, v in form.items() if isinstance(v, str)}
 
 
@@ -227,6 +231,11 @@ def install(app: Any) -> None:
     from fastapi.staticfiles import StaticFiles
 
     from api.web import analysts, organisers, profile, volunteers
+
+    @app.exception_handler(FormExpired)
+    async def _expired(request: Request, _: FormExpired) -> Response:
+        page = await page_for(request)
+        return render(page, "error.html", 403, message=page.t("expired_form"))
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (volunteers, profile, organisers, analysts):

@@ -42,3 +42,31 @@ def test_windows_finer_than_the_grid_show_the_blocks_they_cover_whole() -> None:
     assert grid([{"day": "sat", "start": "08:00", "end": "12:00"}]) == {"sat:8", "sat:10"}
     assert grid([{"day": "sat", "start": "09:00", "end": "11:00"}]) == set()
     assert grid([{"day": "sun", "start": "20:00", "end": "00:00"}]) == {"sun:20"}
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_text_colours_meet_wcag_aa_contrast() -> None:
+    """Every text colour of the style sheet against the backgrounds it is used on: at least
+    4.5:1 (WCAG 2 AA for normal text)."""
+    import re
+    from pathlib import Path
+
+    import api.web
+
+    css = (Path(api.web.__file__).parent / "static" / "app.css").read_text()
+    var = dict(re.findall(r"--([a-z-]+):\s*(#[0-9a-fA-F]{6})", css))
+    pairs = [("ink", "bg"), ("muted", "bg"), ("muted", "soft"), ("ink", "soft"), ("accent-ink", "accent"),
+             ("accent", "bg"), ("bad", "#fde8e8"), ("ok", "#e6f4ea")]  # fmt: skip
+    for text, background in pairs:
+        fg, bg = var[text], var.get(background, background)
+        assert contrast(fg, bg) >= 4.5, (text, background, round(contrast(fg, bg), 2))
