@@ -226,17 +226,18 @@ async def switch_language(request: Request) -> Response:
     return response
 
 
+async def _expired(request: Request, _: Exception) -> Response:
+    page = await page_for(request)
+    return render(page, "error.html", 403, message=page.t("expired_form"))
+
+
 def install(app: Any) -> None:
     """Mount the console's pages and static files on the app."""
     from fastapi.staticfiles import StaticFiles
 
     from api.web import analysts, organisers, profile, volunteers
 
-    @app.exception_handler(FormExpired)
-    async def _expired(request: Request, _: FormExpired) -> Response:
-        page = await page_for(request)
-        return render(page, "error.html", 403, message=page.t("expired_form"))
-
+    app.add_exception_handler(FormExpired, _expired)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (volunteers, profile, organisers, analysts):
         app.include_router(module.router)
