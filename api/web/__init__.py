@@ -56,6 +56,14 @@ class Page:
         return translate(key, self.lang)
 
     @property
+    def volunteer_id(self) -> str:
+        """The signed-in volunteer's id (volunteers' pages only)."""
+        ident = self.caller.account.volunteer_id
+        if ident is None:
+            raise HTTPException(403, "volunteers only")
+        return ident
+
+    @property
     def caller(self) -> Caller:
         """The signed-in caller (pages check :func:`signed_in` first)."""
         if self.who is None:
@@ -154,13 +162,27 @@ async def attempt(path: str, ok: str, action: Callable[[], Awaitable[Any]]) -> R
     return back(path, ok=ok)
 
 
-def signed_in(page: Page, *roles: str) -> Response | None:
-    """``None`` when the caller may see the page; else where to send them."""
+class Refused(Exception):
+    """The caller may not see the page: ``response`` sends them to sign in, or says no."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+async def page_as(request: Request, *roles: str) -> Page:
+    """The page for a caller signed in with one of ``roles``; else :class:`Refused` (to the
+    sign-in page, or 403)."""
+    page = await page_for(request)
     if page.who is None:
-        return back("/login?next=" + quote(page.request.url.path))
+        raise Refused(back("/login?next=" + quote(request.url.path)))
     if page.who.role not in roles:
-        return render(page, "error.html", 403, message=page.t("forbidden"))
-    return None
+        raise Refused(render(page, "error.html", 403, message=page.t("forbidden")))
+    return page
+
+
+async def _refused(_: Request, e: Exception) -> Response:
+    assert isinstance(e, Refused)
+    return e.response
 
 
 router = APIRouter(include_in_schema=False)
@@ -238,6 +260,7 @@ def install(app: Any) -> None:
     from api.web import analysts, organisers, profile, volunteers
 
     app.add_exception_handler(FormExpired, _expired)
+    app.add_exception_handler(Refused, _refused)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (volunteers, profile, organisers, analysts):
         app.include_router(module.router)

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.routes import demand, learning
-from api.web import page_for, problem, render, signed_in
+from api.web import page_as, problem, render
 from matcher.errors import MatcherError
 from matcher.gaps import WEEKDAYS
 from matcher.store.base import data_dir
@@ -70,9 +70,7 @@ def _colour(shade: float | None) -> str:
 
 @router.get("/analytics", response_class=HTMLResponse)
 async def analytics(request: Request) -> Response:
-    page = await page_for(request)
-    if (refused := signed_in(page, *READERS)) is not None:
-        return refused
+    page = await page_as(request, *READERS)
     q = request.query_params
     category, weekday, area = q.get("category") or None, q.get("weekday") or None, q.get("area") or None
     skill_text = (q.get("skill") or "").strip()[:200]
@@ -103,7 +101,7 @@ async def analytics(request: Request) -> Response:
     skill_label = None if skill is None else page.service.taxonomy.label(skill, page.lang)
     for r in rows:
         r["what"] = skill_label if skill is not None else r.get("category")
-    models = learning.models(page.service) if page.who is not None and page.who.role != "organiser" else None
+    models = learning.models(page.service) if page.caller.role != "organiser" else None
     rows.sort(key=lambda r: -(r.get("gap_hours") or 0.0))
     return render(
         page, "analytics.html", rows=rows[:MAX_ROWS], shapes=shapes, width=WIDTH, height=height,

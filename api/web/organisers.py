@@ -24,7 +24,7 @@ from api.routes.signups import HoursIn, SignupIn
 from api.schemas import ActivityIn, ActivityPatch
 from api.service import Live
 from api.views import volunteer_cards
-from api.web import Page, attempt, back, form_of, page_for, problem, render, signed_in
+from api.web import Page, attempt, back, form_of, page_as, problem, render
 from api.web.shifts import describe
 from matcher.errors import MatcherError
 
@@ -34,8 +34,7 @@ LOCAL = ZoneInfo("Asia/Shanghai")
 
 
 def _organisation(page: Page) -> str | None:
-    assert page.who is not None
-    return page.who.account.organisation_id
+    return page.caller.account.organisation_id
 
 
 def _our_activities(page: Page) -> list[Any]:
@@ -47,9 +46,7 @@ def _our_activities(page: Page) -> list[Any]:
 
 @router.get("/org", response_class=HTMLResponse)
 async def home(request: Request) -> Response:
-    page = await page_for(request)
-    if (refused := signed_in(page, *ORGANISERS)) is not None:
-        return refused
+    page = await page_as(request, *ORGANISERS)
     mine = _our_activities(page)
     rows = [{"activity": a, "shifts": [describe(page.service, s.id, page.lang) | {"id": s.id} for s in a.shifts]}
             for a in mine]  # fmt: skip
@@ -60,9 +57,7 @@ async def home(request: Request) -> Response:
 
 @router.post("/org/activities")
 async def create(request: Request) -> Response:
-    page = await page_for(request)
-    if (refused := signed_in(page, *ORGANISERS)) is not None:
-        return refused
+    page = await page_as(request, *ORGANISERS)
     form = await form_of(page)
     org = _organisation(page) or form.get("organisation_id", "")
 
@@ -91,11 +86,8 @@ def _local(value: str) -> str:
 
 @router.get("/org/shifts/{shift_id}", response_class=HTMLResponse)
 async def shift(request: Request, shift_id: str) -> Response:
-    page = await page_for(request)
-    if (refused := signed_in(page, *ORGANISERS)) is not None:
-        return refused
+    page = await page_as(request, *ORGANISERS)
     who, service = page.caller, page.service
-    assert who is not None
     try:
         listed = signups.roster(shift_id, who, service, page.now)
         code = signups.shift_check_in_code(shift_id, who, service, request, page.now)
@@ -126,9 +118,7 @@ def _approved(service: Live, signup: dict[str, Any]) -> bool:
 
 @router.post("/org/shifts/{shift_id}/invite")
 async def invite(request: Request, shift_id: str) -> Response:
-    page = await page_for(request)
-    if (refused := signed_in(page, *ORGANISERS)) is not None:
-        return refused
+    page = await page_as(request, *ORGANISERS)
     form = await form_of(page)
     body = SignupIn(volunteer_id=form.get("volunteer_id", "")[:64])
 
@@ -141,9 +131,7 @@ async def invite(request: Request, shift_id: str) -> Response:
 @router.post("/org/signups/{signup_id}/{action}")
 async def attendance(request: Request, signup_id: str, action: str) -> Response:
     """Check someone in or out, mark a no-show, or approve the hours of a place."""
-    page = await page_for(request)
-    if (refused := signed_in(page, *ORGANISERS)) is not None:
-        return refused
+    page = await page_as(request, *ORGANISERS)
     form = await form_of(page)
     target = form.get("back", "/org")
     who, service, now = page.caller, page.service, page.now
@@ -166,9 +154,7 @@ async def attendance(request: Request, signup_id: str, action: str) -> Response:
 
 @router.get("/org/activities/{activity_id}", response_class=HTMLResponse)
 async def edit_page(request: Request, activity_id: str) -> Response:
-    page = await page_for(request)
-    if (refused := signed_in(page, *ORGANISERS)) is not None:
-        return refused
+    page = await page_as(request, *ORGANISERS)
     try:
         a = page.service.activity(activity_id)
         own_organisation(page.caller, a.organisation_id, kind="activity", ident=activity_id)
@@ -185,9 +171,7 @@ async def edit_page(request: Request, activity_id: str) -> Response:
 @router.post("/org/activities/{activity_id}")
 async def edit(request: Request, activity_id: str) -> Response:
     """Change the activity and its shifts (and add one) through the API's PATCH."""
-    page = await page_for(request)
-    if (refused := signed_in(page, *ORGANISERS)) is not None:
-        return refused
+    page = await page_as(request, *ORGANISERS)
     form = await form_of(page)
     shifts = []
     for i in range(int(form.get("shift_rows") or 0)):
@@ -222,9 +206,7 @@ def _whole(value: str) -> int | str:
 
 @router.post("/org/allocations")
 async def plan(request: Request) -> Response:
-    page = await page_for(request)
-    if (refused := signed_in(page, *ORGANISERS)) is not None:
-        return refused
+    page = await page_as(request, *ORGANISERS)
     form = await request.form()
     await form_of(page)
     chosen = [str(a) for a in form.getlist("activity_ids")][:200]
@@ -238,9 +220,7 @@ async def plan(request: Request) -> Response:
 
 @router.get("/org/allocations/{allocation_id}", response_class=HTMLResponse)
 async def allocation(request: Request, allocation_id: str) -> Response:
-    page = await page_for(request)
-    if (refused := signed_in(page, *ORGANISERS)) is not None:
-        return refused
+    page = await page_as(request, *ORGANISERS)
     try:
         record = allocations.get_allocation(allocation_id, page.caller, page.service)
     except MatcherError as e:
@@ -252,9 +232,7 @@ async def allocation(request: Request, allocation_id: str) -> Response:
 
 @router.post("/org/allocations/{allocation_id}/accept")
 async def accept(request: Request, allocation_id: str) -> Response:
-    page = await page_for(request)
-    if (refused := signed_in(page, *ORGANISERS)) is not None:
-        return refused
+    page = await page_as(request, *ORGANISERS)
     await form_of(page)
 
     async def act() -> None:

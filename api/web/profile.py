@@ -29,10 +29,10 @@ from api.web import (
     attempt,
     back,
     form_of,
+    page_as,
     page_for,
     problem,
     render,
-    signed_in,
 )
 from matcher.errors import MatcherError
 from matcher.interchange import parse_volunteer
@@ -103,11 +103,8 @@ def _profile_context(page: Page, v: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/me/profile", response_class=HTMLResponse)
 async def profile(request: Request) -> Response:
-    page = await page_for(request)
-    if (refused := signed_in(page, "volunteer")) is not None:
-        return refused
-    vid = page.caller.account.volunteer_id
-    assert vid is not None
+    page = await page_as(request, "volunteer")
+    vid = page.volunteer_id
     v = volunteers.get_volunteer(vid, page.caller, page.service)
     return render(page, "profile.html", **_profile_context(page, v))
 
@@ -115,9 +112,7 @@ async def profile(request: Request) -> Response:
 @router.get("/me/skills", response_class=HTMLResponse)
 async def skill_search(request: Request, q: str = "") -> Response:
     """Skills matching what is typed, as ticked-off options (the htmx fragment of the form)."""
-    page = await page_for(request)
-    if (refused := signed_in(page, "volunteer")) is not None:
-        return refused
+    page = await page_as(request, "volunteer")
     found = page.service.taxonomy.search(q[:100], limit=12)
     return render(page, "skill_options.html", found=[(s.id, s.zh if page.lang == "zh" and s.zh else s.en) for s in found])
 
@@ -157,13 +152,10 @@ def _number(value: Any) -> Any:
 
 @router.post("/me/profile")
 async def save_profile(request: Request) -> Response:
-    page = await page_for(request)
-    if (refused := signed_in(page, "volunteer")) is not None:
-        return refused
+    page = await page_as(request, "volunteer")
     await form_of(page)
     form = await request.form()
-    vid = page.caller.account.volunteer_id
-    assert vid is not None
+    vid = page.volunteer_id
 
     async def act() -> None:
         body = VolunteerPatch.model_validate(_patch(form, page.lang))

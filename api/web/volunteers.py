@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.routes import signups, volunteers
 from api.routes.signups import CheckIn
-from api.web import Page, attempt, form_of, page_for, render, signed_in
+from api.web import Page, attempt, form_of, page_as, render
 from api.web.shifts import describe
 
 router = APIRouter(include_in_schema=False)
@@ -19,12 +19,9 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/me", response_class=HTMLResponse)
 async def home(request: Request) -> Response:
-    page = await page_for(request)
-    if (refused := signed_in(page, "volunteer")) is not None:
-        return refused
-    assert page.who is not None and page.who.account.volunteer_id is not None
-    volunteer_id = page.who.account.volunteer_id
-    service, who = page.service, page.who
+    page = await page_as(request, "volunteer")
+    volunteer_id = page.volunteer_id
+    service, who = page.service, page.caller
     ranking = await volunteers.recommended_activities(volunteer_id, who, service, page.now, k=10)
     mine = service.store.ops.signups_of(volunteer_id)
     offers = [_offer(page, m) for m in ranking["matches"] if m.get("shift_id")]
@@ -47,20 +44,14 @@ def _offer(page: Page, match: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/me/certificate", response_class=HTMLResponse)
 async def certificate(request: Request) -> Response:
-    page = await page_for(request)
-    if (refused := signed_in(page, "volunteer")) is not None:
-        return refused
-    assert page.who is not None and page.who.account.volunteer_id is not None
-    return signups.certificate(page.who.account.volunteer_id, page.caller, page.service, request, page.now)
+    page = await page_as(request, "volunteer")
+    return signups.certificate(page.volunteer_id, page.caller, page.service, request, page.now)
 
 
 @router.post("/me/signups")
 async def sign_up(request: Request) -> Response:
-    page = await page_for(request)
-    if (refused := signed_in(page, "volunteer")) is not None:
-        return refused
+    page = await page_as(request, "volunteer")
     form = await form_of(page)
-    assert page.who is not None
 
     async def act() -> None:
         signups.sign_up(form.get("shift_id", "")[:64], page.caller, page.service, page.now)
@@ -71,12 +62,9 @@ async def sign_up(request: Request) -> Response:
 @router.post("/me/signups/{signup_id}/{action}")
 async def change(request: Request, signup_id: str, action: str) -> Response:
     """Cancel, accept or decline a sign-up, or check in with the organiser's code."""
-    page = await page_for(request)
-    if (refused := signed_in(page, "volunteer")) is not None:
-        return refused
+    page = await page_as(request, "volunteer")
     form = await form_of(page)
     who, service, now = page.caller, page.service, page.now
-    assert who is not None
     actions = {
         "cancel": lambda: signups.cancel(signup_id, who, service, now),
         "accept": lambda: signups.accept(signup_id, who, service, now),
