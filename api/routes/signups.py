@@ -30,7 +30,7 @@ from api.service import Live
 from matcher.calendar import epoch_seconds
 from matcher.errors import NotFoundError
 from matcher.recognition import Tiers
-from matcher.store.operations import Idempotency, Signup
+from matcher.store.operations import CHECK_IN_OPENS_S, Idempotency, Signup
 
 router = APIRouter(prefix="/api/v1", tags=["sign-ups and hours"])
 KeyHeader = Annotated[
@@ -174,7 +174,6 @@ def roster(shift_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> di
 
 
 CODE_WINDOW_S = 600  # a check-in code changes every ten minutes; the last one still works
-CHECK_IN_OPENS_S = 3600  # volunteers check themselves in from an hour before the shift
 
 
 def check_in_code(request: Request, shift_id: str, window: int) -> str:

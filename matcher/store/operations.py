@@ -97,6 +97,10 @@ class Policy:
     offer_hold_s: int = 2 * 3600
 
 
+CHECK_IN_OPENS_S = 3600
+"""Check-in opens an hour before a shift starts (for organisers recording arrivals too)."""
+
+
 class Tx(Protocol):
     """A transaction of either store, with ``%s`` placeholders."""
 
@@ -271,6 +275,8 @@ class Operations:
                 raise ConflictError(
                     f"sign-up {signup_id!r} is {s.status}: only a confirmed place is checked in"
                 )
+            if which == "in" and at_s < self._starts(tx, s.shift_id) - CHECK_IN_OPENS_S:
+                raise ValidationError("at", "check-in opens an hour before the shift starts")
             if which == "out" and (s.checked_in_s is None or at_s <= s.checked_in_s):
                 raise ValidationError("at", "check-out must come after a check-in")
             tx.run(f"UPDATE signups SET {column} = %s WHERE id = %s", (at_s, signup_id))
@@ -345,6 +351,8 @@ class Operations:
                 f"sign-up {signup_id!r} is {s.status}: hours are approved for a confirmed place"
             )
         _, activity_id, day = self._shift_facts(tx, s.shift_id)
+        if now_s < self._starts(tx, s.shift_id):
+            raise ValidationError("hours", "the shift has not started yet: approve its hours once it has taken place")
         if hours is None:
             if s.checked_in_s is None or s.checked_out_s is None:
                 raise ValidationError("hours", "no check-in and check-out on record: give the hours")
@@ -605,6 +613,9 @@ class Operations:
         if row is None:
             raise NotFoundError("shift", shift_id)
         return int(row[0]), int(row[1])
+
+    def _starts(self, tx: Tx, shift_id: str) -> int:
+        return int(self._one(tx, "SELECT starts_utc FROM shifts WHERE id = %s", (shift_id,)))
 
     def _shift_facts(self, tx: Tx, shift_id: str) -> tuple[int, str, str]:
         row = tx.one("SELECT ends_utc, activity_id, starts_at FROM shifts WHERE id = %s", (shift_id,))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,8 +19,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from api.auth import issue_token, utcnow
-from matcher.domain import Shift, World
+from matcher.domain import Shift, WeeklyWindow, World
 from matcher.store.base import Account, open_store
+from matcher.store.operations import Policy
 from tests.api.served import Served
 from tests.conftest import WEST_LAKE, activity, volunteer
 
@@ -49,17 +50,25 @@ def saturday(ident: str, capacity: int) -> Shift:
 PRIVATE = ["+86 139 1234 5678", "secret.home@example.cn"]
 
 
+ALWAYS = tuple(WeeklyWindow.parse(d, "00:00", "24:00") for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
+STANDBY_STARTED = timedelta(hours=1)
+
+
 def world() -> World:
-    """Six volunteers with first aid 1-6 km from the West Lake, free Saturday mornings, each with a
-    phone and an e-mail; a river clean-up (o1) needing first aid next Saturday morning, ten places."""
+    """Six volunteers with first aid 1-6 km from the West Lake, free at any hour, each with a
+    phone and an e-mail; a river clean-up (o1) needing first aid next Saturday morning, ten
+    places; and a standby shift (o1) that started an hour ago."""
     people = tuple(
         volunteer(f"v{i}", float(i), name=f"志愿者{i}", district="西湖区", phone=PRIVATE[0], email=PRIVATE[1],
-                  skills=["first_aid"])
+                  skills=["first_aid"], availability=ALWAYS)
         for i in range(1, 7)
     )
+    now = datetime.now(CST).replace(second=0, microsecond=0)
+    standby = activity("a2", organisation_id="o1", title="社区应急值守 Standby", category="emergency response",
+                       shifts=(Shift("now", now - STANDBY_STARTED, now + timedelta(hours=2), 3),), district="西湖区")  # fmt: skip
     clean_up = activity("a1", organisation_id="o1", title="西溪湿地清洁 River clean-up", category="river protection",
                         shifts=(saturday("s1", 10),), district="西湖区", required_skills=("first_aid",))  # fmt: skip
-    return World(people, (clean_up,))
+    return World(people, (clean_up, standby))
 
 
 @pytest.fixture(scope="module")
@@ -68,9 +77,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
     url = f"sqlite:///{tmp / 'console.db'}"
     store = open_store(url)
     store.load_world(world())
+    # v4 took a place on the standby shift before it started.
+    began = int((datetime.now(UTC) - STANDBY_STARTED).timestamp())
+    store.ops.sign_up("su_standby", "now", "v4", began - 7200, Policy())
     accounts = [Account("acct_v1", "v1", "volunteer", volunteer_id="v1"),
                 Account("acct_v2", "v2", "volunteer", volunteer_id="v2"),
                 Account("acct_v3", "v3", "volunteer", volunteer_id="v3"),
+                Account("acct_v4", "v4", "volunteer", volunteer_id="v4"),
                 Account("acct_o1", "o1", "organiser", organisation_id="o1"),
                 Account("acct_an", "an", "analyst")]  # fmt: skip
     for a in accounts:
@@ -167,6 +180,26 @@ def test_a_volunteer_signs_up_for_a_recommended_shift_and_sees_it(server: tuple[
     again.close()
 
 
+def test_the_keyboard_reaches_the_content_and_signs_up(server: tuple[str, dict[str, str]], browser: Browser) -> None:
+    base, tokens = server
+    v = Visit(browser, base, tokens["v3"])  # before the organiser's campaign invites everyone
+    v.go("/me")
+    v.page.keyboard.press("Tab")
+    assert v.page.evaluate("document.activeElement.className") == "skip"
+    v.page.keyboard.press("Enter")
+    assert v.page.evaluate("document.activeElement.id") == "main"
+    button = v.page.locator('#recommendations li[data-shift="s1"] button')
+    for _ in range(40):  # Tab on until the sign-up button has the focus, then press Enter
+        v.page.keyboard.press("Tab")
+        if button.evaluate("b => b === document.activeElement"):
+            break
+    v.page.keyboard.press("Enter")
+    v.page.wait_for_load_state("networkidle")
+    v.check()
+    assert v.page.locator('#my-signups li[data-shift="s1"]').count() == 1
+    v.close()
+
+
 def test_a_new_volunteer_registers_and_fills_in_their_profile(server: tuple[str, dict[str, str]], browser: Browser) -> None:
     base, _ = server
     context = browser.new_context(viewport={"width": 360, "height": 800}, locale="zh-CN")
@@ -226,11 +259,12 @@ def test_an_organiser_creates_an_activity_invites_and_checks_in(server: tuple[st
     o = Visit(browser, base, tokens["o1"], width=1280)
     o.go("/org")
     day = next_saturday().isoformat()
+    soon = datetime.now(CST) + timedelta(minutes=40)  # check-in opens an hour before the start
     o.page.fill("#title", "社区长者探访 <script>alert(1)</script>")
     o.page.fill("#category", "elderly care")
     o.page.select_option("#district", "西湖区")
-    o.page.fill("#start", f"{day}T08:30")
-    o.page.fill("#end", f"{day}T11:30")
+    o.page.fill("#start", f"{soon:%Y-%m-%dT%H:%M}")
+    o.page.fill("#end", f"{soon + timedelta(hours=2):%Y-%m-%dT%H:%M}")
     o.page.fill("#capacity", "3")
     o.submit("#new-activity button")
     created = o.page.locator("#activities li", has_text="社区长者探访")
@@ -245,8 +279,8 @@ def test_an_organiser_creates_an_activity_invites_and_checks_in(server: tuple[st
     for secret in [*PRIVATE, *homes]:
         assert secret not in html
     shown = [li.get_attribute("data-volunteer") for li in suggested.all()]
-    invited = "v2"  # near and free; v1 took the clean-up at the same hours, v3 is kept for another test
-    assert invited in shown and "v1" not in shown
+    invited = "v2"  # near and free
+    assert invited in shown
     card = o.page.locator(f'#suggested > li[data-volunteer="{invited}"]')
     assert "km" in card.inner_text()
     shift_path = o.page.url.removeprefix(base)
@@ -263,13 +297,23 @@ def test_an_organiser_creates_an_activity_invites_and_checks_in(server: tuple[st
     assert "已签到" in o.page.locator(row).inner_text()
     o.page.wait_for_timeout(1100)  # times are kept to the second: a check-out comes after the check-in
     o.submit(f'{row} button[data-action="check-out"]')
+    # Hours are approved once the shift has taken place, not before.
+    o.submit_expecting_error(f'{row} button[data-action="hours"]')
+    assert "has not started" in o.page.locator(".flash.error").inner_text()
+    # The standby shift started an hour ago: v4 is checked in and out, and their hours approved.
+    o.go("/org/shifts/now")
+    row = '#roster tr[data-volunteer="v4"]'
+    o.submit(f'{row} button[data-action="check-in"]')
+    o.page.wait_for_timeout(1100)
+    o.submit(f'{row} button[data-action="check-out"]')
     o.page.fill(f"{row} input[name=hours]", "2.5")
     o.submit(f'{row} button[data-action="hours"]')
-    assert o.page.locator(f'{row} button').count() == 0  # approved: nothing left to do
-    v = Visit(browser, base, tokens[invited])
+    assert o.page.locator(f"{row} button").count() == 0 and "时长已核准" in o.page.locator(row).inner_text()
+    v = Visit(browser, base, tokens["v4"])
     v.go("/me")
-    assert float(v.page.locator("#total-hours").inner_text()) >= 2.5
+    assert float(v.page.locator("#total-hours").inner_text()) == 2.5
     v.close()
+    o.go(shift_path)
     assert o.page.locator("#check-in-code").inner_text().isdigit() and o.page.locator(".qr svg").count() == 1
     for secret in PRIVATE:
         assert secret not in o.page.content()
@@ -302,26 +346,6 @@ def test_an_organiser_creates_an_activity_invites_and_checks_in(server: tuple[st
     o.submit("form[action$='/accept'] button")
     assert o.page.locator("form[action$='/accept']").count() == 0 and "已邀请" in o.page.content()
     o.close()
-
-
-def test_the_keyboard_reaches_the_content_and_signs_up(server: tuple[str, dict[str, str]], browser: Browser) -> None:
-    base, tokens = server
-    v = Visit(browser, base, tokens["v3"])
-    v.go("/me")
-    v.page.keyboard.press("Tab")
-    assert v.page.evaluate("document.activeElement.className") == "skip"
-    v.page.keyboard.press("Enter")
-    assert v.page.evaluate("document.activeElement.id") == "main"
-    button = v.page.locator('#recommendations li[data-shift="s1"] button')
-    for _ in range(40):  # Tab on until the sign-up button has the focus, then press Enter
-        v.page.keyboard.press("Tab")
-        if button.evaluate("b => b === document.activeElement"):
-            break
-    v.page.keyboard.press("Enter")
-    v.page.wait_for_load_state("networkidle")
-    v.check()
-    assert v.page.locator('#my-signups li[data-shift="s1"]').count() == 1
-    v.close()
 
 
 def test_an_analyst_opens_the_gap_map(server: tuple[str, dict[str, str]], browser: Browser) -> None:
