@@ -89,6 +89,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "expires": ("有效期至", "Expires"),
     "online_ok": ("可以参加线上志愿服务", "I can volunteer online"),
     "save": ("保存", "Save"),
+    "grid_note": (
+        "只改动您勾选变化的那几天；其他日子的空闲时间保持原样。",
+        "Only the days you change are saved from the grid; the other days keep their hours as they are.",
+    ),
+    "certificate_n": ("证书", "Certificate"),
+    "max_shifts": ("每人最多班次", "Shifts per person at most"),
     "saved": ("已保存", "Saved"),
     # organisers
     "my_activities": ("本组织的活动", "Our activities"),

@@ -98,7 +98,9 @@ async def shift(request: Request, shift_id: str) -> Response:
     cards = volunteer_cards(service, [s["volunteer_id"] for s in listed["signups"]])
     on_roster = {s["volunteer_id"] for s in listed["signups"]}
     qr = io.BytesIO()
-    segno.make(code["code"], error="m").save(qr, kind="svg", xmldecl=False, svgns=True, scale=6, border=2)
+    # A full QR code (not a Micro QR, which phone cameras and WeChat do not read), sized by CSS.
+    segno.make_qr(code["code"], error="m").save(qr, kind="svg", xmldecl=False, svgns=True, scale=6, border=2,
+                                                omitsize=True)  # fmt: skip
     return render(
         page, "shift.html", shift_id=shift_id, shift=describe(service, shift_id, page.lang),
         suggested=[m | {"reasons_shown": [r[page.lang] for r in m["reasons"]]} for m in suggested["matches"]
@@ -176,7 +178,8 @@ async def edit(request: Request, activity_id: str) -> Response:
     shifts = []
     for i in range(int(form.get("shift_rows") or 0)):
         ident = form.get(f"shift_id_{i}") or (f"s_{secrets.token_hex(6)}" if form.get(f"start_{i}") else "")
-        if ident and form.get(f"keep_{i}", "on") == "on":
+        existing = bool(form.get(f"shift_id_{i}"))
+        if ident and (not existing or form.get(f"keep_{i}") == "on"):  # an unticked box is not sent
             shifts.append({"id": ident, "start": _local(form.get(f"start_{i}", "")), "end": _local(form.get(f"end_{i}", "")),
                            "capacity": _whole(form.get(f"capacity_{i}", ""))})  # fmt: skip
 

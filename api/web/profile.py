@@ -10,6 +10,7 @@ centre (the district is geocoded by the offline gazetteer) and matching works fr
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Any
 
@@ -92,6 +93,7 @@ def _profile_context(page: Page, v: dict[str, Any]) -> dict[str, Any]:
         "v": v,
         "skills": [(s, tax.label(s, page.lang)) for s in skills],
         "cells": grid(v.get("availability", [])),
+        "avail_before": json.dumps(v.get("availability", [])),
         "days": list(zip(DAYS, DAY_NAMES[page.lang], strict=True)),
         "blocks": BLOCKS,
         "certs": [(c["skill"], tax.label(c["skill"], page.lang) if c["skill"] else "", c.get("expires") or "")
@@ -132,7 +134,7 @@ def _patch(form: Any, lang: str) -> dict[str, Any]:
         "district": str(form.get("district") or "") or None,
         "max_travel_km": _number(form.get("max_travel_km")),
         "skills": skills,
-        "availability": windows({str(c) for c in form.getlist("avail")}),
+        "availability": _availability(form),
         "certifications": certs,
         "online_ok": form.get("online_ok") == "on",
     }
@@ -141,6 +143,19 @@ def _patch(form: Any, lang: str) -> dict[str, Any]:
     elif body["district"]:
         body["address"] = body["district"]  # the district's centre: no precise location kept
     return body
+
+
+def _availability(form: Any) -> list[dict[str, str]]:
+    """The grid's windows for the days whose blocks the person changed; every other day keeps
+    its windows as they were (the grid shows only whole two-hour blocks, and a window such as
+    09:00-11:00 must not be lost by saving something else)."""
+    before: list[dict[str, str]] = json.loads(str(form.get("avail_before") or "[]"))
+    ticked = {str(c) for c in form.getlist("avail")}
+    shown = grid(before)
+    changed = {c.split(":")[0] for c in ticked ^ shown}
+    kept = [w for w in before if w["day"] not in changed]
+    fresh = [w for w in windows(ticked) if w["day"] in changed]
+    return sorted(kept + fresh, key=lambda w: (DAYS.index(w["day"]), w["start"]))
 
 
 def _number(value: Any) -> Any:

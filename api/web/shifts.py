@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from api.service import Live
 
@@ -16,12 +17,15 @@ def describe(service: Live, shift_id: str, lang: str) -> dict[str, Any]:
         return {"activity_id": None, "title": shift_id, "when": "", "places_left": 0}
     activity = service.activity(service.index.activity_of_shift(shift_id))
     shift = next(s for s in activity.shifts if s.id == shift_id)
-    start, end = shift.starts_at, shift.ends_at
+    zone = ZoneInfo(activity.timezone)
+    start, end = shift.starts_at.astimezone(zone), shift.ends_at.astimezone(zone)
     day = start.weekday()
     if lang == "zh":
-        when = f"{start.month}月{start.day}日 周{WEEKDAYS['zh'][day]} {start:%H:%M}–{end:%H:%M}"
+        when = f"{start.month}月{start.day}日 周{WEEKDAYS['zh'][day]} {start:%H:%M}–"
+        when += f"{end:%H:%M}" if end.date() == start.date() else f"{end.month}月{end.day}日 {end:%H:%M}"
     else:
-        when = f"{WEEKDAYS['en'][day]} {start.day} {start:%b} {start:%H:%M}–{end:%H:%M}"
+        when = f"{WEEKDAYS['en'][day]} {start.day} {start:%b} {start:%H:%M}–"
+        when += f"{end:%H:%M}" if end.date() == start.date() else f"{end.day} {end:%b} {end:%H:%M}"
     return {"activity_id": activity.id, "title": activity.title, "when": when,
             "places_left": service.index.places_left(shift_id), "capacity": shift.capacity,
             "hours": round((end - start).total_seconds() / 3600, 2)}  # fmt: skip

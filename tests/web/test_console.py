@@ -225,6 +225,12 @@ def test_a_new_volunteer_registers_and_fills_in_their_profile(server: tuple[str,
     page.fill("#skill-q", "急救")
     page.locator("#skill-results label", has_text="急救").first.wait_for()
     page.locator("#skill-results label", has_text="急救").first.locator("input").check()
+    page.fill("#skill-q", "driving")  # a second search keeps the first pick
+    page.locator("#skill-results label", has_text="驾驶").first.wait_for()
+    page.locator("#skill-results label", has_text="驾驶").first.locator("input").check()
+    page.press("#skill-q", "Enter")  # looks up, does not save the form
+    page.wait_for_timeout(300)
+    assert page.locator(".flash.ok").inner_text() == "欢迎"  # still the welcome, not "saved"
     for cell in ("sat:8", "sat:10"):
         page.check(f"#availability input[value='{cell}']")
     page.check("#consent")
@@ -236,6 +242,7 @@ def test_a_new_volunteer_registers_and_fills_in_their_profile(server: tuple[str,
     page.wait_for_load_state("networkidle")
     assert "已保存" in page.locator(".flash.ok").inner_text(), page.content()[:3000]
     assert page.locator("#my-skills input[value='first_aid']").is_checked()
+    assert page.locator("#my-skills input[value='driving']").is_checked()
     assert page.locator("#availability input[value='sat:8']").is_checked()
     assert not page.locator("#availability input[value='sat:12']").is_checked()
     assert page.locator("#lat").input_value().startswith(f"{WEST_LAKE.lat + 0.01:.2f}")
@@ -315,6 +322,7 @@ def test_an_organiser_creates_an_activity_invites_and_checks_in(server: tuple[st
     v.close()
     o.go(shift_path)
     assert o.page.locator("#check-in-code").inner_text().isdigit() and o.page.locator(".qr svg").count() == 1
+    assert o.page.locator(".qr svg").get_attribute("viewBox") and o.page.locator(".qr svg").bounding_box()["width"] >= 200
     for secret in PRIVATE:
         assert secret not in o.page.content()
     # Edit the activity: a new title, one more place, and a second shift.
@@ -331,9 +339,13 @@ def test_an_organiser_creates_an_activity_invites_and_checks_in(server: tuple[st
     assert o.page.locator("#title").input_value() == "社区长者探访（周六）"
     assert o.page.locator("#edit-activity fieldset[data-shift^='s_']").count() == 2
     assert o.page.locator("#capacity_0").input_value() == "4"
+    assert o.page.locator(".qr svg").count() == 0  # (the QR code is on the shift page)
     o.page.fill("#end_1", f"{day}T13:00")  # before it starts: refused, nothing changed
     o.submit_expecting_error("#edit-activity button.primary")
     assert o.page.locator("#end_1").input_value().endswith("16:00")
+    o.page.uncheck("input[name=keep_1]")  # drop the second shift again
+    o.submit("#edit-activity button.primary")
+    assert o.page.locator("#edit-activity fieldset[data-shift^='s_']").count() == 1
     # Plan the campaign of both activities and accept it: invitations go out.
     o.go("/org")
     for box in o.page.locator("#activities input[name=activity_ids]").all():

@@ -70,3 +70,22 @@ def test_text_colours_meet_wcag_aa_contrast() -> None:
     for text, background in pairs:
         fg, bg = var[text], var.get(background, background)
         assert contrast(fg, bg) >= 4.5, (text, background, round(contrast(fg, bg), 2))
+
+
+def test_saving_the_grid_keeps_the_hours_of_days_left_alone() -> None:
+    import json
+
+    from starlette.datastructures import FormData
+
+    from api.web.profile import _availability
+
+    before = [{"day": "mon", "start": "09:00", "end": "17:00"}, {"day": "sat", "start": "07:00", "end": "19:00"}]
+    shown = sorted(grid(before))
+    unchanged = FormData([("avail_before", json.dumps(before)), *[("avail", c) for c in shown]])
+    assert _availability(unchanged) == before
+    # Tuesday 08-10 ticked, Saturday 18-20 not touched (it was not a whole block): only Tuesday changes.
+    more = FormData([("avail_before", json.dumps(before)), *[("avail", c) for c in [*shown, "tue:8"]]])
+    assert _availability(more) == [before[0], {"day": "tue", "start": "08:00", "end": "10:00"}, before[1]]
+    # Saturday 08-10 unticked: Saturday is rebuilt from its blocks, Monday stays exact.
+    less = FormData([("avail_before", json.dumps(before)), *[("avail", c) for c in shown if c != "sat:8"]])
+    assert _availability(less) == [before[0], {"day": "sat", "start": "10:00", "end": "18:00"}]

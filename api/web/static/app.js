@@ -20,3 +20,16 @@ document.addEventListener("click", function (event) {
     document.getElementById("consent").checked = true;
   });
 });
+// Enter in the skill search looks skills up instead of saving the whole profile, and a skill
+// ticked among the results joins the person's skills (a new search no longer drops it).
+document.addEventListener("keydown", function (event) {
+  if (event.key === "Enter" && event.target.id === "skill-q") { event.preventDefault(); }
+});
+document.addEventListener("change", function (event) {
+  var box = event.target;
+  if (box.name !== "skills" || !box.closest("#skill-results")) { return; }
+  var mine = document.getElementById("my-skills");
+  if (box.checked && !mine.querySelector('input[value="' + CSS.escape(box.value) + '"]')) {
+    mine.appendChild(box.closest("label"));
+  }
+});
