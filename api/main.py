@@ -105,6 +105,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         version="0.1.0",
         summary="Match volunteers and activities: ranked, explained recommendations both ways.",
         lifespan=lifespan,
+        docs_url=None,  # served by api.web from local files: /docs works without the internet
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.signing_key = signing_key

@@ -98,6 +98,7 @@ def shoot(base: str, token: dict[str, str]) -> list[Path]:
                         context.clear_cookies()
                         sign_in(page, base, token[role])
                         signed_in_as = role
+                        use_language(page, lang)
                     page.goto(base + path)
                     shots.append(snap(page, f"{name}-{size}-{lang}"))
                     if name == "organiser":
@@ -115,6 +116,14 @@ def shoot(base: str, token: dict[str, str]) -> list[Path]:
                 context.close()
         browser.close()
     return shots
+
+
+def use_language(page: Page, lang: str) -> None:
+    """A demo account keeps the language last chosen with it: switch when it is the other one."""
+    if (page.locator("html").get_attribute("lang") or "").startswith(lang):
+        return
+    page.click("header form[action='/lang'] button")
+    page.wait_for_load_state("networkidle")
 
 
 def snap(page: Page, name: str) -> Path:

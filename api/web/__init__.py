@@ -25,7 +25,8 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError as PydanticError
 from starlette.concurrency import run_in_threadpool
@@ -251,6 +252,21 @@ async def switch_language(request: Request) -> Response:
 async def _expired(request: Request, _: Exception) -> Response:
     page = await page_for(request)
     return render(page, "error.html", 403, message=page.t("expired_form"))
+
+
+@router.get("/docs", response_class=HTMLResponse)
+async def docs(request: Request) -> Response:
+    """The API's interactive documentation (Swagger UI, vendored in static/swagger: no CDN)."""
+    return get_swagger_ui_html(
+        openapi_url=request.app.openapi_url, title="volmatch API",
+        swagger_js_url="/static/swagger/swagger-ui-bundle.js", swagger_css_url="/static/swagger/swagger-ui.css",
+        swagger_favicon_url="/static/favicon.svg",
+    )  # fmt: skip
+
+
+@router.get("/favicon.ico")
+async def favicon() -> Response:
+    return FileResponse(HERE / "static" / "favicon.svg", media_type="image/svg+xml")
 
 
 def install(app: Any) -> None:

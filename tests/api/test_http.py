@@ -470,7 +470,9 @@ def test_health_and_readiness(app_client: tuple[TestClient, dict[str, str], str]
     client, _, _ = app_client
     assert client.get("/health").json() == {"status": "ok"}
     assert client.get("/ready").json()["volunteers"] == 3
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "cdn" not in docs.text  # served from our files, offline
+    assert client.get("/static/swagger/swagger-ui-bundle.js").status_code == 200
 
 
 # --------------------------------------------------------------------------------------------

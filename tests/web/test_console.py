@@ -399,3 +399,16 @@ def test_pages_refuse_the_wrong_role_and_forms_without_their_token(server: tuple
     assert mismatched.status_code == 403
     anonymous = httpx.get(f"{base}/me", follow_redirects=False)
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
+
+
+def test_the_api_documentation_works_without_the_internet(server: tuple[str, dict[str, str]], browser: Browser) -> None:
+    base, _ = server
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base) else route.abort())
+    page.goto(f"{base}/docs")
+    page.locator(".opblock").first.wait_for()
+    assert page.locator(".opblock").count() > 20 and errors == []
+    context.close()
