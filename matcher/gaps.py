@@ -39,7 +39,7 @@ from scipy import sparse
 
 from matcher.calendar import SLOT_MINUTES, SLOTS_PER_DAY, WORDS, day_number
 from matcher.columns import category_key
-from matcher.domain import Need
+from matcher.domain import Need, category_label
 from matcher.errors import ValidationError
 from matcher.index import MatchIndex
 
@@ -545,6 +545,7 @@ def _sort_key(column: pd.Series) -> pd.Series:
 
 URGENCY_WEIGHT = {"low": 0.5, "normal": 1.0, "high": 1.5, "urgent": 2.0}
 WEEKDAY_NAMES = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
+WEEKDAY_NAMES_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 
 
 def suggestions(
@@ -589,6 +590,7 @@ def suggestions(
     for _, c in cells.iterrows():
         key = (str(c["district"]), str(c["category"]), str(c["weekday"]))
         when = f"{WEEKDAY_NAMES[WEEKDAYS.index(key[2])]} in {key[0]}"
+        when_zh = f"{key[0]}每{WEEKDAY_NAMES_ZH[WEEKDAYS.index(key[2])]}"
         needed = float(c["need_hours"])
         n_needs = count.get(key, 0)
         hidden = bool(c["suppressed"])
@@ -606,6 +608,8 @@ def suggestions(
                     "score": round(fill * urgency.get(key, 1.0), 1),
                     "evidence": f"{when}: {volunteers} volunteers who fit {key[1]} are free for {idle:.0f} h "
                     f"beyond the shifts already posted; {_needs(n_needs)} {_ask(n_needs)} for {needed:.0f} h",
+                    "evidence_zh": f"{when_zh}：{volunteers}名适合{category_label(key[1], 'zh')}的志愿者在已发布班次之外"
+                    f"还有{idle:.0f}小时空闲；{n_needs}项未满足的需求需要{needed:.0f}小时",
                 }
             )
         if idle < needed:
@@ -623,6 +627,13 @@ def suggestions(
                         else f"volunteers nearby can give {idle:.0f} h"
                     )
                     + ": recruit",
+                    "evidence_zh": f"{when_zh}：{n_needs}项{category_label(key[1], 'zh')}需求需要{needed:.0f}小时；"
+                    + (
+                        "附近适合的志愿者不足5人"
+                        if hidden or volunteers < min_volunteers
+                        else f"附近志愿者可提供{idle:.0f}小时"
+                    )
+                    + "：需要招募",
                 }
             )
 

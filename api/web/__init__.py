@@ -35,10 +35,12 @@ from api.auth import BadToken, account_id_from, issue_token, password_matches, u
 from api.deps import Caller
 from api.service import Live
 from api.web.i18n import LANGUAGES, pick_language, translate
+from matcher.domain import category_label
 from matcher.errors import MatcherError
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.globals["category_label"] = category_label
 SESSION, CSRF, LANG = "vm_session", "vm_csrf", "vm_lang"
 SESSION_HOURS = 12
 HOME = {"volunteer": "/me", "organiser": "/org", "analyst": "/analytics", "admin": "/analytics"}

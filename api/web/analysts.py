@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.routes import demand, learning
 from api.web import page_as, problem, render
+from matcher.domain import category_label
 from matcher.errors import MatcherError
 from matcher.gaps import WEEKDAYS
 from matcher.store.base import data_dir
@@ -100,7 +101,7 @@ async def analytics(request: Request) -> Response:
         rows = [r for r in rows if r.get("district") == area]
     skill_label = None if skill is None else page.service.taxonomy.label(skill, page.lang)
     for r in rows:
-        r["what"] = skill_label if skill is not None else r.get("category")
+        r["what"] = skill_label if skill is not None else category_label(str(r.get("category") or ""), page.lang)
     models = learning.models(page.service) if page.caller.role != "organiser" else None
     rows.sort(key=lambda r: -(r.get("gap_hours") or 0.0))
     return render(

@@ -164,6 +164,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "suppressed": ("人数少于5人的区域不显示", "Areas with fewer than 5 volunteers are not shown"),
     # errors
+    "failed": ("未能完成", "Not done"),
     "error": ("出错了", "Something went wrong"),
     "not_found": ("找不到该页面", "There is no such page"),
     "forbidden": ("您无权查看此页面", "You may not see this page"),
