@@ -103,7 +103,8 @@ def policy(name: str, *roles: str) -> dict[str, Any]:
 
     async def check(who: CallerDep) -> None:
         if who.role not in roles:
-            raise HTTPException(403, f"a {who.role} may not do this ({name}: {', '.join(roles)})")
+            article = "an" if who.role[0] in "aeiou" else "a"
+            raise HTTPException(403, f"{article} {who.role} may not do this ({name}: {', '.join(roles)})")
 
     return {"openapi_extra": extra, "dependencies": [Depends(check)]}
 

@@ -25,11 +25,13 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError as PydanticError
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import BadToken, account_id_from, issue_token, password_matches, utcnow
 from api.deps import Caller
@@ -152,8 +154,14 @@ def problem(e: Exception) -> str:
     if isinstance(e, HTTPException):
         return str(e.detail)
     if isinstance(e, PydanticError):
-        return "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors())
+        return "; ".join(_field_message(err) for err in e.errors())
     return str(e)
+
+
+def _field_message(err: Any) -> str:
+    where = ".".join(str(p) for p in err["loc"])
+    message = str(err["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
 
 
 async def attempt(path: str, ok: str, action: Callable[[], Awaitable[Any]]) -> RedirectResponse:
@@ -271,6 +279,17 @@ async def favicon() -> Response:
     return FileResponse(HERE / "static" / "favicon.svg", media_type="image/svg+xml")
 
 
+async def _http_error(request: Request, e: Exception) -> Response:
+    """The API answers in JSON as ever; a page that does not exist (or may not be seen) is the
+    console's own error page."""
+    assert isinstance(e, StarletteHTTPException)
+    if request.url.path.startswith(("/api/", "/static/", "/health", "/ready", "/openapi")):
+        return await http_exception_handler(request, e)
+    page = await page_for(request)
+    message = page.t("not_found") if e.status_code == 404 else str(e.detail)
+    return render(page, "error.html", e.status_code, message=message)
+
+
 def install(app: Any) -> None:
     """Mount the console's pages and static files on the app."""
     from fastapi.staticfiles import StaticFiles
@@ -279,6 +298,7 @@ def install(app: Any) -> None:
 
     app.add_exception_handler(FormExpired, _expired)
     app.add_exception_handler(Refused, _refused)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (volunteers, profile, organisers, analysts):
         app.include_router(module.router)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -81,12 +81,16 @@ async def analytics(request: Request) -> Response:
     error = page.t("unknown_skill") if skill_text and skill is None else None
     try:
         start = date.fromisoformat(q["from"]) if q.get("from") else None
-        end = date.fromisoformat(q["to"]) if q.get("to") else None
+        # The form's "to" is the last day shown (the API's end is the day after).
+        end = date.fromisoformat(q["to"]) + timedelta(days=1) if q.get("to") else None
         table = demand.gap_table(page.service, page.now, ",".join(by), start, end)
         ideas = demand.suggestions(page.service, page.now, start, end, 10)
     except (MatcherError, ValueError) as e:
         error = problem(e)
-        table, ideas = {"rows": [], "from": "", "to": ""}, {"projects": [], "recruitment": []}
+        table = {"rows": [], "from": q.get("from", ""), "to": q.get("to", "")}
+        ideas = {"projects": [], "recruitment": []}
+    if skill_text and skill is None:
+        table["rows"] = []  # an unknown skill: say so rather than show every skill's rows
     rows = [r for r in table["rows"] if (skill is not None or category is None or r.get("category") == category)
             and (skill is None or r.get("skill") == skill)
             and (weekday is None or r.get("weekday") == weekday)]  # fmt: skip
@@ -104,10 +108,12 @@ async def analytics(request: Request) -> Response:
         r["what"] = skill_label if skill is not None else category_label(str(r.get("category") or ""), page.lang)
     models = learning.models(page.service) if page.caller.role != "organiser" else None
     rows.sort(key=lambda r: -(r.get("gap_hours") or 0.0))
+    answered = table.get("by") is not None  # the API answered: its "to" is the day after the last
+    last_shown = (date.fromisoformat(table["to"]) - timedelta(days=1)).isoformat() if answered else table["to"]
     return render(
-        page, "analytics.html", rows=rows[:MAX_ROWS], shapes=shapes, width=WIDTH, height=height,
-        categories=sorted({r["category"] for r in table["rows"] if r.get("category")}), weekdays=WEEKDAYS,
-        category=category, weekday=weekday, area=area, skill=skill_text, first=table["from"], last=table["to"],
+        page, "analytics.html", rows=rows[:MAX_ROWS], total_rows=len(rows), shapes=shapes, width=WIDTH, height=height,
+        categories=sorted(page.service.index.categories.names), weekdays=WEEKDAYS,
+        category=category, weekday=weekday, area=area, skill=skill_text, first=table["from"], last=last_shown,
         areas=sorted(f["properties"]["name"] for f in districts()), ideas=ideas,
         models=models, error=error or q.get("error"),
     )  # fmt: skip

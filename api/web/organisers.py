@@ -228,9 +228,11 @@ async def allocation(request: Request, allocation_id: str) -> Response:
         record = allocations.get_allocation(allocation_id, page.caller, page.service)
     except MatcherError as e:
         return render(page, "error.html", 404, message=problem(e))
-    shifts = {a["shift_id"] for a in record["assignments"]} | {u["shift_id"] for u in record["unfilled"]}
-    return render(page, "allocation.html", plan=record,
-                  shifts={s: describe(page.service, s, page.lang) for s in shifts})  # fmt: skip
+    ids = {a["shift_id"] for a in record["assignments"]} | {u["shift_id"] for u in record["unfilled"]}
+    shifts = {s: describe(page.service, s, page.lang) for s in ids}
+    for rows in (record["assignments"], record["unfilled"]):  # in time order, as organisers read a plan
+        rows.sort(key=lambda r: (shifts[r["shift_id"]]["starts"], r["shift_id"]))
+    return render(page, "allocation.html", plan=record, shifts=shifts)
 
 
 @router.post("/org/allocations/{allocation_id}/accept")

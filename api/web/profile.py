@@ -191,12 +191,14 @@ async def register(request: Request) -> Response:
     page = await page_for(request)
     form = await form_of(page)
     service = page.service
-    name, password = form.get("account", "").strip()[:200], form.get("password", "")
-    if len(password) < MIN_PASSWORD:
+    name, password = form.get("account", "").strip(), form.get("password", "")
+    if len(password.strip()) < MIN_PASSWORD:
         return back("/register", error=page.t("password_short"))
-    if not name or await run_in_threadpool(service.store.find_account, name) is not None:
+    if not name or len(name) > 200 or len(form.get("name", "")) > 200:
+        return back("/register", error=page.t("name_long"))
+    if await run_in_threadpool(service.store.find_account, name) is not None:
         return back("/register", error=page.t("name_taken"))
-    doc = {"id": f"v_{secrets.token_hex(6)}", "name": form.get("name", "")[:200] or name,
+    doc = {"id": f"v_{secrets.token_hex(6)}", "name": form.get("name", "").strip() or name,
            "max_travel_km": _number(form.get("max_travel_km") or 10), "district": form.get("district") or None}  # fmt: skip
     try:
         if form.get("consent") == "on" and form.get("lat") and form.get("lon"):

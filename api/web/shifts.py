@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from api.service import Live
+from matcher.store.operations import CHECK_IN_OPENS_S
 
 WEEKDAYS = {"zh": "一二三四五六日", "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
 
 
-def describe(service: Live, shift_id: str, lang: str) -> dict[str, Any]:
-    """The shift's activity (id and title), its local start and end, and its places left."""
+def describe(service: Live, shift_id: str, lang: str, now: datetime | None = None) -> dict[str, Any]:
+    """The shift's activity (id and title), its local start and end, its places left and (given
+    ``now``) whether check-in is open."""
     service.refresh()
     if not service.index.has_shift(shift_id):
-        return {"activity_id": None, "title": shift_id, "when": "", "places_left": 0}
+        return {"activity_id": None, "title": shift_id, "when": "", "places_left": 0, "starts": ""}
     activity = service.activity(service.index.activity_of_shift(shift_id))
     shift = next(s for s in activity.shifts if s.id == shift_id)
     zone = ZoneInfo(activity.timezone)
@@ -28,4 +31,5 @@ def describe(service: Live, shift_id: str, lang: str) -> dict[str, Any]:
         when += f"{end:%H:%M}" if end.date() == start.date() else f"{end.day} {end:%b} {end:%H:%M}"
     return {"activity_id": activity.id, "title": activity.title, "when": when,
             "places_left": service.index.places_left(shift_id), "capacity": shift.capacity,
-            "hours": round((end - start).total_seconds() / 3600, 2)}  # fmt: skip
+            "hours": round((end - start).total_seconds() / 3600, 2), "starts": start.isoformat(),
+            "check_in_open": now is not None and start - timedelta(seconds=CHECK_IN_OPENS_S) <= now <= end}  # fmt: skip

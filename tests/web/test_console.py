@@ -118,6 +118,7 @@ class Visit:
         self.errors: list[str] = []
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("dialog", lambda d: d.accept())  # "send the invitations?": yes
         self.go("/login")
         self.page.fill("#token", token)
         self.page.click("button.primary")
@@ -379,6 +380,18 @@ def test_an_analyst_opens_the_gap_map(server: tuple[str, dict[str, str]], browse
     assert set(cells) <= {"first aid", "急救"}
     a.page.fill("#skill", "no such skill")
     a.submit_expecting_error("#filters button")
+    assert a.page.locator("#gaps tbody tr").count() == 0
+    # One day (from = to) is a range of one day; a range that ends before it starts is refused
+    # and the dates typed stay in the form.
+    a.page.fill("#skill", "")
+    today = datetime.now(CST).date().isoformat()
+    a.page.fill("#from", today)
+    a.page.fill("#to", today)
+    a.submit("#filters button")
+    assert a.page.locator("#to").input_value() == today
+    a.page.fill("#to", "2020-01-01")
+    a.submit_expecting_error("#filters button")
+    assert a.page.locator("#to").input_value() == "2020-01-01"
     a.close()
 
 
@@ -397,6 +410,10 @@ def test_pages_refuse_the_wrong_role_and_forms_without_their_token(server: tuple
     mismatched = httpx.post(f"{base}/me/signups", data={"shift_id": "s1", "csrf": "a"},
                             cookies={"vm_session": tokens["v2"], "vm_csrf": "b"})  # fmt: skip
     assert mismatched.status_code == 403
+    missing = httpx.get(f"{base}/no/such/page", cookies={"vm_session": tokens["v2"]})
+    assert missing.status_code == 404 and "找不到该页面" in missing.text and missing.headers["content-type"].startswith("text/html")
+    api_missing = httpx.get(f"{base}/api/v1/nothing-here")
+    assert api_missing.status_code == 404 and api_missing.json()["detail"]
     anonymous = httpx.get(f"{base}/me", follow_redirects=False)
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
 

@@ -33,3 +33,8 @@ document.addEventListener("change", function (event) {
     mine.appendChild(box.closest("label"));
   }
 });
+// Forms that send or undo something for many people ask first.
+document.addEventListener("submit", function (event) {
+  var message = event.target.getAttribute("data-confirm");
+  if (message && !window.confirm(message)) { event.preventDefault(); }
+});
