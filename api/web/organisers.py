@@ -26,7 +26,7 @@ from api.service import Live
 from api.views import volunteer_cards
 from api.web import Page, attempt, back, form_of, page_as, problem, render
 from api.web.shifts import describe
-from matcher.errors import MatcherError
+from matcher.errors import MatcherError, ValidationError
 
 router = APIRouter(include_in_schema=False)
 ORGANISERS = ("organiser", "admin")
@@ -63,6 +63,8 @@ async def create(request: Request) -> Response:
 
     async def act() -> None:
         start, end = (_local(form.get(k, "")) for k in ("start", "end"))
+        if _before(start, page.now):
+            raise ValidationError("start", "the shift would start in the past: give a time to come")
         body = ActivityIn.model_validate({
             "id": f"a_{secrets.token_hex(6)}", "organisation_id": org, "title": form.get("title", ""),
             "category": form.get("category", ""), "district": form.get("district") or None,
@@ -74,6 +76,13 @@ async def create(request: Request) -> Response:
         activities.create_activity(body, page.caller, page.service, request.app.state.places)
 
     return await attempt("/org", page.t("done"), act)
+
+
+def _before(value: str, now: datetime) -> bool:
+    try:
+        return datetime.fromisoformat(value) < now
+    except ValueError:
+        return False  # not a time: the API's validation says so
 
 
 def _local(value: str) -> str:

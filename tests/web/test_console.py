@@ -274,6 +274,15 @@ def test_an_organiser_creates_an_activity_invites_and_checks_in(server: tuple[st
     o.page.fill("#start", f"{soon:%Y-%m-%dT%H:%M}")
     o.page.fill("#end", f"{soon + timedelta(hours=2):%Y-%m-%dT%H:%M}")
     o.page.fill("#capacity", "3")
+    o.page.fill("#start", "2020-01-04T08:30")  # in the past: refused
+    o.page.fill("#end", "2020-01-04T10:30")
+    o.submit_expecting_error("#new-activity button")
+    assert "past" in o.page.locator(".flash.error").inner_text()
+    o.page.fill("#title", "社区长者探访 <script>alert(1)</script>")
+    o.page.fill("#category", "elderly care")
+    o.page.fill("#start", f"{soon:%Y-%m-%dT%H:%M}")
+    o.page.fill("#end", f"{soon + timedelta(hours=2):%Y-%m-%dT%H:%M}")
+    o.page.fill("#capacity", "3")
     o.submit("#new-activity button")
     created = o.page.locator("#activities li", has_text="社区长者探访")
     assert created.count() == 1 and "<script>" in created.inner_text()  # shown as text, not run
