@@ -80,10 +80,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
     # v4 took a place on the standby shift before it started.
     began = int((datetime.now(UTC) - STANDBY_STARTED).timestamp())
     store.ops.sign_up("su_standby", "now", "v4", began - 7200, Policy())
+    store.ops.sign_up("su_standby5", "now", "v5", began - 7200, Policy())
     accounts = [Account("acct_v1", "v1", "volunteer", volunteer_id="v1"),
                 Account("acct_v2", "v2", "volunteer", volunteer_id="v2"),
                 Account("acct_v3", "v3", "volunteer", volunteer_id="v3"),
                 Account("acct_v4", "v4", "volunteer", volunteer_id="v4"),
+                Account("acct_v5", "v5", "volunteer", volunteer_id="v5"),
                 Account("acct_o1", "o1", "organiser", organisation_id="o1"),
                 Account("acct_an", "an", "analyst")]  # fmt: skip
     for a in accounts:
@@ -329,6 +331,17 @@ def test_an_organiser_creates_an_activity_invites_and_checks_in(server: tuple[st
     v = Visit(browser, base, tokens["v4"])
     v.go("/me")
     assert float(v.page.locator("#total-hours").inner_text()) == 2.5
+    v.close()
+    # v5 checks themself in at the post with the code shown there (a wrong code is refused).
+    code = o.page.locator("#check-in-code").inner_text()
+    v = Visit(browser, base, tokens["v5"])
+    v.go("/me")
+    standby = '#my-signups li[data-shift="now"]'
+    v.page.fill(f"{standby} input[name=code]", "000000" if code != "000000" else "111111")
+    v.submit_expecting_error(f"{standby} form[action$='/check-in'] button")
+    v.page.fill(f"{standby} input[name=code]", code)
+    v.submit(f"{standby} form[action$='/check-in'] button")
+    assert "已签到" in v.page.locator(standby).inner_text()
     v.close()
     o.go(shift_path)
     assert o.page.locator("#check-in-code").inner_text().isdigit() and o.page.locator(".qr svg").count() == 1
