@@ -70,7 +70,7 @@ class Page:
 
     @property
     def caller(self) -> Caller:
-        """The signed-in caller (pages check :func:`signed_in` first)."""
+        """The signed-in caller (pages ask :func:`page_as` first)."""
         if self.who is None:
             raise HTTPException(401, "sign in first")
         return self.who
@@ -116,11 +116,11 @@ def render(page: Page, template: str, status: int = 200, **context: Any) -> HTML
          **context},
         status_code=status,
     )
-    _cookie(page.request, response, CSRF, page.csrf, http_only=False)
+    set_cookie(page.request, response, CSRF, page.csrf, http_only=False)
     return response
 
 
-def _cookie(request: Request, response: Response, name: str, value: str, *, http_only: bool = True,
+def set_cookie(request: Request, response: Response, name: str, value: str, *, http_only: bool = True,
             max_age: int | None = None) -> None:  # fmt: skip
     response.set_cookie(name, value, httponly=http_only, samesite="lax", secure=request.url.scheme == "https",
                         max_age=max_age)  # fmt: skip
@@ -234,7 +234,7 @@ async def login(request: Request) -> Response:
     token = issue_token(account, request.app.state.signing_key, now=utcnow(), ttl_hours=SESSION_HOURS)
     target = form.get("next", "")
     response = back(target if target.startswith("/") and not target.startswith("//") else HOME[account.role])
-    _cookie(request, response, SESSION, token, max_age=SESSION_HOURS * 3600)
+    set_cookie(request, response, SESSION, token, max_age=SESSION_HOURS * 3600)
     return response
 
 
@@ -255,7 +255,7 @@ async def switch_language(request: Request) -> Response:
         await run_in_threadpool(page.service.store.preferences.set_language, page.who.account.id, str(lang))
     target = form.get("next", "/")
     response = back(target if target.startswith("/") and not target.startswith("//") else "/")
-    _cookie(request, response, LANG, str(lang), max_age=365 * 86400)
+    set_cookie(request, response, LANG, str(lang), max_age=365 * 86400)
     return response
 
 

@@ -26,7 +26,6 @@ from api.web import (
     SESSION,
     SESSION_HOURS,
     Page,
-    _cookie,
     attempt,
     back,
     form_of,
@@ -34,6 +33,7 @@ from api.web import (
     page_for,
     problem,
     render,
+    set_cookie,
 )
 from matcher.errors import MatcherError
 from matcher.interchange import parse_volunteer
@@ -212,5 +212,5 @@ async def register(request: Request) -> Response:
         return back("/register", error=problem(e))
     token = issue_token(account, request.app.state.signing_key, now=utcnow(), ttl_hours=SESSION_HOURS)
     response = back("/me/profile", ok=page.t("welcome"))
-    _cookie(request, response, SESSION, token, max_age=SESSION_HOURS * 3600)
+    set_cookie(request, response, SESSION, token, max_age=SESSION_HOURS * 3600)
     return response
