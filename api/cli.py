@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -524,6 +524,51 @@ def allocate(
     out.print(table)
     for u in plan.unfilled[:20]:
         out.print(f"unfilled: {u['shift_id']} ({u['places']} places): {u['reason']}")
+
+
+@app.command("backup")
+def backup_command(
+    path: Annotated[Path, typer.Argument(help="The backup file to write")],
+    force: Annotated[bool, typer.Option("--force", help="Replace the file if it exists")] = False,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Copy the embedded database to a file: one consistent snapshot, safe while the service runs.
+    (PostgreSQL: use pg_dump; see the README.)"""
+    from matcher.store.backup import backup, sqlite_path
+
+    _copy_database(lambda p: backup(sqlite_path(_db_url(db)), path, overwrite=force, progress=p),
+                   "backing up", "backed up to", path, as_json)  # fmt: skip
+
+
+@app.command("restore")
+def restore_command(
+    path: Annotated[Path, typer.Argument(help="A file written by volmatch backup")],
+    force: Annotated[bool, typer.Option("--force", help="Replace the database if one exists (stop the service first)")] = False,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Put a backup in place as the embedded database, after checking it is whole and ours; the
+    switch is atomic."""
+    from matcher.store.backup import restore, sqlite_path
+
+    target = sqlite_path(_db_url(db))
+    _copy_database(lambda p: restore(path, target, overwrite=force, progress=p), "restoring", "restored", target, as_json)
+
+
+def _copy_database(
+    run: Callable[[Callable[[int, int], None]], int], doing: str, done: str, written: Path, as_json: bool
+) -> None:
+    with _progress() as bar:
+        task = bar.add_task(f"{doing} (pages)", total=None)
+        try:
+            size = run(lambda done, total: bar.update(task, completed=done, total=total))
+        except MatcherError as e:
+            _fail(str(e))
+    if as_json:
+        sys.stdout.write(json.dumps({"path": str(written), "bytes": size}) + "\n")
+        return
+    out.print(f"{done} {written} ({size:,} bytes)")
 
 
 import_app = typer.Typer(help="Import published demand-and-supply data into the store.", no_args_is_help=True)

@@ -18,7 +18,6 @@ import struct
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from importlib import resources
 from typing import Any, Protocol, TypeVar
 
 import psycopg
@@ -27,7 +26,7 @@ from psycopg_pool import ConnectionPool
 
 from matcher.domain import Activity, Booking, GeoPoint, ServiceRecord, Volunteer, World
 from matcher.errors import ConflictError
-from matcher.store import rows
+from matcher.store import migrations, rows
 from matcher.store.allocations import Allocations
 from matcher.store.base import Account
 from matcher.store.feedback import Feedback
@@ -44,7 +43,6 @@ class _HasId(Protocol):
 
 _Identified = TypeVar("_Identified", bound=_HasId)
 
-MIGRATIONS = "matcher.store.migrations.postgis"
 MIGRATION_LOCK = 4_207_301  # any constant; the advisory lock serialising migrations
 
 _POINT = "ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography"
@@ -227,10 +225,7 @@ class PostgisStore:
     # ------------------------------------------------------------------ migrations
 
     def migrate(self) -> list[str]:
-        files = sorted(
-            (f for f in resources.files(MIGRATIONS).iterdir() if f.name.endswith(".sql")),
-            key=lambda f: f.name,
-        )
+        files = migrations.files("postgis")
         applied = []
         with self._tx() as db:
             db.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))

@@ -13,7 +13,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from matcher.domain import (
     World,
 )
 from matcher.errors import ConflictError
-from matcher.store import rows
+from matcher.store import migrations, rows
 from matcher.store.allocations import Allocations
 from matcher.store.base import Account
 from matcher.store.feedback import Feedback
@@ -35,8 +34,6 @@ from matcher.store.needs import Needs
 from matcher.store.observations import Observations
 from matcher.store.operations import Operations, Tx
 from matcher.store.preferences import Preferences
-
-MIGRATIONS = "matcher.store.migrations.sqlite"
 
 
 class SqliteStore:
@@ -88,12 +85,8 @@ class SqliteStore:
             "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
         )
         done = {r[0] for r in self._db.execute("SELECT name FROM schema_migrations")}
-        files = sorted(
-            (f for f in resources.files(MIGRATIONS).iterdir() if f.name.endswith(".sql")),
-            key=lambda f: f.name,
-        )
         applied = []
-        for f in files:
+        for f in migrations.files("sqlite"):
             if f.name in done:
                 continue
             with self._tx() as db:

@@ -292,3 +292,41 @@ def test_allocate_a_campaign_against_greedy(tmp_path: Path) -> None:
         assert set(a["parts"]) == {"skills", "distance", "availability", "past_service"}
     assert all(u["reason"] for u in plan["unfilled"])
     assert volmatch("allocate", "--activity", "nope", db=db).returncode == 2
+
+
+def test_backup_and_restore_round_trip_and_refuse_what_they_should(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "live.db"
+    built = volmatch("demo", "--volunteers", "1500", "--activities", "60", "--records", "800", "--outcomes", "20", db=db)
+    assert built.returncode == 0, built.stderr
+
+    def content(path: Path) -> dict[str, list[tuple[object, ...]]]:
+        with sqlite3.connect(path) as c:
+            tables = [r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+            return {t: sorted(c.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
+
+    before = content(db)
+    saved = tmp_path / "saved" / "backup.db"
+    done = volmatch("backup", str(saved), "--json", db=db)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["bytes"] == saved.stat().st_size > 0
+    assert volmatch("backup", str(saved), db=db).returncode == 2  # exists: not overwritten silently
+    # Later writes to the live database are not in the backup; restoring brings the saved state back.
+    assert volmatch("user", "create", "--role", "admin", "--name", "late", db=db).returncode == 0
+    assert content(db) != before
+    assert volmatch("restore", str(saved), db=db).returncode == 2  # a database is there: refuse
+    restored = volmatch("restore", str(saved), "--force", db=db)
+    assert restored.returncode == 0, restored.stderr
+    assert content(db) == before
+    # What is not a whole volmatch database is refused, and the database stays as it was.
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not a database at all" * 100)
+    assert volmatch("restore", str(junk), "--force", db=db).returncode == 2
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as c:
+        c.execute("CREATE TABLE t (x)")
+    refused = volmatch("restore", str(other), "--force", db=db)
+    assert refused.returncode == 2 and "not a volmatch database" in refused.stderr
+    assert content(db) == before
+    assert volmatch("backup", str(tmp_path / "x.db"), db="postgresql://postgres@127.0.0.1/test").returncode == 2
