@@ -355,7 +355,7 @@ def serve(
     url = _db_url(db)
     os.environ["VOLMATCH_DATABASE_URL"] = url  # the workers read their settings from it
     _signing_key(Settings(database_url=url))  # fail here, readably, on an unsafe configuration
-    out.print(f"serving {url} at http://{host}:{port}/docs")
+    out.print(f"serving {url}: the console at http://{host}:{port}/, the API at http://{host}:{port}/docs")
     serving.serve(host, port, workers)
 
 
@@ -804,7 +804,8 @@ def user_demo(db: DbOption = None) -> None:
             store.find_account(f"demo-{role}") for role in ("admin", "analyst", "organiser", "volunteer")
         ]
     out.print(
-        "[bold]Demo accounts[/]: send 'Authorization: Bearer <token>', or paste a token into Authorize in /docs."
+        "[bold]Demo accounts[/]: paste a token into the console's sign-in page (/) or into Authorize "
+        "in /docs, or send 'Authorization: Bearer <token>'."
     )
     scope = {
         "admin": "everything",
