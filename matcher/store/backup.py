@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from matcher.errors import ValidationError
+from matcher.store.base import sqlite_file
 from matcher.store.migrations import names as migration_names
 
 PAGES_PER_STEP = 1024
@@ -29,7 +30,7 @@ def sqlite_path(url: str) -> Path:
         raise ValidationError(
             "db", "PostgreSQL is backed up with pg_dump and restored with pg_restore (see the README)"
         )
-    return Path(url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url)
+    return sqlite_file(url)
 
 
 def backup(source: Path, target: Path, *, overwrite: bool = False, progress: Progress = lambda d, t: None) -> int:

@@ -137,8 +137,12 @@ def open_store(url: str) -> Store:
         return PostgisStore(url)
     from matcher.store.sqlite import SqliteStore
 
-    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url
-    return SqliteStore(Path(path))
+    return SqliteStore(sqlite_file(url))
+
+
+def sqlite_file(url: str) -> Path:
+    """The file a ``sqlite:///`` URL (or a bare path) names."""
+    return Path(url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url)
 
 
 def data_dir() -> Path:
