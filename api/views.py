@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from api.service import Live
-from matcher.domain import Match
-from matcher.geo import distance_band
+from matcher.domain import GeoPoint, Match
+from matcher.geo import distance_band, haversine_km
 from matcher.interchange import activity_to_json, record_to_json, volunteer_to_json
 from matcher.ranking import Ranking
 
@@ -74,15 +74,20 @@ def volunteer_ranking(service: Live, ranking: Ranking) -> dict[str, Any]:
     return _ranking(ranking, [_match(m) | card(cards, m.id, m.distance_km) for m in ranking.matches])
 
 
-def activity_ranking(service: Live, ranking: Ranking) -> dict[str, Any]:
+def activity_ranking(service: Live, ranking: Ranking, home: GeoPoint | None = None) -> dict[str, Any]:
+    """For the volunteer themself: each activity's title and distance, measured from their
+    precise ``home`` when given (matching used the home's cell, see ``matcher.geo``)."""
     out = []
     for m in ranking.matches:
         a = service.store.get_activity(m.id)
+        distance = m.distance_km
+        if home is not None and a is not None and a.location is not None and distance is not None:
+            distance = haversine_km(home, a.location)
         out.append(
             _match(m)
             | {
                 "title": "" if a is None else a.title,
-                "distance_km": None if m.distance_km is None else round(m.distance_km, 2),
+                "distance_km": None if distance is None else round(distance, 2),
             }
         )
     return _ranking(ranking, out)

@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 
 from matcher.calendar import WORDS, availability_bits, day_number, epoch_seconds
 from matcher.domain import Activity, ServiceRecord, Volunteer
+from matcher.geo import matching_cells
 
 NO_DAY = np.iinfo(np.int32).max
 """Day number standing for "no date" (unknown birth date, certificate without expiry)."""
@@ -88,7 +89,7 @@ class VolunteerColumns:
     """Volunteers as columns. Shapes are (n,) unless stated."""
 
     ids: list[str]
-    lat: NDArray[np.float64]  # NaN when no home is known
+    lat: NDArray[np.float64]  # the centre of the home's matching cell; NaN when no home is known
     lon: NDArray[np.float64]
     max_travel_km: NDArray[np.float32]
     birth_day: NDArray[np.int32]  # day number, NO_DAY if unknown
@@ -180,6 +181,7 @@ def volunteer_columns(
             lat[i], lon[i] = v.home.lat, v.home.lon
         if v.availability:
             avail[i] = availability_bits(v.availability)
+    lat, lon = matching_cells(lat, lon)  # matching never sees a precise home
     certs = [[skills.code(c.skill) for c in v.certifications] for v in volunteers]
     expiry = np.fromiter(
         (day_number(c.expires) if c.expires else NO_DAY for v in volunteers for c in v.certifications),

@@ -101,6 +101,53 @@ DISTANCE_BANDS_KM: tuple[float, ...] = (2.0, 5.0, 10.0, 20.0, 50.0)
 """Upper edges of the distance bands shown to people who must not learn a precise distance."""
 
 
+MATCHING_CELL_KM = 2.0
+"""Side of the cells volunteers' homes are matched on, as wide as the narrowest distance band.
+
+Matching never uses a precise home: every home is moved to the centre of its cell first, so all
+that anyone else can learn from rankings, scores, bands or eligibility is the cell. Were bands
+measured from the precise home, an organiser moving a posting until a volunteer's band changes
+would find the band's edge, a circle around the home, and three edges pin the home to metres
+(``tests/api/test_privacy_attack.py`` plays that attacker)."""
+
+_CELL_DLAT = MATCHING_CELL_KM / (math.pi * EARTH_RADIUS_KM / 180.0)
+_CELL_BANDS = math.ceil(180.0 / _CELL_DLAT)
+
+
+def matching_cells(
+    lat_deg: ArrayLike, lon_deg: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The centres of the matching cells of points (NaN stays NaN): arrays of latitudes and
+    longitudes, in degrees, of the same shape.
+
+    Cells are bands of equal latitude height (:data:`MATCHING_CELL_KM`), each cut into as many
+    equal longitude cells as fit (one at a pole), so they are about square everywhere; longitude
+    180 and -180 are the same meridian and fall in the same cell.
+    """
+    lat = np.asarray(lat_deg, dtype=np.float64)
+    lon = np.asarray(lon_deg, dtype=np.float64)
+    known = np.isfinite(lat) & np.isfinite(lon)
+    safe_lat = np.where(known, lat, 0.0)
+    safe_lon = np.where(known, lon, 0.0)
+    band = np.clip(np.floor((safe_lat + 90.0) / _CELL_DLAT), 0, _CELL_BANDS - 1)
+    centre_lat = np.minimum(-90.0 + (band + 0.5) * _CELL_DLAT, 90.0)
+    # As many cells as fit along the band's poleward edge, where it is narrowest: no cell is
+    # narrower than MATCHING_CELL_KM anywhere (one cell in each polar band).
+    outer = np.maximum(np.abs(-90.0 + band * _CELL_DLAT), np.abs(-90.0 + (band + 1.0) * _CELL_DLAT))
+    cells = np.maximum(1.0, np.floor(360.0 * np.cos(np.radians(np.minimum(outer, 90.0))) / _CELL_DLAT))
+    turn = np.mod(safe_lon + 180.0, 360.0) / 360.0  # 0 <= turn < 1; +180 wraps to -180
+    cell = np.minimum(np.floor(turn * cells), cells - 1.0)
+    centre_lon = -180.0 + (cell + 0.5) * 360.0 / cells
+    centre_lon = np.where(centre_lon > 180.0, centre_lon - 360.0, centre_lon)
+    return np.where(known, centre_lat, np.nan), np.where(known, centre_lon, np.nan)
+
+
+def matching_cell(point: GeoPoint) -> GeoPoint:
+    """The centre of ``point``'s matching cell (see :func:`matching_cells`)."""
+    lat, lon = matching_cells([point.lat], [point.lon])
+    return GeoPoint(float(lat[0]), float(lon[0]))
+
+
 def distance_band(distance_km: float) -> str:
     """The coarse band a distance falls in: "< 2 km", "2–5 km", ..., "> 50 km"."""
     lower = 0.0

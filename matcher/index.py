@@ -1185,8 +1185,8 @@ class MatchIndex:
         cols = volunteer_columns([v], self.skills, self.zones)
         has_home = v.home is not None
         xyz = (
-            unit_vectors([v.home.lat], [v.home.lon])[0].astype(np.float32)
-            if v.home
+            unit_vectors(cols.lat, cols.lon)[0].astype(np.float32)  # the home's matching cell
+            if has_home
             else np.zeros(3, np.float32)
         )
         if row is None:

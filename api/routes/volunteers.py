@@ -74,9 +74,10 @@ async def recommended_activities(
 
     def work() -> dict[str, Any]:
         ranking = service.activities_for(volunteer_id, now=clock, k=k)
+        home = service.volunteer(volunteer_id).home
         return views.served(
             service,
-            views.activity_ranking(service, ranking),
+            views.activity_ranking(service, ranking, home),
             "activities",
             volunteer_id,
             who.account.id,
