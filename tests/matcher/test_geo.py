@@ -8,7 +8,16 @@ from hypothesis import strategies as st
 
 from matcher.domain import GeoPoint
 from matcher.errors import ValidationError
-from matcher.geo import EARTH_RADIUS_KM, distance_band, distances_km, haversine_km, unit_vectors
+from matcher.geo import (
+    EARTH_RADIUS_KM,
+    MATCHING_CELL_KM,
+    distance_band,
+    distances_km,
+    haversine_km,
+    matching_cell,
+    matching_cells,
+    unit_vectors,
+)
 
 lat = st.floats(-90, 90)
 lon = st.floats(-180, 180)
@@ -57,3 +66,39 @@ def test_poles_are_points() -> None:
 )
 def test_distance_bands(km: float, band: str) -> None:
     assert distance_band(km) == band
+
+
+@given(lat, lon)
+@example(90.0, 0.0)
+@example(-90.0, 123.0)
+@example(0.0, 180.0)
+@example(0.0, -180.0)
+@example(89.9999, 179.9999)
+@example(-89.97, -179.9999)
+def test_a_matching_cell_is_near_its_points_and_its_own_cell(p_lat: float, p_lon: float) -> None:
+    """Every point is within about a cell of its cell's centre (the poles and the antimeridian
+    included), the centre is its own cell's centre, and 180 / -180 share a cell."""
+    point = GeoPoint(p_lat, p_lon)
+    centre = matching_cell(point)
+    assert haversine_km(point, centre) <= 1.6 * MATCHING_CELL_KM
+    assert matching_cell(centre) == centre
+    if abs(p_lon) == 180.0:
+        assert matching_cell(GeoPoint(p_lat, -p_lon)) == centre
+
+
+@given(st.lists(st.tuples(lat, lon), min_size=1, max_size=20))
+def test_matching_cells_vectorised_equals_one_by_one_and_keeps_nan(points: list[tuple[float, float]]) -> None:
+    lats = np.array([p[0] for p in points] + [np.nan])
+    lons = np.array([p[1] for p in points] + [0.0])
+    c_lat, c_lon = matching_cells(lats, lons)
+    assert np.isnan(c_lat[-1]) and np.isnan(c_lon[-1])
+    for (p_lat, p_lon), a, b in zip(points, c_lat[:-1], c_lon[:-1], strict=True):
+        assert matching_cell(GeoPoint(p_lat, p_lon)) == GeoPoint(float(a), float(b))
+
+
+def test_points_a_cell_apart_fall_in_different_cells() -> None:
+    """Cells are no bigger than they should be: walking 2.5 km north or east changes cell."""
+    for start in (GeoPoint(30.25, 120.14), GeoPoint(-33.9, 151.2), GeoPoint(64.1, -21.9)):
+        north = GeoPoint(start.lat + 2.5 / 111.195, start.lon)
+        east = GeoPoint(start.lat, start.lon + 2.5 / (111.195 * math.cos(math.radians(start.lat))))
+        assert matching_cell(north) != matching_cell(start) != matching_cell(east)
