@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import BadToken, account_id_from
 from api.geocoding import Places
+from api.limits import Budget
 from api.service import Live
 from api.settings import Settings
 from matcher.errors import NotFoundError
@@ -82,6 +83,8 @@ async def caller(
         ident = account_id_from(credentials.credentials, request.app.state.signing_key)
     except BadToken as e:
         raise HTTPException(401, f"the token is not valid ({e})", headers=unauthorised) from e
+    budget: Budget = request.app.state.budget
+    budget.check(ident, "requests with this token")
     service: Live = request.app.state.live
     # Most requests find the account in the process's cache; a miss reads the store in a worker
     # thread, which may have to wait for a write in progress.

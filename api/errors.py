@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from matcher.errors import ConflictError, NotFoundError, ValidationError
+
+RETRY_AFTER_S = 2
+"""What a 503 asks the client to wait before trying again."""
+
+log = logging.getLogger("volmatch.errors")
 
 
 def _body(loc: list[str], message: str, kind: str) -> dict[str, object]:
@@ -39,3 +48,34 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ConflictError)
     async def _conflict(_: Request, e: ConflictError) -> JSONResponse:
         return JSONResponse({"detail": str(e)}, status_code=409)
+
+    @app.exception_handler(psycopg.OperationalError)
+    async def _postgres_down(_: Request, e: psycopg.OperationalError) -> JSONResponse:
+        # Also a statement cancelled by the statement timeout (QueryCanceled) and no free
+        # connection within the pool's wait (PoolTimeout): both are "try again shortly".
+        slow = isinstance(e, psycopg.errors.QueryCanceled)
+        return _unavailable("slow" if slow else "down", type(e).__name__)
+
+    @app.exception_handler(sqlite3.OperationalError)
+    async def _sqlite_busy(_: Request, e: sqlite3.OperationalError) -> JSONResponse:
+        message = str(e)
+        if "interrupted" in message:
+            return _unavailable("slow", "interrupted")
+        if "locked" in message or "busy" in message:
+            return _unavailable("down", "locked")
+        raise e  # anything else is a bug: a 500, with its traceback in the log
+
+
+def _unavailable(why: str, kind: str) -> JSONResponse:
+    """503 with Retry-After. Nothing was written: every write is one transaction, rolled back."""
+    log.warning("database unavailable (%s): answered 503", kind)  # no query text, no values
+    detail = (
+        "the database took too long and the request was cancelled; try again, or ask for less"
+        if why == "slow"
+        else "the database is not answering right now (restarting or busy)"
+    )
+    return JSONResponse(
+        {"detail": f"{detail}; nothing was changed; try again in {RETRY_AFTER_S} s"},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from api import errors, web
 from api.auth import utcnow
 from api.geocoding import Places
+from api.limits import Budget
 from api.routes import activities, allocations, bulk, demand, feeds, health, learning, signups, volunteers
 from api.service import Live
 from api.settings import Settings
@@ -90,7 +91,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = open_store(settings.database_url)
+        store = open_store(settings.database_url, query_timeout_s=settings.query_timeout_s)
         try:
             app.state.live = live = Live(store, load_taxonomy(), clock().date(), policy=settings.policy())
             try:
@@ -112,6 +113,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.state.signing_key = signing_key
     app.state.clock = clock
     app.state.tiers = settings.tiers()
+    app.state.budget = Budget(settings.rate_per_s, settings.rate_burst)
+    app.state.sign_ins = Budget(settings.sign_ins_per_minute / 60.0, settings.sign_ins_per_minute)
     app.state.places = Places.from_settings(
         settings.geocoder, settings.geocoder_api_key, settings.geocoder_user_agent
     )

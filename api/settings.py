@@ -39,6 +39,16 @@ class Settings(BaseSettings):
     offer_hold_minutes: float = Field(default=120.0, gt=0, le=24 * 60 * 7)
     """How long a place freed up is held for the first on the waitlist before it passes on."""
 
+    rate_per_s: float = Field(default=20.0, ge=0, le=1e6)
+    """Requests a second each signed-in account may make on average, per worker (0: no limit)."""
+    rate_burst: float = Field(default=60.0, ge=1, le=1e6)
+    """Requests an account may make at once before ``rate_per_s`` applies."""
+    sign_ins_per_minute: float = Field(default=10.0, gt=0, le=1e6)
+    """Password sign-in attempts per account name and minute, per worker."""
+    query_timeout_s: float = Field(default=10.0, gt=0, le=3600)
+    """A database statement running longer is cancelled and the request answered 503 (bulk
+    imports are exempt: they run as long as their data needs)."""
+
     @field_validator("tier_hours")
     @classmethod
     def _tiers(cls, value: str) -> str:

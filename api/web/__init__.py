@@ -16,6 +16,7 @@ browser's preference.
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -100,6 +101,7 @@ async def page_for(request: Request) -> Page:
         except BadToken:
             ident = None
         if ident is not None:
+            request.app.state.budget.check(ident, "requests from this account")
             account = service.cached_account(ident) or await run_in_threadpool(service.account, ident)
             who = None if account is None else Caller(account)
     if who is not None:
@@ -226,6 +228,12 @@ async def login(request: Request) -> Response:
         except BadToken:
             account = None
     elif form.get("name") and form.get("password"):
+        wait = request.app.state.sign_ins.take(form["name"][:200])
+        if wait > 0:
+            seconds = str(max(1, math.ceil(wait)))
+            refused = render(page, "login.html", 429, error=page.t("sign_in_wait").format(seconds=seconds))
+            refused.headers["Retry-After"] = seconds
+            return refused
         found = await run_in_threadpool(service.store.find_account, form["name"][:200])
         if found is not None and found.password_hash and password_matches(found.password_hash, form["password"]):
             account = found

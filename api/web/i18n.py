@@ -17,6 +17,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "password": ("密码", "Password"),
     "or_token": ("或粘贴访问令牌", "or paste an access token"),
     "token": ("访问令牌", "Access token"),
+    "sign_in_wait": ("登录尝试过多，请 {seconds} 秒后再试", "Too many sign-in attempts: try again in {seconds} s"),
     "bad_login": ("用户名、密码或令牌不正确", "The name, password or token is not right"),
     "welcome": ("欢迎", "Welcome"),
     "intro": (

@@ -128,16 +128,18 @@ class Store(Protocol):
         ...
 
 
-def open_store(url: str) -> Store:
+def open_store(url: str, *, query_timeout_s: float | None = None) -> Store:
     """``postgresql://...`` (PostGIS), ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``
-    or a bare file path (SQLite)."""
+    or a bare file path (SQLite). With ``query_timeout_s``, a database call running longer is
+    cancelled (bulk loads, migrations and snapshots excepted): what the service uses, so that
+    one slow request cannot hold up the rest."""
     if url.startswith(("postgresql://", "postgres://")):
         from matcher.store.postgis import PostgisStore
 
-        return PostgisStore(url)
+        return PostgisStore(url, query_timeout_s=query_timeout_s)
     from matcher.store.sqlite import SqliteStore
 
-    return SqliteStore(sqlite_file(url))
+    return SqliteStore(sqlite_file(url), query_timeout_s=query_timeout_s)
 
 
 def sqlite_file(url: str) -> Path:

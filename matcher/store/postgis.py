@@ -21,6 +21,7 @@ from dataclasses import replace
 from typing import Any, Protocol, TypeVar
 
 import psycopg
+from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 from psycopg_pool import ConnectionPool
 
@@ -90,6 +91,7 @@ VOLUNTEER_HOME_INDEXED = "(home::geometry)"
 """The expression the volunteers' GiST index is on (migration 04): spatial SQL over volunteers
 filters with ``home::geometry && box`` to use it."""
 
+POOL_WAIT_S = 3.0  # how long a request waits for a database connection
 COPY_CHUNK = 5000  # rows per write to the COPY stream
 _NULL = "\\N"  # COPY text's NULL
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -198,9 +200,23 @@ class PostgisStore:
     """See the module docstring. ``url`` is a libpq URL; ``options=-csearch_path=...`` in it
     selects a schema (the tests give each test its own)."""
 
-    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8) -> None:
+    def __init__(
+        self, url: str, *, min_size: int = 1, max_size: int = 8, query_timeout_s: float | None = None
+    ) -> None:
         self.url = url
-        self._pool = ConnectionPool(url, min_size=min_size, max_size=max_size, open=True, timeout=10)
+        self._timeout_ms = None if query_timeout_s is None else max(1, round(query_timeout_s * 1000))
+        # Each connection is checked as it leaves the pool, so that after a database restart a
+        # dead connection is replaced instead of failing a request; a request waits at most
+        # POOL_WAIT_S for one (then the API answers 503, "try again").
+        self._pool = ConnectionPool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            open=True,
+            timeout=POOL_WAIT_S,
+            configure=self._configure,
+            check=ConnectionPool.check_connection,
+        )
         self.migrate()
         self.ops = Operations(self._ops_tx, (psycopg.errors.UniqueViolation,))
         self.feedback = Feedback(self._ops_tx)
@@ -212,9 +228,23 @@ class PostgisStore:
     def close(self) -> None:
         self._pool.close()
 
+    def _configure(self, conn: psycopg.Connection[Any]) -> None:
+        """A new connection's statement timeout: a slow statement is cancelled, not waited for."""
+        if self._timeout_ms is not None:
+            conn.execute(sql.SQL("SET statement_timeout = {}").format(sql.Literal(self._timeout_ms)))
+            conn.commit()
+
     @contextmanager
     def _tx(self) -> Iterator[psycopg.Connection[Any]]:
         with self._pool.connection() as conn, conn.transaction():
+            yield conn
+
+    @contextmanager
+    def _long_tx(self) -> Iterator[psycopg.Connection[Any]]:
+        """A transaction without the statement timeout: bulk loads, migrations and the snapshot
+        take as long as the data needs."""
+        with self._tx() as conn:
+            conn.execute("SET LOCAL statement_timeout = 0")
             yield conn
 
     @contextmanager
@@ -227,7 +257,7 @@ class PostgisStore:
     def migrate(self) -> list[str]:
         files = migrations.files("postgis")
         applied = []
-        with self._tx() as db:
+        with self._long_tx() as db:
             db.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
             db.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)"
@@ -256,7 +286,7 @@ class PostgisStore:
         world = replace(
             world, volunteers=_last_of_each(world.volunteers), activities=_last_of_each(world.activities)
         )
-        with self._tx() as db:
+        with self._long_tx() as db:
             _log(db, "reload", "")
             if world.volunteers:
                 # Into an empty table COPY goes straight in; otherwise through a temporary table
@@ -457,6 +487,7 @@ class PostgisStore:
     def snapshot(self) -> World:
         with self._pool.connection() as db, db.transaction():
             db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            db.execute("SET LOCAL statement_timeout = 0")  # a whole city can take a while
             vols = tuple(
                 rows.volunteer_from(r) for r in db.execute(f"{_V_SELECT} WHERE erased_at IS NULL ORDER BY id")
             )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -36,16 +37,64 @@ from matcher.store.operations import Operations, Tx
 from matcher.store.preferences import Preferences
 
 
+class _TimedLock:
+    """A re-entrant lock over the shared connection that also bounds how long the holder's
+    statements run: past ``timeout_s`` from the outermost acquisition, SQLite interrupts the
+    running statement (``sqlite3.OperationalError: interrupted``) and the API answers 503.
+    ``untimed()`` lifts the bound for the holder's next use (bulk loads)."""
+
+    STEPS = 20_000  # SQLite virtual-machine steps between looks at the clock
+
+    def __init__(self, db: sqlite3.Connection, timeout_s: float | None) -> None:
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._timeout_s = timeout_s
+        self._deadline = math.inf
+        if timeout_s is not None:
+            db.set_progress_handler(self._over, self.STEPS)
+
+    def _over(self) -> int:
+        return 1 if time.monotonic() > self._deadline else 0
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+        self._depth += 1
+        if self._depth == 1 and self._timeout_s is not None:
+            self._deadline = time.monotonic() + self._timeout_s
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._deadline = math.inf
+        self._lock.release()
+
+    def acquire(self) -> None:
+        """Hold the lock until :meth:`release`, untimed (the snapshot reads everything)."""
+        self.__enter__()
+        if self._depth == 1:
+            self._deadline = math.inf
+
+    def release(self) -> None:
+        self.__exit__()
+
+    @contextmanager
+    def untimed(self) -> Iterator[None]:
+        with self:
+            self._deadline = math.inf
+            yield
+
+
 class SqliteStore:
     """The default store; see the module docstring."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, query_timeout_s: float | None = None) -> None:
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        # One connection shared by the API's worker threads: every use holds this lock.
-        self._lock = threading.RLock()
+        # One connection shared by the API's worker threads: every use holds this lock, and
+        # whatever runs under it is interrupted once it has run for query_timeout_s.
+        self._lock = _TimedLock(self._db, query_timeout_s)
         self._db.execute("PRAGMA foreign_keys = ON")
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = FULL")
@@ -89,7 +138,7 @@ class SqliteStore:
         for f in migrations.files("sqlite"):
             if f.name in done:
                 continue
-            with self._tx() as db:
+            with self._lock.untimed(), self._tx() as db:
                 for statement in _statements(f.read_text(encoding="utf-8")):
                     db.execute(statement)
                 db.execute(
@@ -105,7 +154,7 @@ class SqliteStore:
     # ------------------------------------------------------------------ writes
 
     def load_world(self, world: World) -> None:
-        with self._tx() as db:
+        with self._lock.untimed(), self._tx() as db:
             _log(db, "reload", "")
             db.executemany(_UPSERT_VOLUNTEER, [rows.volunteer_row(v) for v in world.volunteers])
             for a in world.activities:

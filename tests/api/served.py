@@ -25,12 +25,22 @@ class Served:
     """The server on ``url`` with ``workers`` processes, on a free port, until the ``with``
     block ends; ``kill`` takes it down at once (SIGKILL to every process), ``start`` again."""
 
-    def __init__(self, url: str, secret: str, log: Path, workers: int = 2) -> None:
+    def __init__(
+        self, url: str, secret: str, log: Path, workers: int = 2, env: dict[str, str] | None = None
+    ) -> None:
         self.url = url
         self.workers = workers
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "VOLMATCH_SECRET_KEY": secret, "VOLMATCH_ENVIRONMENT": "test"}
+        # Tests that drive many requests through one token lift its request budget (the
+        # budget has its own tests); ``env`` sets other VOLMATCH_ settings.
+        self.env = {
+            **os.environ,
+            "VOLMATCH_SECRET_KEY": secret,
+            "VOLMATCH_ENVIRONMENT": "test",
+            "VOLMATCH_RATE_PER_S": "0",
+            **(env or {}),
+        }
         self.log_path = log
         self.process: subprocess.Popen[bytes] | None = None
 
