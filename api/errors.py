@@ -50,7 +50,8 @@ def install(app: FastAPI) -> None:
         return JSONResponse({"detail": str(e)}, status_code=409)
 
     @app.exception_handler(psycopg.OperationalError)
-    async def _postgres_down(_: Request, e: psycopg.OperationalError) -> JSONResponse:
+    @app.exception_handler(psycopg.InterfaceError)  # a connection lost between statements
+    async def _postgres_down(_: Request, e: psycopg.Error) -> JSONResponse:
         # Also a statement cancelled by the statement timeout (QueryCanceled) and no free
         # connection within the pool's wait (PoolTimeout): both are "try again shortly".
         slow = isinstance(e, psycopg.errors.QueryCanceled)

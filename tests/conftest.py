@@ -87,6 +87,31 @@ def dataset(name: str) -> Path:
 POSTGRES_URL = os.environ.get("VOLMATCH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
+class _Admin:
+    """The tests' own connection to the test PostgreSQL, made again if it was lost (the fault
+    tests stop and start the server)."""
+
+    def __init__(self) -> None:
+        import psycopg
+
+        self._connect = lambda: psycopg.connect(POSTGRES_URL, connect_timeout=3, autocommit=True)
+        self.conn = self._connect()
+
+    def execute(self, statement: str, params: Any = None) -> Any:
+        import psycopg
+
+        try:
+            return self.conn.execute(statement, params)
+        except psycopg.OperationalError:
+            if not (self.conn.closed or self.conn.broken):
+                raise
+            self.conn = self._connect()  # the server restarted since the last use
+            return self.conn.execute(statement, params)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
 @pytest.fixture(scope="session")
 def postgis_conn() -> Iterator[Any]:
     """A connection to the test PostgreSQL with PostGIS. In CI a missing database fails the run;
@@ -94,7 +119,7 @@ def postgis_conn() -> Iterator[Any]:
     import psycopg
 
     try:
-        conn = psycopg.connect(POSTGRES_URL, connect_timeout=3, autocommit=True)
+        conn = _Admin()
         conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
     except psycopg.Error as e:
         if os.environ.get("CI") == "true":

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import struct
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -91,7 +92,9 @@ VOLUNTEER_HOME_INDEXED = "(home::geometry)"
 """The expression the volunteers' GiST index is on (migration 04): spatial SQL over volunteers
 filters with ``home::geometry && box`` to use it."""
 
-POOL_WAIT_S = 3.0  # how long a request waits for a database connection
+POOL_WAIT_S = 1.0  # how long a request waits for a database connection (longer: overloaded)
+SUSPECT_WAIT_S = 0.2  # ... once the database has failed to answer
+SUSPECT_FOR_S = 5.0  # how long a failure keeps the short wait (a success ends it sooner)
 COPY_CHUNK = 5000  # rows per write to the COPY stream
 _NULL = "\\N"  # COPY text's NULL
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -205,6 +208,7 @@ class PostgisStore:
     ) -> None:
         self.url = url
         self._timeout_ms = None if query_timeout_s is None else max(1, round(query_timeout_s * 1000))
+        self._suspect_until = 0.0
         # Each connection is checked as it leaves the pool, so that after a database restart a
         # dead connection is replaced instead of failing a request; a request waits at most
         # POOL_WAIT_S for one (then the API answers 503, "try again").
@@ -235,8 +239,26 @@ class PostgisStore:
             conn.commit()
 
     @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection. Once the database has failed to answer, the next requests wait
+        for a connection only briefly (SUSPECT_WAIT_S) until one succeeds again, so that while
+        PostgreSQL is down they fail at once instead of each waiting POOL_WAIT_S; the pool
+        keeps reconnecting in the background meanwhile."""
+        suspect = time.monotonic() < self._suspect_until
+        try:
+            with self._pool.connection(timeout=SUSPECT_WAIT_S if suspect else POOL_WAIT_S) as conn:
+                yield conn
+        except (psycopg.OperationalError, psycopg.InterfaceError) as e:
+            if not isinstance(e, psycopg.errors.QueryCanceled):  # slow, not down
+                self._suspect_until = time.monotonic() + SUSPECT_FOR_S
+            raise
+        else:
+            if suspect:
+                self._suspect_until = 0.0
+
+    @contextmanager
     def _tx(self) -> Iterator[psycopg.Connection[Any]]:
-        with self._pool.connection() as conn, conn.transaction():
+        with self._connection() as conn, conn.transaction():
             yield conn
 
     @contextmanager
@@ -274,7 +296,7 @@ class PostgisStore:
         return applied
 
     def schema_version(self) -> str:
-        with self._pool.connection() as db:
+        with self._connection() as db:
             row = db.execute("SELECT max(name) FROM schema_migrations").fetchone()
         return str(row[0]) if row else ""
 
@@ -385,11 +407,11 @@ class PostgisStore:
     # ------------------------------------------------------------------ reads
 
     def _one(self, sql: str, args: Sequence[Any]) -> tuple[Any, ...] | None:
-        with self._pool.connection() as db:
+        with self._connection() as db:
             return db.execute(sql, args).fetchone()
 
     def _all(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._pool.connection() as db:
+        with self._connection() as db:
             return db.execute(sql, args).fetchall()
 
     def last_change(self) -> int:
@@ -418,7 +440,7 @@ class PostgisStore:
 
     def counts(self) -> dict[str, int]:
         out = {}
-        with self._pool.connection() as db:
+        with self._connection() as db:
             for table in ("volunteers", "activities", "shifts", "service_records", "bookings"):
                 where = " WHERE erased_at IS NULL" if table == "volunteers" else ""
                 row = db.execute(f"SELECT count(*) FROM {table}{where}").fetchone()
@@ -436,7 +458,7 @@ class PostgisStore:
         return {r[0]: (r[1], r[2]) for r in found}
 
     def get_activity(self, ident: str) -> Activity | None:
-        with self._pool.connection() as db:
+        with self._connection() as db:
             row = db.execute(f"{_A_SELECT} WHERE id = %s", (ident,)).fetchone()
             if row is None:
                 return None
@@ -473,7 +495,7 @@ class PostgisStore:
     def _activities(self, ids: list[str]) -> list[Activity]:
         if not ids:
             return []
-        with self._pool.connection() as db:
+        with self._connection() as db:
             found = {r[0]: r for r in db.execute(f"{_A_SELECT} WHERE id = ANY(%s)", (ids,))}
             by_act: dict[str, list[Any]] = {}
             for r in db.execute(
@@ -485,7 +507,7 @@ class PostgisStore:
         return [rows.activity_from(found[i], by_act.get(i, [])) for i in ids if i in found]
 
     def snapshot(self) -> World:
-        with self._pool.connection() as db, db.transaction():
+        with self._connection() as db, db.transaction():
             db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             db.execute("SET LOCAL statement_timeout = 0")  # a whole city can take a while
             vols = tuple(
