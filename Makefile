@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check bench screenshots clean
+.PHONY: run test check fuzz bench screenshots clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,11 +25,16 @@ test: $(STAMP)
 	$(MAKE) --no-print-directory check
 	$(BIN)/pytest
 
-## check: ruff, mypy and the import contracts (the core does no I/O)
+## check: ruff, mypy, the import contracts (the core does no I/O), known vulnerabilities in what we pin
 check: $(STAMP)
 	$(BIN)/ruff check matcher api tests
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/python scripts/audit.py constraints.txt
+
+## fuzz: the API fuzzed from its OpenAPI schema at length (make test runs a few examples per operation)
+fuzz: $(STAMP)
+	VOLMATCH_FUZZ_EXAMPLES=$${VOLMATCH_FUZZ_EXAMPLES:-200} $(BIN)/pytest -q tests/api/test_fuzz.py
 
 ## bench: index build, memory and query latencies at 10^6 volunteers x 10^5 activities
 bench: $(STAMP)

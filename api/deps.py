@@ -97,6 +97,30 @@ async def caller(
 CallerDep = Annotated[Caller, Depends(caller)]
 
 
+async def known_query(request: Request) -> None:
+    """Refuse query parameters an operation does not take (422, naming the ones it does): a
+    typo such as ``?radius=5`` for ``radius_km`` would otherwise be ignored without a word.
+    Installed on the whole app; pages outside the API schema read their own queries."""
+    if not request.query_params:
+        return
+    route = request.scope.get("route")
+    names: dict[tuple[str, str], frozenset[str]] | None = getattr(request.app.state, "query_names", None)
+    if names is None:
+        names = {
+            (method, path): frozenset(p["name"] for p in op.get("parameters", []) if p.get("in") == "query")
+            for path, ops in request.app.openapi().get("paths", {}).items()
+            for method, op in ops.items()
+        }
+        request.app.state.query_names = names
+    taken = names.get((request.method.lower(), getattr(route, "path", "")))
+    if taken is None:
+        return
+    unknown = sorted(k for k in set(request.query_params.keys()) if k not in taken)
+    if unknown:
+        what = ", ".join(sorted(taken)) if taken else "no query parameters"
+        raise HTTPException(422, f"unknown query parameter {', '.join(map(repr, unknown))[:200]}; this takes {what}")
+
+
 def policy(name: str, *roles: str) -> dict[str, Any]:
     """Keyword arguments for a route decorator: who may call it, and its name in the schema.
     No roles: public, no token needed."""

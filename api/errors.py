@@ -9,6 +9,8 @@ import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from matcher.errors import ConflictError, NotFoundError, ValidationError
 
@@ -16,6 +18,18 @@ RETRY_AFTER_S = 2
 """What a 503 asks the client to wait before trying again."""
 
 log = logging.getLogger("volmatch.errors")
+
+
+def method_not_allowed(request: Request, e: StarletteHTTPException) -> StarletteHTTPException:
+    """A 405 whose ``Allow`` lists every method the path takes: FastAPI makes a route per
+    method, and Starlette's own 405 names only the first route's."""
+    allowed = set()
+    for route in request.app.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            allowed |= set(getattr(route, "methods", None) or ())
+    allowed.discard("HEAD")
+    return StarletteHTTPException(405, e.detail, headers={"Allow": ", ".join(sorted(allowed))})
 
 
 def _body(loc: list[str], message: str, kind: str) -> dict[str, object]:

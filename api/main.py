@@ -8,10 +8,11 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
-from api import errors, web
+from api import errors, openapi, web
 from api.auth import utcnow
+from api.deps import known_query
 from api.geocoding import Places
 from api.limits import Budget
 from api.routes import activities, allocations, bulk, demand, feeds, health, learning, signups, volunteers
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         lifespan=lifespan,
         docs_url=None,  # served by api.web from local files: /docs works without the internet
         redoc_url=None,
+        dependencies=[Depends(known_query)],
     )
     app.state.settings = settings
     app.state.signing_key = signing_key
@@ -122,6 +124,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     for module in (health, volunteers, activities, signups, feeds, bulk, learning, demand, allocations):
         app.include_router(module.router)
     web.install(app)
+    openapi.install(app)
     app.add_middleware(BodyLimit, settings=settings)
     return app
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Response
-from pydantic import AwareDatetime
 
 from api import views
 from api.deps import CallerDep, LiveDep, NowDep, PlacesDep, own_organisation, policy
 from api.geocoding import fill_point
-from api.schemas import ActivityIn, ActivityPatch, Page, RankingOut
+from api.schemas import ActivityIn, ActivityPatch, IsoDateTime, Page, RankingOut
 from matcher.domain import GeoPoint
 from matcher.errors import ValidationError
 from matcher.interchange import activity_to_json, parse_activity
@@ -51,8 +50,8 @@ def list_activities(
     near: Annotated[str | None, Query(description="lat,lon: nearest first", max_length=60)] = None,
     radius_km: Annotated[float | None, Query(gt=0, le=MAX_RADIUS_KM, allow_inf_nan=False)] = None,
     category: Annotated[str | None, Query(max_length=200)] = None,
-    starts_from: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-    starts_to: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+    starts_from: Annotated[IsoDateTime | None, Query(alias="from")] = None,
+    starts_to: Annotated[IsoDateTime | None, Query(alias="to")] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:

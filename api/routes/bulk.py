@@ -14,7 +14,14 @@ from api.deps import LiveDep, policy
 router = APIRouter(prefix="/api/v1", tags=["bulk"])
 
 
-@router.post("/import", **policy("admins only", "admin"))
+_IMPORT = policy("admins only", "admin")
+_IMPORT["openapi_extra"]["requestBody"] = {
+    "required": True,
+    "content": {"application/json": {"schema": {"type": "object", "description": "a `volmatch export` document"}}},
+}
+
+
+@router.post("/import", **_IMPORT)
 async def import_document(request: Request, service: LiveDep) -> dict[str, int]:
     """All or nothing: a bad record rejects the whole document, naming the record and field.
     The body may be up to the import limit (256 MiB by default), not the usual 1 MiB."""

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, Field
 
 from api.deps import CallerDep, LiveDep, NowDep, policy
-from api.schemas import Ident, Point, Strict, Text
+from api.schemas import Ident, IsoDate, Point, Strict, Text
 from matcher import forecast
 from matcher.columns import category_key
 from matcher.domain import Need
@@ -124,9 +124,9 @@ def gap_table(
             description=f"comma-separated, any of {', '.join(KEYS)} (category or skill, not both)",
         ),
     ] = "district,category,weekday",
-    start: Annotated[date | None, Query(alias="from", description="first date (default: today)")] = None,
+    start: Annotated[IsoDate | None, Query(alias="from", description="first date (default: today)")] = None,
     end: Annotated[
-        date | None, Query(alias="to", description="end date, exclusive (default: 4 weeks on)")
+        IsoDate | None, Query(alias="to", description="end date, exclusive (default: 4 weeks on)")
     ] = None,
     format: Literal["json", "geojson"] = "json",
 ) -> dict[str, Any]:
@@ -156,8 +156,8 @@ def gap_table(
 def suggestions(
     service: LiveDep,
     clock: NowDep,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[IsoDate | None, Query(alias="from")] = None,
+    end: Annotated[IsoDate | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:
     """Ideas for new projects (idle volunteers who fit, open needs) and for recruitment (open

@@ -234,7 +234,8 @@ def check_in(
         raise HTTPException(409, "check-in opens an hour before the shift and closes at its end")
     window = now_s // CODE_WINDOW_S
     if not any(
-        hmac.compare_digest(body.code, check_in_code(request, s.shift_id, w)) for w in (window, window - 1)
+        hmac.compare_digest(body.code.encode(), check_in_code(request, s.shift_id, w).encode())
+        for w in (window, window - 1)
     ):
         raise HTTPException(
             422, "the check-in code is wrong or has expired: ask the organiser for the current one"
@@ -493,7 +494,7 @@ def _link(request: Request, kind: str, **ident: str) -> dict[str, str]:
 
 
 def _check_token(request: Request, kind: str, ident: str, token: str) -> None:
-    if not hmac.compare_digest(calendar_token(request, kind, ident), token):
+    if not hmac.compare_digest(calendar_token(request, kind, ident).encode(), token.encode()):
         raise NotFoundError("calendar", ident)
 
 

@@ -36,6 +36,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import BadToken, account_id_from, issue_token, password_matches, utcnow
 from api.deps import Caller
+from api.errors import method_not_allowed
 from api.service import Live
 from api.web.i18n import LANGUAGES, pick_language, translate
 from matcher.domain import category_label
@@ -137,7 +138,7 @@ async def form_of(page: Page) -> dict[str, str]:
     form = await page.request.form()
     sent = str(form.get("csrf") or page.request.headers.get("x-csrf-token") or "")
     cookie = page.request.cookies.get(CSRF, "")
-    if not cookie or not hmac.compare_digest(sent, cookie):
+    if not cookie or not hmac.compare_digest(sent.encode(), cookie.encode()):  # bytes: any text
         raise FormExpired
     return {k: str(v) for k, v in form.items() if isinstance(v, str)}
 
@@ -291,6 +292,8 @@ async def _http_error(request: Request, e: Exception) -> Response:
     """The API answers in JSON as ever; a page that does not exist (or may not be seen) is the
     console's own error page."""
     assert isinstance(e, StarletteHTTPException)
+    if e.status_code == 405:
+        e = method_not_allowed(request, e)
     if request.url.path.startswith(("/api/", "/static/", "/health", "/ready", "/openapi")):
         return await http_exception_handler(request, e)
     page = await page_for(request)
