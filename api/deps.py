@@ -162,3 +162,13 @@ def own_shift(service: Live, who: Caller, shift_id: str) -> str:
     activity_id = service.index.activity_of_shift(shift_id)
     own_organisation(who, service.organisation_of(activity_id), kind="shift", ident=shift_id)
     return activity_id
+
+
+def audit_read(
+    service: Live, who: Caller, action: str, subjects: list[str], at: datetime, detail: str = ""
+) -> None:
+    """Record a read of other people's personal data in the audit log (a volunteer reading
+    their own record is not recorded)."""
+    others = [s for s in subjects if not (who.role == "volunteer" and s == who.account.volunteer_id)]
+    if others:
+        service.store.audit.record(who.account.id, who.role, action, others, int(at.timestamp()), detail)

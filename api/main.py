@@ -15,7 +15,18 @@ from api.auth import utcnow
 from api.deps import known_query
 from api.geocoding import Places
 from api.limits import Budget
-from api.routes import activities, allocations, bulk, demand, feeds, health, learning, signups, volunteers
+from api.routes import (
+    activities,
+    allocations,
+    audit,
+    bulk,
+    demand,
+    feeds,
+    health,
+    learning,
+    signups,
+    volunteers,
+)
 from api.service import Live
 from api.settings import Settings
 from matcher.store.base import load_taxonomy, open_store
@@ -121,7 +132,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         settings.geocoder, settings.geocoder_api_key, settings.geocoder_user_agent
     )
     errors.install(app)
-    for module in (health, volunteers, activities, signups, feeds, bulk, learning, demand, allocations):
+    for module in (health, volunteers, activities, signups, feeds, bulk, learning, demand, allocations, audit):
         app.include_router(module.router)
     web.install(app)
     openapi.install(app)

@@ -12,7 +12,7 @@ import re
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from matcher.domain import MAX_TRAVEL_KM
 
@@ -183,3 +183,10 @@ class Page(BaseModel):
     total: int
     offset: int
     limit: int
+
+
+class ConsentIn(Strict):
+    """Consent to the use of the volunteer's location for matching."""
+
+    location: StrictBool
+    note: Text = ""

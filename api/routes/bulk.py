@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from api import service as use_cases
-from api.deps import LiveDep, policy
+from api.deps import CallerDep, LiveDep, NowDep, policy
 
 router = APIRouter(prefix="/api/v1", tags=["bulk"])
 
@@ -34,5 +34,10 @@ async def import_document(request: Request, service: LiveDep) -> dict[str, int]:
 
 
 @router.get("/export", **policy("admins only", "admin"))
-def export_document(service: LiveDep) -> dict[str, Any]:
-    return use_cases.export_document(service.store)
+def export_document(service: LiveDep, who: CallerDep, clock: NowDep) -> dict[str, Any]:
+    """Everything, personal data included: recorded in the audit log (``export.all``)."""
+    document = use_cases.export_document(service.store)
+    volunteers = document.get("volunteers")
+    detail = f"{len(volunteers) if isinstance(volunteers, list) else 0:,} volunteers"
+    service.store.audit.record(who.account.id, who.role, "export.all", [None], int(clock.timestamp()), detail)
+    return document

@@ -24,7 +24,17 @@ from fastapi.responses import HTMLResponse
 from pydantic import AwareDatetime, Field
 
 from api import ical
-from api.deps import Caller, CallerDep, LiveDep, NowDep, own_organisation, own_shift, own_volunteer, policy
+from api.deps import (
+    Caller,
+    CallerDep,
+    LiveDep,
+    NowDep,
+    audit_read,
+    own_organisation,
+    own_shift,
+    own_volunteer,
+    policy,
+)
 from api.schemas import Strict
 from api.service import Live
 from matcher.calendar import epoch_seconds
@@ -164,6 +174,7 @@ def roster(shift_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> di
     positions, cancellations, attendance."""
     own_shift(service, who, shift_id)
     found = service.store.ops.roster(shift_id, epoch_seconds(clock), service.policy)
+    audit_read(service, who, "read.roster", [s.volunteer_id for s in found], clock, f"shift {shift_id}")
     counts: dict[str, int] = {}
     for s in found:
         counts[s.status] = counts.get(s.status, 0) + 1
@@ -417,12 +428,15 @@ def _tiers(request: Request) -> Tiers:
 @router.get(
     "/volunteers/{volunteer_id}/hours", **policy("the volunteer themself or an admin", "volunteer", "admin")
 )
-def hours(volunteer_id: str, who: CallerDep, service: LiveDep, request: Request) -> dict[str, Any]:
+def hours(
+    volunteer_id: str, who: CallerDep, service: LiveDep, request: Request, clock: NowDep
+) -> dict[str, Any]:
     """Approved hours (the sum of the ledger), recognition tier, hours to the next tier, and
-    the ledger's entries."""
+    the ledger's entries (an admin's read is audited)."""
     own_volunteer(who, volunteer_id)
     service.volunteer(volunteer_id)
     entries = service.store.ops.ledger(volunteer_id)
+    audit_read(service, who, "read.hours", [volunteer_id], clock)
     total = round(sum(e.hours for e in entries), 6)
     standing = _tiers(request).standing(total)
     return {
@@ -449,6 +463,7 @@ def certificate(
     own_volunteer(who, volunteer_id)
     v = service.volunteer(volunteer_id)
     entries = service.store.ops.ledger(volunteer_id)
+    audit_read(service, who, "read.hours", [volunteer_id], clock, "certificate")
     total = round(sum(e.hours for e in entries), 2)
     standing = _tiers(request).standing(total)
     titles = {

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
 from api import views
-from api.deps import CallerDep, LiveDep, NowDep, PlacesDep, own_volunteer, policy
+from api.deps import Caller, CallerDep, LiveDep, NowDep, PlacesDep, audit_read, own_volunteer, policy
 from api.geocoding import fill_point
-from api.schemas import RankingOut, VolunteerIn, VolunteerPatch
+from api.schemas import ConsentIn, RankingOut, VolunteerIn, VolunteerPatch
+from api.service import Live
+from matcher.errors import ConflictError
 from matcher.interchange import parse_volunteer, volunteer_to_json
 
 router = APIRouter(prefix="/api/v1/volunteers", tags=["volunteers"])
@@ -24,22 +28,74 @@ def create_volunteer(body: VolunteerIn, service: LiveDep, places: PlacesDep) -> 
 
 
 @router.get("/{volunteer_id}", **policy("the volunteer themself or an admin", "volunteer", "admin"))
-def get_volunteer(volunteer_id: str, who: CallerDep, service: LiveDep) -> dict[str, Any]:
+def get_volunteer(volunteer_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> dict[str, Any]:
+    """The whole record, home and contacts included (an admin's read is audited)."""
     own_volunteer(who, volunteer_id)
-    return volunteer_to_json(service.volunteer(volunteer_id))
+    found = volunteer_to_json(service.volunteer(volunteer_id))
+    audit_read(service, who, "read.profile", [volunteer_id], clock)
+    return found
 
 
 @router.patch("/{volunteer_id}", **policy("the volunteer themself or an admin", "volunteer", "admin"))
 def update_volunteer(
-    volunteer_id: str, body: VolunteerPatch, who: CallerDep, service: LiveDep, places: PlacesDep
+    volunteer_id: str,
+    body: VolunteerPatch,
+    who: CallerDep,
+    service: LiveDep,
+    places: PlacesDep,
+    clock: NowDep,
 ) -> dict[str, Any]:
     own_volunteer(who, volunteer_id)
     change = body.model_dump(mode="json", exclude_unset=True)
     if "address" in change:
         change = fill_point({"home": None} | change, "home", places)
+    locating = change.get("home") is not None
+    consent = service.store.audit.location_consent(volunteer_id) if locating else None
+    if consent is not None and consent.action == "consent.location.withdrawn":
+        raise ConflictError(
+            "this volunteer withdrew consent to the use of their location: give it again "
+            f"(PUT /api/v1/volunteers/{volunteer_id}/consent) before setting a home"
+        )
     merged = volunteer_to_json(service.volunteer(volunteer_id)) | change
     merged["id"] = volunteer_id
-    return volunteer_to_json(service.replace_volunteer(parse_volunteer(merged, service.taxonomy)))
+    saved = volunteer_to_json(service.replace_volunteer(parse_volunteer(merged, service.taxonomy)))
+    if locating and consent is None:  # giving a home is consenting to its use: on record
+        _record_consent(service, who, volunteer_id, True, clock, "gave a home location")
+    return saved
+
+
+@router.get("/{volunteer_id}/consent", **policy("the volunteer themself or an admin", "volunteer", "admin"))
+def get_consent(volunteer_id: str, who: CallerDep, service: LiveDep) -> dict[str, Any]:
+    """Whether the volunteer's location may be used for matching, and since when. Without a
+    recorded choice, a home given is taken as consent (``recorded: false``)."""
+    own_volunteer(who, volunteer_id)
+    v = service.volunteer(volunteer_id)
+    last = service.store.audit.location_consent(volunteer_id)
+    if last is None:
+        return {"volunteer_id": volunteer_id, "location": v.home is not None, "since_s": None, "recorded": False}
+    given = last.action == "consent.location.given"
+    return {"volunteer_id": volunteer_id, "location": given, "since_s": last.at_s, "recorded": True}
+
+
+@router.put("/{volunteer_id}/consent", **policy("the volunteer themself or an admin", "volunteer", "admin"))
+def set_consent(
+    volunteer_id: str, body: ConsentIn, who: CallerDep, service: LiveDep, clock: NowDep
+) -> dict[str, Any]:
+    """Give or withdraw consent to the use of the volunteer's location. Withdrawing removes
+    their home at once, and with it the volunteer from every location-based match: they are
+    matched to online activities only until they give consent and a home again. Either way
+    the choice is recorded in the audit log."""
+    own_volunteer(who, volunteer_id)
+    v = service.volunteer(volunteer_id)
+    if not body.location and v.home is not None:
+        service.replace_volunteer(replace(v, home=None))
+    _record_consent(service, who, volunteer_id, body.location, clock, body.note)
+    return get_consent(volunteer_id, who, service)
+
+
+def _record_consent(service: Live, who: Caller, volunteer_id: str, given: bool, at: datetime, detail: str) -> None:
+    action = "consent.location.given" if given else "consent.location.withdrawn"
+    service.store.audit.record(who.account.id, who.role, action, [volunteer_id], int(at.timestamp()), detail)
 
 
 @router.delete(
@@ -54,10 +110,13 @@ def erase_volunteer(volunteer_id: str, who: CallerDep, service: LiveDep) -> Resp
 
 
 @router.get("/{volunteer_id}/export", **policy("the volunteer themself or an admin", "volunteer", "admin"))
-def export_volunteer(volunteer_id: str, who: CallerDep, service: LiveDep) -> dict[str, Any]:
-    """Everything held about the volunteer: profile and service history."""
+def export_volunteer(volunteer_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> dict[str, Any]:
+    """Everything held about the volunteer: profile and service history (an admin's export is
+    audited)."""
     own_volunteer(who, volunteer_id)
-    return views.volunteer_export(service, volunteer_id)
+    found = views.volunteer_export(service, volunteer_id)
+    audit_read(service, who, "read.export", [volunteer_id], clock)
+    return found
 
 
 @router.get(

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import hash_password, issue_token, new_account_id, utcnow
 from api.geocoding import fill_point
 from api.routes import volunteers
-from api.schemas import VolunteerPatch
+from api.schemas import ConsentIn, VolunteerPatch
 from api.web import (
     SESSION,
     SESSION_HOURS,
@@ -107,7 +107,7 @@ def _profile_context(page: Page, v: dict[str, Any]) -> dict[str, Any]:
 async def profile(request: Request) -> Response:
     page = await page_as(request, "volunteer")
     vid = page.volunteer_id
-    v = volunteers.get_volunteer(vid, page.caller, page.service)
+    v = volunteers.get_volunteer(vid, page.caller, page.service, page.now)
     return render(page, "profile.html", **_profile_context(page, v))
 
 
@@ -174,7 +174,9 @@ async def save_profile(request: Request) -> Response:
 
     async def act() -> None:
         body = VolunteerPatch.model_validate(_patch(form, page.lang))
-        volunteers.update_volunteer(vid, body, page.caller, page.service, request.app.state.places)
+        if form.get("consent") == "on" and form.get("lat") and form.get("lon"):  # ticked: on record
+            volunteers.set_consent(vid, ConsentIn(location=True, note="console"), page.caller, page.service, page.now)
+        volunteers.update_volunteer(vid, body, page.caller, page.service, request.app.state.places, page.now)
 
     return await attempt("/me/profile", page.t("saved"), act)
 
@@ -208,6 +210,11 @@ async def register(request: Request) -> Response:
         account = Account(new_account_id(), name, "volunteer", volunteer_id=volunteer.id,
                           password_hash=hash_password(password))  # fmt: skip
         await run_in_threadpool(service.store.create_account, account)
+        if "home" in doc:  # the consent box was ticked and a place given: on record
+            await run_in_threadpool(
+                service.store.audit.record, account.id, "volunteer", "consent.location.given", [volunteer.id],
+                int(page.now.timestamp()), "registration",
+            )  # fmt: skip
     except (MatcherError, ValueError) as e:
         return back("/register", error=problem(e))
     token = issue_token(account, request.app.state.signing_key, now=utcnow(), ttl_hours=SESSION_HOURS)

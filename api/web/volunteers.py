@@ -31,7 +31,7 @@ async def home(request: Request) -> Response:
         "volunteer_home.html",
         offers=[o for o in offers if o["shift_id"] not in held],
         signups=[{"signup": s, "shift": describe(service, s.shift_id, page.lang, page.now)} for s in reversed(mine)],
-        hours=signups.hours(volunteer_id, who, service, request),
+        hours=signups.hours(volunteer_id, who, service, request, page.now),
         calendar=signups.volunteer_calendar_link(volunteer_id, who, service, request)["url"],
     )
 

@@ -10,6 +10,7 @@ from matcher.domain import Activity, GeoPoint, ServiceRecord, Volunteer, World
 from matcher.errors import ValidationError
 from matcher.skills import Taxonomy
 from matcher.store.allocations import Allocations
+from matcher.store.audit import Audit
 from matcher.store.feedback import Feedback
 from matcher.store.needs import Needs
 from matcher.store.observations import Observations
@@ -56,6 +57,8 @@ class Store(Protocol):
     """Campaign plans and their acceptance (:mod:`matcher.store.allocations`)."""
     preferences: Preferences
     """Each account's language in the web console (:mod:`matcher.store.preferences`)."""
+    audit: Audit
+    """Reads of personal data by others, and consents (:mod:`matcher.store.audit`)."""
     observations: Observations
     """Demand and supply signals imported from published data (:mod:`matcher.store.observations`)."""
 

@@ -30,6 +30,7 @@ from matcher.domain import Activity, Booking, GeoPoint, ServiceRecord, Volunteer
 from matcher.errors import ConflictError
 from matcher.store import migrations, rows
 from matcher.store.allocations import Allocations
+from matcher.store.audit import Audit
 from matcher.store.base import Account
 from matcher.store.feedback import Feedback
 from matcher.store.needs import Needs
@@ -227,6 +228,7 @@ class PostgisStore:
         self.needs = Needs(self._ops_tx)
         self.allocations = Allocations(self._ops_tx, self.ops)
         self.preferences = Preferences(self._ops_tx)
+        self.audit = Audit(self._ops_tx)
         self.observations = Observations(self._ops_tx)
 
     def close(self) -> None:

@@ -29,6 +29,7 @@ from matcher.domain import (
 from matcher.errors import ConflictError
 from matcher.store import migrations, rows
 from matcher.store.allocations import Allocations
+from matcher.store.audit import Audit
 from matcher.store.base import Account
 from matcher.store.feedback import Feedback
 from matcher.store.needs import Needs
@@ -105,6 +106,7 @@ class SqliteStore:
         self.needs = Needs(self._ops_tx)
         self.allocations = Allocations(self._ops_tx, self.ops)
         self.preferences = Preferences(self._ops_tx)
+        self.audit = Audit(self._ops_tx)
         self.observations = Observations(self._ops_tx)
 
     def close(self) -> None:
@@ -391,8 +393,19 @@ def _log(db: sqlite3.Connection, kind: str, ident: str) -> None:
 
 
 def _statements(sql: str) -> list[str]:
-    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    """A migration's statements, one by one (a trigger's body keeps its inner semicolons)."""
+    out: list[str] = []
+    pending = ""
+    for line in sql.splitlines():
+        if line.strip().startswith("--"):
+            continue
+        pending += line + "\n"
+        if sqlite3.complete_statement(pending):
+            out.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        out.append(pending.strip())
+    return out
 
 
 _VOLUNTEER_COLUMNS = (
