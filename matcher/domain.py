@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from matcher.errors import ValidationError
@@ -295,9 +295,11 @@ class Shift:
         check_id(self.id)
         check_aware(self.starts_at, "start")
         check_aware(self.ends_at, "end")
-        if self.ends_at <= self.starts_at:
+        # On instants: Python compares and subtracts two datetimes that share a tzinfo by their
+        # wall clocks, so 02:30 on a spring-forward night would seem to come before 03:00.
+        if self.duration <= timedelta(0):
             raise ValidationError("end", "must be after the start")
-        if self.ends_at - self.starts_at > MAX_SHIFT_DURATION:
+        if self.duration > MAX_SHIFT_DURATION:
             raise ValidationError("end", "a shift lasts at most 14 days; split longer service")
         if isinstance(self.capacity, bool) or not isinstance(self.capacity, int):
             raise ValidationError("capacity", "must be a whole number")
@@ -305,9 +307,14 @@ class Shift:
             raise ValidationError("capacity", f"must be between 1 and {MAX_CAPACITY}")
 
     @property
+    def duration(self) -> timedelta:
+        """From start to end as instants (a 01:00-03:00 shift on a DST night lasts 1 or 3 h)."""
+        return self.ends_at.astimezone(UTC) - self.starts_at.astimezone(UTC)
+
+    @property
     def hours(self) -> float:
-        """Duration in hours, computed on instants (a 01:00-03:00 shift on a DST night lasts 1 or 3 h)."""
-        return (self.ends_at - self.starts_at).total_seconds() / 3600.0
+        """Duration in hours, computed on instants."""
+        return self.duration.total_seconds() / 3600.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,7 +51,7 @@ class Skill:
     source: str = "volmatch"
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, repr=False)
 class Taxonomy:
     """Catalogued skills with their lookup tables. Build once, share freely (read-only after
     construction)."""
@@ -61,6 +61,9 @@ class Taxonomy:
     _lookup: dict[str, str] = field(init=False, repr=False)
     _children: dict[str, tuple[str, ...]] = field(init=False, repr=False)
     _names: list[tuple[Skill, tuple[str, ...]]] = field(init=False, repr=False)
+
+    def __repr__(self) -> str:  # short: tests print it with their failing examples
+        return f"Taxonomy({len(self.skills):,} skills, {len(self.aliases):,} aliases)"
 
     def __post_init__(self) -> None:
         lookup: dict[str, str] = {}
