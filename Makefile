@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check fuzz bench screenshots clean
+.PHONY: run test check fuzz load bench screenshots clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ check: $(STAMP)
 ## fuzz: the API fuzzed from its OpenAPI schema at length (make test runs a few examples per operation)
 fuzz: $(STAMP)
 	VOLMATCH_FUZZ_EXAMPLES=$${VOLMATCH_FUZZ_EXAMPLES:-200} $(BIN)/pytest -q tests/api/test_fuzz.py
+
+## load: 60 s of mixed traffic (locust) against the service on PostgreSQL+PostGIS with 100,000 volunteers
+load: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[load]'
+	bash scripts/ensure-postgis.sh
+	$(BIN)/python scripts/load.py $(LOAD_ARGS)
 
 ## bench: index build, memory and query latencies at 10^6 volunteers x 10^5 activities
 bench: $(STAMP)

@@ -143,6 +143,9 @@ def activities_for(index: MatchIndex, volunteer_id: str, *, now: datetime, k: in
 # The running service: one store, one index kept in step with every write
 
 
+GAP_WAIT_S = 15.0  # how long a number missing from the change log is waited for
+MAX_GAPS = 1000
+MAX_SHOWN = 50_000  # records kept for display before the cache starts again
 POLL_S = 0.25
 """How often a process looks for other processes' writes: a change made through one worker
 shows in every worker's recommendations within this (well under the one second promised)."""
@@ -191,7 +194,11 @@ class Live:
         self.seen = store.last_change()
         self.index = MatchIndex.from_world(store.snapshot(), taxonomy, today)
         self._polled = time.monotonic()
+        self._gaps: dict[int, float] = {}  # log numbers skipped, and since when (see _unseen)
         self._accounts: dict[str, tuple[float, Account]] = {}
+        # Records shown often and changed rarely (an activity's title and place, a volunteer's
+        # precise home for their own distances), kept until a change to them is seen.
+        self._shown: dict[tuple[str, str], Any] = {}
         self.model: Model | None = store.feedback.active()
         self._unlogged: list[Served] = []
         self.unlogged_dropped = 0
@@ -289,24 +296,83 @@ class Live:
         ``poll_s`` seconds unless forced); returns how many were applied. This process's own
         writes come back too and are applied again: harmless (an upsert of the same record),
         and simpler than telling them apart."""
+        if not force and time.monotonic() - self._polled < self.poll_s:
+            return 0  # not due: no need to wait for the lock to know that
         with self.lock:
             if not force and time.monotonic() - self._polled < self.poll_s:
                 return 0
             self._polled = time.monotonic()
-            changes = self.store.changes_since(self.seen)
+            changes = self._unseen(self.store.changes_since(min(self._gaps, default=self.seen + 1) - 1))
             if not changes:
                 return 0
             if any(kind == "model" for _, kind, _ in changes):
                 self.model = self.store.feedback.active()
             if any(kind == "reload" for _, kind, _ in changes):
+                self._forget("", None)
                 self.index = MatchIndex.from_world(self.store.snapshot(), self.taxonomy, self.index.as_of)
             else:
                 for _, kind, ident in changes:
                     self._apply(kind, ident)
-            self.seen = changes[-1][0]
+            self.seen = max(self.seen, changes[-1][0])
             return len(changes)
 
+    def _unseen(self, changes: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
+        """The changes not applied yet. PostgreSQL hands out log numbers when a write starts
+        and writes commit in any order, so number 11 can be visible while 10 is not yet: a
+        number skipped is read again at every refresh until it appears or GAP_WAIT_S has
+        passed (a rolled-back write leaves its number unused for good)."""
+        now = time.monotonic()
+        known = {seq for seq, _, _ in changes}
+        out = [c for c in changes if c[0] > self.seen or c[0] in self._gaps]
+        for seq in [g for g in self._gaps if g in known or now - self._gaps[g] > GAP_WAIT_S]:
+            del self._gaps[seq]
+        if changes:
+            top = changes[-1][0]
+            missing = [q for q in range(self.seen + 1, top) if q not in known]
+            for seq in missing[-MAX_GAPS:]:
+                self._gaps.setdefault(seq, now)
+        return out
+
+    def _forget(self, kind: str, ident: str | None = None) -> None:
+        """Drop what :meth:`shown_record` kept of a record that changed (all with None)."""
+        if ident is None:
+            self._shown.clear()
+        else:
+            self._shown.pop((kind, ident), None)
+            if kind == "volunteer":
+                self._shown.pop(("card", ident), None)
+
+    def cards(self, idents: list[str]) -> dict[str, tuple[str, str | None]]:
+        """Name and district of each volunteer (what organisers see), kept like
+        :meth:`shown_record`; the ones not kept are read in one query."""
+        missing = [i for i in idents if ("card", i) not in self._shown]
+        if missing:
+            if len(self._shown) + len(missing) >= MAX_SHOWN:
+                self._shown.clear()
+            found = self.store.volunteer_cards(missing)
+            for i in missing:
+                self._shown[("card", i)] = found.get(i)
+        out = {}
+        for i in idents:
+            card = self._shown.get(("card", i))
+            if card is not None:
+                out[i] = card
+        return out
+
+    def shown_record(self, kind: str, ident: str) -> Any:
+        """A volunteer or activity as last seen (``kind`` "volunteer" or "activity"), or None:
+        for what answers display (titles, places), not for changing records. Writes in this
+        process and changes seen in the log make it read again."""
+        key = (kind, ident)
+        if key not in self._shown:
+            found = self.store.get_volunteer(ident) if kind == "volunteer" else self.store.get_activity(ident)
+            if len(self._shown) >= MAX_SHOWN:
+                self._shown.clear()
+            self._shown[key] = found
+        return self._shown[key]
+
     def _apply(self, kind: str, ident: str) -> None:
+        self._forget(kind, ident)
         if kind == "shift":
             if self.index.has_shift(ident):
                 held, taken = self.store.ops.places(ident)
@@ -344,6 +410,7 @@ class Live:
 
     def create_volunteer(self, v: Volunteer) -> Volunteer:
         with self.lock:
+            self._forget("volunteer", v.id)
             if self.store.get_volunteer(v.id) is not None:
                 raise ConflictError(f"a volunteer with id {v.id!r} already exists")
             self.store.upsert_volunteer(v)
@@ -352,6 +419,7 @@ class Live:
 
     def replace_volunteer(self, v: Volunteer) -> Volunteer:
         with self.lock:
+            self._forget("volunteer", v.id)
             self.volunteer(v.id)
             self.store.upsert_volunteer(v)
             self.index.upsert_volunteer(v)
@@ -401,6 +469,7 @@ class Live:
 
     def erase_volunteer(self, ident: str) -> None:
         with self.lock:
+            self._forget("volunteer", ident)
             self._accounts.clear()
             if not self.store.erase_volunteer(ident):
                 raise NotFoundError("volunteer", ident)
@@ -409,6 +478,7 @@ class Live:
 
     def create_activity(self, a: Activity) -> Activity:
         with self.lock:
+            self._forget("activity", a.id)
             if self.store.get_activity(a.id) is not None:
                 raise ConflictError(f"an activity with id {a.id!r} already exists")
             self.store.upsert_activity(a)
@@ -417,6 +487,7 @@ class Live:
 
     def replace_activity(self, a: Activity) -> Activity:
         with self.lock:
+            self._forget("activity", a.id)
             self.activity(a.id)
             self.store.upsert_activity(a)
             self.index.upsert_activity(a)
@@ -424,12 +495,14 @@ class Live:
 
     def delete_activity(self, ident: str) -> None:
         with self.lock:
+            self._forget("activity", ident)
             if not self.store.delete_activity(ident):
                 raise NotFoundError("activity", ident)
             self.index.remove_activity(ident)
 
     def import_document(self, document: object) -> dict[str, int]:
         with self.lock:
+            self._forget("", None)
             counts = load_document(self.store, document, self.taxonomy)
             self.index = MatchIndex.from_world(self.store.snapshot(), self.taxonomy, self.index.as_of)
         return counts
@@ -512,14 +585,18 @@ class Live:
             if not self.index.has_volunteer(volunteer_id):
                 raise NotFoundError("volunteer", volunteer_id)
             blocked = why_not(self.index, volunteer_id, shift_id)
-            if blocked is not None:
-                raise ConflictError(f"cannot {what}: {blocked.en} ({blocked.zh})")
-            ident, now_s = f"su_{secrets.token_hex(8)}", epoch_seconds(now)
-            if what == "invite":
-                return self.store.ops.invite(ident, shift_id, volunteer_id, now_s)
+        if blocked is not None:
+            raise ConflictError(f"cannot {what}: {blocked.en} ({blocked.zh})")
+        # The write itself outside the lock: the database decides places and double bookings
+        # (the shift's row lock), so recommendations need not wait for its commit; the index
+        # then takes the change from the log, as every other process does.
+        ident, now_s = f"su_{secrets.token_hex(8)}", epoch_seconds(now)
+        if what == "invite":
+            signup = self.store.ops.invite(ident, shift_id, volunteer_id, now_s)
+        else:
             signup = self.store.ops.sign_up(ident, shift_id, volunteer_id, now_s, self.policy)
-            self.refresh(force=True)
-            return signup
+        self.refresh(force=True)
+        return signup
 
     def campaign(
         self,
@@ -593,10 +670,9 @@ class Live:
     def change_signup(self, action: Callable[[], _T]) -> _T:
         """A write of the operations (cancel, accept, attendance, hours), then this process's
         index brought up to date with it."""
-        with self.lock:
-            result = action()
-            self.refresh(force=True)
-            return result
+        result = action()  # one transaction, decided in the database (see _enrol)
+        self.refresh(force=True)
+        return result
 
     def gaps(self, by: list[str], first: date, last: date) -> pd.DataFrame:
         """The demand-and-supply table (:func:`matcher.gaps.gaps`) with the open needs."""

@@ -53,10 +53,11 @@ CARDS_PER_QUERY = 500
 
 
 def volunteer_cards(service: Live, idents: list[str]) -> dict[str, tuple[str, str | None]]:
-    """Name and district of each volunteer (a few hundred per database query)."""
+    """Name and district of each volunteer (a few hundred per database query, and kept by the
+    service between questions)."""
     cards: dict[str, tuple[str, str | None]] = {}
     for i in range(0, len(idents), CARDS_PER_QUERY):
-        cards |= service.store.volunteer_cards(idents[i : i + CARDS_PER_QUERY])
+        cards |= service.cards(idents[i : i + CARDS_PER_QUERY])
     return cards
 
 
@@ -79,7 +80,7 @@ def activity_ranking(service: Live, ranking: Ranking, home: GeoPoint | None = No
     precise ``home`` when given (matching used the home's cell, see ``matcher.geo``)."""
     out = []
     for m in ranking.matches:
-        a = service.store.get_activity(m.id)
+        a = service.shown_record("activity", m.id)
         distance = m.distance_km
         if home is not None and a is not None and a.location is not None and distance is not None:
             distance = haversine_km(home, a.location)

@@ -13,6 +13,8 @@ return numpy arrays; shapes are stated in each docstring.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 
 import numpy as np
@@ -150,9 +152,13 @@ def matching_cell(point: GeoPoint) -> GeoPoint:
 
 def distance_band(distance_km: float) -> str:
     """The coarse band a distance falls in: "< 2 km", "2–5 km", ..., "> 50 km"."""
-    lower = 0.0
-    for upper in DISTANCE_BANDS_KM:
-        if distance_km < upper:
-            return f"< {upper:g} km" if lower == 0.0 else f"{lower:g}–{upper:g} km"
-        lower = upper
-    return f"> {lower:g} km"
+    return _BAND_LABELS[bisect.bisect_right(DISTANCE_BANDS_KM, distance_km)]
+
+
+def _band_labels() -> tuple[str, ...]:
+    edges = (0.0, *DISTANCE_BANDS_KM)
+    inner = [f"< {hi:g} km" if lo == 0.0 else f"{lo:g}–{hi:g} km" for lo, hi in itertools.pairwise(edges)]
+    return (*inner, f"> {DISTANCE_BANDS_KM[-1]:g} km")
+
+
+_BAND_LABELS = _band_labels()

@@ -578,6 +578,11 @@ class Memo:
         self._entries.clear()
         self._bytes = 0
 
+    def drop(self, touched: Callable[[Hashable], bool]) -> None:
+        """Drop the entries whose key ``touched`` says a change reaches."""
+        for key in [k for k in self._entries if touched(k)]:
+            self._bytes -= self._entries.pop(key)[1]
+
     def __len__(self) -> int:
         return len(self._entries)
 
@@ -1451,9 +1456,9 @@ class MatchIndex:
     def add_booking(self, b: Booking, *, count: bool = True) -> None:
         """Record that a volunteer holds a place on a shift (``count=False`` when ``taken``
         already includes it)."""
-        self.memo.clear()
         v_row = self.volunteer_row(b.volunteer_id)
         s_row = self.shift_row(b.shift_id)
+        self._forget_bookings(s_row)
         held = self._v_bookings.setdefault(v_row, set())
         if s_row in held:
             return
@@ -1468,7 +1473,7 @@ class MatchIndex:
         self._drop_booking(self.volunteer_row(b.volunteer_id), self.shift_row(b.shift_id))
 
     def _drop_booking(self, v_row: int, s_row: int) -> None:
-        self.memo.clear()
+        self._forget_bookings(s_row)
         held = self._v_bookings.get(v_row)
         if not held or s_row not in held:
             return
@@ -1484,8 +1489,8 @@ class MatchIndex:
         """Make the shift's bookings exactly ``volunteer_ids`` (those known here) and its filled
         places ``taken`` (which counts places held for offers too): what the store says after a
         sign-up, a cancellation or an accepted offer."""
-        self.memo.clear()
         s_row = self.shift_row(shift_id)
+        self._forget_bookings(s_row)
         wanted = {r for r in (self.vid.row(v) for v in volunteer_ids) if r is not None}
         for v_row in [v for v, held in self._v_bookings.items() if s_row in held and v not in wanted]:
             self._drop_booking(v_row, s_row)
@@ -1500,8 +1505,34 @@ class MatchIndex:
 
     def set_taken(self, shift_id: str, taken: int) -> None:
         """Set how many places of a shift are filled (from the store's sign-up counts)."""
-        self.memo.clear()
+        self._forget_bookings(self.shift_row(shift_id))
         self.s_taken.data[self.shift_row(shift_id)] = taken
+
+    def _forget_bookings(self, s_row: int) -> None:
+        """Drop from the memo what a change to this shift's bookings can change: the prepared
+        searches and answers of every shift sharing a (UTC) day with it, which covers its own
+        fullness and the overlap rule for whoever is booked on it. What depends on places and
+        shift descriptions alone (cells near a place, a shift's context) stays: with sign-ups
+        arriving every few milliseconds, emptying the whole memo kept nothing."""
+        lo, hi = self._days(s_row)
+
+        def touched(key: Hashable) -> bool:
+            if not isinstance(key, tuple) or not key or key[0] not in ("shift", "volunteers", "near", "context"):
+                return True  # unknown: drop to be safe
+            if key[0] == "shift":
+                return self._shares_days(int(key[1]), lo, hi)
+            if key[0] == "volunteers":
+                return any(self._shares_days(int(r), lo, hi) for r in key[1])
+            return False
+
+        self.memo.drop(touched)
+
+    def _days(self, s_row: int) -> tuple[int, int]:
+        return int(self.s_start.data[s_row]) // 86400, (int(self.s_end.data[s_row]) - 1) // 86400
+
+    def _shares_days(self, s_row: int, lo: int, hi: int) -> bool:
+        first, last = self._days(s_row)
+        return first <= hi and last >= lo
 
     # ---------------------------------------------------------------- introspection
 

@@ -133,7 +133,8 @@ async def recommended_activities(
 
     def work() -> dict[str, Any]:
         ranking = service.activities_for(volunteer_id, now=clock, k=k)
-        home = service.volunteer(volunteer_id).home
+        me = service.shown_record("volunteer", volunteer_id)
+        home = None if me is None else me.home
         return views.served(
             service,
             views.activity_ranking(service, ranking, home),

@@ -14,6 +14,7 @@ worker processes starting together apply each one once.
 from __future__ import annotations
 
 import gc
+import math
 import struct
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -96,6 +97,7 @@ filters with ``home::geometry && box`` to use it."""
 POOL_WAIT_S = 1.0  # how long a request waits for a database connection (longer: overloaded)
 SUSPECT_WAIT_S = 0.2  # ... once the database has failed to answer
 SUSPECT_FOR_S = 5.0  # how long a failure keeps the short wait (a success ends it sooner)
+CHECK_AFTER_FAILURE_S = 60.0  # connections are checked on checkout this long after a failure
 COPY_CHUNK = 5000  # rows per write to the COPY stream
 _NULL = "\\N"  # COPY text's NULL
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -209,10 +211,12 @@ class PostgisStore:
     ) -> None:
         self.url = url
         self._timeout_ms = None if query_timeout_s is None else max(1, round(query_timeout_s * 1000))
-        self._suspect_until = 0.0
-        # Each connection is checked as it leaves the pool, so that after a database restart a
-        # dead connection is replaced instead of failing a request; a request waits at most
-        # POOL_WAIT_S for one (then the API answers 503, "try again").
+        self._failed_at = -math.inf  # when the database last failed to answer
+        self._short_wait = False  # since then, no connection has been had
+        # After the database has failed, each connection is checked as it leaves the pool, so
+        # that once it is back a dead connection is replaced instead of failing a request (in
+        # steady running that round trip is skipped); a request waits at most POOL_WAIT_S for
+        # one (then the API answers 503, "try again").
         self._pool = ConnectionPool(
             url,
             min_size=min_size,
@@ -220,7 +224,7 @@ class PostgisStore:
             open=True,
             timeout=POOL_WAIT_S,
             configure=self._configure,
-            check=ConnectionPool.check_connection,
+            check=self._check,
         )
         self.migrate()
         self.ops = Operations(self._ops_tx, (psycopg.errors.UniqueViolation,))
@@ -240,23 +244,27 @@ class PostgisStore:
             conn.execute(sql.SQL("SET statement_timeout = {}").format(sql.Literal(self._timeout_ms)))
             conn.commit()
 
+    def _check(self, conn: psycopg.Connection[Any]) -> None:
+        if time.monotonic() < self._failed_at + CHECK_AFTER_FAILURE_S:
+            ConnectionPool.check_connection(conn)
+
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
         """A pooled connection. Once the database has failed to answer, the next requests wait
         for a connection only briefly (SUSPECT_WAIT_S) until one succeeds again, so that while
         PostgreSQL is down they fail at once instead of each waiting POOL_WAIT_S; the pool
         keeps reconnecting in the background meanwhile."""
-        suspect = time.monotonic() < self._suspect_until
+        suspect = self._short_wait and time.monotonic() < self._failed_at + SUSPECT_FOR_S
         try:
             with self._pool.connection(timeout=SUSPECT_WAIT_S if suspect else POOL_WAIT_S) as conn:
                 yield conn
         except (psycopg.OperationalError, psycopg.InterfaceError) as e:
             if not isinstance(e, psycopg.errors.QueryCanceled):  # slow, not down
-                self._suspect_until = time.monotonic() + SUSPECT_FOR_S
+                self._failed_at = time.monotonic()
+                self._short_wait = True
             raise
         else:
-            if suspect:
-                self._suspect_until = 0.0
+            self._short_wait = False
 
     @contextmanager
     def _tx(self) -> Iterator[psycopg.Connection[Any]]:

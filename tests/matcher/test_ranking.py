@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from matcher import ranking
 from matcher.demo import generate_city
 from matcher.domain import (
+    Activity,
     Booking,
     Certification,
     GeoPoint,
@@ -256,9 +257,10 @@ def test_every_write_shows_in_the_next_answer_to_the_same_question(taxonomy: Tax
     assert asked
 
     def answers() -> list[list[tuple[str, float]]]:
+        one_shift = recommend_volunteers(index, asked[1].id, now=NOW, k=5, shift_id=asked[1].shifts[0].id)
         return [
             [(m.id, m.score) for m in recommend_volunteers(index, a.id, now=NOW, k=5).matches] for a in asked
-        ]
+        ] + [[(m.id, m.score) for m in one_shift.matches]]
 
     def top() -> Volunteer:
         first = recommend_volunteers(index, asked[0].id, now=NOW, k=1).matches[0].id
@@ -269,12 +271,25 @@ def test_every_write_shows_in_the_next_answer_to_the_same_question(taxonomy: Tax
 
     shift = asked[0].shifts[0]
     booked: list[Booking] = []
+    # Another posting whose shift is at the same time as asked[1]'s first: a booking there
+    # takes its volunteer out of asked[1]'s answers (no overlapping shifts), though the
+    # booking is on a shift nobody asked about.
+    twin = replace(asked[1].shifts[0], id="twin-shift")
+    index.upsert_activity(replace(asked[1], id="twin", shifts=(twin,)))
+
+    def top_of(a: Activity) -> str:
+        return recommend_volunteers(index, a.id, now=NOW, k=1, shift_id=a.shifts[0].id).matches[0].id
+
     writes = {
         "volunteer moved away": lambda: index.upsert_volunteer(replace(top(), home=GeoPoint(39.9, 116.4))),
         "volunteer booked": lambda: (
             booked.append(Booking(top().id, shift.id)) or index.add_booking(booked[0])
         ),
         "booking cancelled": lambda: index.remove_booking(booked[0]),
+        "booked on another shift at the same time": lambda: index.add_booking(
+            Booking(top_of(asked[1]), twin.id)
+        ),
+        "that shift's places set": lambda: index.set_shift_bookings(twin.id, [], 0),
         "service recorded": lambda: index.add_service_record(
             ServiceRecord(last(), asked[0].id, date(2026, 11, 1), 24, True)
         ),
