@@ -578,11 +578,6 @@ class Memo:
         self._entries.clear()
         self._bytes = 0
 
-    def drop(self, touched: Callable[[Hashable], bool]) -> None:
-        """Drop the entries whose key ``touched`` says a change reaches."""
-        for key in [k for k in self._entries if touched(k)]:
-            self._bytes -= self._entries.pop(key)[1]
-
     def __len__(self) -> int:
         return len(self._entries)
 
@@ -1509,30 +1504,10 @@ class MatchIndex:
         self.s_taken.data[self.shift_row(shift_id)] = taken
 
     def _forget_bookings(self, s_row: int) -> None:
-        """Drop from the memo what a change to this shift's bookings can change: the prepared
-        searches and answers of every shift sharing a (UTC) day with it, which covers its own
-        fullness and the overlap rule for whoever is booked on it. What depends on places and
-        shift descriptions alone (cells near a place, a shift's context) stays: with sign-ups
-        arriving every few milliseconds, emptying the whole memo kept nothing."""
-        lo, hi = self._days(s_row)
-
-        def touched(key: Hashable) -> bool:
-            if not isinstance(key, tuple) or not key or key[0] not in ("shift", "volunteers", "near", "context"):
-                return True  # unknown: drop to be safe
-            if key[0] == "shift":
-                return self._shares_days(int(key[1]), lo, hi)
-            if key[0] == "volunteers":
-                return any(self._shares_days(int(r), lo, hi) for r in key[1])
-            return False
-
-        self.memo.drop(touched)
-
-    def _days(self, s_row: int) -> tuple[int, int]:
-        return int(self.s_start.data[s_row]) // 86400, (int(self.s_end.data[s_row]) - 1) // 86400
-
-    def _shares_days(self, s_row: int, lo: int, hi: int) -> bool:
-        first, last = self._days(s_row)
-        return first <= hi and last >= lo
+        """Empty the memo for a change to a shift's bookings. Dropping only the entries of
+        shifts on the same days was tried: under a load with a sign-up every 20 ms, scanning
+        the memo cost more than the few answers it kept."""
+        self.memo.clear()
 
     # ---------------------------------------------------------------- introspection
 
