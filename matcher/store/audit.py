@@ -114,18 +114,7 @@ class Audit:
         them to someone (``shown.ranking``, from the feedback log)."""
         if not 1 <= limit <= MAX_PAGE:
             raise ValidationError("limit", f"must be between 1 and {MAX_PAGE}")
-        where: list[str] = []
-        args: list[Any] = []
-        for column, value in (("subject", subject), ("actor", actor), ("action", action)):
-            if value is not None:
-                where.append(f"{column} = %s")
-                args.append(value)
-        if since_s is not None:
-            where.append("at_s >= %s")
-            args.append(since_s)
-        if until_s is not None:
-            where.append("at_s < %s")
-            args.append(until_s)
+        where, args = _filters((("subject", subject), ("actor", actor), ("action", action)), "at_s", since_s, until_s)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         with self._begin() as tx:
             rows = tx.all(
@@ -143,17 +132,9 @@ class Audit:
     def _shown(
         tx: Tx, subject: str, actor: str | None, since_s: int | None, until_s: int | None, limit: int
     ) -> list[Entry]:
-        where = ["direction = 'volunteers'", "items LIKE %s"]
-        args: list[Any] = [f'%"{subject}"%']
-        if actor is not None:
-            where.append("account_id = %s")
-            args.append(actor)
-        if since_s is not None:
-            where.append("served_s >= %s")
-            args.append(since_s)
-        if until_s is not None:
-            where.append("served_s < %s")
-            args.append(until_s)
+        where, args = _filters((("account_id", actor),), "served_s", since_s, until_s)
+        where += ["direction = 'volunteers'", "items LIKE %s"]
+        args.append(f'%"{subject}"%')
         rows = tx.all(
             f"SELECT id, served_s, account_id, subject, items FROM served WHERE {' AND '.join(where)} "
             "ORDER BY id DESC LIMIT %s",
@@ -175,3 +156,17 @@ class Audit:
                 (volunteer_id,),
             )
         return None if row is None else Entry(*row)
+
+
+def _filters(
+    equal: tuple[tuple[str, Any], ...], time_column: str, since_s: int | None, until_s: int | None
+) -> tuple[list[str], list[Any]]:
+    """WHERE clauses and their parameters: each column equal to its value when one is given,
+    and the time column in [since_s, until_s)."""
+    where = [f"{column} = %s" for column, value in equal if value is not None]
+    args: list[Any] = [value for _, value in equal if value is not None]
+    for op, bound in ((">=", since_s), ("<", until_s)):
+        if bound is not None:
+            where.append(f"{time_column} {op} %s")
+            args.append(bound)
+    return where, args

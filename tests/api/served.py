@@ -14,6 +14,8 @@ from types import TracebackType
 
 import httpx
 
+from matcher.store.base import Account
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -95,3 +97,14 @@ class Served:
         self, kind: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def role_accounts(volunteer_id: str, organisation_id: str = "o1") -> dict[str, Account]:
+    """An account for each role: the volunteer ``volunteer_id``, an organiser of
+    ``organisation_id``, an analyst and an admin."""
+    return {
+        "volunteer": Account(f"acct_{volunteer_id}", volunteer_id, "volunteer", volunteer_id=volunteer_id),
+        "organiser": Account(f"acct_{organisation_id}", organisation_id, "organiser", organisation_id=organisation_id),
+        "analyst": Account("acct_an", "an", "analyst"),
+        "admin": Account("acct_ad", "ad", "admin"),
+    }

@@ -19,7 +19,7 @@ from api.auth import issue_token, utcnow
 from matcher.domain import GeoPoint, World
 from matcher.geo import matching_cell
 from matcher.store.base import Account, open_store
-from tests.api.served import Served
+from tests.api.served import Served, role_accounts
 from tests.api.test_served_operations import next_saturday
 from tests.conftest import activity, volunteer
 
@@ -40,12 +40,8 @@ def test_the_canarys_home_and_contacts_reach_nobody_else_and_no_log(tmp_path: Pa
     canary = volunteer("canary", home=HOME, phone=PHONE, email=EMAIL, district="西湖区", max_travel_km=20.0)
     other = volunteer("v2", home=GeoPoint(30.25, 120.30), max_travel_km=20.0)
     store.load_world(World((canary, other), (activity("a1", location=GeoPoint(30.26, 120.31), shifts=(next_saturday(5),)),)))
-    accounts = {
-        "canary": Account("acct_canary", "canary", "volunteer", volunteer_id="canary"),
-        "volunteer": Account("acct_v2", "v2", "volunteer", volunteer_id="v2"),
-        "organiser": Account("acct_o1", "o1", "organiser", organisation_id="o1"),
-        "analyst": Account("acct_an", "an", "analyst"),
-        "admin": Account("acct_ad", "ad", "admin"),
+    accounts = role_accounts("v2") | {
+        "canary": Account("acct_canary", "canary", "volunteer", volunteer_id="canary")
     }
     for a in accounts.values():
         store.create_account(a)

@@ -22,8 +22,8 @@ from api.auth import issue_token, utcnow
 from api.main import create_app
 from api.settings import Settings
 from matcher.domain import ServiceRecord, World
-from matcher.store.base import Account, open_store
-from tests.api.served import Served
+from matcher.store.base import open_store
+from tests.api.served import Served, role_accounts
 from tests.api.test_served_operations import next_saturday
 from tests.conftest import NOW, activity, volunteer
 
@@ -48,12 +48,7 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
     posts = (activity("a1", shifts=(next_saturday(5),)), activity("a2", organisation_id="o2", shifts=()))
     record = ServiceRecord(volunteer_id="v1", activity_id="a1", shift_id="s1", date=NOW.date(), hours=3.0, attended=True)
     store.load_world(World(people, posts, (record,)))
-    accounts = {
-        "volunteer": Account("acct_v1", "v1", "volunteer", volunteer_id="v1"),
-        "organiser": Account("acct_o1", "o1", "organiser", organisation_id="o1"),
-        "analyst": Account("acct_an", "an", "analyst"),
-        "admin": Account("acct_ad", "ad", "admin"),
-    }
+    accounts = role_accounts("v1")
     for a in accounts.values():
         store.create_account(a)
     store.close()
