@@ -82,7 +82,9 @@ def install(app: FastAPI) -> None:
 
 
 def _unavailable(why: str, kind: str) -> JSONResponse:
-    """503 with Retry-After. Nothing was written: every write is one transaction, rolled back."""
+    """503 with Retry-After. A write is one transaction, rolled back on a failure; only a
+    connection lost during its commit leaves the outcome unknown, which a retry with the same
+    idempotency key settles."""
     log.warning("database unavailable (%s): answered 503", kind)  # no query text, no values
     detail = (
         "the database took too long and the request was cancelled; try again, or ask for less"
@@ -90,7 +92,10 @@ def _unavailable(why: str, kind: str) -> JSONResponse:
         else "the database is not answering right now (restarting or busy)"
     )
     return JSONResponse(
-        {"detail": f"{detail}; nothing was changed; try again in {RETRY_AFTER_S} s"},
+        {
+            "detail": f"{detail}; the request was most likely not applied: try again in {RETRY_AFTER_S} s "
+            "(a write with the same Idempotency-Key is safe to repeat)"
+        },
         status_code=503,
         headers={"Retry-After": str(RETRY_AFTER_S)},
     )

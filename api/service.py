@@ -328,8 +328,8 @@ class Live:
             del self._gaps[seq]
         if changes:
             top = changes[-1][0]
-            missing = [q for q in range(self.seen + 1, top) if q not in known]
-            for seq in missing[-MAX_GAPS:]:
+            missing = [q for q in range(max(self.seen + 1, top - MAX_GAPS), top) if q not in known]
+            for seq in missing:
                 self._gaps.setdefault(seq, now)
         return out
 
@@ -364,12 +364,13 @@ class Live:
         for what answers display (titles, places), not for changing records. Writes in this
         process and changes seen in the log make it read again."""
         key = (kind, ident)
-        if key not in self._shown:
-            found = self.store.get_volunteer(ident) if kind == "volunteer" else self.store.get_activity(ident)
-            if len(self._shown) >= MAX_SHOWN:
-                self._shown.clear()
-            self._shown[key] = found
-        return self._shown[key]
+        if key in self._shown:
+            return self._shown.get(key)  # another thread may forget it meanwhile: None then
+        found = self.store.get_volunteer(ident) if kind == "volunteer" else self.store.get_activity(ident)
+        if len(self._shown) >= MAX_SHOWN:
+            self._shown.clear()
+        self._shown[key] = found
+        return found
 
     def _apply(self, kind: str, ident: str) -> None:
         self._forget(kind, ident)
@@ -585,16 +586,16 @@ class Live:
             if not self.index.has_volunteer(volunteer_id):
                 raise NotFoundError("volunteer", volunteer_id)
             blocked = why_not(self.index, volunteer_id, shift_id)
-        if blocked is not None:
-            raise ConflictError(f"cannot {what}: {blocked.en} ({blocked.zh})")
-        # The write itself outside the lock: the database decides places and double bookings
-        # (the shift's row lock), so recommendations need not wait for its commit; the index
-        # then takes the change from the log, as every other process does.
-        ident, now_s = f"su_{secrets.token_hex(8)}", epoch_seconds(now)
-        if what == "invite":
-            signup = self.store.ops.invite(ident, shift_id, volunteer_id, now_s)
-        else:
-            signup = self.store.ops.sign_up(ident, shift_id, volunteer_id, now_s, self.policy)
+            if blocked is not None:
+                raise ConflictError(f"cannot {what}: {blocked.en} ({blocked.zh})")
+            # The write under the lock too: the rules just checked on the index (overlapping
+            # shifts above all) must still hold when it commits, and the database checks
+            # places only. Other operations (cancel, accept, attendance) commit outside it.
+            ident, now_s = f"su_{secrets.token_hex(8)}", epoch_seconds(now)
+            if what == "invite":
+                signup = self.store.ops.invite(ident, shift_id, volunteer_id, now_s)
+            else:
+                signup = self.store.ops.sign_up(ident, shift_id, volunteer_id, now_s, self.policy)
         self.refresh(force=True)
         return signup
 

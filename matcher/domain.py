@@ -396,9 +396,9 @@ class Need:
         check_text(self.description, "description")
         check_aware(self.starts_at, "starts_at")
         check_aware(self.ends_at, "ends_at")
-        if self.ends_at <= self.starts_at:
+        if self.duration <= timedelta(0):  # on instants, as Shift.duration
             raise ValidationError("ends_at", "must be after starts_at")
-        if self.ends_at - self.starts_at > timedelta(days=1):
+        if self.duration > timedelta(days=1):
             raise ValidationError(
                 "ends_at", "one occurrence lasts at most a day; use weekly_until to repeat it"
             )
@@ -433,7 +433,12 @@ class Need:
     @property
     def hours(self) -> float:
         """Hours of one occurrence."""
-        return (self.ends_at - self.starts_at).total_seconds() / 3600.0
+        return self.duration.total_seconds() / 3600.0
+
+    @property
+    def duration(self) -> timedelta:
+        """One occurrence, from start to end as instants."""
+        return self.ends_at.astimezone(UTC) - self.starts_at.astimezone(UTC)
 
     def occurrences(self) -> list[tuple[datetime, datetime]]:
         """Every occurrence: the first, then weekly while it starts on or before ``weekly_until``."""

@@ -133,6 +133,8 @@ async def recommended_activities(
 
     def work() -> dict[str, Any]:
         ranking = service.activities_for(volunteer_id, now=clock, k=k)
+        # Exact distances from the home to known places: an admin's read is on record.
+        audit_read(service, who, "read.recommendations", [volunteer_id], clock)
         me = service.shown_record("volunteer", volunteer_id)
         home = None if me is None else me.home
         return views.served(

@@ -31,5 +31,5 @@ def describe(service: Live, shift_id: str, lang: str, now: datetime | None = Non
         when += f"{end:%H:%M}" if end.date() == start.date() else f"{end.day} {end:%b} {end:%H:%M}"
     return {"activity_id": activity.id, "title": activity.title, "when": when,
             "places_left": service.index.places_left(shift_id), "capacity": shift.capacity,
-            "hours": round((end - start).total_seconds() / 3600, 2), "starts": start.isoformat(),
+            "hours": round(shift.hours, 2), "starts": start.isoformat(),
             "check_in_open": now is not None and start - timedelta(seconds=CHECK_IN_OPENS_S) <= now <= end}  # fmt: skip

@@ -5,8 +5,8 @@ China's PIPL treats whereabouts as sensitive personal information: used only wit
 consent (art. 29), which may be withdrawn (art. 15), and the handler accounts for who processed
 it. So the service records here, append-only (the database refuses updates and deletions):
 
-- ``read.profile``, ``read.export``, ``read.hours``: an admin reading a volunteer's record,
-  export or hours; ``read.roster``: an organiser or admin reading a shift's roster, one row per
+- ``read.profile``, ``read.export``, ``read.hours``, ``read.recommendations``: an admin reading
+  a volunteer's record, export, hours, or recommendations (exact distances from their home); ``read.roster``: an organiser or admin reading a shift's roster, one row per
   volunteer listed; ``export.all``: an admin's bulk export (no subject);
 - ``consent.location.given`` / ``consent.location.withdrawn``: by the volunteer (or an admin
   acting for them).
@@ -32,6 +32,7 @@ ACTIONS = (
     "read.profile",
     "read.export",
     "read.hours",
+    "read.recommendations",
     "read.roster",
     "export.all",
     "consent.location.given",

@@ -144,6 +144,7 @@ class Operations:
             old = tx.one(f"{_SIGNUP} WHERE shift_id = %s AND volunteer_id = %s", (shift_id, volunteer_id))
             if old is not None and old[3] in ACTIVE:
                 return self._with_position(tx, _signup(old))
+            self._no_overlap(tx, volunteer_id, shift_id)
             status = "confirmed" if self._holding(tx, shift_id) < capacity else "waitlisted"
             signup_id = self._enter(tx, signup_id, old, shift_id, volunteer_id, status, now_s)
             self._sync_booking(tx, signup_id)
@@ -213,6 +214,7 @@ class Operations:
                 return s
             if s.status != "offered":
                 raise ConflictError(f"sign-up {signup_id!r} is {s.status}: there is no offer to accept")
+            self._no_overlap(tx, s.volunteer_id, s.shift_id)
             tx.run(
                 "UPDATE signups SET status = 'confirmed', offered_until_s = NULL WHERE id = %s", (signup_id,)
             )
@@ -613,6 +615,21 @@ class Operations:
         if row is None:
             raise NotFoundError("shift", shift_id)
         return int(row[0]), int(row[1])
+
+    def _no_overlap(self, tx: Tx, volunteer_id: str, shift_id: str) -> None:
+        """Refuse a place that overlaps one the volunteer holds. The volunteer's row is locked
+        first, so two sign-ups of one person for overlapping shifts, at the same moment and in
+        different processes, cannot both pass (each locks only its own shift's row)."""
+        tx.one("SELECT 1 FROM volunteers WHERE id = %s FOR UPDATE", (volunteer_id,))
+        clash = tx.one(
+            "SELECT b.shift_id FROM bookings b JOIN shifts o ON o.id = b.shift_id "
+            "JOIN shifts n ON n.id = %s "
+            "WHERE b.volunteer_id = %s AND b.shift_id <> n.id "
+            "AND o.starts_utc < n.ends_utc AND o.ends_utc > n.starts_utc",
+            (shift_id, volunteer_id),
+        )
+        if clash is not None:
+            raise ConflictError(f"the volunteer holds a place on shift {clash[0]!r} at the same time")
 
     def _starts(self, tx: Tx, shift_id: str) -> int:
         return int(self._one(tx, "SELECT starts_utc FROM shifts WHERE id = %s", (shift_id,)))

@@ -25,7 +25,7 @@ from typing import Any, Protocol, TypeVar
 import psycopg
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from matcher.domain import Activity, Booking, GeoPoint, ServiceRecord, Volunteer, World
 from matcher.errors import ConflictError
@@ -213,6 +213,7 @@ class PostgisStore:
         self._timeout_ms = None if query_timeout_s is None else max(1, round(query_timeout_s * 1000))
         self._failed_at = -math.inf  # when the database last failed to answer
         self._short_wait = False  # since then, no connection has been had
+        self._connect_errors = 0  # the pool's failed connection attempts, as last seen
         # After the database has failed, each connection is checked as it leaves the pool, so
         # that once it is back a dead connection is replaced instead of failing a request (in
         # steady running that round trip is skipped); a request waits at most POOL_WAIT_S for
@@ -257,14 +258,26 @@ class PostgisStore:
         suspect = self._short_wait and time.monotonic() < self._failed_at + SUSPECT_FOR_S
         try:
             with self._pool.connection(timeout=SUSPECT_WAIT_S if suspect else POOL_WAIT_S) as conn:
-                yield conn
-        except (psycopg.OperationalError, psycopg.InterfaceError) as e:
-            if not isinstance(e, psycopg.errors.QueryCanceled):  # slow, not down
-                self._failed_at = time.monotonic()
-                self._short_wait = True
+                try:
+                    yield conn
+                except psycopg.Error:
+                    if conn.broken:  # the connection itself was lost, not just a statement
+                        self._down()
+                    raise
+        except PoolTimeout:
+            # No connection in time: the database is down if the pool's own attempts to
+            # connect have been failing; otherwise this is load, not an outage.
+            errors = int(self._pool.get_stats().get("connections_errors", 0))
+            if errors > self._connect_errors:
+                self._connect_errors = errors
+                self._down()
             raise
         else:
             self._short_wait = False
+
+    def _down(self) -> None:
+        self._failed_at = time.monotonic()
+        self._short_wait = True
 
     @contextmanager
     def _tx(self) -> Iterator[psycopg.Connection[Any]]:
@@ -319,7 +332,6 @@ class PostgisStore:
             world, volunteers=_last_of_each(world.volunteers), activities=_last_of_each(world.activities)
         )
         with self._long_tx() as db:
-            _log(db, "reload", "")
             if world.volunteers:
                 # Into an empty table COPY goes straight in; otherwise through a temporary table
                 # and an upsert (a load may update volunteers already held).
@@ -349,6 +361,9 @@ class PostgisStore:
                     "INSERT INTO bookings (volunteer_id, shift_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
                     [(b.volunteer_id, b.shift_id) for b in world.bookings],
                 )
+            # Logged last, just before the commit: the log number then becomes visible
+            # at once, not after a long copy (readers give up on a skipped number).
+            _log(db, "reload", "")
 
     def upsert_volunteer(self, v: Volunteer) -> None:
         r = _volunteer_copy_row(v)

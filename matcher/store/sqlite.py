@@ -119,7 +119,9 @@ class SqliteStore:
             try:
                 yield self._db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                # An interrupted write (the time limit) has rolled the transaction back already.
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
 
