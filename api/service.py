@@ -42,6 +42,14 @@ def load_document(
     """Validate a whole interchange document, then write it in one transaction. Nothing is
     written if any record is invalid."""
     world = parse_world(document, taxonomy, on_item)
+    located = {v.id for v in world.volunteers if v.home is not None}
+    refused = sorted(located & store.audit.location_withdrawn()) if located else []
+    if refused:
+        raise ValidationError(
+            "volunteers",
+            f"{len(refused)} volunteers withdrew consent to the use of their location ({', '.join(refused[:5])}"
+            f"{' ...' if len(refused) > 5 else ''}): leave out their homes",
+        )
     existing = store.snapshot() if world.service_records or world.bookings else World()
     check_references(
         world,

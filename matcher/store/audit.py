@@ -7,7 +7,8 @@ it. So the service records here, append-only (the database refuses updates and d
 
 - ``read.profile``, ``read.export``, ``read.hours``, ``read.recommendations``: an admin reading
   a volunteer's record, export, hours, or recommendations (exact distances from their home); ``read.roster``: an organiser or admin reading a shift's roster, one row per
-  volunteer listed; ``export.all``: an admin's bulk export (no subject);
+  volunteer listed; ``export.all``: an admin's bulk export (one row, no subject; it shows in every subject's
+  history);
 - ``consent.location.given`` / ``consent.location.withdrawn``: by the volunteer (or an admin
   acting for them).
 
@@ -111,11 +112,15 @@ class Audit:
         offset: int = 0,
         limit: int = 100,
     ) -> list[Entry]:
-        """Entries newest first, filtered; with a ``subject``, also the rankings that showed
-        them to someone (``shown.ranking``, from the feedback log)."""
+        """Entries newest first, filtered; with a ``subject``, also the bulk exports (which
+        held everyone) and the rankings that showed them to someone (``shown.ranking``, from
+        the feedback log)."""
         if not 1 <= limit <= MAX_PAGE:
             raise ValidationError("limit", f"must be between 1 and {MAX_PAGE}")
-        where, args = _filters((("subject", subject), ("actor", actor), ("action", action)), "at_s", since_s, until_s)
+        where, args = _filters((("actor", actor), ("action", action)), "at_s", since_s, until_s)
+        if subject is not None:  # a bulk export holds everyone: it is in every subject's history
+            where.append("(subject = %s OR action = 'export.all')")
+            args.append(subject)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         with self._begin() as tx:
             rows = tx.all(
@@ -147,6 +152,16 @@ class Audit:
                 detail = f"recommended volunteers for activity {activity}"
                 out.append(Entry(-int(ident), int(served_s), account or "", "", "shown.ranking", subject, detail))
         return out
+
+    def location_withdrawn(self) -> set[str]:
+        """The volunteers whose latest word on their location is a withdrawal."""
+        with self._begin() as tx:
+            rows = tx.all(
+                "SELECT subject FROM audit_log WHERE action = 'consent.location.withdrawn' AND id IN "
+                "(SELECT max(id) FROM audit_log WHERE action IN "
+                "('consent.location.given', 'consent.location.withdrawn') GROUP BY subject)"
+            )
+        return {str(r[0]) for r in rows}
 
     def location_consent(self, volunteer_id: str) -> Entry | None:
         """The volunteer's latest consent event about their location, if any."""

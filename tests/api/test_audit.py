@@ -48,6 +48,7 @@ def test_reads_by_others_are_recorded_and_only_admins_query_them(app_client: Cli
     assert ("read.profile", "acct_ad") in seen and ("read.export", "acct_ad") in seen
     assert ("read.hours", "acct_ad") in seen and ("read.roster", "acct_o1") in seen
     assert ("shown.ranking", "acct_o1") in seen  # from the feedback log: who was shown whom
+    assert ("export.all", "acct_ad") in seen  # a bulk export held everyone's data
     assert [e["at_s"] for e in about_v1] == sorted((e["at_s"] for e in about_v1), reverse=True)
     assert [e["action"] for e in entries(client, tokens, action="export.all")] == ["export.all"]
     by_organiser = entries(client, tokens, actor="acct_o1")
@@ -90,6 +91,11 @@ def test_withdrawing_location_consent_takes_the_volunteer_out_of_matching(app_cl
     again = client.patch("/api/v1/volunteers/v1", json={"home": {"lat": 30.26, "lon": 120.14}}, headers=me)
     assert again.status_code == 409 and "consent" in again.text  # no home without consent
     assert client.get("/api/v1/volunteers/v2/consent", headers=me).status_code == 404  # others': no
+    # Nor through an admin's bulk import: the whole document is refused, naming the volunteer.
+    record = client.get("/api/v1/volunteers/v1", headers=me).json() | {"home": {"lat": 30.26, "lon": 120.14}}
+    imported = client.post("/api/v1/import", json={"volunteers": [record]}, headers=auth(tokens, "admin"))
+    assert imported.status_code == 422 and "v1" in imported.text and "consent" in imported.text
+    assert client.get("/api/v1/volunteers/v1", headers=me).json()["home"] is None
 
     assert client.put("/api/v1/volunteers/v1/consent", json={"location": True}, headers=me).status_code == 200
     moved = client.patch("/api/v1/volunteers/v1", json={"home": {"lat": 30.26, "lon": 120.14}}, headers=me)
