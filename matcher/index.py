@@ -1453,7 +1453,7 @@ class MatchIndex:
         already includes it)."""
         v_row = self.volunteer_row(b.volunteer_id)
         s_row = self.shift_row(b.shift_id)
-        self._forget_bookings(s_row)
+        self.memo.clear()
         held = self._v_bookings.setdefault(v_row, set())
         if s_row in held:
             return
@@ -1468,7 +1468,7 @@ class MatchIndex:
         self._drop_booking(self.volunteer_row(b.volunteer_id), self.shift_row(b.shift_id))
 
     def _drop_booking(self, v_row: int, s_row: int) -> None:
-        self._forget_bookings(s_row)
+        self.memo.clear()
         held = self._v_bookings.get(v_row)
         if not held or s_row not in held:
             return
@@ -1485,7 +1485,7 @@ class MatchIndex:
         places ``taken`` (which counts places held for offers too): what the store says after a
         sign-up, a cancellation or an accepted offer."""
         s_row = self.shift_row(shift_id)
-        self._forget_bookings(s_row)
+        self.memo.clear()
         wanted = {r for r in (self.vid.row(v) for v in volunteer_ids) if r is not None}
         for v_row in [v for v, held in self._v_bookings.items() if s_row in held and v not in wanted]:
             self._drop_booking(v_row, s_row)
@@ -1500,14 +1500,8 @@ class MatchIndex:
 
     def set_taken(self, shift_id: str, taken: int) -> None:
         """Set how many places of a shift are filled (from the store's sign-up counts)."""
-        self._forget_bookings(self.shift_row(shift_id))
-        self.s_taken.data[self.shift_row(shift_id)] = taken
-
-    def _forget_bookings(self, s_row: int) -> None:
-        """Empty the memo for a change to a shift's bookings. Dropping only the entries of
-        shifts on the same days was tried: under a load with a sign-up every 20 ms, scanning
-        the memo cost more than the few answers it kept."""
         self.memo.clear()
+        self.s_taken.data[self.shift_row(shift_id)] = taken
 
     # ---------------------------------------------------------------- introspection
 

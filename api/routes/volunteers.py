@@ -94,8 +94,7 @@ def set_consent(
 
 
 def _record_consent(service: Live, who: Caller, volunteer_id: str, given: bool, at: datetime, detail: str) -> None:
-    action = "consent.location.given" if given else "consent.location.withdrawn"
-    service.store.audit.record(who.account.id, who.role, action, [volunteer_id], int(at.timestamp()), detail)
+    service.store.audit.record_consent(who.account.id, who.role, volunteer_id, given, int(at.timestamp()), detail)
 
 
 @router.delete(

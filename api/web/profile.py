@@ -212,7 +212,7 @@ async def register(request: Request) -> Response:
         await run_in_threadpool(service.store.create_account, account)
         if "home" in doc:  # the consent box was ticked and a place given: on record
             await run_in_threadpool(
-                service.store.audit.record, account.id, "volunteer", "consent.location.given", [volunteer.id],
+                service.store.audit.record_consent, account.id, "volunteer", volunteer.id, True,
                 int(page.now.timestamp()), "registration",
             )  # fmt: skip
     except (MatcherError, ValueError) as e:

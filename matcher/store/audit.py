@@ -153,6 +153,13 @@ class Audit:
                 out.append(Entry(-int(ident), int(served_s), account or "", "", "shown.ranking", subject, detail))
         return out
 
+    def record_consent(
+        self, actor: str, actor_role: str, volunteer_id: str, given: bool, at_s: int, detail: str = ""
+    ) -> None:
+        """Consent to the use of the volunteer's location, given or withdrawn."""
+        action = "consent.location.given" if given else "consent.location.withdrawn"
+        self.record(actor, actor_role, action, [volunteer_id], at_s, detail)
+
     def location_withdrawn(self) -> set[str]:
         """The volunteers whose latest word on their location is a withdrawal."""
         with self._begin() as tx:
