@@ -169,6 +169,17 @@ def audit_read(
 ) -> None:
     """Record a read of other people's personal data in the audit log (a volunteer reading
     their own record is not recorded)."""
-    others = [s for s in subjects if not (who.role == "volunteer" and s == who.account.volunteer_id)]
+    others = _others(who, subjects)
     if others:
         service.store.audit.record(who.account.id, who.role, action, others, int(at.timestamp()), detail)
+
+
+async def audit_read_async(service: Live, who: Caller, action: str, subjects: list[str], at: datetime) -> None:
+    """:func:`audit_read` for a coroutine: the record is written in a worker thread, and only
+    when there is one to write."""
+    if _others(who, subjects):
+        await run_in_threadpool(audit_read, service, who, action, subjects, at)
+
+
+def _others(who: Caller, subjects: list[str]) -> list[str]:
+    return [s for s in subjects if not (who.role == "volunteer" and s == who.account.volunteer_id)]

@@ -158,8 +158,11 @@ POLL_S = 0.25
 """How often a process looks for other processes' writes: a change made through one worker
 shows in every worker's recommendations within this (well under the one second promised)."""
 
-ACCOUNT_TTL_S = 2.0
+ACCOUNT_TTL_S = 30.0
 """How long a process trusts its last look at an account (see :meth:`Live.account`)."""
+LOOP_WAIT_S = 0.02
+"""How long a question waits on the event loop for the index lock before it moves to a worker
+thread (:meth:`Live.answer`)."""
 ACCOUNT_CACHE_SIZE = 10_000
 
 FLUSH_S = 1.0
@@ -182,8 +185,20 @@ _T = TypeVar("_T")
 
 class Live:
     """The store and the in-memory index of a running service. Every write goes to the store
-    first (one transaction) and then to the index, under one lock, so a recommendation never
-    sees a half-applied change and the next one sees the change."""
+    first (one transaction) and then to the index, so a recommendation never sees a
+    half-applied change and the next one sees the change.
+
+    Two locks, so that no question waits for the database:
+
+    - ``lock`` guards the index: readers (recommendations, why-not checks) and writers of the
+      index hold it, and only for work in memory, never across a database call;
+    - ``_sync`` orders this process's changes to the index: record writes (store, then index)
+      and each refresh from the change log (read the log and the changed records, then apply)
+      hold it, so a refresh can never apply a record it read before a newer local write.
+
+    A serving process follows the change log in a background thread (:meth:`follow`); used
+    directly (tests, the CLI), it looks when asked, at most every ``poll_s``.
+    """
 
     def __init__(
         self,
@@ -198,12 +213,17 @@ class Live:
         self.taxonomy = taxonomy
         self.poll_s = poll_s
         self.lock = threading.RLock()
+        self._sync = threading.RLock()
+        self._follower: threading.Thread | None = None
+        self.rebuilt: Callable[[], None] = lambda: None
+        """Called after the index is rebuilt and swapped in (the server settles its heap)."""
         # Read the log position first: a write racing the snapshot is replayed (harmlessly).
         self.seen = store.last_change()
         self.index = MatchIndex.from_world(store.snapshot(), taxonomy, today)
         self._polled = time.monotonic()
         self._gaps: dict[int, float] = {}  # log numbers skipped, and since when (see _unseen)
         self._accounts: dict[str, tuple[float, Account]] = {}
+        self._accounts_of: dict[str, str] = {}  # volunteer id -> account id, for erasures
         # Records shown often and changed rarely (an activity's title and place, a volunteer's
         # precise home for their own distances), kept until a change to them is seen.
         self._shown: dict[tuple[str, str], Any] = {}
@@ -264,10 +284,12 @@ class Live:
                 log.warning("feedback log not written (%s); %d answers kept", e, len(self._unlogged))
 
     def close(self) -> None:
-        """Stop the log writer and write what is left (call before closing the store)."""
+        """Stop following the change log and the log writer, and write what is left (call
+        before closing the store)."""
         self._stop.set()
-        if self._flusher is not None:
-            self._flusher.join(timeout=5)
+        for thread in (self._follower, self._flusher):
+            if thread is not None:
+                thread.join(timeout=5)
         try:
             self.flush()
         except Exception as e:
@@ -299,30 +321,68 @@ class Live:
         self.store.feedback.activate(version)
         self.refresh(force=True)
 
+    def follow(self) -> None:
+        """Apply other processes' writes from a background thread every ``poll_s`` seconds,
+        so that questions never wait for the change log (what a serving process does; stopped
+        by :meth:`close`). A store that cannot be read is tried again at the next poll."""
+        if self._follower is not None:
+            return
+
+        def loop() -> None:
+            while not self._stop.wait(self.poll_s):
+                try:
+                    self.refresh(force=True)
+                except Exception as e:  # the store is down: the index stays as it was
+                    log.warning("change log not read (%s); trying again in %.2f s", e, self.poll_s)
+
+        self._follower = threading.Thread(target=loop, name="change-log", daemon=True)
+        self._follower.start()
+
     def refresh(self, *, force: bool = False) -> int:
-        """Apply the writes other processes logged since the last look (at most every
-        ``poll_s`` seconds unless forced); returns how many were applied. This process's own
-        writes come back too and are applied again: harmless (an upsert of the same record),
-        and simpler than telling them apart."""
+        """Apply the writes other processes logged since the last look; returns how many were
+        applied. Unless forced, this looks at most every ``poll_s`` seconds, and not at all
+        while :meth:`follow` does it. This process's own writes come back too and are applied
+        again: harmless (an upsert of the same record), and simpler than telling them apart.
+
+        The log and the records it names are read first, holding only ``_sync``; the index
+        lock is taken to apply them, so recommendations go on meanwhile."""
+        if not force and (self._follower is not None or time.monotonic() - self._polled < self.poll_s):
+            return 0  # not due: no need to wait for anyone to know that
+        # Lock order: _sync, then lock. A look that is not forced may come from a thread that
+        # holds the index lock already, so it never waits for _sync: whoever holds it is
+        # applying changes right now.
+        if not self._sync.acquire(blocking=force):
+            return 0
+        try:
+            return self._refresh(force)
+        finally:
+            self._sync.release()
+
+    def _refresh(self, force: bool) -> int:
         if not force and time.monotonic() - self._polled < self.poll_s:
-            return 0  # not due: no need to wait for the lock to know that
-        with self.lock:
-            if not force and time.monotonic() - self._polled < self.poll_s:
-                return 0
-            self._polled = time.monotonic()
-            changes = self._unseen(self.store.changes_since(min(self._gaps, default=self.seen + 1) - 1))
-            if not changes:
-                return 0
-            if any(kind == "model" for _, kind, _ in changes):
-                self.model = self.store.feedback.active()
-            if any(kind == "reload" for _, kind, _ in changes):
+            return 0
+        self._polled = time.monotonic()
+        changes = self._unseen(self.store.changes_since(min(self._gaps, default=self.seen + 1) - 1))
+        if not changes:
+            return 0
+        model = self.store.feedback.active() if any(k == "model" for _, k, _ in changes) else self.model
+        if any(kind == "reload" for _, kind, _ in changes):
+            index = MatchIndex.from_world(self.store.snapshot(), self.taxonomy, self.index.as_of)
+            with self.lock:
                 self._forget("", None)
-                self.index = MatchIndex.from_world(self.store.snapshot(), self.taxonomy, self.index.as_of)
-            else:
+                self.index, self.model = index, model
+            self.rebuilt()
+        else:
+            fetched: dict[tuple[str, str], Any] = {}
+            for _, kind, ident in changes:
+                if (kind, ident) not in fetched:
+                    fetched[kind, ident] = self._fetch(kind, ident)
+            with self.lock:
+                self.model = model
                 for _, kind, ident in changes:
-                    self._apply(kind, ident)
-            self.seen = max(self.seen, changes[-1][0])
-            return len(changes)
+                    self._apply(kind, ident, fetched[kind, ident])
+        self.seen = max(self.seen, changes[-1][0])
+        return len(changes)
 
     def _unseen(self, changes: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
         """The changes not applied yet. PostgreSQL hands out log numbers when a write starts
@@ -367,6 +427,23 @@ class Live:
                 out[i] = card
         return out
 
+    async def shown_cards(self, idents: list[str]) -> dict[str, tuple[str, str | None]]:
+        """:meth:`cards`, read in a worker thread when some are not kept (an event loop
+        never waits for the database)."""
+        if all(("card", i) in self._shown for i in idents):
+            return self.cards(idents)
+        return await run_in_threadpool(self.cards, idents)
+
+    async def shown_records(self, kind: str, idents: list[str]) -> dict[str, Any]:
+        """:meth:`shown_record` of each, by id; read in a worker thread when some are not kept."""
+
+        def read() -> dict[str, Any]:
+            return {i: self.shown_record(kind, i) for i in idents}
+
+        if all((kind, i) in self._shown for i in idents):
+            return read()
+        return await run_in_threadpool(read)
+
     def shown_record(self, kind: str, ident: str) -> Any:
         """A volunteer or activity as last seen (``kind`` "volunteer" or "activity"), or None:
         for what answers display (titles, places), not for changing records. Writes in this
@@ -380,28 +457,37 @@ class Live:
         self._shown[key] = found
         return found
 
-    def _apply(self, kind: str, ident: str) -> None:
+    def _fetch(self, kind: str, ident: str) -> Any:
+        """What a change in the log needs from the store (read before the index is locked)."""
+        if kind == "shift":
+            return self.store.ops.places(ident) if self.index.has_shift(ident) else None
+        if kind == "record":
+            return self.store.ops.service_record(int(ident))
+        if kind == "volunteer":
+            return self.store.get_volunteer(ident)
+        if kind == "activity":
+            return self.store.get_activity(ident)
+        return None
+
+    def _apply(self, kind: str, ident: str, found: Any) -> None:
+        """A change from the log, with what :meth:`_fetch` read for it, applied to the index
+        (under the index lock)."""
         self._forget(kind, ident)
         if kind == "shift":
-            if self.index.has_shift(ident):
-                held, taken = self.store.ops.places(ident)
-                self.index.set_shift_bookings(ident, held, taken)
-            return
-        if kind == "record":
-            record = self.store.ops.service_record(int(ident))
-            if record is not None and self.index.has_volunteer(record.volunteer_id):
-                self.index.add_service_record(record)
-            return
-        if kind == "volunteer":
-            v = self.store.get_volunteer(ident)
-            if v is not None:
-                self.index.upsert_volunteer(v)
+            if found is not None and self.index.has_shift(ident):
+                self.index.set_shift_bookings(ident, *found)
+        elif kind == "record":
+            if found is not None and self.index.has_volunteer(found.volunteer_id):
+                self.index.add_service_record(found)
+        elif kind == "volunteer":
+            if found is not None:
+                self.index.upsert_volunteer(found)
             elif self.index.has_volunteer(ident):
                 self.index.remove_volunteer(ident)
+            self._forget_account_of(ident)  # an erasure removes the volunteer's sign-in
         elif kind == "activity":
-            a = self.store.get_activity(ident)
-            if a is not None:
-                self.index.upsert_activity(a)
+            if found is not None:
+                self.index.upsert_activity(found)
             elif self.index.has_activity(ident):
                 self.index.remove_activity(ident)
 
@@ -417,21 +503,32 @@ class Live:
             raise NotFoundError("activity", ident)
         return a
 
+    def _write(self, kind: str, ident: str, store_write: Callable[[], _T], index_write: Callable[[], object]) -> _T:
+        """A record written to the store, then to the index. ``_sync`` is held throughout (a
+        refresh cannot interleave), the index lock only for the index's part."""
+        with self._sync:
+            self._forget(kind, ident)
+            result = store_write()
+            with self.lock:
+                index_write()
+                self._forget(kind, ident)  # a reader may have kept the old one meanwhile
+            return result
+
     def create_volunteer(self, v: Volunteer) -> Volunteer:
-        with self.lock:
-            self._forget("volunteer", v.id)
+        def store_write() -> None:
             if self.store.get_volunteer(v.id) is not None:
                 raise ConflictError(f"a volunteer with id {v.id!r} already exists")
             self.store.upsert_volunteer(v)
-            self.index.upsert_volunteer(v)
+
+        self._write("volunteer", v.id, store_write, lambda: self.index.upsert_volunteer(v))
         return v
 
     def replace_volunteer(self, v: Volunteer) -> Volunteer:
-        with self.lock:
-            self._forget("volunteer", v.id)
+        def store_write() -> None:
             self.volunteer(v.id)
             self.store.upsert_volunteer(v)
-            self.index.upsert_volunteer(v)
+
+        self._write("volunteer", v.id, store_write, lambda: self.index.upsert_volunteer(v))
         return v
 
     def cached_account(self, ident: str) -> Account | None:
@@ -443,10 +540,12 @@ class Live:
         return None
 
     async def answer(self, work: Callable[[], _T]) -> _T:
-        """Run ``work`` (reads of the index and the store) in place when nothing holds this
-        service's lock, else in a worker thread: a bulk import holds it for seconds, and the
-        event loop must go on answering meanwhile (health checks among others)."""
-        if self.lock.acquire(blocking=False):
+        """Run ``work`` (reads of the index) in place, on the event loop, once the index lock is
+        free: it is held for work in memory only, so the wait is short. If it is held for longer
+        than ``LOOP_WAIT_S`` (an import swapping its index in, a campaign being planned), the
+        work waits in a worker thread instead and the event loop goes on answering meanwhile
+        (health checks among others)."""
+        if self.lock.acquire(timeout=LOOP_WAIT_S):
             try:
                 return work()
             finally:
@@ -456,8 +555,10 @@ class Live:
     def account(self, ident: str) -> Account | None:
         """The account a token names, looked up at most every ``ACCOUNT_TTL_S`` seconds: every
         request checks that its token's account still exists, and that check should not cost a
-        database round trip each time. An account removed by another process stops working
-        within that time; one removed here (an erasure) at once."""
+        database round trip each time. Accounts are removed only with their volunteer's
+        erasure, which every process sees in the change log (:meth:`_apply`), so an erased
+        volunteer's token stops working here at once and in other processes within ``poll_s``;
+        the time limit covers changes made around the service (by hand in the database)."""
         now = time.monotonic()
         hit = self._accounts.get(ident)
         if hit is not None and now - hit[0] < ACCOUNT_TTL_S:
@@ -466,8 +567,16 @@ class Live:
         if account is not None:
             if len(self._accounts) >= ACCOUNT_CACHE_SIZE:
                 self._accounts.clear()
+                self._accounts_of.clear()
             self._accounts[ident] = (now, account)
+            if account.volunteer_id is not None:
+                self._accounts_of[account.volunteer_id] = ident
         return account
+
+    def _forget_account_of(self, volunteer_id: str) -> None:
+        ident = self._accounts_of.pop(volunteer_id, None)
+        if ident is not None:
+            self._accounts.pop(ident, None)
 
     def organisation_of(self, activity_id: str) -> str:
         """The organisation running an activity, read from the index (no database round trip)."""
@@ -477,43 +586,51 @@ class Live:
             return self.index.organisations.name(int(self.index.a_org.data[row]))
 
     def erase_volunteer(self, ident: str) -> None:
-        with self.lock:
-            self._forget("volunteer", ident)
-            self._accounts.clear()
+        def store_write() -> None:
             if not self.store.erase_volunteer(ident):
                 raise NotFoundError("volunteer", ident)
+            self._forget_account_of(ident)
+
+        def index_write() -> None:
             if self.index.has_volunteer(ident):
                 self.index.remove_volunteer(ident)
 
+        self._write("volunteer", ident, store_write, index_write)
+
     def create_activity(self, a: Activity) -> Activity:
-        with self.lock:
-            self._forget("activity", a.id)
+        def store_write() -> None:
             if self.store.get_activity(a.id) is not None:
                 raise ConflictError(f"an activity with id {a.id!r} already exists")
             self.store.upsert_activity(a)
-            self.index.upsert_activity(a)
+
+        self._write("activity", a.id, store_write, lambda: self.index.upsert_activity(a))
         return a
 
     def replace_activity(self, a: Activity) -> Activity:
-        with self.lock:
-            self._forget("activity", a.id)
+        def store_write() -> None:
             self.activity(a.id)
             self.store.upsert_activity(a)
-            self.index.upsert_activity(a)
+
+        self._write("activity", a.id, store_write, lambda: self.index.upsert_activity(a))
         return a
 
     def delete_activity(self, ident: str) -> None:
-        with self.lock:
-            self._forget("activity", ident)
+        def store_write() -> None:
             if not self.store.delete_activity(ident):
                 raise NotFoundError("activity", ident)
-            self.index.remove_activity(ident)
+
+        self._write("activity", ident, store_write, lambda: self.index.remove_activity(ident))
 
     def import_document(self, document: object) -> dict[str, int]:
-        with self.lock:
-            self._forget("", None)
+        """A whole document written in one transaction; the index is rebuilt beside the one
+        serving, and swapped in when ready."""
+        with self._sync:
             counts = load_document(self.store, document, self.taxonomy)
-            self.index = MatchIndex.from_world(self.store.snapshot(), self.taxonomy, self.index.as_of)
+            index = MatchIndex.from_world(self.store.snapshot(), self.taxonomy, self.index.as_of)
+            with self.lock:
+                self._forget("", None)
+                self.index = index
+            self.rebuilt()
         return counts
 
     def volunteers_for(
@@ -596,14 +713,14 @@ class Live:
             blocked = why_not(self.index, volunteer_id, shift_id)
             if blocked is not None:
                 raise ConflictError(f"cannot {what}: {blocked.en} ({blocked.zh})")
-            # The write under the lock too: the rules just checked on the index (overlapping
-            # shifts above all) must still hold when it commits, and the database checks
-            # places only. Other operations (cancel, accept, attendance) commit outside it.
-            ident, now_s = f"su_{secrets.token_hex(8)}", epoch_seconds(now)
-            if what == "invite":
-                signup = self.store.ops.invite(ident, shift_id, volunteer_id, now_s)
-            else:
-                signup = self.store.ops.sign_up(ident, shift_id, volunteer_id, now_s, self.policy)
+        # The write outside both locks: the database decides places and refuses a place that
+        # overlaps one the volunteer holds (under a lock on the volunteer's row), so a sign-up
+        # racing this one, here or in another process, cannot pass the overlap rule too.
+        ident, now_s = f"su_{secrets.token_hex(8)}", epoch_seconds(now)
+        if what == "invite":
+            signup = self.store.ops.invite(ident, shift_id, volunteer_id, now_s)
+        else:
+            signup = self.store.ops.sign_up(ident, shift_id, volunteer_id, now_s, self.policy)
         self.refresh(force=True)
         return signup
 
@@ -662,8 +779,10 @@ class Live:
                     invitations.append((f"su_{secrets.token_hex(8)}", shift_id, volunteer_id))
                 else:
                     skipped.append({"shift_id": shift_id, "volunteer_id": volunteer_id, "reason": reason})
-            accepted = self.store.allocations.accept(allocation_id, invitations, skipped, now_s)
-            self.refresh(force=True)
+        # Invitations hold no place (accepting one is checked in the database), so the write
+        # need not hold the index.
+        accepted = self.store.allocations.accept(allocation_id, invitations, skipped, now_s)
+        self.refresh(force=True)
         return accepted
 
     def _why_not_invite(self, shift_id: str, volunteer_id: str, now_s: int) -> str | None:
@@ -704,11 +823,12 @@ class Live:
         """Activities with shifts starting in (now, until] that still have places, with the
         places left on each: what partner sites may show (no personal data in it)."""
         out = []
+        found = self.store.list_activities(
+            category=None, starts_from=epoch_seconds(now) + 1, starts_to=epoch_seconds(until) + 1
+        )
         self.refresh()
         with self.lock:
-            for a in self.store.list_activities(
-                category=None, starts_from=epoch_seconds(now) + 1, starts_to=epoch_seconds(until) + 1
-            ):
+            for a in found:
                 shifts = []
                 for s in a.shifts:
                     if not now < s.starts_at <= until:

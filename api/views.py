@@ -69,18 +69,18 @@ def card(cards: dict[str, tuple[str, str | None]], volunteer_id: str, distance_k
     return {"name": name, "district": district, "distance_band": band}
 
 
-def volunteer_ranking(service: Live, ranking: Ranking) -> dict[str, Any]:
+def volunteer_ranking(ranking: Ranking, cards: dict[str, tuple[str, str | None]]) -> dict[str, Any]:
     """For organisers: each volunteer's :func:`card` (reasons are already phrased in bands)."""
-    cards = volunteer_cards(service, [m.id for m in ranking.matches])
     return _ranking(ranking, [_match(m) | card(cards, m.id, m.distance_km) for m in ranking.matches])
 
 
-def activity_ranking(service: Live, ranking: Ranking, home: GeoPoint | None = None) -> dict[str, Any]:
+def activity_ranking(ranking: Ranking, activities: dict[str, Any], home: GeoPoint | None = None) -> dict[str, Any]:
     """For the volunteer themself: each activity's title and distance, measured from their
-    precise ``home`` when given (matching used the home's cell, see ``matcher.geo``)."""
+    precise ``home`` when given (matching used the home's cell, see ``matcher.geo``);
+    ``activities`` are the ranked activities by id, as :meth:`Live.shown_records` keeps them."""
     out = []
     for m in ranking.matches:
-        a = service.shown_record("activity", m.id)
+        a = activities.get(m.id)
         distance = m.distance_km
         if home is not None and a is not None and a.location is not None and distance is not None:
             distance = haversine_km(home, a.location)

@@ -630,8 +630,12 @@ class MatchIndex:
     _block_credit_cache: dict[int, F32] = field(default_factory=dict, init=False, repr=False)
     _cell_travel: tuple[NDArray[np.int64], F32] | None = field(default=None, init=False, repr=False)
     memo: Memo = field(default_factory=Memo, init=False, repr=False)
-    """Searches prepared against the current state; every method that changes the index
-    empties it (``_changed``)."""
+    """Work derived from the current state, bookings included (a whole answer); every method
+    that changes the index empties it (``_changed``)."""
+    lasting: Memo = field(default_factory=Memo, init=False, repr=False)
+    """Work derived from the current state that bookings do not change (a shift's prepared
+    search, the cells near a place, the reasons given for a pair): kept across sign-ups and
+    cancellations, which are most writes, and emptied by every other change."""
 
     # ---------------------------------------------------------------- construction
 
@@ -1180,7 +1184,7 @@ class MatchIndex:
 
     def upsert_volunteer(self, v: Volunteer) -> int:
         """Add or replace one volunteer without rebuilding; returns their row."""
-        self.memo.clear()
+        self._changed()
         row = self.vid.row(v.id)
         cols = volunteer_columns([v], self.skills, self.zones)
         has_home = v.home is not None
@@ -1298,7 +1302,7 @@ class MatchIndex:
             self.homeless.n = kept.shape[0]
 
     def remove_volunteer(self, ident: str) -> None:
-        self.memo.clear()
+        self._changed()
         row = self.volunteer_row(ident)
         self._unindex_volunteer(row)
         self.v_alive.data[row] = False
@@ -1311,7 +1315,7 @@ class MatchIndex:
     def upsert_activity(self, a: Activity) -> int:
         """Add or replace one activity and its shifts; bookings on shifts that keep their id are
         carried over."""
-        self.memo.clear()
+        self._changed()
         carried: dict[str, list[int]] = {}
         old = self.aid.get(a.id)
         if old is not None and self.a_alive.data[old]:
@@ -1385,14 +1389,14 @@ class MatchIndex:
             self.sid.pop(self.s_ids[s_row], None)
 
     def remove_activity(self, ident: str) -> None:
-        self.memo.clear()
+        self._changed()
         row = self.activity_row(ident)
         self._remove_activity_row(row)
         del self.aid[ident]
 
     def add_service_record(self, r: ServiceRecord) -> None:
         """Fold one service record into the volunteer's history (reliability, recency, experience)."""
-        self.memo.clear()
+        self._changed()
         v_row = self.volunteer_row(r.volunteer_id)
         a_row = self.aid.get(r.activity_id)
         age = max(day_number(self.as_of) - day_number(r.date), 0)
@@ -1453,7 +1457,7 @@ class MatchIndex:
         already includes it)."""
         v_row = self.volunteer_row(b.volunteer_id)
         s_row = self.shift_row(b.shift_id)
-        self.memo.clear()
+        self._changed(bookings_only=True)
         held = self._v_bookings.setdefault(v_row, set())
         if s_row in held:
             return
@@ -1468,7 +1472,7 @@ class MatchIndex:
         self._drop_booking(self.volunteer_row(b.volunteer_id), self.shift_row(b.shift_id))
 
     def _drop_booking(self, v_row: int, s_row: int) -> None:
-        self.memo.clear()
+        self._changed(bookings_only=True)
         held = self._v_bookings.get(v_row)
         if not held or s_row not in held:
             return
@@ -1485,7 +1489,7 @@ class MatchIndex:
         places ``taken`` (which counts places held for offers too): what the store says after a
         sign-up, a cancellation or an accepted offer."""
         s_row = self.shift_row(shift_id)
-        self.memo.clear()
+        self._changed(bookings_only=True)
         wanted = {r for r in (self.vid.row(v) for v in volunteer_ids) if r is not None}
         for v_row in [v for v, held in self._v_bookings.items() if s_row in held and v not in wanted]:
             self._drop_booking(v_row, s_row)
@@ -1500,8 +1504,15 @@ class MatchIndex:
 
     def set_taken(self, shift_id: str, taken: int) -> None:
         """Set how many places of a shift are filled (from the store's sign-up counts)."""
-        self.memo.clear()
+        self._changed(bookings_only=True)
         self.s_taken.data[self.shift_row(shift_id)] = taken
+
+    def _changed(self, *, bookings_only: bool = False) -> None:
+        """Forget derived work the change may alter: a booking changes who is free and how
+        many places are left, never a pair's features, a shift's blocks or its description."""
+        self.memo.clear()
+        if not bookings_only:
+            self.lasting.clear()
 
     # ---------------------------------------------------------------- introspection
 

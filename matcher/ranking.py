@@ -95,15 +95,13 @@ def _prepare(
 ) -> _ShiftQuery:
     view = index.shift_view(s_row)
     n = index.n_volunteer_rows
-    excluded_rows = [index.booked_rows(view.starts_s, view.ends_s, same_shift=s_row)]
-    excluded_rows.append(index.blackout_rows(view.first_day - 1, view.last_day + 1))
+    # Blackout dates here; places held on overlapping shifts change with every sign-up, so
+    # they are added for each search (_ShiftPlan.start), not kept with the plan.
     excluded: NDArray[np.bool_] | None = None
-    blackout_check = excluded_rows[1]
-    if excluded_rows[0].size or blackout_check.size:
+    blackout_check = index.blackout_rows(view.first_day - 1, view.last_day + 1)
+    if blackout_check.size:
         excluded = np.zeros(n, dtype=bool)
-        excluded[excluded_rows[0]] = True
-        if blackout_check.size:
-            _flag_blackouts(index, view, blackout_check, excluded)
+        _flag_blackouts(index, view, blackout_check, excluded)
     cert_ok: NDArray[np.bool_] | None = None
     for code in view.required_certs:
         # A flag per row, not a sort of the holders (a common certificate has 10^5 of them);
@@ -296,18 +294,27 @@ class _ShiftPlan:
         ]
         return int(sum(a.nbytes for a in (*own, *screen))) + 4096
 
-    def screen_args_for(self, index: MatchIndex) -> dict[str, Any]:
-        """The arguments of :func:`matcher.kernels.screen`, which reads the blocks' parts by
-        block number (a plan keeps them only for its own blocks)."""
+    def screen_args_for(self, index: MatchIndex, q: _ShiftQuery) -> dict[str, Any]:
+        """The arguments of :func:`matcher.kernels.screen` for the search ``q`` (from
+        :meth:`start`), which reads the blocks' parts by block number (a plan keeps them only
+        for its own blocks)."""
         past_extra = np.empty(len(index.vblocks) + 1, dtype=np.float32)
         skill_ub = np.empty(len(index.vblocks) + 1)
         past_extra[self.blocks] = self.past_extra
         skill_ub[self.blocks] = self.skill_ub
-        return {**self.screen_args, "past_extra": past_extra, "skill_ub": skill_ub}
+        excluded = q.excluded if q.excluded is not None else _NO_FLAGS
+        return {**self.screen_args, "past_extra": past_extra, "skill_ub": skill_ub, "excluded": excluded}
 
-    def start(self) -> _ShiftQuery:
-        """The query for one search: the plan's, with its own counts of excluded candidates."""
-        return replace(self.query, counts=dict(self.block_counts))
+    def start(self, index: MatchIndex) -> _ShiftQuery:
+        """The query for one search: the plan's, with its own counts of excluded candidates,
+        and excluding who holds a place on this shift or on one that overlaps it now."""
+        view = self.query.view
+        excluded = self.query.excluded
+        booked = index.booked_rows(view.starts_s, view.ends_s, same_shift=view.row)
+        if booked.size:
+            excluded = np.zeros(index.n_volunteer_rows, dtype=bool) if excluded is None else excluded.copy()
+            excluded[booked] = True
+        return replace(self.query, excluded=excluded, counts=dict(self.block_counts))
 
 
 def _plan(
@@ -326,8 +333,9 @@ def _plan(
 def _shift_plan(
     index: MatchIndex, s_row: int, radius_km: float | None, weights: Weights, min_credit: float, prune: bool
 ) -> _ShiftPlan:
-    """The shift's plan as the index's current state gives it (kept until the next write)."""
-    return index.memo.get(
+    """The shift's plan as the index's current state gives it (kept until a write other than
+    a booking)."""
+    return index.lasting.get(
         ("shift", s_row, radius_km, weights.key(), min_credit, prune),
         partial(_plan, index, s_row, radius_km, weights, min_credit, prune),
         _ShiftPlan.nbytes,
@@ -345,7 +353,7 @@ def _rank_shift(
     prune: bool,
 ) -> tuple[NDArray[np.int32], NDArray[np.float64], PairFeatures | None, _ShiftQuery]:
     plan = _shift_plan(index, s_row, radius_km, weights, min_credit, prune)
-    q = plan.start()
+    q = plan.start(index)
     view = q.view
     top = _TopK(k)
 
@@ -356,7 +364,7 @@ def _rank_shift(
             top.offer(rows, combine(score_parts(feats), weights), feats)
     blocks, bound = plan.blocks, plan.bound
     sizes = np.cumsum(index.vblocks.members(blocks))
-    screen_args = plan.screen_args_for(index) if prune else {}
+    screen_args = plan.screen_args_for(index, q) if prune else {}
     # Lower bounds of rows certain to qualify: the k-th largest is a floor (kernels.screen).
     heap = np.full(k, -np.inf)
     considered = 0
@@ -412,7 +420,7 @@ def _ordered_blocks(
         assert view.origin is not None
         origin = view.origin
         # Shared by the shifts of an activity (same place, same reach).
-        cells, cell_km = index.memo.get(
+        cells, cell_km = index.lasting.get(
             ("near", origin.tobytes(), reach_km),
             lambda: index.vblocks.near_cells(origin, reach_km),
             lambda found: found[0].nbytes + found[1].nbytes,
@@ -515,7 +523,6 @@ def _screen_args(index: MatchIndex, q: _ShiftQuery) -> dict[str, Any]:
         "cert_ok": q.cert_ok if q.cert_ok is not None else _NO_FLAGS,
         "v_birth": index.v_birth.data,
         "age_cutoff": q.age_cutoff if q.age_cutoff is not None else np.iinfo(np.int64).max,
-        "excluded": q.excluded if q.excluded is not None else _NO_FLAGS,
         "weights": _weight_vector(q.weights),
     }
 
@@ -648,6 +655,7 @@ def _rank_shifts(
         scores[ranked],
         feats.take(ranked),
         distance_mode,
+        "volunteers",
     )
     return Ranking(matches, considered=considered, excluded=counts)
 
@@ -667,7 +675,7 @@ def why_not(
     v_row = index.volunteer_row(volunteer_id)
     s_row = index.shift_row(shift_id)
     plan = _shift_plan(index, s_row, None, weights, min_skill_credit, prune=True)
-    q = replace(plan.query, counts={})
+    q = replace(plan.start(index), counts={})
     kept, _ = _score_batch(index, q, np.array([v_row], dtype=np.int32))
     if kept.shape[0]:
         return None
@@ -690,30 +698,23 @@ def _explain_many(
     scores: NDArray[np.float64],
     feats: PairFeatures,
     distance_mode: str,
+    direction: str,
 ) -> tuple[Match, ...]:
     """Matches with their parts and reasons, for the few pairs that made the list: parts are
-    scored once for all of them, and what depends only on the shift (and the time zone it is
-    described in) is worked out once per shift and kept until the index changes."""
+    scored once for all of them. A pair's reasons depend on the two records only, so they are
+    kept (``MatchIndex.lasting``) across sign-ups, as is what depends only on the shift and
+    the time zone it is described in; ``direction`` ("volunteers" or "activities") keeps each
+    direction's own wording of the same pair."""
     parts = {name: np.round(v.astype(np.float64), 4).tolist() for name, v in score_parts(feats).items()}
     matches = []
     for i, (ident, v_row, s_row, score) in enumerate(
         zip(idents, v_rows.tolist(), s_rows.tolist(), scores.tolist(), strict=True)
     ):
-        tz_code = int(index.v_tz.data[v_row])
-        view, shift_ctx = index.memo.get(
-            ("context", s_row, tz_code, distance_mode),
-            partial(_shift_context, index, s_row, tz_code, distance_mode),
-            lambda _: 2048,
+        reasons = index.lasting.get(
+            ("reasons", direction, v_row, s_row, distance_mode),
+            partial(_reasons, index, feats, i, v_row, s_row, distance_mode),
+            lambda found: 512 * (1 + len(found)),
         )
-        certs = frozenset(
-            name
-            for name, exp in index.volunteer_certs(v_row).items()
-            if exp == NO_DAY or exp >= view.last_day
-        )
-        ctx = ExplainContext(
-            **shift_ctx, held_skills=frozenset(index.volunteer_skill_ids(v_row)), held_certifications=certs
-        )
-        reasons = tuple(r for f in REGISTRY if (r := f.explain(feats, i, ctx)) is not None)
         d = None if bool(feats.online[i]) else float(feats.distance_km[i])
         matches.append(
             Match(
@@ -728,17 +729,37 @@ def _explain_many(
     return tuple(matches)
 
 
+def _reasons(
+    index: MatchIndex, feats: PairFeatures, i: int, v_row: int, s_row: int, distance_mode: str
+) -> tuple[Reason, ...]:
+    """What each factor says about pair ``i`` of ``feats`` (volunteer ``v_row``, shift ``s_row``)."""
+    tz_code = int(index.v_tz.data[v_row])
+    last_day, shift_ctx = index.lasting.get(
+        ("context", s_row, tz_code, distance_mode),
+        partial(_shift_context, index, s_row, tz_code, distance_mode),
+        lambda _: 2048,
+    )
+    certs = frozenset(
+        name for name, exp in index.volunteer_certs(v_row).items() if exp == NO_DAY or exp >= last_day
+    )
+    ctx = ExplainContext(
+        **shift_ctx, held_skills=frozenset(index.volunteer_skill_ids(v_row)), held_certifications=certs
+    )
+    return tuple(r for f in REGISTRY if (r := f.explain(feats, i, ctx)) is not None)
+
+
 def _shift_context(
     index: MatchIndex, s_row: int, tz_code: int, distance_mode: str
-) -> tuple[ShiftView, dict[str, Any]]:
-    """What the reasons say about a shift, described in time zone ``tz_code``: the fields of an
-    :class:`ExplainContext` but the volunteer's own skills and certificates."""
+) -> tuple[int, dict[str, Any]]:
+    """What the reasons say about a shift, described in time zone ``tz_code``: the shift's last
+    local day (certificates must be valid on it) and the fields of an :class:`ExplainContext`
+    but the volunteer's own skills and certificates."""
     view = index.shift_view(s_row)
     tz = index.zones.name(tz_code)
     start = datetime.fromtimestamp(view.starts_s, UTC)
     end = datetime.fromtimestamp(view.ends_s, UTC)
     category = index.categories.name(view.category)
-    return view, {
+    return view.last_day, {
         "taxonomy": index.taxonomy,
         "required_skills": tuple(index.skills.name(c) for c in view.required),
         "preferred_skills": tuple(index.skills.name(c) for c in view.preferred),
@@ -980,5 +1001,6 @@ def recommend_activities(
         scores[pick],
         feats.take(pick),
         "exact",
+        "activities",
     )
     return Ranking(matches, considered=int(a_rows.shape[0]), excluded=counts)

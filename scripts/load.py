@@ -17,7 +17,6 @@ cold.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import secrets
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -51,8 +51,12 @@ def main() -> int:
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--rate", type=float, default=600.0, help="requests a second offered")
-    ap.add_argument("--users", type=int, default=120, help="simulated people, each with a token")
+    ap.add_argument(
+        "--users", type=int, default=120, help="simulated users, each acting for a share of the accounts"
+    )
+    ap.add_argument("--workers", type=int, default=2, help="API worker processes (volmatch serve --workers)")
     ap.add_argument("--json", action="store_true", help="one JSON document instead of tables")
+    ap.add_argument("--keep", type=Path, help="keep locust's CSV files and the server's log in this folder")
     args = ap.parse_args()
     console = Console(stderr=True)
     import psycopg
@@ -60,12 +64,14 @@ def main() -> int:
     schema = f"load_{secrets.token_hex(4)}"
     sep = "&" if "?" in args.db else "?"
     url = f"{args.db}{sep}options={quote(f'-csearch_path={schema},public')}"
-    with psycopg.connect(args.db, autocommit=True) as admin, tempfile.TemporaryDirectory() as tmp:
+    with psycopg.connect(args.db, autocommit=True) as admin, tempfile.TemporaryDirectory() as scratch:
+        tmp = args.keep or scratch
+        Path(tmp).mkdir(parents=True, exist_ok=True)
         admin.execute("CREATE EXTENSION IF NOT EXISTS postgis")
         admin.execute(f"CREATE SCHEMA {schema}")
         try:
             key = secrets.token_urlsafe(48)
-            plan = _city(url, args.volunteers, key, Path(tmp), console)
+            plan = _city(url, args.volunteers, args.users, key, Path(tmp), console)
             figures = _run(url, key, plan, args, Path(tmp), console)
         finally:
             admin.execute(f"DROP SCHEMA {schema} CASCADE")
@@ -78,7 +84,7 @@ def main() -> int:
     return 0 if met or args.rate < 500 else 1
 
 
-def _city(url: str, n: int, key: str, tmp: Path, console: Console) -> Path:
+def _city(url: str, n: int, users: int, key: str, tmp: Path, console: Console) -> Path:
     with console.status(f"generating a city of {n:,} volunteers and loading it into PostGIS"):
         city = generate_city(n, max(n // 20, 100), n, seed=23)
         world = city.to_world()
@@ -105,7 +111,13 @@ def _city(url: str, n: int, key: str, tmp: Path, console: Console) -> Path:
         finally:
             store.close()
     path = tmp / "plan.json"
-    plan = {"volunteers": volunteers, "organisers": organisers, "refusals_file": str(tmp / "refusals.json")}
+    plan = {
+        "volunteers": volunteers,
+        "organisers": organisers,
+        "refusals_file": str(tmp / "refusals.json"),
+        "samples_file": str(tmp / "samples.json"),
+        "users": users,
+    }
     path.write_text(json.dumps(plan), encoding="utf-8")
     console.print(
         f"city: {n:,} volunteers, {len(world.activities):,} postings; "
@@ -119,11 +131,11 @@ def _run(url: str, key: str, plan: Path, args: argparse.Namespace, tmp: Path, co
     env = {**os.environ, "VOLMATCH_SECRET_KEY": key, "VOLMATCH_ENVIRONMENT": "production"}
     log = (tmp / "serve.log").open("w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "2", "--db", url],
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", str(args.workers), "--db", url],
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     try:
-        with console.status("starting the service (two workers)"):
+        with console.status(f"starting the service ({args.workers} workers)"):
             _wait_ready(port, 300)
         per_user = args.rate / args.users
         total = args.warmup + args.seconds
@@ -158,56 +170,54 @@ def _run(url: str, key: str, plan: Path, args: argparse.Namespace, tmp: Path, co
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
-    figures = _figures(tmp / "load_stats_history.csv", tmp / "load_stats.csv", args.warmup)
+    figures = _figures(json.loads((tmp / "samples.json").read_text()), args.warmup, args.seconds)
     figures["offered_rps"] = round(args.rate, 1)
     figures["users"] = args.users
     figures["seconds"] = args.seconds
+    figures["warmup"] = args.warmup
+    figures["workers"] = args.workers
     refusals = tmp / "refusals.json"
     figures["refused_by_rules"] = json.loads(refusals.read_text()) if refusals.exists() else {}
     return figures
 
 
-def _figures(history: Path, totals: Path, warmup: int) -> dict[str, Any]:
-    """Rate and latency after the warm-up: from locust's per-second history of the aggregate
-    (cumulative counts, so the difference between the last row and the first row after the
-    warm-up), and per request kind from its totals."""
-    rows = [r for r in csv.DictReader(history.open()) if r["Name"] == "Aggregated"]
-    t0 = int(rows[0]["Timestamp"])
-    counted = [r for r in rows if int(r["Timestamp"]) - t0 >= warmup]
-    first, last = counted[0], counted[-1]
-    span = max(1, int(last["Timestamp"]) - int(first["Timestamp"]))
-    requests = int(last["Total Request Count"]) - int(first["Total Request Count"])
-    errors = int(last["Total Failure Count"]) - int(first["Total Failure Count"])
-    kinds = []
-    for r in csv.DictReader(totals.open()):
-        if r["Name"] == "Aggregated":
-            continue
-        kinds.append(
-            {
-                "name": r["Name"],
-                "requests": int(r["Request Count"]),
-                "errors": int(r["Failure Count"]),
-                "p50_ms": float(r["50%"]),
-                "p95_ms": float(r["95%"]),
-                "p99_ms": float(r["99%"]),
-            }
-        )
-    total_row = next(r for r in csv.DictReader(totals.open()) if r["Name"] == "Aggregated")
+def _figures(samples: list[list[Any]], warmup: int, seconds: int) -> dict[str, Any]:
+    """Rate, latency and errors over the measured window (``seconds`` after the first
+    ``warmup`` seconds of load), overall and per kind of request; the whole run's p99 beside
+    them, warm-up included. ``samples``: (finished at, kind, ms, failed) per request."""
+    if not samples:
+        raise SystemExit("locust made no requests")
+    t0 = min(s[0] for s in samples)
+    window = [s for s in samples if t0 + warmup <= s[0] < t0 + warmup + seconds]
+    span = min(seconds, max(s[0] for s in samples) - t0 - warmup)
+
+    def summary(chosen: list[list[Any]]) -> dict[str, Any]:
+        ms = np.array([s[2] for s in chosen], dtype=float)
+        p50, p95, p99 = np.percentile(ms, [50, 95, 99]) if ms.size else (np.nan,) * 3
+        return {
+            "requests": len(chosen),
+            "errors": int(sum(s[3] for s in chosen)),
+            "p50_ms": round(float(p50), 1),
+            "p95_ms": round(float(p95), 1),
+            "p99_ms": round(float(p99), 1),
+        }
+
+    kinds = sorted({s[1] for s in window})
+    whole = np.percentile([s[2] for s in samples], 99)
     return {
-        "requests": requests,
-        "achieved_rps": round(requests / span, 1),
-        "errors": errors,
-        # Locust keeps whole-run percentiles; the warm-up is a few seconds of a minute.
-        "p50_ms": float(total_row["50%"]),
-        "p95_ms": float(total_row["95%"]),
-        "p99_ms": float(total_row["99%"]),
-        "by_kind": kinds,
+        **summary(window),
+        "achieved_rps": round(len(window) / max(span, 1e-9), 1),
+        "whole_run_p99_ms": round(float(whole), 1),
+        "by_kind": [{"name": k, **summary([s for s in window if s[1] == k])} for k in kinds],
     }
 
 
 def _show(f: dict[str, Any]) -> None:
     console = Console()
-    table = Table(title=f"make load: {f['seconds']} s, {f['users']} people, {f['volunteers']:,} volunteers, PostGIS")
+    table = Table(
+        title=f"make load: {f['seconds']} s after {f['warmup']} s of warm-up, {f['users']} people, "
+        f"{f['volunteers']:,} volunteers, PostGIS, {f['workers']} workers"
+    )
     for col in ("offered req/s", "achieved req/s", "p50 ms", "p95 ms", "p99 ms", "errors"):
         table.add_column(col, justify="right")
     table.add_row(
@@ -215,7 +225,7 @@ def _show(f: dict[str, Any]) -> None:
         f"{f['p99_ms']:.0f}", str(f["errors"]),
     )  # fmt: skip
     console.print(table)
-    kinds = Table(title="by kind of request (whole run)")
+    kinds = Table(title="by kind of request (after the warm-up)")
     for col in ("request", "count", "p50 ms", "p95 ms", "p99 ms", "errors"):
         kinds.add_column(col, justify="left" if col == "request" else "right")
     for k in f["by_kind"]:
@@ -223,6 +233,7 @@ def _show(f: dict[str, Any]) -> None:
     console.print(kinds)
     for what, n in f["refused_by_rules"].items():
         console.print(f"{what}: {n:,} (correct answers, not errors)")
+    console.print(f"p99 over the whole run, warm-up included: {f['whole_run_p99_ms']:.0f} ms")
     met = f["achieved_rps"] >= 500 and f["p99_ms"] <= 100 and f["errors"] == 0
     console.print(f"target (>= 500 req/s, p99 <= 100 ms, 0 errors): {'met' if met else 'NOT met'}")
 

@@ -14,6 +14,7 @@ from api.schemas import ActivityIn, ActivityPatch, IsoDateTime, Page, RankingOut
 from matcher.domain import GeoPoint
 from matcher.errors import ValidationError
 from matcher.interchange import activity_to_json, parse_activity
+from matcher.ranking import Ranking
 
 router = APIRouter(prefix="/api/v1/activities", tags=["activities"])
 MAX_RADIUS_KM = 200.0
@@ -120,23 +121,17 @@ async def recommended_volunteers(
 ) -> dict[str, Any]:
     """The best volunteers for a shift (or for any open shift), with their parts and reasons.
     Organisers see districts and distance bands, not where volunteers live."""
-    # A coroutine on purpose: the work is a few milliseconds of computation in memory plus one
-    # small indexed read, cheaper done in place than handed to a worker thread and back (unless
-    # a write holds the service: see Live.answer).
+    # A coroutine on purpose: the work is a millisecond or two of computation in memory, cheaper
+    # done in place than handed to a worker thread and back (unless a long write holds the
+    # index: see Live.answer); the volunteers' cards are kept by the service.
 
-    def work() -> dict[str, Any]:
+    def rank() -> Ranking:
         own_organisation(who, service.organisation_of(activity_id), kind="activity", ident=activity_id)
-        ranking = service.volunteers_for(
+        return service.volunteers_for(
             activity_id, now=clock, shift_id=shift_id, k=k, radius_km=radius_km, banded=who.role != "admin"
         )
-        return views.served(
-            service,
-            views.volunteer_ranking(service, ranking),
-            "volunteers",
-            activity_id,
-            who.account.id,
-            ranking,
-            clock,
-        )
 
-    return await service.answer(work)
+    ranking = await service.answer(rank)
+    cards = await service.shown_cards([m.id for m in ranking.matches])
+    out = views.volunteer_ranking(ranking, cards)
+    return views.served(service, out, "volunteers", activity_id, who.account.id, ranking, clock)

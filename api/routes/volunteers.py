@@ -9,7 +9,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from api import views
-from api.deps import Caller, CallerDep, LiveDep, NowDep, PlacesDep, audit_read, own_volunteer, policy
+from api.deps import (
+    Caller,
+    CallerDep,
+    LiveDep,
+    NowDep,
+    PlacesDep,
+    audit_read,
+    audit_read_async,
+    own_volunteer,
+    policy,
+)
 from api.geocoding import fill_point
 from api.schemas import ConsentIn, RankingOut, VolunteerIn, VolunteerPatch
 from api.service import Live
@@ -127,23 +137,14 @@ async def recommended_activities(
     volunteer_id: str, who: CallerDep, service: LiveDep, clock: NowDep, k: K = 10
 ) -> dict[str, Any]:
     """The best activities for the volunteer, each with its best shift, with parts and reasons."""
-    # A coroutine on purpose, as recommended-volunteers is.
+    # A coroutine on purpose, as recommended-volunteers is: the ranking is computed in place,
+    # and what it shows (titles, places, the volunteer's home) is kept by the service.
     own_volunteer(who, volunteer_id)
-
-    def work() -> dict[str, Any]:
-        ranking = service.activities_for(volunteer_id, now=clock, k=k)
-        # Exact distances from the home to known places: an admin's read is on record.
-        audit_read(service, who, "read.recommendations", [volunteer_id], clock)
-        me = service.shown_record("volunteer", volunteer_id)
-        home = None if me is None else me.home
-        return views.served(
-            service,
-            views.activity_ranking(service, ranking, home),
-            "activities",
-            volunteer_id,
-            who.account.id,
-            ranking,
-            clock,
-        )
-
-    return await service.answer(work)
+    ranking = await service.answer(lambda: service.activities_for(volunteer_id, now=clock, k=k))
+    # Exact distances from the home to known places: an admin's read is on record.
+    await audit_read_async(service, who, "read.recommendations", [volunteer_id], clock)
+    me = (await service.shown_records("volunteer", [volunteer_id]))[volunteer_id]
+    shown = await service.shown_records("activity", [m.id for m in ranking.matches])
+    home = None if me is None else me.home
+    out = views.activity_ranking(ranking, shown, home)
+    return views.served(service, out, "activities", volunteer_id, who.account.id, ranking, clock)

@@ -33,7 +33,7 @@ def screened_bounds(
         *index.vblocks.ranges_of(plan.blocks),
         floor=floor,
         heap=np.zeros(0) if heap is None else heap,
-        **plan.screen_args_for(index),
+        **plan.screen_args_for(index, plan.start(index)),
     )
     return dict(zip(index.vid.idents(rows), bound.tolist(), strict=True)), int(counts[0])
 
