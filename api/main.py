@@ -97,13 +97,22 @@ async def _too_large(send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+GC_THRESHOLDS = (10_000, 20, 100)
+"""Young collections every 10,000 net allocations rather than 700, so that the caches that
+grow under load (plans, reasons, cards) reach a full collection about every half hour
+instead of every few seconds (measured: 19 full collections in 65 s over two workers, pauses
+growing from 18 to 214 ms as the caches grew)."""
+
+
 def settle_heap() -> None:
     """Move what the process holds now (the index above all, ~10^5 objects per 10^5
-    volunteers) out of the garbage collector's sight: a full collection walked all of it, a
-    160-230 ms pause of the worker every ten seconds or so under load. What is allocated
-    later is still collected; anything frozen is freed by reference counting as usual."""
+    volunteers) out of the garbage collector's sight, and collect less often: a full
+    collection walked all of it, a 160-230 ms pause of the worker every ten seconds or so
+    under load. What is allocated later is still collected; anything frozen is freed by
+    reference counting as usual."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = utcnow) -> FastAPI:

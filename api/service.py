@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import pandas as pd
 from starlette.concurrency import run_in_threadpool
@@ -153,7 +153,6 @@ def activities_for(index: MatchIndex, volunteer_id: str, *, now: datetime, k: in
 
 GAP_WAIT_S = 15.0  # how long a number missing from the change log is waited for
 MAX_GAPS = 1000
-MAX_SHOWN = 50_000  # records kept for display before the cache starts again
 POLL_S = 0.25
 """How often a process looks for other processes' writes: a change made through one worker
 shows in every worker's recommendations within this (well under the one second promised)."""
@@ -181,6 +180,42 @@ MAX_CAMPAIGN_SHIFTS = 2_000
 for about 3 ms a shift); larger campaigns go through ``volmatch allocate``."""
 
 _T = TypeVar("_T")
+_V = TypeVar("_V")
+
+
+class Shown(Generic[_V]):
+    """Records kept for display, by id (:meth:`Live._remember` fills them from the snapshot):
+    dropped when the record changes, read again from the store when next shown, many in one
+    call. Ids the store does not know are not kept (a question about a made-up id reads the
+    store again), so what is kept is bounded by the records there are."""
+
+    def __init__(self, read: Callable[[list[str]], dict[str, _V]]) -> None:
+        self._read = read
+        self._kept: dict[str, _V] = {}
+
+    def fill(self, kept: dict[str, _V]) -> None:
+        self._kept = kept
+
+    def forget(self, ident: str | None) -> None:
+        if ident is None:
+            self._kept = {}
+        else:
+            self._kept.pop(ident, None)
+
+    def get(self, idents: list[str]) -> dict[str, _V]:
+        """The records of ``idents`` the store knows, by id (those not kept are read)."""
+        kept = self._kept
+        missing = [i for i in idents if i not in kept]
+        found = self._read(missing) if missing else {}
+        kept.update(found)
+        return {i: kept[i] if i in kept else found[i] for i in idents if i in kept or i in found}
+
+    async def shown(self, idents: list[str]) -> dict[str, _V]:
+        """:meth:`get` for a coroutine: in place when all are kept, else in a worker thread
+        (an event loop never waits for the database)."""
+        if all(i in self._kept for i in idents):
+            return self.get(idents)
+        return await run_in_threadpool(self.get, idents)
 
 
 class Live:
@@ -219,14 +254,17 @@ class Live:
         """Called after the index is rebuilt and swapped in (the server settles its heap)."""
         # Read the log position first: a write racing the snapshot is replayed (harmlessly).
         self.seen = store.last_change()
-        self.index = MatchIndex.from_world(store.snapshot(), taxonomy, today)
+        world = store.snapshot()
+        self.index = MatchIndex.from_world(world, taxonomy, today)
         self._polled = time.monotonic()
         self._gaps: dict[int, float] = {}  # log numbers skipped, and since when (see _unseen)
         self._accounts: dict[str, tuple[float, Account]] = {}
         self._accounts_of: dict[str, str] = {}  # volunteer id -> account id, for erasures
-        # Records shown often and changed rarely (an activity's title and place, a volunteer's
-        # precise home for their own distances), kept until a change to them is seen.
-        self._shown: dict[tuple[str, str], Any] = {}
+        # Records shown often and changed rarely, kept until a change to them is seen.
+        self.cards: Shown[tuple[str, str | None]] = Shown(store.volunteer_cards)
+        self.homes: Shown[GeoPoint | None] = Shown(self._read_homes)
+        self.activities: Shown[Activity] = Shown(self._read_activities)
+        self._remember(world)
         self.model: Model | None = store.feedback.active()
         self._unlogged: list[Served] = []
         self.unlogged_dropped = 0
@@ -367,9 +405,10 @@ class Live:
             return 0
         model = self.store.feedback.active() if any(k == "model" for _, k, _ in changes) else self.model
         if any(kind == "reload" for _, kind, _ in changes):
-            index = MatchIndex.from_world(self.store.snapshot(), self.taxonomy, self.index.as_of)
+            world = self.store.snapshot()
+            index = MatchIndex.from_world(world, self.taxonomy, self.index.as_of)
             with self.lock:
-                self._forget("", None)
+                self._remember(world)
                 self.index, self.model = index, model
             self.rebuilt()
         else:
@@ -401,60 +440,44 @@ class Live:
                 self._gaps.setdefault(seq, now)
         return out
 
+    def _remember(self, world: World) -> None:
+        """What answers display, kept from the snapshot the index is built from: every
+        volunteer's card (name and district, what organisers see) and home (for their own
+        distances: the index holds only its matching cell), and every activity (title, place,
+        shifts). A change to one, here or seen in the change log, drops it, and it is read
+        again when next shown."""
+        districts: dict[str, str] = {}  # one string per district, not one per volunteer
+        self.cards.fill(
+            {
+                v.id: (v.name, None if v.district is None else districts.setdefault(v.district, v.district))
+                for v in world.volunteers
+            }
+        )
+        self.homes.fill({v.id: v.home for v in world.volunteers})
+        self.activities.fill({a.id: a for a in world.activities})
+
     def _forget(self, kind: str, ident: str | None = None) -> None:
-        """Drop what :meth:`shown_record` kept of a record that changed (all with None)."""
-        if ident is None:
-            self._shown.clear()
-        else:
-            self._shown.pop((kind, ident), None)
-            if kind == "volunteer":
-                self._shown.pop(("card", ident), None)
+        """Drop what is kept for display of a record that changed (all with None)."""
+        if kind in ("volunteer", ""):
+            self.cards.forget(ident)
+            self.homes.forget(ident)
+        if kind in ("activity", ""):
+            self.activities.forget(ident)
 
-    def cards(self, idents: list[str]) -> dict[str, tuple[str, str | None]]:
-        """Name and district of each volunteer (what organisers see), kept like
-        :meth:`shown_record`; the ones not kept are read in one query."""
-        missing = [i for i in idents if ("card", i) not in self._shown]
-        if missing:
-            if len(self._shown) + len(missing) >= MAX_SHOWN:
-                self._shown.clear()
-            found = self.store.volunteer_cards(missing)
-            for i in missing:
-                self._shown[("card", i)] = found.get(i)
-        out = {}
+    def _read_homes(self, idents: list[str]) -> dict[str, GeoPoint | None]:
+        found = {}
         for i in idents:
-            card = self._shown.get(("card", i))
-            if card is not None:
-                out[i] = card
-        return out
+            v = self.store.get_volunteer(i)
+            if v is not None:
+                found[i] = v.home
+        return found
 
-    async def shown_cards(self, idents: list[str]) -> dict[str, tuple[str, str | None]]:
-        """:meth:`cards`, read in a worker thread when some are not kept (an event loop
-        never waits for the database)."""
-        if all(("card", i) in self._shown for i in idents):
-            return self.cards(idents)
-        return await run_in_threadpool(self.cards, idents)
-
-    async def shown_records(self, kind: str, idents: list[str]) -> dict[str, Any]:
-        """:meth:`shown_record` of each, by id; read in a worker thread when some are not kept."""
-
-        def read() -> dict[str, Any]:
-            return {i: self.shown_record(kind, i) for i in idents}
-
-        if all((kind, i) in self._shown for i in idents):
-            return read()
-        return await run_in_threadpool(read)
-
-    def shown_record(self, kind: str, ident: str) -> Any:
-        """A volunteer or activity as last seen (``kind`` "volunteer" or "activity"), or None:
-        for what answers display (titles, places), not for changing records. Writes in this
-        process and changes seen in the log make it read again."""
-        key = (kind, ident)
-        if key in self._shown:
-            return self._shown.get(key)  # another thread may forget it meanwhile: None then
-        found = self.store.get_volunteer(ident) if kind == "volunteer" else self.store.get_activity(ident)
-        if len(self._shown) >= MAX_SHOWN:
-            self._shown.clear()
-        self._shown[key] = found
+    def _read_activities(self, idents: list[str]) -> dict[str, Activity]:
+        found = {}
+        for i in idents:
+            a = self.store.get_activity(i)
+            if a is not None:
+                found[i] = a
         return found
 
     def _fetch(self, kind: str, ident: str) -> Any:
@@ -626,9 +649,10 @@ class Live:
         serving, and swapped in when ready."""
         with self._sync:
             counts = load_document(self.store, document, self.taxonomy)
-            index = MatchIndex.from_world(self.store.snapshot(), self.taxonomy, self.index.as_of)
+            world = self.store.snapshot()
+            index = MatchIndex.from_world(world, self.taxonomy, self.index.as_of)
             with self.lock:
-                self._forget("", None)
+                self._remember(world)
                 self.index = index
             self.rebuilt()
         return counts

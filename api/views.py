@@ -57,7 +57,7 @@ def volunteer_cards(service: Live, idents: list[str]) -> dict[str, tuple[str, st
     service between questions)."""
     cards: dict[str, tuple[str, str | None]] = {}
     for i in range(0, len(idents), CARDS_PER_QUERY):
-        cards |= service.cards(idents[i : i + CARDS_PER_QUERY])
+        cards |= service.cards.get(idents[i : i + CARDS_PER_QUERY])
     return cards
 
 
@@ -77,7 +77,7 @@ def volunteer_ranking(ranking: Ranking, cards: dict[str, tuple[str, str | None]]
 def activity_ranking(ranking: Ranking, activities: dict[str, Any], home: GeoPoint | None = None) -> dict[str, Any]:
     """For the volunteer themself: each activity's title and distance, measured from their
     precise ``home`` when given (matching used the home's cell, see ``matcher.geo``);
-    ``activities`` are the ranked activities by id, as :meth:`Live.shown_records` keeps them."""
+    ``activities`` are the ranked activities by id, as ``Live.activities`` keeps them."""
     out = []
     for m in ranking.matches:
         a = activities.get(m.id)

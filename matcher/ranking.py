@@ -95,8 +95,6 @@ def _prepare(
 ) -> _ShiftQuery:
     view = index.shift_view(s_row)
     n = index.n_volunteer_rows
-    # Blackout dates here; places held on overlapping shifts change with every sign-up, so
-    # they are added for each search (_ShiftPlan.start), not kept with the plan.
     excluded: NDArray[np.bool_] | None = None
     blackout_check = index.blackout_rows(view.first_day - 1, view.last_day + 1)
     if blackout_check.size:
@@ -284,11 +282,12 @@ class _ShiftPlan:
     skill_ub: NDArray[np.float64]  # per block: bound on the skills part
     block_counts: dict[str, int]
     screen_args: dict[str, Any]
+    blacked_out: NDArray[np.int32]  # rows with a blackout date on the shift's days
 
     def nbytes(self) -> int:
         q = self.query
         own: list[NDArray[Any]] = [self.blocks, self.bound, self.past_extra, self.skill_ub, *q.req, *q.pref]
-        own += [a for a in (q.excluded, q.cert_ok) if a is not None]
+        own += [a for a in (q.cert_ok, self.blacked_out) if a is not None]
         screen: list[NDArray[Any]] = [
             self.screen_args[n] for n in ("req_tables", "pref_tables") if n in self.screen_args
         ]
@@ -307,12 +306,15 @@ class _ShiftPlan:
 
     def start(self, index: MatchIndex) -> _ShiftQuery:
         """The query for one search: the plan's, with its own counts of excluded candidates,
-        and excluding who holds a place on this shift or on one that overlaps it now."""
+        excluding who has a blackout date on the shift's days and who holds a place on this
+        shift or on one that overlaps it now. (The plan keeps rows, not a flag per volunteer:
+        a plan of a few kilobytes lets the memo hold the plans of every shift asked about.)"""
         view = self.query.view
-        excluded = self.query.excluded
         booked = index.booked_rows(view.starts_s, view.ends_s, same_shift=view.row)
-        if booked.size:
-            excluded = np.zeros(index.n_volunteer_rows, dtype=bool) if excluded is None else excluded.copy()
+        excluded = None
+        if booked.size or self.blacked_out.size:
+            excluded = np.zeros(index.n_volunteer_rows, dtype=bool)
+            excluded[self.blacked_out] = True
             excluded[booked] = True
         return replace(self.query, excluded=excluded, counts=dict(self.block_counts))
 
@@ -325,9 +327,11 @@ def _plan(
     reach = max_travel if radius_km is None else min(radius_km, max_travel)
     q = _prepare(index, s_row, np.inf if radius_km is None else radius_km, weights, min_credit)
     blocks, bound, past_extra, skill_ub = _ordered_blocks(index, q, reach)
+    blacked_out = np.zeros(0, np.int32) if q.excluded is None else np.flatnonzero(q.excluded).astype(np.int32)
     return _ShiftPlan(
-        q, blocks, bound, past_extra, skill_ub, q.counts, _screen_args(index, q) if prune else {}
-    )
+        replace(q, excluded=None), blocks, bound, past_extra, skill_ub, q.counts,
+        _screen_args(index, q) if prune else {}, blacked_out,
+    )  # fmt: skip
 
 
 def _shift_plan(
@@ -699,28 +703,32 @@ def _explain_many(
     feats: PairFeatures,
     distance_mode: str,
     direction: str,
+    scored: dict[str, NDArray[np.float32]] | None = None,
 ) -> tuple[Match, ...]:
     """Matches with their parts and reasons, for the few pairs that made the list: parts are
-    scored once for all of them. A pair's reasons depend on the two records only, so they are
-    kept (``MatchIndex.lasting``) across sign-ups, as is what depends only on the shift and
-    the time zone it is described in; ``direction`` ("volunteers" or "activities") keeps each
-    direction's own wording of the same pair."""
-    parts = {name: np.round(v.astype(np.float64), 4).tolist() for name, v in score_parts(feats).items()}
+    scored once for all of them (``scored``: already, by the search). A pair's reasons depend
+    on the two records only, so they are kept (``MatchIndex.lasting``) across sign-ups, as is
+    what depends only on the shift and the time zone it is described in; ``direction``
+    ("volunteers" or "activities") keeps each direction's own wording of the same pair."""
+    scored = score_parts(feats) if scored is None else scored
+    names = list(scored)
+    rounded = np.round(np.stack([scored[n] for n in names]).astype(np.float64), 4).T.tolist()
     matches = []
     for i, (ident, v_row, s_row, score) in enumerate(
         zip(idents, v_rows.tolist(), s_rows.tolist(), scores.tolist(), strict=True)
     ):
-        reasons = index.lasting.get(
+        kept = index.lasting.get(
             ("reasons", direction, v_row, s_row, distance_mode),
             partial(_reasons, index, feats, i, v_row, s_row, distance_mode),
             lambda found: 512 * (1 + len(found)),
         )
+        reasons = tuple(Reason(*r) for r in kept)
         d = None if bool(feats.online[i]) else float(feats.distance_km[i])
         matches.append(
             Match(
                 ident,
                 round(score, 6),
-                {name: values[i] for name, values in parts.items()},
+                dict(zip(names, rounded[i], strict=True)),
                 reasons,
                 shift_id=index.s_ids[s_row],
                 distance_km=d,
@@ -731,8 +739,10 @@ def _explain_many(
 
 def _reasons(
     index: MatchIndex, feats: PairFeatures, i: int, v_row: int, s_row: int, distance_mode: str
-) -> tuple[Reason, ...]:
-    """What each factor says about pair ``i`` of ``feats`` (volunteer ``v_row``, shift ``s_row``)."""
+) -> tuple[tuple[str, str, str], ...]:
+    """What each factor says about pair ``i`` of ``feats`` (volunteer ``v_row``, shift ``s_row``),
+    as (factor, zh, en): tuples of text, which the garbage collector stops tracking, so that the
+    reasons kept for many pairs add nothing to a collection's pause."""
     tz_code = int(index.v_tz.data[v_row])
     last_day, shift_ctx = index.lasting.get(
         ("context", s_row, tz_code, distance_mode),
@@ -745,7 +755,8 @@ def _reasons(
     ctx = ExplainContext(
         **shift_ctx, held_skills=frozenset(index.volunteer_skill_ids(v_row)), held_certifications=certs
     )
-    return tuple(r for f in REGISTRY if (r := f.explain(feats, i, ctx)) is not None)
+    said = (f.explain(feats, i, ctx) for f in REGISTRY)
+    return tuple((r.factor, r.zh, r.en) for r in said if r is not None)
 
 
 def _shift_context(
@@ -829,6 +840,24 @@ def _ages_on(birth_day: int, days: NDArray[np.int32]) -> NDArray[np.int64]:
     return ages
 
 
+_NO_ROWS = np.zeros(0, dtype=np.int32)
+_NO_KM = np.zeros(0, dtype=np.float32)
+
+
+def _activities_near(
+    index: MatchIndex, origin: NDArray[np.float64], travel_km: float
+) -> tuple[NDArray[np.int32], NDArray[np.float32], int]:
+    """The live activities with a place within ``travel_km`` of ``origin``, their distances,
+    and how many of those listed near it are farther (the "travel" rule's count)."""
+    blocks, _ = index.ablocks.near(origin, travel_km)
+    rows, listed = index.ablocks.rows_of(blocks)
+    rows = rows[index.a_block.data[rows] == listed]
+    rows = rows[index.a_alive.data[rows] & ~index.a_online.data[rows]]
+    dist = distances_km(index.a_xyz.data[rows], origin)
+    keep = dist <= np.float32(travel_km)
+    return rows[keep], dist[keep], int((~keep).sum())
+
+
 def recommend_activities(
     index: MatchIndex,
     volunteer_id: str,
@@ -849,25 +878,28 @@ def recommend_activities(
     now_s = epoch_seconds(now)
     counts: dict[str, int] = {}
 
-    acts: list[NDArray[np.int32]] = []
     travel = float(index.v_travel.data[v_row])
     origin = index.v_xyz.data[v_row].astype(np.float64)
+    acts = [_NO_ROWS]
+    dists = [_NO_KM]
     if index.v_home.data[v_row]:
-        blocks, _ = index.ablocks.near(origin, travel)
-        rows, listed = index.ablocks.rows_of(blocks)
-        acts.append(rows[index.a_block.data[rows] == listed])
+        # Homes are matching cells' centres, so the neighbours of a cell share this.
+        near, near_km, beyond = index.lasting.get(
+            ("activities near", origin.tobytes(), travel),
+            partial(_activities_near, index, origin, travel),
+            lambda found: found[0].nbytes + found[1].nbytes + 64,
+        )
+        acts.append(near)
+        dists.append(near_km)
+        counts["travel"] = beyond
     if index.v_online.data[v_row] and index.online_activities:
-        acts.append(np.fromiter(sorted(index.online_activities), dtype=np.int32))
-    a_rows = np.concatenate(acts) if acts else np.zeros(0, np.int32)
-    a_rows = a_rows[index.a_alive.data[a_rows]]
+        web = np.fromiter(sorted(index.online_activities), dtype=np.int32)
+        web = web[index.a_alive.data[web]]
+        acts.append(web)
+        dists.append(np.zeros(web.shape[0], dtype=np.float32))
+    a_rows = np.concatenate(acts)
+    dist = np.concatenate(dists)
     online = index.a_online.data[a_rows]
-    dist = np.zeros(a_rows.shape[0], dtype=np.float32)
-    located = ~online
-    if located.any():
-        dist[located] = distances_km(index.a_xyz.data[a_rows[located]], origin)
-    keep = online | (dist <= np.float32(travel))
-    counts["travel"] = int((~keep).sum())
-    a_rows, dist, online = a_rows[keep], dist[keep], online[keep]
 
     # Shifts of the candidate activities, open and not already taken by this volunteer.
     owner, s_rows64 = expand(index.a_shift0.data[a_rows], index.a_nshift.data[a_rows])
@@ -968,7 +1000,8 @@ def recommend_activities(
         category_hours=cat_lookup[act_cat[owner]],
         organisation_hours=org_lookup[act_org[owner]],
     )
-    scores = combine(score_parts(feats), weights)
+    scored = score_parts(feats)
+    scores = combine(scored, weights)
     counts = {r: c for r, c in counts.items() if c}
     if n == 0:
         return Ranking((), considered=int(a_rows.shape[0]), excluded=counts)
@@ -1002,5 +1035,6 @@ def recommend_activities(
         feats.take(pick),
         "exact",
         "activities",
+        {name: part[pick] for name, part in scored.items()},
     )
     return Ranking(matches, considered=int(a_rows.shape[0]), excluded=counts)

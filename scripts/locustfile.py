@@ -11,9 +11,12 @@ people asking again and again what the service has just answered. What they do, 
 - volunteers: their recommended activities (7), their hours (1), and a write (2): sign up for a
   shift they were just recommended, or cancel the sign-up they hold.
 
-Overall: 70 % recommendations, 20 % reads, 10 % writes. Each user aims at
-``VOLMATCH_LOAD_USER_RATE`` requests a second (``constant_throughput``), so the offered rate is
-users x that rate. A sign-up the rules refuse (409: an overlapping shift, say) is a correct
+Overall: 70 % recommendations, 20 % reads, 10 % writes. Each user sends
+``VOLMATCH_LOAD_USER_RATE`` requests a second on average, at the times of a Poisson process
+(:func:`poisson_arrivals`), so the offered rate is users x that rate and the requests of all
+users together arrive as those of many independent people do. (Locust's ``constant_throughput``
+starts every user at the same moment and keeps them in step: the service then gets all users'
+requests at once, a burst every period, and latency measures the burst, not the service.) A sign-up the rules refuse (409: an overlapping shift, say) is a correct
 answer and is counted apart, not as an error. ``scripts/load.py`` writes the plan this reads
 (``VOLMATCH_LOAD_PLAN``: tokens, ids, how many users there are) and runs it.
 """
@@ -26,7 +29,7 @@ import random
 import time
 from typing import Any
 
-from locust import constant_throughput, events, task
+from locust import User, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
 with open(os.environ["VOLMATCH_LOAD_PLAN"], encoding="utf-8") as _plan:
@@ -63,15 +66,26 @@ def _report(**_: Any) -> None:
         json.dump(samples, f)
 
 
+def poisson_arrivals(user: User) -> float:
+    """Seconds until the user's next request: the gaps between request starts are exponential
+    with mean 1 / ``RATE``, from a random first moment, so each user's requests, and all users'
+    together, arrive as a Poisson process. A user whose answer came late keeps to the schedule
+    (the next request goes at once), so the offered rate stays what was asked for."""
+    due = getattr(user, "next_at", time.monotonic()) + random.expovariate(RATE)
+    user.next_at = due  # type: ignore[attr-defined]
+    return max(0.0, due - time.monotonic())
+
+
 def _bearer(account: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {account['token']}"}
 
 
 class Organiser(FastHttpUser):
     weight = 1
-    wait_time = constant_throughput(RATE)
+    wait_time = poisson_arrivals
 
     def on_start(self) -> None:
+        time.sleep(poisson_arrivals(self))  # gevent's sleep: each user begins at its own moment
         self.accounts = _organisers.pop() if _organisers else random.choice(_shares(PLAN["organisers"], 1, 1))
 
     def _shift(self) -> tuple[dict[str, str], str, str]:
@@ -102,9 +116,10 @@ class Organiser(FastHttpUser):
 
 class Volunteer(FastHttpUser):
     weight = 1
-    wait_time = constant_throughput(RATE)
+    wait_time = poisson_arrivals
 
     def on_start(self) -> None:
+        time.sleep(poisson_arrivals(self))
         self.accounts = _volunteers.pop() if _volunteers else random.choice(_shares(PLAN["volunteers"], 1, 2))
         self.offered: dict[str, list[str]] = {}  # volunteer id -> shift ids from their last recommendations
         self.held: dict[str, str] = {}  # volunteer id -> the sign-up they hold

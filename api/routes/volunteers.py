@@ -143,8 +143,7 @@ async def recommended_activities(
     ranking = await service.answer(lambda: service.activities_for(volunteer_id, now=clock, k=k))
     # Exact distances from the home to known places: an admin's read is on record.
     await audit_read_async(service, who, "read.recommendations", [volunteer_id], clock)
-    me = (await service.shown_records("volunteer", [volunteer_id]))[volunteer_id]
-    shown = await service.shown_records("activity", [m.id for m in ranking.matches])
-    home = None if me is None else me.home
+    home = (await service.homes.shown([volunteer_id])).get(volunteer_id)
+    shown = await service.activities.shown([m.id for m in ranking.matches])
     out = views.activity_ranking(ranking, shown, home)
     return views.served(service, out, "activities", volunteer_id, who.account.id, ranking, clock)
