@@ -33,7 +33,7 @@ from matcher.scoring import Weights
 from matcher.skills import Taxonomy
 from matcher.store.base import Account, Store
 from matcher.store.feedback import DEFAULT_VERSION, Served
-from matcher.store.operations import Policy, Signup
+from matcher.store.operations import Placed, Policy, Signup
 
 
 def load_document(
@@ -741,12 +741,27 @@ class Live:
         # overlaps one the volunteer holds (under a lock on the volunteer's row), so a sign-up
         # racing this one, here or in another process, cannot pass the overlap rule too.
         ident, now_s = f"su_{secrets.token_hex(8)}", epoch_seconds(now)
-        if what == "invite":
-            signup = self.store.ops.invite(ident, shift_id, volunteer_id, now_s)
-        else:
-            signup = self.store.ops.sign_up(ident, shift_id, volunteer_id, now_s, self.policy)
-        self.refresh(force=True)
-        return signup
+        if what == "invite":  # an invitation holds no place: nothing changes in the index
+            return self.store.ops.invite(ident, shift_id, volunteer_id, now_s)
+        return self._placed(self.store.ops.sign_up_placed(ident, shift_id, volunteer_id, now_s, self.policy))
+
+    def cancel(self, signup_id: str, now: datetime, volunteer_id: str | None = None) -> Signup:
+        """Give up a place (:meth:`Operations.cancel`); with ``volunteer_id``, only that
+        volunteer's sign-up (another's is not found)."""
+        placed = self.store.ops.cancel_placed(signup_id, epoch_seconds(now), self.policy, volunteer_id=volunteer_id)
+        return self._placed(placed)
+
+    def _placed(self, placed: Placed) -> Signup:
+        """This process's index brought up to date with a change to a shift's places that the
+        store returned with the places as it left them, without reading the change log: the
+        next recommendation sees it. Under ``_sync``, so a refresh that read the shift before
+        cannot apply its older places after these (the log brings this change back later,
+        harmlessly)."""
+        shift_id = placed.signup.shift_id
+        with self._sync, self.lock:
+            if self.index.has_shift(shift_id):
+                self.index.set_shift_bookings(shift_id, placed.confirmed, placed.taken)
+        return placed.signup
 
     def campaign(
         self,

@@ -43,6 +43,17 @@ ACTIVE = ("confirmed", "offered", "waitlisted")
 
 
 @dataclass(frozen=True)
+class Placed:
+    """A sign-up as an operation left it, and the places of its shift then, read in the same
+    transaction: who holds a confirmed place and how many are held (offers too), what the
+    matching index keeps of the shift."""
+
+    signup: Signup
+    confirmed: list[str]
+    taken: int
+
+
+@dataclass(frozen=True)
 class Signup:
     id: str
     shift_id: str
@@ -136,23 +147,34 @@ class Operations:
         """A place on the shift if one is free, else a place on its waitlist. Signing up again
         while signed up returns the sign-up as it is; after a cancellation it starts afresh
         (at the end of the waitlist if the shift is full)."""
+        return self.sign_up_placed(signup_id, shift_id, volunteer_id, now_s, policy).signup
+
+    def sign_up_placed(
+        self, signup_id: str, shift_id: str, volunteer_id: str, now_s: int, policy: Policy
+    ) -> Placed:
+        """:meth:`sign_up`, with the shift's places as it leaves them."""
         with self._begin() as tx:
-            starts_s, capacity = self._lock_shift(tx, shift_id)
-            if starts_s <= now_s:
-                raise ValidationError("shift_id", "the shift has started: sign-ups are closed")
-            self._settle(tx, shift_id, now_s, capacity, policy)
-            old = tx.one(f"{_SIGNUP} WHERE shift_id = %s AND volunteer_id = %s", (shift_id, volunteer_id))
-            if old is not None and old[3] in ACTIVE:
-                return self._with_position(tx, _signup(old))
-            self._no_overlap(tx, volunteer_id, shift_id)
-            status = "confirmed" if self._holding(tx, shift_id) < capacity else "waitlisted"
-            signup_id = self._enter(tx, signup_id, old, shift_id, volunteer_id, status, now_s)
-            self._sync_booking(tx, signup_id)
-            if old is not None and old[3] == "invited":
-                insert_outcome(tx, "accepted", volunteer_id, shift_id, now_s)
-            insert_outcome(tx, "signed_up", volunteer_id, shift_id, now_s)
-            self._log(tx, "shift", shift_id)
-            return self._with_position(tx, self._get(tx, signup_id))
+            return Placed(self._sign_up(tx, signup_id, shift_id, volunteer_id, now_s, policy), *self._places(tx, shift_id))
+
+    def _sign_up(
+        self, tx: Tx, signup_id: str, shift_id: str, volunteer_id: str, now_s: int, policy: Policy
+    ) -> Signup:
+        starts_s, capacity = self._lock_shift(tx, shift_id)
+        if starts_s <= now_s:
+            raise ValidationError("shift_id", "the shift has started: sign-ups are closed")
+        self._settle(tx, shift_id, now_s, capacity, policy)
+        old = tx.one(f"{_SIGNUP} WHERE shift_id = %s AND volunteer_id = %s", (shift_id, volunteer_id))
+        if old is not None and old[3] in ACTIVE:
+            return self._with_position(tx, _signup(old))
+        self._no_overlap(tx, volunteer_id, shift_id)
+        status = "confirmed" if self._holding(tx, shift_id) < capacity else "waitlisted"
+        signup_id = self._enter(tx, signup_id, old, shift_id, volunteer_id, status, now_s)
+        self._book(tx, volunteer_id, shift_id, status == "confirmed")
+        if old is not None and old[3] == "invited":
+            insert_outcome(tx, "accepted", volunteer_id, shift_id, now_s)
+        insert_outcome(tx, "signed_up", volunteer_id, shift_id, now_s)
+        self._log(tx, "shift", shift_id)
+        return self._with_position(tx, self._get(tx, signup_id))
 
     def invite(self, signup_id: str, shift_id: str, volunteer_id: str, now_s: int) -> Signup:
         """An organiser's invitation: recorded, no place held until the volunteer accepts. A
@@ -185,23 +207,36 @@ class Operations:
     def cancel(self, signup_id: str, now_s: int, policy: Policy) -> Signup:
         """Give up a place (or a place on the waitlist); a freed place is offered to the first
         on the waitlist."""
+        return self.cancel_placed(signup_id, now_s, policy).signup
+
+    def cancel_placed(
+        self, signup_id: str, now_s: int, policy: Policy, *, volunteer_id: str | None = None
+    ) -> Placed:
+        """:meth:`cancel`, with the shift's places as it leaves them; with ``volunteer_id``, only
+        that volunteer's sign-up (another's is not found: nothing about it leaks)."""
         with self._begin() as tx:
             s = self._get(tx, signup_id)
-            starts_s, capacity = self._lock_shift(tx, s.shift_id)
-            if s.status not in ACTIVE:
-                raise ConflictError(f"sign-up {signup_id!r} is {s.status}: nothing to cancel")
-            if starts_s <= now_s and s.status in HOLDING:
-                raise ConflictError("the shift has started: ask the organiser to mark attendance instead")
-            late = s.status == "confirmed" and starts_s - now_s < policy.cancel_cutoff_s
-            status = "late_cancelled" if late else "cancelled"
-            tx.run(
-                "UPDATE signups SET status = %s, offered_until_s = NULL WHERE id = %s", (status, signup_id)
-            )
-            self._sync_booking(tx, signup_id)
-            insert_outcome(tx, "cancelled", s.volunteer_id, s.shift_id, now_s)
-            self._settle(tx, s.shift_id, now_s, capacity, policy)
-            self._log(tx, "shift", s.shift_id)
-            return self._get(tx, signup_id)
+            if volunteer_id is not None and s.volunteer_id != volunteer_id:
+                raise NotFoundError("sign-up", signup_id)
+            return Placed(self._cancel(tx, s, now_s, policy), *self._places(tx, s.shift_id))
+
+    def _cancel(self, tx: Tx, s: Signup, now_s: int, policy: Policy) -> Signup:
+        signup_id = s.id
+        starts_s, capacity = self._lock_shift(tx, s.shift_id)
+        if s.status not in ACTIVE:
+            raise ConflictError(f"sign-up {signup_id!r} is {s.status}: nothing to cancel")
+        if starts_s <= now_s and s.status in HOLDING:
+            raise ConflictError("the shift has started: ask the organiser to mark attendance instead")
+        late = s.status == "confirmed" and starts_s - now_s < policy.cancel_cutoff_s
+        status = "late_cancelled" if late else "cancelled"
+        tx.run(
+            "UPDATE signups SET status = %s, offered_until_s = NULL WHERE id = %s", (status, signup_id)
+        )
+        self._book(tx, s.volunteer_id, s.shift_id, False)
+        insert_outcome(tx, "cancelled", s.volunteer_id, s.shift_id, now_s)
+        self._settle(tx, s.shift_id, now_s, capacity, policy)
+        self._log(tx, "shift", s.shift_id)
+        return self._get(tx, signup_id)
 
     def accept(self, signup_id: str, now_s: int, policy: Policy) -> Signup:
         """Take an offered place while the offer holds."""
@@ -218,7 +253,7 @@ class Operations:
             tx.run(
                 "UPDATE signups SET status = 'confirmed', offered_until_s = NULL WHERE id = %s", (signup_id,)
             )
-            self._sync_booking(tx, signup_id)
+            self._book(tx, s.volunteer_id, s.shift_id, True)
             insert_outcome(tx, "accepted", s.volunteer_id, s.shift_id, now_s)
             self._log(tx, "shift", s.shift_id)
             return self._get(tx, signup_id)
@@ -245,11 +280,15 @@ class Operations:
     def places(self, shift_id: str) -> tuple[list[str], int]:
         """Who holds a confirmed place on the shift, and how many places are held (offers too)."""
         with self._begin() as tx:
-            found = tx.all(
-                "SELECT volunteer_id, status FROM signups WHERE shift_id = %s AND status IN ('confirmed', 'offered')",
-                (shift_id,),
-            )
-            booked = tx.all("SELECT volunteer_id FROM bookings WHERE shift_id = %s", (shift_id,))
+            return self._places(tx, shift_id)
+
+    @staticmethod
+    def _places(tx: Tx, shift_id: str) -> tuple[list[str], int]:
+        found = tx.all(
+            "SELECT volunteer_id, status FROM signups WHERE shift_id = %s AND status IN ('confirmed', 'offered')",
+            (shift_id,),
+        )
+        booked = tx.all("SELECT volunteer_id FROM bookings WHERE shift_id = %s", (shift_id,))
         confirmed = sorted({str(r[0]) for r in booked} | {str(r[0]) for r in found if r[1] == "confirmed"})
         offered = sum(1 for r in found if r[1] == "offered")
         return confirmed, len(confirmed) + offered
@@ -671,22 +710,19 @@ class Operations:
     def _sync_booking(self, tx: Tx, signup_id: str) -> None:
         """The bookings table (what the matching core sees as a held place) follows the sign-up."""
         s = self._get(tx, signup_id)
-        if s.status == "confirmed":
-            if (
-                tx.one(
-                    "SELECT 1 FROM bookings WHERE volunteer_id = %s AND shift_id = %s",
-                    (s.volunteer_id, s.shift_id),
-                )
-                is None
-            ):
-                tx.run(
-                    "INSERT INTO bookings (volunteer_id, shift_id) VALUES (%s, %s)",
-                    (s.volunteer_id, s.shift_id),
-                )
-        else:
+        self._book(tx, s.volunteer_id, s.shift_id, s.status == "confirmed")
+
+    @staticmethod
+    def _book(tx: Tx, volunteer_id: str, shift_id: str, holds: bool) -> None:
+        """The booking of a sign-up whose status this transaction just set: held (confirmed) or
+        not."""
+        if holds:
             tx.run(
-                "DELETE FROM bookings WHERE volunteer_id = %s AND shift_id = %s", (s.volunteer_id, s.shift_id)
+                "INSERT INTO bookings (volunteer_id, shift_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                (volunteer_id, shift_id),
             )
+        else:
+            tx.run("DELETE FROM bookings WHERE volunteer_id = %s AND shift_id = %s", (volunteer_id, shift_id))
 
     def _get(self, tx: Tx, signup_id: str) -> Signup:
         row = tx.one(f"{_SIGNUP} WHERE id = %s", (signup_id,))
