@@ -412,7 +412,10 @@ class Live:
                 self.index, self.model = index, model
             self.rebuilt()
         else:
-            fetched: dict[tuple[str, str], Any] = {}
+            shifts = [i for _, k, i in changes if k == "shift" and self.index.has_shift(i)]
+            fetched: dict[tuple[str, str], Any] = {
+                ("shift", i): held for i, held in self.store.ops.places_of(shifts).items()
+            }  # one read for every shift whose places changed
             for _, kind, ident in changes:
                 if (kind, ident) not in fetched:
                     fetched[kind, ident] = self._fetch(kind, ident)

@@ -28,7 +28,7 @@ capacity (RELIABILITY.md: "count, then insert" without the lock overbooks).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
@@ -120,6 +120,11 @@ class Tx(Protocol):
     def all(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]: ...
 
     def run(self, sql: str, params: tuple[Any, ...] = ()) -> int: ...
+
+    def run_many(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        """``sql`` once per row of parameters, sent together (PostgreSQL: one pipeline, not a
+        round trip per row)."""
+        ...
 
 
 _SIGNUP = (
@@ -282,6 +287,22 @@ class Operations:
         with self._begin() as tx:
             return self._places(tx, shift_id)
 
+    def places_of(self, shift_ids: Sequence[str]) -> dict[str, tuple[list[str], int]]:
+        """:meth:`places` of many shifts, in two queries (what a process following the change
+        log reads for the shifts whose places changed since it last looked)."""
+        if not shift_ids:
+            return {}
+        wanted = sorted(set(shift_ids))
+        marks = ", ".join(["%s"] * len(wanted))
+        with self._begin() as tx:
+            found = tx.all(
+                f"SELECT shift_id, volunteer_id, status FROM signups WHERE shift_id IN ({marks}) "
+                "AND status IN ('confirmed', 'offered')",
+                tuple(wanted),
+            )
+            booked = tx.all(f"SELECT shift_id, volunteer_id FROM bookings WHERE shift_id IN ({marks})", tuple(wanted))
+        return _tally(wanted, [(r[0], r[1], "confirmed") for r in booked] + [(r[0], r[1], r[2]) for r in found])
+
     @staticmethod
     def _places(tx: Tx, shift_id: str) -> tuple[list[str], int]:
         found = tx.all(
@@ -289,9 +310,8 @@ class Operations:
             (shift_id,),
         )
         booked = tx.all("SELECT volunteer_id FROM bookings WHERE shift_id = %s", (shift_id,))
-        confirmed = sorted({str(r[0]) for r in booked} | {str(r[0]) for r in found if r[1] == "confirmed"})
-        offered = sum(1 for r in found if r[1] == "offered")
-        return confirmed, len(confirmed) + offered
+        held = [(shift_id, r[0], "confirmed") for r in booked] + [(shift_id, r[0], r[1]) for r in found]
+        return _tally([shift_id], held)[shift_id]
 
     def service_record(self, ident: int) -> ServiceRecord | None:
         with self._begin() as tx:
@@ -745,6 +765,19 @@ class Operations:
         row = tx.one(sql, params)
         assert row is not None
         return row[0]
+
+
+def _tally(shift_ids: Sequence[str], held: Sequence[tuple[Any, Any, str]]) -> dict[str, tuple[list[str], int]]:
+    """Per shift: who holds a confirmed place (a booking or a confirmed sign-up) and how many
+    places are held (offers too), from (shift, volunteer, status) rows."""
+    confirmed: dict[str, set[str]] = {s: set() for s in shift_ids}
+    offered = dict.fromkeys(shift_ids, 0)
+    for shift, volunteer, status in held:
+        if status == "confirmed":
+            confirmed[str(shift)].add(str(volunteer))
+        elif status == "offered":
+            offered[str(shift)] += 1
+    return {s: (sorted(confirmed[s]), len(confirmed[s]) + offered[s]) for s in shift_ids}
 
 
 def _signup(r: tuple[Any, ...]) -> Signup:

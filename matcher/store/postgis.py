@@ -597,6 +597,10 @@ class _PgTx:
     def run(self, sql: str, params: tuple[Any, ...] = ()) -> int:
         return self.db.execute(sql, params).rowcount
 
+    def run_many(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        with self.db.cursor() as cur:
+            cur.executemany(sql, rows)  # psycopg sends them in one pipeline
+
 
 def _log(db: psycopg.Connection[Any], kind: str, ident: str) -> None:
     db.execute("INSERT INTO changes (kind, ident) VALUES (%s, %s)", (kind, ident))

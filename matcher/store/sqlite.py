@@ -11,7 +11,7 @@ import math
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -383,6 +383,9 @@ class _SqliteTx:
 
     def run(self, sql: str, params: tuple[Any, ...] = ()) -> int:
         return self.db.execute(_dialect(sql), params).rowcount
+
+    def run_many(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        self.db.executemany(_dialect(sql), rows)
 
 
 @lru_cache(maxsize=256)
