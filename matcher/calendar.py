@@ -238,9 +238,9 @@ class ShiftMask:
     ) -> ShiftMask:
         per_slot = np.zeros(SLOTS_PER_WEEK, dtype=np.float64)
         np.add.at(per_slot, np.asarray(slots, dtype=np.int64), np.asarray(minutes, dtype=np.float64))
-        values = sorted({float(round(v, 4)) for v in per_slot if v > 0})
-        masks = np.zeros((len(values), WORDS), dtype=np.uint64)
         rounded = np.round(per_slot, 4)
+        values = np.unique(rounded[per_slot > 0]).tolist()
+        masks = np.zeros((len(values), WORDS), dtype=np.uint64)
         for j, v in enumerate(values):
             masks[j] = pack_slots(rounded == v)
         return cls(tuple(values), masks, float(total))

@@ -134,14 +134,9 @@ class RaggedStore:
 
 def expand(starts: NDArray[np.int64], lengths: NDArray[np.int64]) -> tuple[I32, NDArray[np.int64]]:
     """For ranges ``[starts[i], starts[i] + lengths[i])``: the owner ``i`` of each element and the
-    element's absolute position, both flattened (the vectorised form of a nested loop)."""
-    total = int(lengths.sum())
-    owner = np.repeat(np.arange(lengths.shape[0], dtype=np.int32), lengths)
-    if total == 0:
-        return owner, np.zeros(0, dtype=np.int64)
-    ends = np.cumsum(lengths)
-    within = np.arange(total, dtype=np.int64) - np.repeat(ends - lengths, lengths)
-    return owner, starts[owner] + within
+    element's absolute position, both flattened (the vectorised form of a nested loop;
+    :func:`matcher.kernels.expand`)."""
+    return kernels.expand(starts, lengths)
 
 
 def _encode_ids(ids: Sequence[str]) -> NDArray[np.bytes_]:

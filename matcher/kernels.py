@@ -371,6 +371,33 @@ def _counting_order(values: Any, n_values: int) -> Any:  # pragma: no cover - co
     return out
 
 
+@numba.njit(cache=True, nogil=True)
+def _expand(starts: Any, lengths: Any) -> Any:  # pragma: no cover - compiled
+    total = 0
+    for i in range(lengths.shape[0]):
+        total += lengths[i]
+    owner = np.empty(total, dtype=np.int32)
+    positions = np.empty(total, dtype=np.int64)
+    j = 0
+    for i in range(lengths.shape[0]):
+        start = starts[i]
+        for t in range(lengths[i]):
+            owner[j] = i
+            positions[j] = start + t
+            j += 1
+    return owner, positions
+
+
+def expand(starts: NDArray[np.integer[Any]], lengths: NDArray[np.integer[Any]]) -> tuple[NDArray[np.int32], NDArray[np.int64]]:
+    """For ranges ``[starts[i], starts[i] + lengths[i])``: the owner ``i`` of each element and
+    its absolute position, flattened (a nested loop, in one pass: numpy needed seven calls,
+    a quarter of a volunteer's recommendations)."""
+    owner: NDArray[np.int32]
+    positions: NDArray[np.int64]
+    owner, positions = _expand(starts.astype(np.int64, copy=False), lengths.astype(np.int64, copy=False))
+    return owner, positions
+
+
 def stable_order(values: NDArray[np.integer[Any]]) -> NDArray[np.int64]:
     """``np.argsort(values, kind="stable")`` for non-negative integers, by counting: O(n + max)
     instead of a comparison sort (rows, codes and keys of the index are such integers)."""

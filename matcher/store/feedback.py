@@ -19,6 +19,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import pandas as pd
 
 from matcher.errors import NotFoundError, ValidationError
@@ -74,7 +75,7 @@ class Feedback:
                 a.direction,
                 a.subject,
                 a.model_version,
-                json.dumps([list(item) for item in a.items], separators=(",", ":")),
+                orjson.dumps([list(item) for item in a.items]).decode(),
             )
             for a in answers
         ]

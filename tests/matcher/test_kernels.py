@@ -133,3 +133,14 @@ def test_ragged_helpers_match_their_plain_definitions(lists: list[list[int]], rn
     assert [out[out_ptr[i] : out_ptr[i + 1]].tolist() for i in range(len(lists))] == [lists[p] for p in perm]
     signatures = kernels.ragged_signatures(indptr, values)
     assert signatures.tolist() == [sum({1 << (v % 64) for v in x}) for x in lists]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10**9), st.integers(0, 6)), max_size=30))
+def test_expand_is_the_nested_loop(ranges: list[tuple[int, int]]) -> None:
+    starts = np.array([s for s, _ in ranges], dtype=np.int64)
+    lengths = np.array([n for _, n in ranges], dtype=np.int32)
+    owner, positions = kernels.expand(starts, lengths)
+    loop = [(i, s + t) for i, (s, n) in enumerate(ranges) for t in range(n)]
+    assert owner.dtype == np.int32 and positions.dtype == np.int64
+    assert list(zip(owner.tolist(), positions.tolist(), strict=True)) == loop
