@@ -157,12 +157,13 @@ POLL_S = 0.25
 """How often a process looks for other processes' writes: a change made through one worker
 shows in every worker's recommendations within this (well under the one second promised)."""
 
-ACCOUNT_TTL_S = 30.0
+ACCOUNT_TTL_S = 3600.0
 """How long a process trusts its last look at an account (see :meth:`Live.account`)."""
 LOOP_WAIT_S = 0.02
 """How long a question waits on the event loop for the index lock before it moves to a worker
 thread (:meth:`Live.answer`)."""
-ACCOUNT_CACHE_SIZE = 10_000
+ACCOUNT_CACHE_SIZE = 100_000
+"""Accounts a process keeps (read at start, then as tokens name them)."""
 
 FLUSH_S = 1.0
 """How often a process writes the answers it served to the feedback log (in one transaction,
@@ -260,6 +261,8 @@ class Live:
         self._gaps: dict[int, float] = {}  # log numbers skipped, and since when (see _unseen)
         self._accounts: dict[str, tuple[float, Account]] = {}
         self._accounts_of: dict[str, str] = {}  # volunteer id -> account id, for erasures
+        for account in store.accounts(ACCOUNT_CACHE_SIZE // 2):
+            self._keep_account(account, self._polled)
         # Records shown often and changed rarely, kept until a change to them is seen.
         self.cards: Shown[tuple[str, str | None]] = Shown(store.volunteer_cards)
         self.homes: Shown[GeoPoint | None] = Shown(self._read_homes)
@@ -581,23 +584,28 @@ class Live:
     def account(self, ident: str) -> Account | None:
         """The account a token names, looked up at most every ``ACCOUNT_TTL_S`` seconds: every
         request checks that its token's account still exists, and that check should not cost a
-        database round trip each time. Accounts are removed only with their volunteer's
-        erasure, which every process sees in the change log (:meth:`_apply`), so an erased
-        volunteer's token stops working here at once and in other processes within ``poll_s``;
-        the time limit covers changes made around the service (by hand in the database)."""
+        database round trip each time (a process reads the accounts when it starts, so tokens
+        do not queue for the database after a restart). Accounts are removed only with their
+        volunteer's erasure, which every process sees in the change log (:meth:`_apply`), so an
+        erased volunteer's token stops working here at once and in other processes within
+        ``poll_s``; the time limit covers changes made around the service (by hand in the
+        database)."""
         now = time.monotonic()
         hit = self._accounts.get(ident)
         if hit is not None and now - hit[0] < ACCOUNT_TTL_S:
             return hit[1]
         account = self.store.get_account(ident)
         if account is not None:
-            if len(self._accounts) >= ACCOUNT_CACHE_SIZE:
-                self._accounts.clear()
-                self._accounts_of.clear()
-            self._accounts[ident] = (now, account)
-            if account.volunteer_id is not None:
-                self._accounts_of[account.volunteer_id] = ident
+            self._keep_account(account, now)
         return account
+
+    def _keep_account(self, account: Account, now: float) -> None:
+        if len(self._accounts) >= ACCOUNT_CACHE_SIZE:
+            self._accounts.clear()
+            self._accounts_of.clear()
+        self._accounts[account.id] = (now, account)
+        if account.volunteer_id is not None:
+            self._accounts_of[account.volunteer_id] = account.id
 
     def _forget_account_of(self, volunteer_id: str) -> None:
         ident = self._accounts_of.pop(volunteer_id, None)

@@ -114,6 +114,10 @@ class Store(Protocol):
 
     def get_account(self, ident: str) -> Account | None: ...
 
+    def accounts(self, limit: int) -> list[Account]:
+        """Up to ``limit`` accounts, by id (what a serving process keeps at hand)."""
+        ...
+
     def find_account(self, name: str) -> Account | None: ...
 
     def list_activities(

@@ -463,6 +463,13 @@ class PostgisStore:
         )
         return None if row is None else Account(*row)
 
+    def accounts(self, limit: int) -> list[Account]:
+        found = self._all(
+            "SELECT id, name, role, organisation_id, volunteer_id, password_hash FROM accounts ORDER BY id LIMIT %s",
+            (limit,),
+        )
+        return [Account(*r) for r in found]
+
     def counts(self) -> dict[str, int]:
         out = {}
         with self._connection() as db:

@@ -251,6 +251,15 @@ class SqliteStore:
     def find_account(self, name: str) -> Account | None:
         return self._account("name", name)
 
+    def accounts(self, limit: int) -> list[Account]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, name, role, organisation_id, volunteer_id, password_hash FROM accounts "
+                "ORDER BY id LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [Account(*r) for r in rows]
+
     def _account(self, column: str, value: str) -> Account | None:
         assert column in ("id", "name")
         with self._lock:

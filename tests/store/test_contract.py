@@ -201,6 +201,9 @@ def test_accounts(store: Store) -> None:
     with pytest.raises(ConflictError, match="already exists"):
         store.create_account(Account("acct_2", "li", "admin"))
     assert store.find_account("nobody") is None
+    store.create_account(Account("acct_0", "wang", "admin"))
+    assert store.accounts(10) == [Account("acct_0", "wang", "admin"), expected]
+    assert store.accounts(1) == [Account("acct_0", "wang", "admin")]
 
 
 def test_a_shift_id_taken_by_another_activity_is_a_conflict_and_writes_nothing(
