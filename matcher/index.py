@@ -1486,7 +1486,13 @@ class MatchIndex:
         s_row = self.shift_row(shift_id)
         self._changed(bookings_only=True)
         wanted = {r for r in (self.vid.row(v) for v in volunteer_ids) if r is not None}
-        for v_row in [v for v, held in self._v_bookings.items() if s_row in held and v not in wanted]:
+        start, end = int(self.s_start.data[s_row]), int(self.s_end.data[s_row])
+        # The shift's holders from the bookings of its own days, not from every volunteer
+        # holding any place (a city's bookings can be 10^5).
+        holders = {
+            v for day in range(start // 86400, (end - 1) // 86400 + 1) for v, s in self._day_bookings.get(day, ()) if s == s_row
+        }
+        for v_row in sorted(holders - wanted):
             self._drop_booking(v_row, s_row)
         for v_row in wanted:
             if s_row not in self._v_bookings.get(v_row, ()):

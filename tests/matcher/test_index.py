@@ -1,15 +1,16 @@
 """Index lookups against plain Python over the same volunteers."""
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matcher.domain import World
+from matcher.domain import Shift, World
 from matcher.index import MatchIndex, Memo
 from matcher.skills import Taxonomy
-from tests.conftest import AS_OF, activity, volunteer
+from tests.conftest import AS_OF, activity, saturday_shift, volunteer
 
 SKILLS = ("first_aid", "paramedic", "driving", "lang_en", "cpr_aed", "elderly_care")
 
@@ -46,3 +47,31 @@ def test_memo_keeps_within_its_budget_dropping_the_oldest_first() -> None:
     assert made == ["a", "b", "c", "a later", "big", "big again"]
     memo.clear()
     assert len(memo) == 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.sets(st.integers(0, 5), max_size=6)), min_size=1, max_size=12))
+def test_a_shifts_bookings_become_exactly_what_the_store_says(
+    taxonomy: Taxonomy, steps: list[tuple[int, set[int]]]
+) -> None:
+    """Setting a shift's holders again and again (what each sign-up and cancellation does) leaves
+    every volunteer holding exactly the places of the last setting of each shift, and the rows a
+    search excludes are those holders."""
+    base = saturday_shift()
+    shifts = tuple(
+        Shift(f"s{i}", base.starts_at + timedelta(days=7 * i), base.ends_at + timedelta(days=7 * i), 10)
+        for i in range(3)
+    )
+    vols = tuple(volunteer(f"v{i}") for i in range(6))
+    index = MatchIndex.from_world(World(vols, (activity(shifts=shifts),)), taxonomy, AS_OF)
+    last: dict[int, set[int]] = {}
+    for shift, holders in steps:
+        index.set_shift_bookings(f"s{shift}", [f"v{v}" for v in sorted(holders)], len(holders))
+        last[shift] = holders
+    for v in range(6):
+        held = {index.s_ids[s] for s in index.volunteer_bookings(index.volunteer_row(f"v{v}"))}
+        assert held == {f"s{s}" for s, holders in last.items() if v in holders}
+    for s, holders in last.items():
+        row = index.shift_row(f"s{s}")
+        booked = index.booked_rows(int(index.s_start.data[row]), int(index.s_end.data[row]), same_shift=row)
+        assert set(index.vid.idents(booked)) == {f"v{v}" for v in holders}
