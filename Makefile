@@ -18,12 +18,15 @@ run: $(STAMP)
 	$(BIN)/volmatch user demo
 	$(BIN)/volmatch serve
 
-## test: linters and type checks, then the whole suite, PostGIS included
+## test: linters and type checks, then the whole suite, PostGIS included (on TEST_PROCESSES
+## processes; the tests that stop PostgreSQL run alone afterwards)
+TEST_PROCESSES ?= 2
 test: $(STAMP)
 	bash scripts/ensure-postgis.sh
 	bash scripts/ensure-chromium.sh
 	$(MAKE) --no-print-directory check
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_PROCESSES) -m "not exclusive"
+	$(BIN)/pytest -m exclusive
 
 ## check: ruff, mypy, the import contracts (the core does no I/O), known vulnerabilities in what we pin
 check: $(STAMP)

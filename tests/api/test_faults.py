@@ -140,6 +140,7 @@ def city(url: str, n: int = 20) -> tuple[dict[str, str], dict[str, str], list[st
 
 
 @pytest.mark.postgis
+@pytest.mark.exclusive
 def test_postgres_restarted_under_load_503_then_recovery_and_no_write_lost(
     postgis_url: str, tmp_path: Path
 ) -> None:
