@@ -452,24 +452,15 @@ class PostgisStore:
         return [(int(r[0]), str(r[1]), str(r[2])) for r in found]
 
     def get_account(self, ident: str) -> Account | None:
-        row = self._one(
-            "SELECT id, name, role, organisation_id, volunteer_id, password_hash FROM accounts WHERE id = %s",
-            (ident,),
-        )
+        row = self._one(f"{rows.ACCOUNT_SELECT} WHERE id = %s", (ident,))
         return None if row is None else Account(*row)
 
     def find_account(self, name: str) -> Account | None:
-        row = self._one(
-            "SELECT id, name, role, organisation_id, volunteer_id, password_hash FROM accounts WHERE name = %s",
-            (name,),
-        )
+        row = self._one(f"{rows.ACCOUNT_SELECT} WHERE name = %s", (name,))
         return None if row is None else Account(*row)
 
     def accounts(self, limit: int) -> list[Account]:
-        found = self._all(
-            "SELECT id, name, role, organisation_id, volunteer_id, password_hash FROM accounts ORDER BY id LIMIT %s",
-            (limit,),
-        )
+        found = self._all(f"{rows.ACCOUNT_SELECT} ORDER BY id LIMIT %s", (limit,))
         return [Account(*r) for r in found]
 
     def counts(self) -> dict[str, int]:

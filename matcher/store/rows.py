@@ -22,6 +22,9 @@ from matcher.domain import (
     WeeklyWindow,
 )
 
+# An account as both stores read it (the columns in :class:`matcher.store.base.Account`'s order).
+ACCOUNT_SELECT = "SELECT id, name, role, organisation_id, volunteer_id, password_hash FROM accounts"
+
 
 def _load(value: Any) -> Any:
     """JSON text (SQLite) or already decoded (PostgreSQL json and jsonb)."""

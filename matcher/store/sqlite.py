@@ -253,19 +253,14 @@ class SqliteStore:
 
     def accounts(self, limit: int) -> list[Account]:
         with self._lock:
-            rows = self._db.execute(
-                "SELECT id, name, role, organisation_id, volunteer_id, password_hash FROM accounts "
-                "ORDER BY id LIMIT ?",
-                (limit,),
-            ).fetchall()
-        return [Account(*r) for r in rows]
+            found = self._db.execute(f"{rows.ACCOUNT_SELECT} ORDER BY id LIMIT ?", (limit,)).fetchall()
+        return [Account(*r) for r in found]
 
     def _account(self, column: str, value: str) -> Account | None:
         assert column in ("id", "name")
         with self._lock:
             row = self._db.execute(
-                "SELECT id, name, role, organisation_id, volunteer_id, password_hash FROM accounts "
-                f"WHERE {column} = ?",
+                f"{rows.ACCOUNT_SELECT} WHERE {column} = ?",
                 (value,),
             ).fetchone()
         return None if row is None else Account(*row)
