@@ -128,15 +128,8 @@ class RaggedStore:
     def gather(self, rows: I32) -> tuple[I32, NDArray[np.int64]]:
         """Flat values of many rows and, for each value, its position in ``rows``."""
         lengths = self.length.data[rows].astype(np.int64)
-        owner, positions = expand(self.offset.data[rows].astype(np.int64), lengths)
+        owner, positions = kernels.expand(self.offset.data[rows].astype(np.int64), lengths)
         return owner, positions
-
-
-def expand(starts: NDArray[np.int64], lengths: NDArray[np.int64]) -> tuple[I32, NDArray[np.int64]]:
-    """For ranges ``[starts[i], starts[i] + lengths[i])``: the owner ``i`` of each element and the
-    element's absolute position, both flattened (the vectorised form of a nested loop;
-    :func:`matcher.kernels.expand`)."""
-    return kernels.expand(starts, lengths)
 
 
 def _encode_ids(ids: Sequence[str]) -> NDArray[np.bytes_]:
@@ -388,7 +381,7 @@ class SpatialBlocks:
     def rows_of(self, blocks: I32) -> tuple[I32, I32]:
         """Rows of many blocks and, for each row, the block it was listed under."""
         starts, counts, extra_rows, extra_blocks = self.ranges_of(blocks)
-        owner, rows = expand(starts, counts)
+        owner, rows = kernels.expand(starts, counts)
         return np.concatenate([rows.astype(np.int32), extra_rows]), np.concatenate(
             [blocks[owner], extra_blocks]
         )
@@ -429,7 +422,7 @@ class SpatialBlocks:
         if len(self) == 0:
             return np.zeros(0, dtype=np.int32), np.zeros(0)
         cells, centre_km = self.near_cells(origin, radius_km)
-        owner, pos = expand(self._cell_start[cells], np.diff(self._cell_start)[cells])
+        owner, pos = kernels.expand(self._cell_start[cells], np.diff(self._cell_start)[cells])
         blocks = self._cell_blocks[pos]
         lower = np.maximum(centre_km[owner] - self.radius_km.data[blocks], 0.0)
         keep = lower <= radius_km

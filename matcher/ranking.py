@@ -41,7 +41,7 @@ from matcher.domain import Match, Reason, category_label
 from matcher.errors import ValidationError
 from matcher.factors import REGISTRY, ExplainContext, PairFeatures, past_service, skills
 from matcher.geo import distances_km
-from matcher.index import MatchIndex, ShiftView, expand
+from matcher.index import MatchIndex, ShiftView
 from matcher.scoring import Weights, combine, score_parts
 
 MAX_K = 10_000
@@ -902,7 +902,7 @@ def recommend_activities(
     online = index.a_online.data[a_rows]
 
     # Shifts of the candidate activities, open and not already taken by this volunteer.
-    owner, s_rows64 = expand(index.a_shift0.data[a_rows], index.a_nshift.data[a_rows])
+    owner, s_rows64 = kernels.expand(index.a_shift0.data[a_rows], index.a_nshift.data[a_rows])
     s_rows = s_rows64.astype(np.int32)
     keep = (
         index.s_alive.data[s_rows]
@@ -926,7 +926,7 @@ def recommend_activities(
     tz_code = int(index.v_tz.data[v_row])
     table, first, last = index.slot_tables(tz_code)
     bits = unpack_slots(index.v_avail()[:, v_row].reshape(WORDS)).astype(np.float32)
-    entry_owner, pos = expand(table.indptr[s_rows], table.indptr[s_rows + 1] - table.indptr[s_rows])
+    entry_owner, pos = kernels.expand(table.indptr[s_rows], table.indptr[s_rows + 1] - table.indptr[s_rows])
     covered = np.bincount(
         entry_owner, weights=bits[table.slots[pos]] * table.minutes[pos], minlength=s_rows.shape[0]
     )
