@@ -19,12 +19,12 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 import pandas as pd
 
 from matcher.errors import NotFoundError, ValidationError
 from matcher.learning import FACTORS, Model
 from matcher.store.operations import Tx, insert_outcome
+from matcher.store.rows import dumps
 
 DEFAULT_VERSION = "default"
 """The model version logged for answers ranked with the default weights."""
@@ -75,7 +75,7 @@ class Feedback:
                 a.direction,
                 a.subject,
                 a.model_version,
-                orjson.dumps([list(item) for item in a.items]).decode(),
+                dumps([list(item) for item in a.items]),
             )
             for a in answers
         ]
