@@ -9,7 +9,8 @@
    requests arriving as a Poisson process) headless for the given time, at ``--rate`` requests
    a second offered.
 4. Prints offered and achieved rate, p50/p95/p99 latency and errors, overall and per kind of
-   request (``--json`` for machines), then drops the schema.
+   request, and the share of a core each worker, the load generator and PostgreSQL used in
+   the measured seconds (``--json`` for machines), then drops the schema.
 
 Target on a 2-core machine: 500 requests/s or more sustained, p99 at most 100 ms, no errors.
 The first ``--warmup`` seconds (default 10) of load are run but not counted, in the rate and in
@@ -20,6 +21,7 @@ those seconds); the whole run's p99 is printed beside the measured one.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
@@ -113,6 +115,44 @@ def machine_loop_ms(repeats: int = 7) -> float:
     return round(float(np.median(times)), 1)
 
 
+def cpu_seconds(server_pid: int, locust_pid: int) -> dict[int, tuple[str, float]]:
+    """CPU seconds (user + system) used so far by each API worker, the load generator and
+    each PostgreSQL process, by process id: two readings give who used the cores in between."""
+    import psutil
+
+    def used(p: psutil.Process) -> float:
+        t = p.cpu_times()
+        return float(t.user + t.system)
+
+    found: dict[int, tuple[str, float]] = {}
+    with contextlib.suppress(psutil.Error):
+        for p in psutil.Process(server_pid).children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                if "spawn_main" in " ".join(p.cmdline()):  # a worker, not multiprocessing's tracker
+                    found[p.pid] = ("worker", used(p))
+        found[locust_pid] = ("locust", used(psutil.Process(locust_pid)))
+    for p in psutil.process_iter(["name"]):
+        with contextlib.suppress(psutil.Error):
+            if p.info["name"] == "postgres":
+                found[p.pid] = ("PostgreSQL", used(p))
+    return found
+
+
+def cpu_shares(
+    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], seconds: float
+) -> dict[str, float]:
+    """Per cent of one core used between two :func:`cpu_seconds` readings ``seconds`` apart:
+    each worker apart (``worker 1``, ``worker 2``... by process id), the load generator, and
+    all of PostgreSQL's processes together (one that started in between counts from zero)."""
+    shares: dict[str, float] = {}
+    workers = sorted(pid for pid, (kind, _) in after.items() if kind == "worker")
+    for pid, (kind, spent) in after.items():
+        delta = spent - before.get(pid, (kind, 0.0))[1]
+        name = f"worker {workers.index(pid) + 1}" if kind == "worker" else kind
+        shares[name] = shares.get(name, 0.0) + 100 * delta / max(seconds, 1e-9)
+    return {k: round(v, 1) for k, v in sorted(shares.items())}
+
+
 def _city(url: str, n: int, users: int, key: str, tmp: Path, console: Console) -> Path:
     with console.status(f"generating a city of {n:,} volunteers and loading it into PostGIS"):
         city = generate_city(n, max(n // 20, 100), n, seed=23)
@@ -163,6 +203,7 @@ def _run(url: str, key: str, plan: Path, args: argparse.Namespace, tmp: Path, co
         [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", str(args.workers), "--db", url],
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
+    readings: list[tuple[float, dict[int, tuple[str, float]]]] = []  # (seconds into the load, CPU used)
     try:
         with console.status(f"starting the service ({args.workers} workers)"):
             _wait_ready(port, 300)
@@ -190,7 +231,11 @@ def _run(url: str, key: str, plan: Path, args: argparse.Namespace, tmp: Path, co
             started = time.monotonic()
             while locust.poll() is None:
                 time.sleep(0.5)
-                bar.update(job, completed=min(total, time.monotonic() - started))
+                elapsed = time.monotonic() - started
+                bar.update(job, completed=min(total, elapsed))
+                # who used the cores in the measured seconds: a reading as they start, one as they end
+                if (not readings and elapsed >= args.warmup) or (len(readings) == 1 and elapsed >= total - 1):
+                    readings.append((elapsed, cpu_seconds(server.pid, locust.pid)))
         if locust.returncode not in (0, 1):  # 1: some requests failed; they are counted below
             raise SystemExit(f"locust failed:\n{(tmp / 'locust.log').read_text()[-3000:]}")
     finally:
@@ -201,6 +246,11 @@ def _run(url: str, key: str, plan: Path, args: argparse.Namespace, tmp: Path, co
             server.kill()
     figures = _figures(json.loads((tmp / "samples.json").read_text()), args.warmup, args.seconds)
     figures["offered_rps"] = round(args.rate, 1)
+    if len(readings) == 2:
+        figures["cpu_percent"] = shares = cpu_shares(readings[0][1], readings[1][1], readings[1][0] - readings[0][0])
+        # what a request costs the workers, whatever the machine's load: comparable across runs
+        spent = sum(v for k, v in shares.items() if k.startswith("worker")) / 100
+        figures["worker_cpu_ms_per_request"] = round(1000 * spent / max(figures["achieved_rps"], 1e-9), 2)
     figures["users"] = args.users
     figures["seconds"] = args.seconds
     figures["warmup"] = args.warmup
@@ -263,6 +313,10 @@ def _show(f: dict[str, Any]) -> None:
     for what, n in f["refused_by_rules"].items():
         console.print(f"{what}: {n:,} (correct answers, not errors)")
     console.print(f"p99 over the whole run, warm-up included: {f['whole_run_p99_ms']:.0f} ms")
+    if f.get("cpu_percent"):
+        shares = ", ".join(f"{k} {v:.0f} %" for k, v in f["cpu_percent"].items())
+        console.print(f"share of a core used in the measured seconds (2 cores: 200 %): {shares}")
+        console.print(f"the workers' CPU time per request: {f['worker_cpu_ms_per_request']:.2f} ms")
     console.print(f"this machine's Python speed: 10^6 additions in a loop take {f['machine_loop_ms']:.0f} ms")
     console.print(f"target (>= 500 req/s, p99 <= 100 ms, 0 errors): {'met' if met_target(f) else 'NOT met'}")
 
