@@ -277,6 +277,22 @@ class Volunteer:
         return age_on(self.birth_date, day)
 
 
+MAX_AGE_YEARS = 120
+"""A birth date further back than this is a typing mistake, not a volunteer."""
+
+
+def check_birth_date(birth: date, today: date) -> date:
+    """A birth date must lie between ``MAX_AGE_YEARS`` years ago and ``today`` (checked where
+    people type it, so that records loaded from elsewhere are judged on the day they arrive)."""
+    if birth > today:
+        raise ValidationError("birth_date", f"{birth.isoformat()} is in the future")
+    if age_on(birth, today) > MAX_AGE_YEARS:
+        raise ValidationError(
+            "birth_date", f"{birth.isoformat()} is more than {MAX_AGE_YEARS} years ago; check the year"
+        )
+    return birth
+
+
 def age_on(birth: date, day: date) -> int:
     """Completed years between ``birth`` and ``day``."""
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))

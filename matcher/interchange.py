@@ -27,6 +27,7 @@ from matcher.domain import (
     Volunteer,
     WeeklyWindow,
     World,
+    check_birth_date,
 )
 from matcher.errors import ValidationError
 from matcher.skills import Taxonomy
@@ -172,7 +173,7 @@ def parse_volunteer(data: object, tax: Taxonomy) -> Volunteer:
         languages=tuple(
             _str(x, f"languages[{i}]") for i, x in enumerate(_list(obj.get("languages"), "languages"))
         ),
-        birth_date=None if birth is None else _date(birth, "birth_date"),
+        birth_date=None if birth is None else check_birth_date(_date(birth, "birth_date"), date.today()),
         timezone=_str(obj.get("timezone", "Asia/Shanghai"), "timezone"),
         availability=tuple(windows),
         blackout_dates=tuple(

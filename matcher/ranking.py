@@ -641,7 +641,8 @@ def _rank_shifts(
         if feats is not None:
             found.append((rows, scores, feats, s_row))
     if not found:
-        return Ranking((), considered=considered, excluded=counts)
+        note = shortfall_note(counts, 0, k, direction="volunteers")
+        return Ranking((), considered=considered, excluded=counts, note=note)
     rows = np.concatenate([f[0] for f in found])
     scores = np.concatenate([f[1] for f in found])
     feats = PairFeatures.concat([f[2] for f in found])
@@ -661,7 +662,8 @@ def _rank_shifts(
         distance_mode,
         "volunteers",
     )
-    return Ranking(matches, considered=considered, excluded=counts)
+    note = shortfall_note(counts, len(matches), k, direction="volunteers")
+    return Ranking(matches, considered=considered, excluded=counts, note=note)
 
 
 def why_not(
@@ -687,6 +689,68 @@ def why_not(
     if rule == "booked" and s_row in index.volunteer_bookings(v_row):
         return None
     return _rule_reason(rule)
+
+
+_ACTIVITY_ADVICE: dict[str, tuple[str, str]] = {
+    "age_unknown": ("请填写出生日期：{n} 个班次有最低年龄要求", "add your birth date: {n} shifts ask for a minimum age"),
+    "age": ("{n} 个班次的最低年龄你尚未达到", "{n} shifts ask for a minimum age you have not reached"),
+    "availability": ("{n} 个班次不在你的空闲时间内：在资料中增加空闲时段",
+                     "{n} shifts fall outside the times you are free: add times to your profile"),
+    "skills": ("{n} 个班次需要你尚未填写的技能：在资料中添加技能",
+               "{n} shifts need a skill you have not listed: add skills to your profile"),
+    "certification": ("{n} 个班次需要有效证书：在资料中填写证书及有效期",
+                      "{n} shifts need a valid certificate: add it, with its expiry, to your profile"),
+    "travel": ("{n} 个活动超出你愿意前往的距离：可在资料中放宽",
+               "{n} activities are beyond how far you will travel: you can raise it in your profile"),
+    "booked": ("{n} 个班次与你已报名的班次时间冲突", "{n} shifts overlap places you already hold"),
+    "blackout": ("{n} 个班次在你标记为不可服务的日子", "{n} shifts fall on days you marked unavailable"),
+    "full": ("{n} 个班次已满或已开始", "{n} shifts are full or have started"),
+}  # fmt: skip
+_VOLUNTEER_ADVICE: dict[str, tuple[str, str]] = {
+    "booked": ("{n} 位合适的志愿者已报名或已受邀", "{n} suitable volunteers are already signed up or invited"),
+    "travel": ("{n} 位志愿者超出其出行距离：可考虑线上或调整地点",
+               "{n} volunteers live beyond how far they will travel: consider online work or another place"),
+    "radius": ("{n} 位志愿者在搜索半径之外：可扩大半径", "{n} volunteers are outside the search radius: widen it"),
+    "availability": ("{n} 位志愿者该时段没空：可考虑调整时间",
+                     "{n} volunteers are not free at that time: consider another time"),
+    "skills": ("{n} 位志愿者缺少必需技能：可考虑放宽技能要求",
+               "{n} volunteers lack a required skill: consider making it preferred instead"),
+    "certification": ("{n} 位志愿者缺少有效证书", "{n} volunteers lack a valid certificate"),
+    "age": ("{n} 位志愿者未达最低年龄或未填出生日期",
+            "{n} volunteers are under the minimum age or gave no birth date"),
+}  # fmt: skip
+
+
+def shortfall_note(
+    excluded: Mapping[str, int], found: int, k: int, *, direction: str, birth_unknown: bool = False
+) -> Reason | None:
+    """Why a list is empty or shorter than asked, in words the reader can act on: the hard rule
+    that dropped the most candidates, with its count (``None`` when the list is full).
+
+    ``direction`` is "activities" (a volunteer reading their own list: advice about their
+    profile) or "volunteers" (an organiser reading suggestions). A volunteer with no birth date
+    who met an age limit is told that first: it is the one thing they can fix at once.
+    """
+    if found >= k:
+        return None
+    advice = _ACTIVITY_ADVICE if direction == "activities" else _VOLUNTEER_ADVICE
+    counts = {rule: n for rule, n in excluded.items() if n and rule in advice}
+    if direction == "activities" and birth_unknown and counts.get("age"):
+        rule, n = "age_unknown", counts["age"]
+    elif counts:
+        rule, n = max(counts.items(), key=lambda item: (item[1], item[0]))
+    elif found == 0:
+        if direction == "activities":
+            return Reason("none", "附近暂无开放的活动：可扩大出行距离或接受线上活动",
+                          "no open activities within reach: travel further or accept online work")  # fmt: skip
+        return Reason("none", "暂无符合条件的志愿者", "no volunteer meets this shift's rules yet")
+    else:
+        return None
+    zh, en = advice[rule]
+    if found:
+        unit = "个" if direction == "activities" else "位"
+        return Reason(rule, f"只有 {found} {unit}匹配；" + zh.format(n=n), f"only {found} match; " + en.format(n=n))
+    return Reason(rule, zh.format(n=n), en.format(n=n))
 
 
 def _rule_reason(rule: str) -> Reason:
@@ -1003,8 +1067,10 @@ def recommend_activities(
     scored = score_parts(feats)
     scores = combine(scored, weights)
     counts = {r: c for r, c in counts.items() if c}
+    birth_unknown = int(index.v_birth.data[v_row]) == NO_DAY
     if n == 0:
-        return Ranking((), considered=int(a_rows.shape[0]), excluded=counts)
+        note = shortfall_note(counts, 0, k, direction="activities", birth_unknown=birth_unknown)
+        return Ranking((), considered=int(a_rows.shape[0]), excluded=counts, note=note)
 
     # Best shift per activity: highest score, then earliest start, then shift id.
     best_per_act = np.full(n_act, -np.inf)
@@ -1037,4 +1103,5 @@ def recommend_activities(
         "activities",
         {name: part[pick] for name, part in scored.items()},
     )
-    return Ranking(matches, considered=int(a_rows.shape[0]), excluded=counts)
+    note = shortfall_note(counts, len(matches), k, direction="activities", birth_unknown=birth_unknown)
+    return Ranking(matches, considered=int(a_rows.shape[0]), excluded=counts, note=note)

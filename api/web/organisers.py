@@ -114,6 +114,7 @@ async def shift(request: Request, shift_id: str) -> Response:
         page, "shift.html", shift_id=shift_id, shift=describe(service, shift_id, page.lang),
         suggested=[m | {"reasons_shown": [r[page.lang] for r in m["reasons"]]} for m in suggested["matches"]
                    if m["id"] not in on_roster],
+        suggested_note=None if suggested["note"] is None else suggested["note"][page.lang],
         roster=[s | {"name": cards.get(s["volunteer_id"], ("", None))[0], "approved": _approved(service, s)}
                 for s in listed["signups"]],
         code=code["code"], qr=Markup(qr.getvalue().decode()),  # segno's own SVG: no user text in it

@@ -35,6 +35,7 @@ from api.web import (
     render,
     set_cookie,
 )
+from matcher.domain import MAX_AGE_YEARS
 from matcher.errors import MatcherError
 from matcher.interchange import parse_volunteer
 from matcher.store.base import Account
@@ -100,7 +101,15 @@ def _profile_context(page: Page, v: dict[str, Any]) -> dict[str, Any]:
                   for c in certs],
         "districts": sorted(page.service.index.districts.names),
         "precise": bool(v.get("home")) and not str(v["home"].get("source") or "").startswith("geocoded"),
+        **birth_bounds(page),
     }
+
+
+def birth_bounds(page: Page) -> dict[str, Any]:
+    """The date picker's bounds: the rule ``check_birth_date`` applies on saving."""
+    today = page.now.date()
+    return {"birth_min": today.replace(year=today.year - MAX_AGE_YEARS, day=min(today.day, 28)).isoformat(),
+            "birth_max": today.isoformat()}  # fmt: skip
 
 
 @router.get("/me/profile", response_class=HTMLResponse)
@@ -137,6 +146,7 @@ def _patch(form: Any, lang: str) -> dict[str, Any]:
         "availability": _availability(form),
         "certifications": certs,
         "online_ok": form.get("online_ok") == "on",
+        "birth_date": str(form.get("birth_date") or "") or None,
     }
     if form.get("consent") == "on" and form.get("lat") and form.get("lon"):
         body["home"] = {"lat": _number(form.get("lat")), "lon": _number(form.get("lon"))}
@@ -184,7 +194,7 @@ async def save_profile(request: Request) -> Response:
 @router.get("/register", response_class=HTMLResponse)
 async def register_page(request: Request) -> Response:
     page = await page_for(request)
-    return render(page, "register.html", districts=sorted(page.service.index.districts.names))
+    return render(page, "register.html", districts=sorted(page.service.index.districts.names), **birth_bounds(page))
 
 
 @router.post("/register")
@@ -201,7 +211,8 @@ async def register(request: Request) -> Response:
     if await run_in_threadpool(service.store.find_account, name) is not None:
         return back("/register", error=page.t("name_taken"))
     doc = {"id": f"v_{secrets.token_hex(6)}", "name": form.get("name", "").strip() or name,
-           "max_travel_km": _number(form.get("max_travel_km") or 10), "district": form.get("district") or None}  # fmt: skip
+           "max_travel_km": _number(form.get("max_travel_km") or 10), "district": form.get("district") or None,
+           "birth_date": form.get("birth_date") or None}  # fmt: skip
     try:
         if form.get("consent") == "on" and form.get("lat") and form.get("lon"):
             doc["home"] = {"lat": _number(form["lat"]), "lon": _number(form["lon"])}

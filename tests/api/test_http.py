@@ -367,6 +367,8 @@ BAD_VOLUNTEERS: list[tuple[str, Any, str]] = [
     ("bad window", {"availability": [{"day": "sat", "start": "25:00", "end": "26:00"}]}, "availability"),
     ("unknown time zone", {"timezone": "Mars/Olympus"}, "timezone"),
     ("empty skill", {"skills": [""]}, "skills"),
+    ("birth date in the future", {"birth_date": "2030-01-01"}, "birth_date"),
+    ("birth date 176 years ago", {"birth_date": "1850-01-01"}, "birth_date"),
 ]
 
 

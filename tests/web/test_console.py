@@ -10,6 +10,8 @@ on a machine without /usr/bin/chromium they skip and say so.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -215,12 +217,21 @@ def test_a_new_volunteer_registers_and_fills_in_their_profile(server: tuple[str,
     page.fill("#password", "short")
     page.fill("#name", "新志愿者 Zoë 🌱")
     page.select_option("#district", "西湖区")
+    page.fill("#birth_date", "2004-02-29")
     page.evaluate("document.getElementById('password').removeAttribute('minlength')")
     page.click("#register button.primary")
     assert "至少8个字符" in page.locator(".flash.error").inner_text()
     page.fill("#account", "newcomer")
     page.fill("#password", "a long enough password")
     page.fill("#name", "新志愿者 Zoë 🌱")
+    page.fill("#birth_date", "2030-01-01")  # refused by the service, not only by the date picker
+    page.evaluate("document.getElementById('birth_date').removeAttribute('max')")
+    page.click("#register button.primary")
+    assert "birth_date" in page.locator(".flash.error").inner_text()
+    page.fill("#account", "newcomer")
+    page.fill("#password", "a long enough password")
+    page.fill("#name", "新志愿者 Zoë 🌱")
+    page.fill("#birth_date", "2004-02-29")
     page.click("#register button.primary")
     page.wait_for_load_state("networkidle")
     assert page.url.startswith(f"{base}/me/profile") and page.locator("#name").input_value() == "新志愿者 Zoë 🌱"
@@ -250,6 +261,7 @@ def test_a_new_volunteer_registers_and_fills_in_their_profile(server: tuple[str,
     assert not page.locator("#availability input[value='sat:12']").is_checked()
     assert page.locator("#lat").input_value().startswith(f"{WEST_LAKE.lat + 0.01:.2f}")
     assert page.locator("#cert_skill_0").input_value() == "first_aid"
+    assert page.locator("#birth_date").input_value() == "2004-02-29"
     # Free on Saturday mornings, 1 km from the lake: the clean-up is recommended.
     page.goto(f"{base}/me")
     assert page.locator('#recommendations li[data-shift="s1"]').count() == 1
@@ -451,3 +463,41 @@ def test_the_api_documentation_works_without_the_internet(server: tuple[str, dic
     page.locator(".opblock").first.wait_for()
     assert page.locator(".opblock").count() > 20 and errors == []
     context.close()
+
+
+@pytest.fixture(scope="module")
+def demo_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``make run``'s city: ``volmatch demo`` with its defaults, served."""
+    tmp = tmp_path_factory.mktemp("demo")
+    url = f"sqlite:///{tmp / 'demo.db'}"
+    subprocess.run([sys.executable, "-m", "api.cli", "demo", "--db", url], check=True, capture_output=True)
+    with Served(url, SECRET, tmp / "serve.log", workers=1) as served:
+        yield served.base
+
+
+def test_a_new_volunteer_in_the_demo_city_gets_recommendations(demo_city: str, browser: Browser) -> None:
+    """Register with a birth date, fill in skills and free hours: at least five activities."""
+    context = browser.new_context(viewport={"width": 360, "height": 800}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{demo_city}/register")
+    page.fill("#account", "new_in_town")
+    page.fill("#password", "a long enough password")
+    page.fill("#name", "王小明")
+    page.fill("#birth_date", "1998-06-15")
+    page.select_option("#district", "西湖区")
+    page.click("#register button.primary")
+    page.wait_for_load_state("networkidle")
+    assert page.url.startswith(f"{demo_city}/me/profile")
+    page.fill("#skill-q", "急救")
+    page.locator("#skill-results label", has_text="急救").first.wait_for()
+    page.locator("#skill-results label", has_text="急救").first.locator("input").check()
+    for day in ("sat", "sun"):
+        for hour in (8, 10, 12, 14):
+            page.check(f"#availability input[value='{day}:{hour}']")
+    page.click("#profile button.primary")
+    page.wait_for_load_state("networkidle")
+    assert "已保存" in page.locator(".flash.ok").inner_text()
+    page.goto(f"{demo_city}/me")
+    assert page.locator("#recommendations li").count() >= 5, page.locator("main").inner_text()[:2000]
+    context.close()
+
