@@ -151,7 +151,10 @@ def own_organisation(who: Caller, organisation_id: str | None, *, kind: str, ide
         return
     if who.role == "organiser" and who.account.organisation_id == organisation_id:
         return
-    raise NotFoundError(kind, ident)
+    # Postings are public, so their existence is no secret: say whose it is, not "no such".
+    raise HTTPException(
+        403, f"{kind} {ident!r} belongs to another organisation; you act for {who.account.organisation_id!r}"
+    )
 
 
 def own_shift(service: Live, who: Caller, shift_id: str) -> str:

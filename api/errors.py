@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 
 import psycopg
@@ -12,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from api import problems
 from matcher.errors import ConflictError, NotFoundError, ValidationError
 
 RETRY_AFTER_S = 2
@@ -32,31 +34,53 @@ def method_not_allowed(request: Request, e: StarletteHTTPException) -> Starlette
     return StarletteHTTPException(405, e.detail, headers={"Allow": ", ".join(sorted(allowed))})
 
 
-def _body(loc: list[str], message: str, kind: str) -> dict[str, object]:
-    return {"detail": [{"loc": loc, "msg": message, "type": kind}]}
+KINDS_ZH = {"volunteer": "志愿者", "activity": "活动", "shift": "班次", "signup": "报名", "account": "账号",
+            "need": "需求", "allocation": "分配方案", "service record": "服务记录", "model": "模型"}  # fmt: skip
+
+
+def _where(request: Request, field: str) -> str:
+    """Where a core error's field came from: the path, the query string or the body."""
+    root = re.split(r"[.\[]", field, maxsplit=1)[0]
+    if root in request.path_params:
+        return "path"
+    if root in request.query_params:
+        return "query"
+    return "body"
+
+
+def _lang(request: Request) -> str:
+    return problems.language(request.headers.get("accept-language"))
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(ValidationError)
-    async def _invalid(_: Request, e: ValidationError) -> JSONResponse:
-        loc = ["body", e.field] if e.field else ["body"]
-        return JSONResponse(_body(loc, e.message, "value_error"), status_code=422)
+    async def _invalid(request: Request, e: ValidationError) -> JSONResponse:
+        loc = [_where(request, e.field), e.field] if e.field else ["body"]
+        message = problems.core_message(e.message, _lang(request))
+        return JSONResponse(
+            {"detail": [{"loc": loc, "msg": message, "type": "value_error", "code": "value_error"}]},
+            status_code=422,
+        )
 
     @app.exception_handler(RequestValidationError)
-    async def _malformed(_: Request, e: RequestValidationError) -> JSONResponse:
+    async def _malformed(request: Request, e: RequestValidationError) -> JSONResponse:
         # The offending input is not echoed back: it may be huge, or NaN (which JSON cannot carry).
+        lang = _lang(request)
         detail = [
             {
                 "loc": [str(part) for part in err.get("loc", ())],
-                "msg": err.get("msg", ""),
+                "msg": problems.pydantic_message(err, lang),
                 "type": err.get("type", ""),
+                "code": err.get("type", ""),
             }
             for err in e.errors()
         ]
         return JSONResponse({"detail": detail}, status_code=422)
 
     @app.exception_handler(NotFoundError)
-    async def _missing(_: Request, e: NotFoundError) -> JSONResponse:
+    async def _missing(request: Request, e: NotFoundError) -> JSONResponse:
+        if _lang(request) == "zh":
+            return JSONResponse({"detail": f"找不到 id 为 {e.ident!r} 的{KINDS_ZH.get(e.kind, e.kind)}"}, 404)
         return JSONResponse({"detail": str(e)}, status_code=404)
 
     @app.exception_handler(ConflictError)

@@ -9,8 +9,10 @@ records and say the same things about bad ones.
 from __future__ import annotations
 
 import re
-from datetime import date
+import secrets
+from datetime import date, datetime, time
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
@@ -31,8 +33,25 @@ def _iso_text(value: object) -> object:
     return value
 
 
-IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
-"""A time with its offset, written as ISO 8601 text."""
+_PLAIN_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+CITY_ZONE = ZoneInfo("Asia/Shanghai")
+"""The zone a plain date is read in: the city's (a volunteer's zone when the caller is one is
+the same here; an instant with its own offset is taken as written)."""
+
+
+def _iso_instant(value: object) -> object:
+    """An ISO 8601 time; a plain date means its midnight in the city's zone."""
+    value = _iso_text(value)
+    if isinstance(value, str) and _PLAIN_DATE.fullmatch(value):
+        try:
+            return datetime.combine(date.fromisoformat(value), time(0), CITY_ZONE)
+        except ValueError:
+            raise ValueError(f"{value} is not a date YYYY-MM-DD") from None
+    return value
+
+
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_instant)]
+"""A time with its offset, written as ISO 8601 text; a plain date is its midnight in the city."""
 IsoDate = Annotated[date, BeforeValidator(_iso_text)]
 """A calendar date, written as ISO 8601 text."""
 
@@ -88,9 +107,10 @@ class VolunteerFields(Strict):
 
 class VolunteerIn(VolunteerFields):
     """A new volunteer. ``home`` and contact details are only ever shown to the volunteer and
-    admins; organisers see the district and a distance band."""
+    admins; organisers see the district and a distance band. The service assigns the id when
+    none is given."""
 
-    id: Ident
+    id: Ident | None = Field(default=None, description="leave out: the service assigns one")
     name: Text
     max_travel_km: float = Field(ge=0, le=MAX_TRAVEL_KM)
 
@@ -100,7 +120,7 @@ class VolunteerPatch(VolunteerFields):
 
 
 class ShiftIn(Strict):
-    id: Ident
+    id: Ident | None = Field(default=None, description="leave out: the service assigns one")
     start: AwareDatetime
     end: AwareDatetime
     capacity: int = Field(ge=1, le=100_000)
@@ -125,12 +145,26 @@ class ActivityFields(Strict):
 
 
 class ActivityIn(ActivityFields):
-    """A new posting with its shifts."""
+    """A new posting with its shifts. The service assigns the ids of the activity and of each
+    shift when none are given; an organiser's organisation is theirs when not given."""
 
-    id: Ident
-    organisation_id: Ident
+    id: Ident | None = Field(default=None, description="leave out: the service assigns one")
+    organisation_id: Ident | None = None
     title: Text
     category: Text
+
+
+def new_id(prefix: str) -> str:
+    """A server-assigned id: the kind's letter and 12 random hex digits (``a_3f9c0d1e2b4a``)."""
+    return f"{prefix}_{secrets.token_hex(6)}"
+
+
+def assign_ids(doc: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """``doc`` with an id where it has none, and one on each of its shifts."""
+    doc = {**doc, "id": doc.get("id") or new_id(prefix)}
+    if "shifts" in doc:
+        doc["shifts"] = [{**s, "id": s.get("id") or new_id("s")} for s in doc["shifts"]]
+    return doc
 
 
 class ActivityPatch(ActivityFields):

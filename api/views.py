@@ -8,6 +8,7 @@ from typing import Any
 
 from api.service import Live
 from matcher.domain import GeoPoint, Match
+from matcher.factors.distance import distance_reason, shown_km
 from matcher.geo import distance_band, haversine_km
 from matcher.interchange import activity_to_json, record_to_json, volunteer_to_json
 from matcher.ranking import Ranking
@@ -75,22 +76,22 @@ def volunteer_ranking(ranking: Ranking, cards: dict[str, tuple[str, str | None]]
 
 
 def activity_ranking(ranking: Ranking, activities: dict[str, Any], home: GeoPoint | None = None) -> dict[str, Any]:
-    """For the volunteer themself: each activity's title and distance, measured from their
-    precise ``home`` when given (matching used the home's cell, see ``matcher.geo``);
+    """For the volunteer themself: each activity's title and their true distance to it, from
+    their precise ``home`` when given (matching used the home's cell, see ``matcher.geo``); the
+    distance reason is rewritten from the same number, so the two never disagree.
     ``activities`` are the ranked activities by id, as ``Live.activities`` keeps them."""
     out = []
     for m in ranking.matches:
         a = activities.get(m.id)
         distance = m.distance_km
+        shown = _match(m)
         if home is not None and a is not None and a.location is not None and distance is not None:
             distance = haversine_km(home, a.location)
-        out.append(
-            _match(m)
-            | {
-                "title": "" if a is None else a.title,
-                "distance_km": None if distance is None else round(distance, 2),
-            }
-        )
+            own = distance_reason(distance).to_json()
+            shown["reasons"] = [own if r["factor"] == own["factor"] else r for r in shown["reasons"]]
+        shown |= {"title": "" if a is None else a.title,
+                  "distance_km": None if distance is None else shown_km(distance)}  # fmt: skip
+        out.append(shown)
     return _ranking(ranking, out)
 
 

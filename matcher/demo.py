@@ -512,15 +512,40 @@ def _pattern_words() -> NDArray[np.uint64]:
 def _scatter_points(
     rng: np.random.Generator, district: NDArray[np.int16]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Points spread around each one's district centre, inside that district: the districts are
+    the Voronoi cells of the centres in degrees within ``CITY_BOUNDS`` (``data/districts.geojson``),
+    so a point outside the box or nearer another district's centre is drawn again (a point labelled 萧山区 lies there)."""
     d = np.array([(x[2], x[3], x[5]) for x in DISTRICTS])
     lat0, lon0, sigma = d[district, 0], d[district, 1], d[district, 2]
     n = district.shape[0]
-    dy = rng.normal(0.0, 1.0, n) * sigma
-    dx = rng.normal(0.0, 1.0, n) * sigma
     km_per_deg = np.pi * EARTH_RADIUS_KM / 180.0
-    lat = lat0 + dy / km_per_deg
-    lon = lon0 + dx / (km_per_deg * np.cos(np.radians(lat0)))
+    lat, lon = lat0.copy(), lon0.copy()
+    todo = np.arange(n)
+    for _ in range(MAX_DRAWS):
+        dy = rng.normal(0.0, 1.0, todo.shape[0]) * sigma[todo]
+        dx = rng.normal(0.0, 1.0, todo.shape[0]) * sigma[todo]
+        lat[todo] = lat0[todo] + dy / km_per_deg
+        lon[todo] = lon0[todo] + dx / (km_per_deg * np.cos(np.radians(lat0[todo])))
+        south, west, north, east = CITY_BOUNDS
+        outside = (lat[todo] < south) | (lat[todo] > north) | (lon[todo] < west) | (lon[todo] > east)
+        todo = todo[outside | (nearest_district(lat[todo], lon[todo]) != district[todo])]
+        if todo.shape[0] == 0:
+            break
+    lat[todo], lon[todo] = lat0[todo], lon0[todo]  # never in practice: the centre itself
     return lat, lon
+
+
+MAX_DRAWS = 100
+CITY_BOUNDS = (29.2, 118.8, 30.6, 120.75)
+"""South, west, north, east: the box ``data/districts.geojson`` clips the districts to."""
+
+
+def nearest_district(lat: NDArray[np.float64], lon: NDArray[np.float64]) -> NDArray[np.intp]:
+    """The district (index into ``DISTRICTS``) whose Voronoi cell, in degrees, holds each point."""
+    centres = np.array([(x[2], x[3]) for x in DISTRICTS])
+    d2 = (lat[:, None] - centres[None, :, 0]) ** 2 + (lon[:, None] - centres[None, :, 1]) ** 2
+    nearest: NDArray[np.intp] = np.argmin(d2, axis=1)
+    return nearest
 
 
 def _pick_lists(

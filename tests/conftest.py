@@ -54,6 +54,15 @@ def saturday_shift(
     )
 
 
+def upcoming_shift(ident: str = "s1", days: int = 7) -> Shift:
+    """A Saturday-morning-free shift ``days`` after the real now, for tests of a served process
+    (its clock is the real one, so fixed dates in the past would leave nothing open)."""
+    day = (datetime.now(CST) + timedelta(days=days)).date()
+    day += timedelta(days=(5 - day.weekday()) % 7)  # the Saturday on or after
+    return Shift(ident, datetime(day.year, day.month, day.day, 8, tzinfo=CST),
+                 datetime(day.year, day.month, day.day, 12, tzinfo=CST), 10)  # fmt: skip
+
+
 def activity(ident: str = "a1", **kw: Any) -> Activity:
     defaults: dict[str, Any] = dict(
         organisation_id="o1",

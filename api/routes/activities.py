@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Response
 from api import views
 from api.deps import CallerDep, LiveDep, NowDep, PlacesDep, own_organisation, policy
 from api.geocoding import fill_point
-from api.schemas import ActivityIn, ActivityPatch, IsoDateTime, Page, RankingOut
+from api.schemas import ActivityIn, ActivityPatch, IsoDateTime, Page, RankingOut, assign_ids
 from matcher.domain import GeoPoint
 from matcher.errors import NotFoundError, ValidationError
 from matcher.interchange import activity_to_json, parse_activity
@@ -23,9 +23,12 @@ SIGNED_IN = ("volunteer", "organiser", "analyst", "admin")
 
 @router.post("", status_code=201, **policy("organisers post for their organisation", "organiser", "admin"))
 def create_activity(body: ActivityIn, who: CallerDep, service: LiveDep, places: PlacesDep) -> dict[str, Any]:
-    if who.role == "organiser" and body.organisation_id != who.account.organisation_id:
-        raise HTTPException(403, f"you post for organisation {who.account.organisation_id!r} only")
-    doc = body.model_dump(mode="json", exclude_none=True)
+    own = who.account.organisation_id if who.role == "organiser" else None
+    if own is not None and body.organisation_id not in (None, own):
+        raise HTTPException(403, f"you post for organisation {own!r} only")
+    if body.organisation_id is None and own is None:
+        raise ValidationError("organisation_id", "say which organisation posts this activity")
+    doc = assign_ids(body.model_dump(mode="json", exclude_none=True) | {"organisation_id": body.organisation_id or own}, "a")
     if not doc.get("online"):
         doc = fill_point(doc, "location", places)
     a = parse_activity(doc, service.taxonomy)
@@ -42,7 +45,10 @@ def _near(near: str | None) -> GeoPoint | None:
         lat, lon = float(parts[0]), float(parts[1])
     except ValueError as e:
         raise ValidationError("near", "give 'lat,lon' as two numbers, for example near=30.25,120.14") from e
-    return GeoPoint(lat, lon)  # refuses NaN and out-of-range values, naming the coordinate
+    try:
+        return GeoPoint(lat, lon)  # refuses NaN and out-of-range values, naming the coordinate
+    except ValidationError as e:
+        raise e.prefixed("near") from None
 
 
 @router.get("", response_model=Page, **policy("anyone signed in", *SIGNED_IN))
@@ -91,6 +97,8 @@ def update_activity(
     current = service.activity(activity_id)
     own_organisation(who, current.organisation_id, kind="activity", ident=activity_id)
     change = body.model_dump(mode="json", exclude_unset=True)
+    if change.get("shifts"):
+        change["shifts"] = assign_ids(change, "a")["shifts"]
     if "address" in change:
         change = fill_point({"location": None} | change, "location", places)
     merged = activity_to_json(current) | change

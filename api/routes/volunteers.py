@@ -21,7 +21,7 @@ from api.deps import (
     policy,
 )
 from api.geocoding import fill_point
-from api.schemas import ConsentIn, RankingOut, VolunteerIn, VolunteerPatch
+from api.schemas import ConsentIn, RankingOut, VolunteerIn, VolunteerPatch, assign_ids
 from api.service import Live
 from matcher.errors import ConflictError
 from matcher.interchange import parse_volunteer, volunteer_to_json
@@ -32,7 +32,7 @@ K = Annotated[int, Query(ge=1, le=100, description="how many results (1-100)")]
 
 @router.post("", status_code=201, **policy("admin registers volunteers", "admin"))
 def create_volunteer(body: VolunteerIn, service: LiveDep, places: PlacesDep) -> dict[str, Any]:
-    doc = fill_point(body.model_dump(mode="json", exclude_none=True), "home", places)
+    doc = fill_point(assign_ids(body.model_dump(mode="json", exclude_none=True), "v"), "home", places)
     v = parse_volunteer(doc, service.taxonomy)
     return volunteer_to_json(service.create_volunteer(v))
 

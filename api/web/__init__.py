@@ -34,13 +34,14 @@ from pydantic import ValidationError as PydanticError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import problems
 from api.auth import BadToken, account_id_from, issue_token, password_matches, utcnow
 from api.deps import Caller
 from api.errors import method_not_allowed
 from api.service import Live
 from api.web.i18n import LANGUAGES, pick_language, translate
 from matcher.domain import category_label
-from matcher.errors import MatcherError
+from matcher.errors import MatcherError, NotFoundError, ValidationError
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -152,27 +153,26 @@ def back(path: str, *, ok: str | None = None, error: str | None = None) -> Redir
     return RedirectResponse(path, status_code=303)
 
 
-def problem(e: Exception) -> str:
-    """What went wrong, as the API would say it."""
+def problem(e: Exception, lang: str) -> str:
+    """What went wrong, as the API would say it, in the page's language (:mod:`api.problems`)."""
     if isinstance(e, HTTPException):
         return str(e.detail)
     if isinstance(e, PydanticError):
-        return "; ".join(_field_message(err) for err in e.errors())
+        return "; ".join(problems.field_message(err["loc"], problems.pydantic_message(err, lang), lang)
+                         for err in e.errors())  # fmt: skip
+    if isinstance(e, ValidationError):
+        return problems.field_message([e.field], problems.core_message(e.message, lang), lang)
+    if isinstance(e, NotFoundError) and lang == "zh":
+        return f"找不到 id 为 {e.ident!r} 的记录"
     return str(e)
 
 
-def _field_message(err: Any) -> str:
-    where = ".".join(str(p) for p in err["loc"])
-    message = str(err["msg"]).removeprefix("Value error, ")
-    return f"{where}: {message}" if where else message
-
-
-async def attempt(path: str, ok: str, action: Callable[[], Awaitable[Any]]) -> RedirectResponse:
+async def attempt(page: Page, path: str, ok: str, action: Callable[[], Awaitable[Any]]) -> RedirectResponse:
     """Run an action of the API; back to ``path`` with ``ok`` or with what went wrong."""
     try:
         await action()
     except (MatcherError, HTTPException, PydanticError) as e:
-        return back(path, error=problem(e))
+        return back(path, error=problem(e, page.lang))
     return back(path, ok=ok)
 
 

@@ -86,7 +86,7 @@ async def analytics(request: Request) -> Response:
         table = demand.gap_table(page.service, page.now, ",".join(by), start, end)
         ideas = demand.suggestions(page.service, page.now, start, end, 10)
     except (MatcherError, ValueError) as e:
-        error = problem(e)
+        error = problem(e, page.lang)
         table = {"rows": [], "from": q.get("from", ""), "to": q.get("to", "")}
         ideas = {"projects": [], "recruitment": []}
     if skill_text and skill is None:

@@ -75,7 +75,7 @@ async def create(request: Request) -> Response:
         })  # fmt: skip
         activities.create_activity(body, page.caller, page.service, request.app.state.places)
 
-    return await attempt("/org", page.t("done"), act)
+    return await attempt(page, "/org", page.t("done"), act)
 
 
 def _before(value: str, now: datetime) -> bool:
@@ -103,7 +103,7 @@ async def shift(request: Request, shift_id: str) -> Response:
         activity_id = service.index.activity_of_shift(shift_id)
         suggested = await activities.recommended_volunteers(activity_id, who, service, page.now, shift_id=shift_id, k=10)
     except MatcherError as e:
-        return render(page, "error.html", 404, message=problem(e))
+        return render(page, "error.html", 404, message=problem(e, page.lang))
     cards = volunteer_cards(service, [s["volunteer_id"] for s in listed["signups"]])
     on_roster = {s["volunteer_id"] for s in listed["signups"]}
     qr = io.BytesIO()
@@ -137,7 +137,7 @@ async def invite(request: Request, shift_id: str) -> Response:
     async def act() -> None:
         signups.sign_up(shift_id, page.caller, page.service, page.now, body)
 
-    return await attempt(f"/org/shifts/{shift_id}", page.t("invited"), act)
+    return await attempt(page, f"/org/shifts/{shift_id}", page.t("invited"), act)
 
 
 @router.post("/org/signups/{signup_id}/{action}")
@@ -161,7 +161,7 @@ async def attendance(request: Request, signup_id: str, action: str) -> Response:
     async def act() -> None:
         actions[action]()
 
-    return await attempt(target if target.startswith("/org/") else "/org", page.t("done"), act)
+    return await attempt(page, target if target.startswith("/org/") else "/org", page.t("done"), act)
 
 
 @router.get("/org/activities/{activity_id}", response_class=HTMLResponse)
@@ -171,7 +171,7 @@ async def edit_page(request: Request, activity_id: str) -> Response:
         a = page.service.activity(activity_id)
         own_organisation(page.caller, a.organisation_id, kind="activity", ident=activity_id)
     except MatcherError as e:
-        return render(page, "error.html", 404, message=problem(e))
+        return render(page, "error.html", 404, message=problem(e, page.lang))
     shifts = [{"id": s.id, "start": s.starts_at.astimezone(LOCAL).strftime("%Y-%m-%dT%H:%M"),
                "end": s.ends_at.astimezone(LOCAL).strftime("%Y-%m-%dT%H:%M"), "capacity": s.capacity}
               for s in a.shifts]  # fmt: skip
@@ -200,7 +200,7 @@ async def edit(request: Request, activity_id: str) -> Response:
         })  # fmt: skip
         activities.update_activity(activity_id, body, page.caller, page.service, request.app.state.places)
 
-    return await attempt(f"/org/activities/{activity_id}", page.t("saved"), act)
+    return await attempt(page, f"/org/activities/{activity_id}", page.t("saved"), act)
 
 
 def _number(value: str | None) -> float | str | None:
@@ -227,7 +227,7 @@ async def plan(request: Request) -> Response:
         body = AllocationIn.model_validate({"activity_ids": chosen, "options": {"max_shifts": int(str(form.get("max_shifts") or 2))}})
         made = allocations.create_allocation(body, page.caller, page.service, page.now)
     except Exception as e:
-        return back("/org", error=problem(e))
+        return back("/org", error=problem(e, page.lang))
     return back(f"/org/allocations/{made['id']}")
 
 
@@ -237,7 +237,7 @@ async def allocation(request: Request, allocation_id: str) -> Response:
     try:
         record = allocations.get_allocation(allocation_id, page.caller, page.service)
     except MatcherError as e:
-        return render(page, "error.html", 404, message=problem(e))
+        return render(page, "error.html", 404, message=problem(e, page.lang))
     ids = {a["shift_id"] for a in record["assignments"]} | {u["shift_id"] for u in record["unfilled"]}
     shifts = {s: describe(page.service, s, page.lang) for s in ids}
     for rows in (record["assignments"], record["unfilled"]):  # in time order, as organisers read a plan
@@ -253,4 +253,4 @@ async def accept(request: Request, allocation_id: str) -> Response:
     async def act() -> None:
         allocations.accept_allocation(allocation_id, page.caller, page.service, page.now)
 
-    return await attempt(f"/org/allocations/{allocation_id}", page.t("done"), act)
+    return await attempt(page, f"/org/allocations/{allocation_id}", page.t("done"), act)

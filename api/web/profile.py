@@ -188,7 +188,7 @@ async def save_profile(request: Request) -> Response:
             volunteers.set_consent(vid, ConsentIn(location=True, note="console"), page.caller, page.service, page.now)
         volunteers.update_volunteer(vid, body, page.caller, page.service, request.app.state.places, page.now)
 
-    return await attempt("/me/profile", page.t("saved"), act)
+    return await attempt(page, "/me/profile", page.t("saved"), act)
 
 
 @router.get("/register", response_class=HTMLResponse)
@@ -227,7 +227,7 @@ async def register(request: Request) -> Response:
                 int(page.now.timestamp()), "registration",
             )  # fmt: skip
     except (MatcherError, ValueError) as e:
-        return back("/register", error=problem(e))
+        return back("/register", error=problem(e, page.lang))
     token = issue_token(account, request.app.state.signing_key, now=utcnow(), ttl_hours=SESSION_HOURS)
     response = back("/me/profile", ok=page.t("welcome"))
     set_cookie(request, response, SESSION, token, max_age=SESSION_HOURS * 3600)

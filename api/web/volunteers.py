@@ -57,7 +57,7 @@ async def sign_up(request: Request) -> Response:
     async def act() -> None:
         signups.sign_up(form.get("shift_id", "")[:64], page.caller, page.service, page.now)
 
-    return await attempt("/me", page.t("done"), act)
+    return await attempt(page, "/me", page.t("done"), act)
 
 
 @router.post("/me/signups/{signup_id}/{action}")
@@ -78,4 +78,4 @@ async def change(request: Request, signup_id: str, action: str) -> Response:
     async def act() -> None:
         actions[action]()
 
-    return await attempt("/me", page.t("done"), act)
+    return await attempt(page, "/me", page.t("done"), act)

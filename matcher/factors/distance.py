@@ -14,6 +14,7 @@ from matcher.domain import Reason
 from matcher.factors.base import F32, ExplainContext, PairFeatures
 from matcher.geo import distance_band
 
+FACTOR_NAME = "distance"
 MIN_LIMIT_KM = 0.1  # a travel limit of 0 means "only at my door": treat as 100 m
 
 
@@ -25,7 +26,7 @@ def decay(distance_km: F32, max_travel_km: F32) -> F32:
 
 
 class DistanceFactor:
-    name = "distance"
+    name = FACTOR_NAME
     label_zh = "距离"
     label_en = "distance"
 
@@ -35,9 +36,19 @@ class DistanceFactor:
     def explain(self, f: PairFeatures, i: int, ctx: ExplainContext) -> Reason:
         if f.online[i]:
             return Reason(self.name, "线上活动，无需出行", "online, no travel")
-        d = float(f.distance_km[i])
-        text = distance_band(d) if ctx.distance_mode == "band" else f"{d:.1f} km"
-        return Reason(self.name, f"距离 {text}", f"{text} away")
+        return distance_reason(float(f.distance_km[i]), ctx.distance_mode)
+
+
+def shown_km(distance_km: float) -> float:
+    """A distance as people are shown it: to 100 m, the same in a reason and a number."""
+    return round(distance_km, 1)
+
+
+def distance_reason(distance_km: float, mode: str = "exact") -> Reason:
+    """"2.4 km away" (``mode="exact"``, the volunteer's own view) or "2–5 km away" (``"band"``)."""
+    text = distance_band(distance_km) if mode == "band" else f"{shown_km(distance_km):.1f} km"
+    return Reason(FACTOR_NAME, f"距离 {text}", f"{text} away")
+
 
 
 FACTOR = DistanceFactor()

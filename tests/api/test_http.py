@@ -10,6 +10,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -176,9 +177,16 @@ def test_an_organiser_manages_only_their_organisation(
     client, tokens, _ = app_client
     h = auth(tokens, "organiser")
     assert client.get("/api/v1/activities/a1/recommended-volunteers", headers=h).status_code == 200
-    assert client.get("/api/v1/activities/a2/recommended-volunteers", headers=h).status_code == 404
-    assert client.patch("/api/v1/activities/a2", json={"title": "x"}, headers=h).status_code == 404
-    assert client.delete("/api/v1/activities/a2", headers=h).status_code == 404
+    # Another organisation's posting is public: readable, and refused honestly (403, whose).
+    assert client.get("/api/v1/activities/a2", headers=h).status_code == 200
+    for refused in (
+        client.get("/api/v1/activities/a2/recommended-volunteers", headers=h),
+        client.patch("/api/v1/activities/a2", json={"title": "x"}, headers=h),
+        client.delete("/api/v1/activities/a2", headers=h),
+    ):
+        assert refused.status_code == 403, refused.text
+        assert "belongs to another organisation" in refused.json()["detail"]
+    assert client.get("/api/v1/activities/nope/recommended-volunteers", headers=h).status_code == 404
     other = new_activity("a9", organisation_id="o2")
     assert client.post("/api/v1/activities", json=other, headers=h).status_code == 403
     mine = client.post("/api/v1/activities", json=new_activity("a9"), headers=h)
@@ -605,3 +613,60 @@ def test_unknown_or_ambiguous_addresses_are_422(
     r = client.post("/api/v1/volunteers", json=body | change, headers=auth(tokens, "admin"))
     assert r.status_code == 422 and message in r.text, r.text
     assert counts(db) == before
+
+
+# --------------------------------------------------------------------------------------------
+# Errors people can read
+
+
+def test_server_assigns_ids_to_a_new_activity_and_its_shifts(
+    app_client: tuple[TestClient, dict[str, str], str],
+) -> None:
+    client, tokens, _ = app_client
+    body = new_activity("unused")
+    del body["id"], body["organisation_id"]
+    for shift in body["shifts"]:
+        del shift["id"]
+    made = client.post("/api/v1/activities", json=body, headers=auth(tokens, "organiser"))
+    assert made.status_code == 201, made.text
+    doc = made.json()
+    assert doc["id"].startswith("a_") and doc["organisation_id"] == "o1"
+    assert all(s["id"].startswith("s_") for s in doc["shifts"])
+    again = client.post("/api/v1/activities", json=body, headers=auth(tokens, "organiser")).json()
+    assert again["id"] != doc["id"]
+    assert client.get(f"/api/v1/activities/{doc['id']}", headers=auth(tokens, "volunteer")).status_code == 200
+
+
+def test_query_errors_name_the_query_and_speak_the_callers_language(
+    app_client: tuple[TestClient, dict[str, str], str],
+) -> None:
+    client, tokens, _ = app_client
+    h = auth(tokens, "volunteer")
+    r = client.get("/api/v1/activities?near=NaN,120.1", headers=h)
+    assert r.status_code == 422
+    err = r.json()["detail"][0]
+    assert err["loc"][0] == "query" and "near" in err["loc"][1] and err["code"] == "value_error"
+    zh = client.get("/api/v1/activities?near=91,120.1", headers=h | {"Accept-Language": "zh-CN,zh;q=0.9"})
+    assert zh.status_code == 422 and zh.json()["detail"][0]["loc"] == ["query", "near.lat"]
+    assert "应在" in zh.json()["detail"][0]["msg"]
+    big = client.get("/api/v1/volunteers/v1/recommended-activities?k=1000", headers=h | {"Accept-Language": "zh"})
+    assert big.status_code == 422
+    assert big.json()["detail"][0]["msg"] == "应不大于 100" and big.json()["detail"][0]["code"] == "less_than_equal"
+    assert big.json()["detail"][0]["loc"] == ["query", "k"]
+    en = client.get("/api/v1/volunteers/v1/recommended-activities?k=1000", headers=h)
+    assert "less than or equal to 100" in en.json()["detail"][0]["msg"]
+    missing = client.get("/api/v1/activities/nope", headers=h | {"Accept-Language": "zh"})
+    assert missing.status_code == 404 and "找不到" in missing.json()["detail"]
+
+
+def test_a_plain_date_is_midnight_in_the_city(app_client: tuple[TestClient, dict[str, str], str]) -> None:
+    client, tokens, _ = app_client
+    h = auth(tokens, "volunteer")
+    day = saturday_shift().starts_at.date()
+    plain = client.get(f"/api/v1/activities?from={day.isoformat()}", headers=h)
+    assert plain.status_code == 200, plain.text
+    spelled = client.get(f"/api/v1/activities?from={day.isoformat()}T00:00:00%2B08:00", headers=h)
+    assert plain.json()["total"] == spelled.json()["total"] > 0
+    after = client.get(f"/api/v1/activities?from={(day + timedelta(days=1)).isoformat()}", headers=h)
+    assert after.json()["total"] < plain.json()["total"]
+    assert client.get("/api/v1/activities?from=2026-02-30", headers=h).status_code == 422

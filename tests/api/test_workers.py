@@ -21,7 +21,7 @@ from matcher.domain import World
 from matcher.skills import Taxonomy
 from matcher.store.base import Account, open_store
 from tests.api.served import Served
-from tests.conftest import AS_OF, NOW, activity, volunteer
+from tests.conftest import AS_OF, NOW, activity, upcoming_shift, volunteer
 
 SECRET = "w" * 40
 
@@ -60,7 +60,7 @@ def test_a_write_in_one_process_reaches_the_others(url: str, taxonomy: Taxonomy)
 @pytest.mark.slow
 def test_two_served_workers_agree_within_a_second(url: str, tmp_path: Path) -> None:
     store = open_store(url)
-    store.load_world(World((volunteer("v1", 1.0), volunteer("v2", 3.0)), (activity(),)))
+    store.load_world(World((volunteer("v1", 1.0), volunteer("v2", 3.0)), (activity(shifts=(upcoming_shift(),)),)))
     admin = Account("acct_admin", "admin", "admin")
     store.create_account(admin)
     store.close()
