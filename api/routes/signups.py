@@ -15,6 +15,7 @@ import hmac
 import html
 import json
 import secrets
+from collections import Counter
 from datetime import UTC, datetime
 from datetime import date as date_type
 from typing import Annotated, Any
@@ -39,6 +40,7 @@ from api.schemas import Strict
 from api.service import Live
 from matcher.calendar import epoch_seconds
 from matcher.errors import NotFoundError
+from matcher.interchange import record_to_json
 from matcher.recognition import Tiers
 from matcher.store.operations import CHECK_IN_OPENS_S, Idempotency, Signup
 
@@ -446,6 +448,36 @@ def hours(
         "next_tier_hours": standing.next_tier_hours,
         "hours_to_next": standing.hours_to_next,
         "entries": [e.to_json() for e in entries],
+        "earlier_service": earlier_service(service, volunteer_id, entries),
+    }
+
+
+EARLIER_SHOWN = 20
+
+
+def earlier_service(service: Live, volunteer_id: str, entries: list[Any]) -> dict[str, Any]:
+    """Service done before volmatch recorded hours (imported history): it feeds the ranking's
+    past-service factor, so the volunteer sees it too, apart from the ledger's hours (it earns
+    no stars: nobody in volmatch approved it). A record counts as earlier when its shift is
+    neither in the ledger nor one the volunteer signed up for here, and (without a shift) it
+    is not the record of an approved claim (a ``manual`` entry for the same activity and hours)."""
+    here = {e.shift_id for e in entries} | {s.shift_id for s in service.store.ops.signups_of(volunteer_id)}
+    claims = Counter((e.activity_id, round(e.hours, 4)) for e in entries if e.kind == "manual")
+    earlier = []
+    for r in service.store.service_records_of(volunteer_id):
+        if r.shift_id is not None and r.shift_id in here:
+            continue
+        if r.shift_id is None and claims[(r.activity_id, round(r.hours, 4))] > 0:
+            claims[(r.activity_id, round(r.hours, 4))] -= 1
+            continue
+        earlier.append(r)
+    served = [r for r in earlier if r.attended]
+    return {
+        "hours": round(sum(r.hours for r in served), 2),
+        "attended": len(served),
+        "missed": len(earlier) - len(served),
+        "activities": len({r.activity_id for r in served}),
+        "latest": [record_to_json(r) for r in sorted(earlier, key=lambda r: r.date, reverse=True)[:EARLIER_SHOWN]],
     }
 
 

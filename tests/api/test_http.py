@@ -670,3 +670,26 @@ def test_a_plain_date_is_midnight_in_the_city(app_client: tuple[TestClient, dict
     after = client.get(f"/api/v1/activities?from={(day + timedelta(days=1)).isoformat()}", headers=h)
     assert after.json()["total"] < plain.json()["total"]
     assert client.get("/api/v1/activities?from=2026-02-30", headers=h).status_code == 422
+
+
+def test_the_service_page_shows_earlier_service_apart_from_volmatch_hours(
+    app_client: tuple[TestClient, dict[str, str], str],
+) -> None:
+    """Imported history feeds the ranking ("served before"): the volunteer sees it too."""
+    client, tokens, _ = app_client
+    h = auth(tokens, "volunteer")
+    page = client.get("/api/v1/volunteers/v1/service", headers=h).json()
+    assert page["total_hours"] == 0 and page["entries"] == []
+    assert page["earlier_service"]["hours"] == 4.0 and page["earlier_service"]["activities"] == 1
+    assert page["earlier_service"]["latest"][0]["activity_id"] == "a1"
+    claim = client.post(
+        "/api/v1/service-records",
+        json={"volunteer_id": "v1", "activity_id": "a1", "date": "2026-11-20", "hours": 2.5},
+        headers=h,
+    )
+    assert claim.status_code in (200, 201), claim.text
+    approved = client.post(f"/api/v1/service-records/{claim.json()['id']}/approve", headers=auth(tokens, "organiser"))
+    assert approved.status_code == 201, approved.text
+    after = client.get("/api/v1/volunteers/v1/service", headers=h).json()
+    assert after["total_hours"] == 2.5  # volmatch's own hours, counted once
+    assert after["earlier_service"]["hours"] == 4.0  # and not again as earlier service
