@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import numpy as np
 import orjson
 import typer
 from rich.console import Console
@@ -30,6 +31,7 @@ from rich.table import Table
 
 from api import bench as bench_mod
 from api import service
+from api.schemas import CITY_ZONE
 from api.settings import Settings
 from matcher.errors import MatcherError
 from matcher.index import MatchIndex
@@ -205,12 +207,55 @@ def _counts_text(counts: dict[str, int]) -> str:
     return ", ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in counts.items())
 
 
-def _print_ranking(r: Ranking, as_json: bool, title: str, with_shift: bool, lang: str = "en") -> None:
+def _activities_of(index: MatchIndex, organisation: str) -> list[str]:
+    """The live activities of ``organisation`` (an unknown one is an error, not an empty plan)."""
+    code = index.organisations.get(organisation)
+    if code is None:
+        _fail(f"no activities of organisation {organisation!r}")
+    rows = np.flatnonzero((index.a_org.data == code) & index.a_alive.data)
+    return [index.a_ids[int(r)] for r in rows]
+
+
+def _between(index: MatchIndex, shift_ids: list[str], starts_from: str | None, starts_to: str | None) -> list[str]:
+    """The shifts starting in [from, to) (plain dates are midnight in the city's zone)."""
+    lo = -np.inf if starts_from is None else _instant(starts_from, "--from").timestamp()
+    hi = np.inf if starts_to is None else _instant(starts_to, "--to").timestamp()
+    return [s for s in shift_ids if lo <= index.s_start.data[index.shift_row(s)] < hi]
+
+
+def _instant(text: str, option: str) -> datetime:
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), datetime.min.time(), CITY_ZONE)
+        found = datetime.fromisoformat(text)
+    except ValueError:
+        _fail(f"{option}: {text!r} is not a date (2026-12-05) or a time with its offset")
+    if found.tzinfo is None:
+        _fail(f"{option}: {text!r} has no offset; write 2026-12-05T08:00:00+08:00 or a plain date")
+    return found
+
+
+def _title(store: Store, activity_id: str) -> str:
+    found = store.get_activity(activity_id)
+    return "" if found is None else found.title
+
+
+WIDE_TERMINAL = 140
+"""Columns from which a ranking table also shows each factor's part."""
+
+
+def _print_ranking(
+    r: Ranking, as_json: bool, title: str, with_shift: bool, lang: str = "en", names: dict[str, str] | None = None
+) -> None:
+    """A ranking as a table (``names``: each id's title, or a volunteer's name and district),
+    or as JSON; reasons one per line, wrapped at the terminal's width."""
+    names = names or {}
     if as_json:
         rows: list[dict[str, Any]] = []
         for m in r.matches:
             item: dict[str, Any] = {
                 "id": m.id,
+                "name": names.get(m.id, ""),
                 "score": m.score,
                 "parts": dict(m.parts),
                 "reasons": [str(x) for x in m.reasons],
@@ -218,28 +263,35 @@ def _print_ranking(r: Ranking, as_json: bool, title: str, with_shift: bool, lang
             if with_shift:
                 item["shift_id"] = m.shift_id
             rows.append(item)
-        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        note = None if r.note is None else r.note.to_json()
+        sys.stdout.write(json.dumps({"matches": rows, "note": note, "excluded": dict(r.excluded)},
+                                    ensure_ascii=False, indent=2) + "\n")  # fmt: skip
         return
     if not r.matches:
-        why = str(r.note) if r.note else "nobody eligible"
+        why = (r.note.zh if lang == "zh" else r.note.en) if r.note else "nobody eligible"
         excluded = ", ".join(f"{k}: {v:,}" for k, v in sorted(r.excluded.items(), key=lambda kv: -kv[1]))
         out.print(f"no matches ({why})" + (f"; excluded {excluded}" if excluded else ""))
         return
-    table = Table(title=title, show_lines=False)
+    # The per-factor parts only where the terminal has room for them (always in --json).
+    parts = list(r.matches[0].parts) if out.width >= WIDE_TERMINAL else []
+    table = Table(title=title, show_lines=True)
     table.add_column("#", justify="right")
-    table.add_column("id")
+    table.add_column("id / name", ratio=1, min_width=14, overflow="fold")
     if with_shift:
-        table.add_column("shift")
+        table.add_column("shift", no_wrap=True)
     table.add_column("score", justify="right")
-    for name in r.matches[0].parts:
+    for name in parts:
         table.add_column(name.replace("_", " "), justify="right")
-    table.add_column("reasons", ratio=1, min_width=30)
+    table.add_column("reasons", ratio=2, min_width=24, overflow="fold")
     for i, m in enumerate(r.matches, 1):
-        cells = [str(i), m.id] + ([m.shift_id or ""] if with_shift else []) + [f"{m.score:.3f}"]
-        cells += [f"{v:.2f}" for v in m.parts.values()]
-        cells.append("; ".join(x.zh if lang == "zh" else x.en for x in m.reasons))
+        label = f"{m.id}\n{names[m.id]}" if names.get(m.id) else m.id
+        cells = [str(i), label] + ([m.shift_id or ""] if with_shift else []) + [f"{m.score:.3f}"]
+        cells += [f"{m.parts[name]:.2f}" for name in parts]
+        cells.append("\n".join(x.zh if lang == "zh" else x.en for x in m.reasons))
         table.add_row(*cells)
     out.print(table)
+    if r.note is not None:
+        out.print(r.note.zh if lang == "zh" else r.note.en)
 
 
 @recommend_app.command("volunteers")
@@ -263,10 +315,16 @@ def recommend_volunteers_cmd(
     with _store(db) as store:
         index = _index(store, instant)
         try:
-            r = service.volunteers_for(index, activity, now=instant, shift_id=shift, k=k, radius_km=radius_km)
+            # As the API shows an organiser: distances as bands, never exact.
+            r = service.volunteers_for(
+                index, activity, now=instant, shift_id=shift, k=k, radius_km=radius_km, distance_mode="band"
+            )
+            cards = store.volunteer_cards([m.id for m in r.matches])
+            title = _title(store, activity)
         except MatcherError as e:
             _fail(str(e))
-    _print_ranking(r, as_json, f"volunteers for {activity}", with_shift=shift is None, lang=lang)
+    names = {v: " · ".join(x for x in card if x) for v, card in cards.items()}
+    _print_ranking(r, as_json, f"volunteers for {activity} {title}", with_shift=shift is None, lang=lang, names=names)
 
 
 @recommend_app.command("activities")
@@ -284,9 +342,10 @@ def recommend_activities_cmd(
         index = _index(store, instant)
         try:
             r = service.activities_for(index, volunteer, now=instant, k=k)
+            names = {m.id: _title(store, m.id) for m in r.matches}
         except MatcherError as e:
             _fail(str(e))
-    _print_ranking(r, as_json, f"activities for {volunteer}", with_shift=True, lang=lang)
+    _print_ranking(r, as_json, f"activities for {volunteer}", with_shift=True, lang=lang, names=names)
 
 
 @app.command()
@@ -468,8 +527,15 @@ def model_deactivate(db: DbOption = None) -> None:
 @app.command()
 def allocate(
     activity: Annotated[
-        list[str], typer.Option("--activity", help="An activity of the campaign (repeat for more)")
-    ],
+        list[str] | None, typer.Option("--activity", help="An activity of the campaign (repeat for more)")
+    ] = None,
+    organisation: Annotated[
+        str | None, typer.Option("--organisation", help="Every open activity of this organisation")
+    ] = None,
+    starts_from: Annotated[
+        str | None, typer.Option("--from", help="Only shifts starting on or after this date or time")
+    ] = None,
+    starts_to: Annotated[str | None, typer.Option("--to", help="Only shifts starting before this date or time")] = None,
     max_shifts: Annotated[int, typer.Option(min=1, max=50, help="Shifts one volunteer may be given")] = 2,
     max_hours_per_week: Annotated[
         float | None, typer.Option(min=0.5, help="Hours one volunteer may be given a week")
@@ -498,7 +564,11 @@ def allocate(
     with _progress() as bar:
         task = bar.add_task("ranking candidates for each shift", total=None)
         try:
-            shift_ids = allocation.campaign_shifts(index, now=instant, activity_ids=activity)
+            activity_ids = list(activity or []) + (_activities_of(index, organisation) if organisation else [])
+            if not activity_ids:
+                _fail("name the campaign: --activity (repeatable) or --organisation")
+            shift_ids = _between(index, allocation.campaign_shifts(index, now=instant, activity_ids=activity_ids),
+                                 starts_from, starts_to)  # fmt: skip
             slots, pairs = allocation.campaign(
                 index, shift_ids, now=instant,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
@@ -510,8 +580,12 @@ def allocate(
         bar.add_task(f"solving for {len(slots):,} shifts, {len(pairs):,} candidate pairs", total=None)
         plan = allocation.allocate(slots, pairs, limits, fairness)
         greedy = allocation.greedy(slots, pairs, limits)
+        fair = spread > 0 or newcomer_share > 0
+        unfair = allocation.allocate(slots, pairs, limits, allocation.Fairness()) if fair else plan
+    cost = unfair.total_score - plan.total_score
     if as_json:
-        document = {"shifts": len(slots), "candidate_pairs": len(pairs), **plan.to_json(), "greedy": greedy.figures()}
+        document = {"shifts": len(slots), "candidate_pairs": len(pairs), **plan.to_json(), "greedy": greedy.figures(),
+                    "fairness_cost": round(cost, 4) if fair else 0.0}  # fmt: skip
         sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
         return
     table = Table(title=f"{len(slots):,} shifts, {len(pairs):,} candidate pairs: the plan against greedy")
@@ -522,6 +596,11 @@ def allocate(
                       f"{p.assignment_gini:.3f}", str(p.max_load), f"{p.newcomer_share:.1%}",
                       "yes" if p.optimal else "no")  # fmt: skip
     out.print(table)
+    if fair:
+        share = cost / unfair.total_score if unfair.total_score else 0.0
+        out.print(f"fairness cost: the plan's total is {plan.total_score:.2f} against {unfair.total_score:.2f} "
+                  f"without --spread/--newcomer-share ({-cost:+.2f}, {-share:+.1%}): the price of spreading "
+                  "shifts and holding places for newcomers")  # fmt: skip
     for u in plan.unfilled[:20]:
         out.print(f"unfilled: {u['shift_id']} ({u['places']} places): {u['reason']}")
 

@@ -137,8 +137,11 @@ def volunteers_for(
     shift_id: str | None,
     k: int,
     radius_km: float | None,
+    distance_mode: str = "exact",
 ) -> Ranking:
-    return recommend_volunteers(index, activity_id, now=now, shift_id=shift_id, k=k, radius_km=radius_km)
+    return recommend_volunteers(
+        index, activity_id, now=now, shift_id=shift_id, k=k, radius_km=radius_km, distance_mode=distance_mode
+    )
 
 
 def activities_for(index: MatchIndex, volunteer_id: str, *, now: datetime, k: int) -> Ranking:

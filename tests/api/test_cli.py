@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -34,16 +35,22 @@ def test_load_recommend_export(tmp_path: Path) -> None:
         "recommend", "volunteers", "--activity", "a1", "--json", "--now", "2026-11-28T09:00:00+08:00", db=db
     )
     assert r.returncode == 0, r.stderr
-    results = json.loads(r.stdout)
+    results = json.loads(r.stdout)["matches"]
     assert [x["id"] for x in results] == ["v1"]
-    assert set(results[0]) == {"id", "score", "parts", "reasons", "shift_id"}
+    assert set(results[0]) == {"id", "name", "score", "parts", "reasons", "shift_id"}
+    assert results[0]["name"].startswith("王芳")
     assert "持有急救证 / holds first aid certificate" in results[0]["reasons"]
+    # An organiser's view: distances as bands, as the API shows them, never kilometres.
+    assert not any(re.search(r"\d\.\d km", x) for x in results[0]["reasons"]), results[0]["reasons"]
     r = volmatch(
         "recommend", "activities", "--volunteer", "v1", "--json", "--now", "2026-11-28T09:00:00+08:00", db=db
     )
-    assert [(x["id"], x["shift_id"]) for x in json.loads(r.stdout)] == [("a1", "s1")]
+    found = json.loads(r.stdout)["matches"]
+    assert [(x["id"], x["shift_id"]) for x in found] == [("a1", "s1")] and found[0]["name"]
     r = volmatch("recommend", "volunteers", "--activity", "a1", "--now", "2026-11-28T09:00:00+08:00", db=db)
-    assert "v1" in r.stdout and "holds first aid certificate" in r.stdout
+    assert "v1" in r.stdout and "王芳" in r.stdout and "holds first aid certificate" in r.stdout
+    # Reasons are wrapped at word boundaries, one per line: none is cut mid-word.
+    assert "holds first aid\n" not in r.stdout.replace("│", "").replace(" \n", "\n")
     r = volmatch("export", db=db)
     assert json.loads(r.stdout)["volunteers"][0]["name"] == "王芳"
 
@@ -292,6 +299,22 @@ def test_allocate_a_campaign_against_greedy(tmp_path: Path) -> None:
         assert set(a["parts"]) == {"skills", "distance", "availability", "past_service"}
     assert all(u["reason"] for u in plan["unfilled"])
     assert volmatch("allocate", "--activity", "nope", db=db).returncode == 2
+    # The same campaign named by its organisation and a date range; fairness says its cost.
+    by_org = volmatch("allocate", "--organisation", org, "--max-shifts", "1", "--from", "2026-12-01",
+                      "--now", "2026-12-01T00:00:00+08:00", "--json", db=db)  # fmt: skip
+    assert by_org.returncode == 0, by_org.stderr
+    assert json.loads(by_org.stdout)["shifts"] == plan["shifts"]
+    later = volmatch("allocate", "--organisation", org, "--from", "2026-12-15", "--to", "2026-12-29",
+                     "--now", "2026-12-01T00:00:00+08:00", "--json", db=db)  # fmt: skip
+    assert 0 < json.loads(later.stdout)["shifts"] < plan["shifts"]
+    fair = volmatch("allocate", "--organisation", org, "--spread", "0.3", "--newcomer-share", "0.2",
+                    "--now", "2026-12-01T00:00:00+08:00", db=db)  # fmt: skip
+    assert fair.returncode == 0 and "fairness cost" in fair.stdout, fair.stdout
+    fair_json = json.loads(volmatch("allocate", "--organisation", org, "--spread", "0.3", "--newcomer-share", "0.2",
+                                    "--now", "2026-12-01T00:00:00+08:00", "--json", db=db).stdout)  # fmt: skip
+    assert fair_json["fairness_cost"] >= -1e-6
+    assert volmatch("allocate", "--organisation", "nobody", db=db).returncode == 2
+    assert volmatch("allocate", db=db).returncode == 2
 
 
 def test_backup_and_restore_round_trip_and_refuse_what_they_should(tmp_path: Path) -> None:
