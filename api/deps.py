@@ -145,12 +145,18 @@ def own_volunteer(who: Caller, volunteer_id: str) -> None:
     raise NotFoundError("volunteer", volunteer_id)
 
 
+PUBLIC_KINDS = ("activity", "shift")
+"""Records anyone signed in may read: refused to other organisations with 403, not 404."""
+
+
 def own_organisation(who: Caller, organisation_id: str | None, *, kind: str, ident: str) -> None:
     """An organiser acts on their organisation's activities only; admins on any."""
     if who.role == "admin":
         return
     if who.role == "organiser" and who.account.organisation_id == organisation_id:
         return
+    if kind not in PUBLIC_KINDS:
+        raise NotFoundError(kind, ident)  # a private record's existence is not told
     # Postings are public, so their existence is no secret: say whose it is, not "no such".
     raise HTTPException(
         403, f"{kind} {ident!r} belongs to another organisation; you act for {who.account.organisation_id!r}"

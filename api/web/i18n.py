@@ -72,8 +72,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "password_short": ("密码至少8个字符", "The password needs at least 8 characters"),
     "name_taken": ("该登录名已被使用", "That sign-in name is taken"),
     "name_long": ("名称须为1到200个字符", "Names are 1 to 200 characters"),
-    "showing": ("显示", "Showing"),
-    "of": ("共", "of"),
+    "showing_n": ("缺口最大的 {shown} 行，共 {total} 行", "The {shown} rows with the largest gaps, of {total}"),
+    "largest_shortages": ("缺口最大", "Largest shortages"),
+    "no_shortage": ("所选范围内没有缺口", "No shortage in this selection"),
+    "online": ("线上", "online"),
     "confirm_cancel": ("确定取消这个报名吗？", "Cancel this sign-up?"),
     "confirm_plan": ("确定向方案中的所有人发出邀请吗？", "Send an invitation to everyone in the plan?"),
     "display_name": ("姓名", "Name"),
@@ -172,8 +174,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "active": ("使用中", "active"),
     "no_models": ("还没有训练过模型", "No model trained yet"),
     "legend_gap": (
-        "红色：需求时长多于志愿者空闲时长（越深缺口越大）；绿色：空闲多于需求",
-        "Red: more hours asked than volunteers are free (darker: a larger gap); green: more free than asked",
+        "红色：需求时长多于志愿者空闲时长的缺口（各类别、各星期几相加，越深越大）；浅绿：没有缺口",
+        "Red: hours asked beyond the hours volunteers are free, summed over categories and weekdays (darker: larger); pale green: no shortage",
     ),
     "suppressed": ("人数少于5人的区域不显示", "Areas with fewer than 5 volunteers are not shown"),
     # errors

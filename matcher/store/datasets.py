@@ -15,7 +15,9 @@ from matcher.errors import ValidationError
 
 
 def scistarter(path: Path) -> tuple[pd.DataFrame, dict[str, set[str]], dict[str, bool]]:
-    """SciStarter's joins (``user``, ``item``), each project's topics and its online flag."""
+    """SciStarter's joins (``user``, ``item``), each project's topics and its online flag; the
+    projects ``non_active_projects.csv`` lists as inactive are left out everywhere (nobody can
+    join them now, so recommending them would be a wrong answer scored as right)."""
     needed = ("user_project_matrix.csv", "projects_data.csv", "projects_info.csv")
     missing = [name for name in needed if not (path / name).is_file()]
     if missing:
@@ -30,6 +32,11 @@ def scistarter(path: Path) -> tuple[pd.DataFrame, dict[str, set[str]], dict[str,
     }
     flags = pd.read_csv(path / "projects_info.csv")
     online = {str(p): bool(o) for p, o in zip(flags["project"], flags["is_online"], strict=True)}
+    inactive_file = path / "non_active_projects.csv"
+    inactive = set(pd.read_csv(inactive_file)["project"].astype(str)) if inactive_file.is_file() else set()
+    joins = joins[~joins["item"].isin(inactive)]
+    topics = {p: t for p, t in topics.items() if p not in inactive}
+    online = {p: o for p, o in online.items() if p not in inactive}
     return joins, topics, online
 
 

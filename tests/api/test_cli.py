@@ -212,15 +212,18 @@ def test_evaluate_scistarter_prints_every_method_as_json(tmp_path: Path) -> None
     missing = volmatch("evaluate", "scistarter", "--path", str(tmp_path), db=tmp_path / "x.db")
     assert missing.returncode == 2 and "not the SciStarter dataset folder" in missing.stderr
     done = volmatch(
-        "evaluate", "scistarter", "--path", str(dataset("scistarter")), "--json", db=tmp_path / "x.db"
+        "evaluate", "scistarter", "--path", str(dataset("scistarter")), "--seeds", "3", "--json", db=tmp_path / "x.db"
     )
     assert done.returncode == 0, done.stderr
-    table = json.loads(done.stdout)
+    document = json.loads(done.stdout)
+    assert document["seeds"] == [3] and document["users"] > 0
+    table = document["methods"]
     assert {"popularity", "collaborative", "default", "learned"} <= set(table)
     for figures in table.values():
-        assert 0 <= figures["ndcg_at_10"] <= figures["hr_at_10"] <= 1
-        low, high = figures["mrr_ci95"]
-        assert low <= figures["mrr"] <= high
+        assert 0 <= figures["ndcg_at_10"]["mean"] <= figures["hr_at_10"]["mean"] <= 1
+        assert figures["mrr"]["min"] <= figures["mrr"]["mean"] <= figures["mrr"]["max"]
+        assert figures["mrr"]["per_seed"] == [figures["mrr"]["mean"]]
+    assert volmatch("evaluate", "scistarter", "--seeds", "a,b", db=tmp_path / "x.db").returncode == 2
 
 
 def test_train_stores_a_model_that_recovers_the_demo_citys_hidden_preferences(tmp_path: Path) -> None:

@@ -78,7 +78,7 @@ def test_views_and_ratings_are_recorded_for_those_who_may_give_them(api: Api) ->
     viewed = {"kind": "viewed", "volunteer_id": "v1", "shift_id": "s1"}
     assert client.post("/api/v1/feedback", headers=h["v1"], json=viewed).status_code == 201
     assert client.post("/api/v1/feedback", headers=h["v2"], json=viewed).status_code == 404  # not theirs
-    assert client.post("/api/v1/feedback", headers=h["o2"], json=viewed).status_code == 404  # not their shift
+    assert client.post("/api/v1/feedback", headers=h["o2"], json=viewed).status_code == 403  # not their shift
     rating = {"kind": "rating", "volunteer_id": "v1", "shift_id": "s1", "value": 5}
     assert client.post("/api/v1/feedback", headers=h["o1"], json=rating).status_code == 409  # no place held
     assert client.post("/api/v1/shifts/s1/signups", headers=h["v1"]).status_code == 201

@@ -253,7 +253,10 @@ def test_every_write_shows_in_the_next_answer_to_the_same_question(taxonomy: Tax
     city = generate_city(3000, 60, 3000, seed=8, as_of=AS_OF)
     world = city.to_world()
     index = MatchIndex.from_world(world, taxonomy, AS_OF)
-    asked = [a for a in world.activities[:20] if recommend_volunteers(index, a.id, now=NOW, k=5).matches]
+    # In-person postings of one shift: moving a volunteer away, or booking them, must matter.
+    asked = [a for a in world.activities[:40] if not a.online and len(a.shifts) == 1
+             and recommend_volunteers(index, a.id, now=NOW, k=5).matches]  # fmt: skip
+    assert len(asked) >= 2
     assert asked
 
     def answers() -> list[list[tuple[str, float]]]:

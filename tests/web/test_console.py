@@ -467,20 +467,55 @@ def test_the_api_documentation_works_without_the_internet(server: tuple[str, dic
 
 
 @pytest.fixture(scope="module")
-def demo_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``make run``'s city: ``volmatch demo`` with its defaults, served."""
+def demo_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """``make run``'s city: ``volmatch demo`` with its defaults, served; and an analyst's token."""
     tmp = tmp_path_factory.mktemp("demo")
     url = f"sqlite:///{tmp / 'demo.db'}"
     subprocess.run([sys.executable, "-m", "api.cli", "demo", "--db", url], check=True, capture_output=True)
+    store = open_store(url)
+    analyst = Account("acct_demo_an", "demo_analyst", "analyst")
+    store.create_account(analyst)
+    store.close()
     with Served(url, SECRET, tmp / "serve.log", workers=1) as served:
-        yield served.base
+        yield served.base, issue_token(analyst, SECRET, now=utcnow(), ttl_hours=2)
 
 
-def test_a_new_volunteer_in_the_demo_city_gets_recommendations(demo_city: str, browser: Browser) -> None:
+OVERLAPS = """() => {
+  const boxes = Array.from(document.querySelectorAll('#gap-map text')).map(t => t.getBoundingClientRect());
+  let n = 0;
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const a = boxes[i], b = boxes[j];
+    if (a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom) n++;
+  }
+  return [boxes.length, n];
+}"""
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_the_demo_citys_gap_map_shows_its_shortages(demo_city: tuple[str, str], browser: Browser, width: int) -> None:
+    base, token = demo_city
+    a = Visit(browser, base, token, width=width)
+    a.go("/analytics")
+    labels, overlapping = a.page.evaluate(OVERLAPS)
+    assert labels >= 10 and overlapping == 0
+    fills = a.page.locator("#gap-map path").evaluate_all("ps => ps.map(p => p.getAttribute('fill'))")
+    assert any(f not in ("#e5f5e0", "#c9d1da") for f in fills), fills  # some district is short
+    assert any(f == "#e5f5e0" for f in fills), fills  # and some is not
+    shortages = a.page.locator("#shortages").inner_text()
+    assert "线上" in shortages and ("临安区" in shortages or "桐庐县" in shortages), shortages
+    assert a.page.locator("#gaps tbody tr").count() == 60
+    assert "缺口最大的 60 行，共" in a.page.locator("main").inner_text()
+    gaps = [float(x) for x in a.page.locator("#gaps tbody tr td:nth-child(6)").all_inner_texts() if x != "—"]
+    assert gaps == sorted(gaps, reverse=True) and gaps[0] > 0  # the largest gaps first
+    a.close()
+
+
+def test_a_new_volunteer_in_the_demo_city_gets_recommendations(demo_city: tuple[str, str], browser: Browser) -> None:
     """Register with a birth date, fill in skills and free hours: at least five activities."""
+    base, _ = demo_city
     context = browser.new_context(viewport={"width": 360, "height": 800}, locale="zh-CN")
     page = context.new_page()
-    page.goto(f"{demo_city}/register")
+    page.goto(f"{base}/register")
     page.fill("#account", "new_in_town")
     page.fill("#password", "a long enough password")
     page.fill("#name", "王小明")
@@ -488,7 +523,7 @@ def test_a_new_volunteer_in_the_demo_city_gets_recommendations(demo_city: str, b
     page.select_option("#district", "西湖区")
     page.click("#register button.primary")
     page.wait_for_load_state("networkidle")
-    assert page.url.startswith(f"{demo_city}/me/profile")
+    assert page.url.startswith(f"{base}/me/profile")
     page.fill("#skill-q", "急救")
     page.locator("#skill-results label", has_text="急救").first.wait_for()
     page.locator("#skill-results label", has_text="急救").first.locator("input").check()
@@ -498,7 +533,7 @@ def test_a_new_volunteer_in_the_demo_city_gets_recommendations(demo_city: str, b
     page.click("#profile button.primary")
     page.wait_for_load_state("networkidle")
     assert "已保存" in page.locator(".flash.ok").inner_text()
-    page.goto(f"{demo_city}/me")
+    page.goto(f"{base}/me")
     assert page.locator("#recommendations li").count() >= 5, page.locator("main").inner_text()[:2000]
     context.close()
 
