@@ -12,11 +12,13 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $@
 
-## run: build the demo city if absent, then serve it (embedded SQLite, no server needed)
+## run: build the demo city if absent, then serve it (embedded SQLite, no server needed) on
+## http://127.0.0.1:$(PORT) (make run PORT=8001 for another port)
+PORT ?= 8000
 run: $(STAMP)
 	$(BIN)/volmatch demo --if-missing
 	$(BIN)/volmatch user demo
-	$(BIN)/volmatch serve
+	$(BIN)/volmatch serve --port $(PORT)
 
 ## test: linters and type checks, then the whole suite, PostGIS included (on TEST_PROCESSES
 ## processes; the tests that stop PostgreSQL run alone afterwards)

@@ -9,6 +9,7 @@ port, signs in as each demo role with a token and photographs each page in headl
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from api.auth import issue_token
 from api.settings import Settings
@@ -114,7 +115,42 @@ def shoot(base: str, token: dict[str, str]) -> list[Path]:
                             page.wait_for_load_state("networkidle")
                             shots.append(snap(page, f"organiser-edit-{size}-{lang}"))
                 context.close()
+            shots += newcomer(browser, base, size, width, height)
         browser.close()
+    return shots
+
+
+def newcomer(browser: Browser, base: str, size: str, width: int, height: int) -> list[Path]:
+    """A new volunteer's first minutes, in Chinese: register with a birth date, pick a skill and
+    free hours, see their recommendations; then a value the service refuses, and its message."""
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{base}/register")
+    page.fill("#account", f"newcomer-{size}-{secrets.token_hex(3)}")
+    page.fill("#password", "a long enough password")
+    page.fill("#name", "王小明")
+    page.fill("#birth_date", "1998-06-15")
+    page.select_option("#district", "西湖区")
+    page.click("#register button.primary")
+    page.wait_for_load_state("networkidle")
+    page.fill("#skill-q", "急救")
+    page.locator("#skill-results label", has_text="急救").first.wait_for()
+    page.locator("#skill-results label", has_text="急救").first.locator("input").check()
+    for day in ("sat", "sun"):
+        for hour in (8, 10, 12, 14):
+            page.check(f"#availability input[value='{day}:{hour}']")
+    page.click("#profile button.primary")
+    page.wait_for_load_state("networkidle")
+    page.goto(f"{base}/me")
+    shots = [snap(page, f"newcomer-{size}-zh")]
+    page.goto(f"{base}/me/profile")
+    page.check("#consent")
+    page.fill("#lat", "91")
+    page.fill("#lon", "120.1")
+    page.click("#profile button.primary")
+    page.wait_for_load_state("networkidle")
+    shots.append(snap(page, f"error-{size}-zh"))
+    context.close()
     return shots
 
 
