@@ -38,7 +38,8 @@ from api.auth import issue_token
 from api.service import Live
 from matcher.demo import generate_city
 from matcher.domain import World
-from matcher.store.base import Account, load_taxonomy, open_store
+from matcher.store.base import Account, load_taxonomy
+from matcher.store.connect import open_store
 
 SQL_TOP50 = """
 WITH shift AS (

@@ -36,7 +36,9 @@ from api.settings import Settings
 from matcher.errors import MatcherError
 from matcher.index import MatchIndex
 from matcher.ranking import Ranking
-from matcher.store.base import Store, load_taxonomy, open_store
+from matcher.store.base import Store, load_taxonomy
+from matcher.store.connect import open_store
+from matcher.vocabulary import Role
 
 app = typer.Typer(
     help="volmatch: match volunteers and activities.", no_args_is_help=True, add_completion=False
@@ -197,6 +199,13 @@ def demo(
         )
 
 
+def _live(store: Store, instant: datetime) -> service.Live:
+    """The service's own ranking over ``store``: what the API answers, the CLI answers."""
+    with _progress() as bar:
+        bar.add_task("building the index", total=None)
+        return service.Live(store, load_taxonomy(), instant.date())
+
+
 def _index(store: Store, instant: datetime) -> MatchIndex:
     with _progress() as bar:
         bar.add_task("building the index", total=None)
@@ -313,12 +322,11 @@ def recommend_volunteers_cmd(
     """Top-k volunteers for an activity (organisers)."""
     instant = _now(now)
     with _store(db) as store:
-        index = _index(store, instant)
+        live = _live(store, instant)
         try:
-            # As the API shows an organiser: distances as bands, never exact.
-            r = service.volunteers_for(
-                index, activity, now=instant, shift_id=shift, k=k, radius_km=radius_km, distance_mode="band"
-            )
+            # Ranked as the API ranks (the active model, if any); as an organiser sees them:
+            # distances as bands, never exact.
+            r = live.volunteers_for(activity, now=instant, shift_id=shift, k=k, radius_km=radius_km, banded=True)
             cards = store.volunteer_cards([m.id for m in r.matches])
             title = _title(store, activity)
         except MatcherError as e:
@@ -339,9 +347,9 @@ def recommend_activities_cmd(
     """Top-k activities, each with its best shift, for a volunteer."""
     instant = _now(now)
     with _store(db) as store:
-        index = _index(store, instant)
+        live = _live(store, instant)
         try:
-            r = service.activities_for(index, volunteer, now=instant, k=k)
+            r = live.activities_for(volunteer, now=instant, k=k)
             names = {m.id: _title(store, m.id) for m in r.matches}
         except MatcherError as e:
             _fail(str(e))
@@ -848,7 +856,7 @@ app.add_typer(user_app, name="user")
 
 @user_app.command("create")
 def user_create(
-    role: Annotated[str, typer.Option(help="volunteer, organiser, analyst or admin")],
+    role: Annotated[Role, typer.Option(help="What the account may do")],
     name: Annotated[str, typer.Option(help="Sign-in name (unique)")],
     org: Annotated[str | None, typer.Option("--org", help="The organiser's organisation id")] = None,
     volunteer: Annotated[

@@ -30,7 +30,8 @@ from api.routes import (
 )
 from api.service import Live
 from api.settings import Settings
-from matcher.store.base import load_taxonomy, open_store
+from matcher.store.base import load_taxonomy
+from matcher.store.connect import open_store
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

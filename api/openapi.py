@@ -25,6 +25,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from matcher.vocabulary import Role
+
 PROBLEM = {
     "title": "Problem",
     "type": "object",
@@ -32,7 +34,7 @@ PROBLEM = {
     "required": ["detail"],
 }
 _SENTENCE = {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]}
-ROLES = {"volunteer", "organiser", "analyst", "admin"}
+ROLES = set(Role)
 WRITES = {"post", "put", "patch", "delete"}
 NO_DATABASE = {"/health"}
 

@@ -129,27 +129,6 @@ def build_index(store: Store, taxonomy: Taxonomy, as_of: date) -> MatchIndex:
     return MatchIndex.from_world(store.snapshot(), taxonomy, as_of)
 
 
-def volunteers_for(
-    index: MatchIndex,
-    activity_id: str,
-    *,
-    now: datetime,
-    shift_id: str | None,
-    k: int,
-    radius_km: float | None,
-    distance_mode: str = "exact",
-) -> Ranking:
-    return recommend_volunteers(
-        index, activity_id, now=now, shift_id=shift_id, k=k, radius_km=radius_km, distance_mode=distance_mode
-    )
-
-
-def activities_for(index: MatchIndex, volunteer_id: str, *, now: datetime, k: int) -> Ranking:
-    if k < 1:
-        raise ValidationError("k", "must be at least 1")
-    return recommend_activities(index, volunteer_id, now=now, k=k)
-
-
 # --------------------------------------------------------------------------------------------
 # The running service: one store, one index kept in step with every write
 

@@ -44,7 +44,8 @@ from rich.table import Table
 from api.auth import issue_token
 from matcher.demo import generate_city
 from matcher.domain import World
-from matcher.store.base import Account, open_store
+from matcher.store.base import Account
+from matcher.store.connect import open_store
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_URL = os.environ.get("VOLMATCH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from api.auth import issue_token
 from api.settings import Settings
-from matcher.store.base import open_store
+from matcher.store.connect import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "screenshots"

@@ -15,10 +15,11 @@ from matcher.domain import GeoPoint
 from matcher.errors import NotFoundError, ValidationError
 from matcher.interchange import activity_to_json, parse_activity
 from matcher.ranking import Ranking
+from matcher.vocabulary import ROLES
 
 router = APIRouter(prefix="/api/v1/activities", tags=["activities"])
 MAX_RADIUS_KM = 200.0
-SIGNED_IN = ("volunteer", "organiser", "analyst", "admin")
+SIGNED_IN = ROLES
 
 
 @router.post("", status_code=201, **policy("organisers post for their organisation", "organiser", "admin"))

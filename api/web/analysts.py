@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.routes import demand, learning
-from api.web import page_as, problem, render
+from api.web.base import page_as, problem, render
 from matcher.domain import category_label
 from matcher.errors import MatcherError
 from matcher.gaps import WEEKDAYS

@@ -24,7 +24,7 @@ from api.routes.signups import HoursIn, SignupIn
 from api.schemas import ActivityIn, ActivityPatch
 from api.service import Live
 from api.views import volunteer_cards
-from api.web import Page, attempt, back, form_of, page_as, problem, render
+from api.web.base import Page, attempt, back, form_of, page_as, problem, render
 from api.web.shifts import describe
 from matcher.errors import MatcherError, ValidationError
 

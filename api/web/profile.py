@@ -22,7 +22,7 @@ from api.auth import hash_password, issue_token, new_account_id, utcnow
 from api.geocoding import fill_point
 from api.routes import volunteers
 from api.schemas import ConsentIn, VolunteerPatch
-from api.web import (
+from api.web.base import (
     SESSION,
     SESSION_HOURS,
     Page,

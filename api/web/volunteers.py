@@ -11,8 +11,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.routes import signups, volunteers
 from api.routes.signups import CheckIn
-from api.web import Page, attempt, form_of, page_as, render
+from api.web.base import Page, attempt, form_of, page_as, render
 from api.web.shifts import describe
+from matcher.vocabulary import HOLDING
 
 router = APIRouter(include_in_schema=False)
 
@@ -25,7 +26,7 @@ async def home(request: Request) -> Response:
     ranking = await volunteers.recommended_activities(volunteer_id, who, service, page.now, k=10)
     mine = service.store.ops.signups_of(volunteer_id)
     offers = [_offer(page, m) for m in ranking["matches"] if m.get("shift_id")]
-    held = {s.shift_id for s in mine if s.status in ("confirmed", "waitlisted", "offered", "invited")}
+    held = {s.shift_id for s in mine if s.status in HOLDING}
     return render(
         page,
         "volunteer_home.html",

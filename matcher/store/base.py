@@ -16,8 +16,7 @@ from matcher.store.needs import Needs
 from matcher.store.observations import Observations
 from matcher.store.operations import Operations
 from matcher.store.preferences import Preferences
-
-ROLES = ("volunteer", "organiser", "analyst", "admin")
+from matcher.vocabulary import ROLES
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,20 +132,6 @@ class Store(Protocol):
         (UTC seconds), and located within ``radius_km`` of ``near`` or online; every filter is
         optional. The distance filter may let a few more through: the caller measures."""
         ...
-
-
-def open_store(url: str, *, query_timeout_s: float | None = None) -> Store:
-    """``postgresql://...`` (PostGIS), ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``
-    or a bare file path (SQLite). With ``query_timeout_s``, a database call running longer is
-    cancelled (bulk loads, migrations and snapshots excepted): what the service uses, so that
-    one slow request cannot hold up the rest."""
-    if url.startswith(("postgresql://", "postgres://")):
-        from matcher.store.postgis import PostgisStore
-
-        return PostgisStore(url, query_timeout_s=query_timeout_s)
-    from matcher.store.sqlite import SqliteStore
-
-    return SqliteStore(sqlite_file(url), query_timeout_s=query_timeout_s)
 
 
 def sqlite_file(url: str) -> Path:

@@ -37,6 +37,7 @@ from typing import Any, Protocol
 from matcher.domain import ServiceRecord
 from matcher.errors import ConflictError, NotFoundError, ValidationError
 from matcher.outcomes import OUTCOMES
+from matcher.vocabulary import SignupStatus
 
 HOLDING = ("confirmed", "offered")
 ACTIVE = ("confirmed", "offered", "waitlisted")
@@ -58,7 +59,7 @@ class Signup:
     id: str
     shift_id: str
     volunteer_id: str
-    status: str
+    status: SignupStatus
     seq: int
     created_s: int
     offered_until_s: int | None = None
@@ -785,7 +786,7 @@ def _signup(r: tuple[Any, ...]) -> Signup:
         str(r[0]),
         str(r[1]),
         str(r[2]),
-        str(r[3]),
+        SignupStatus(r[3]),
         int(r[4]),
         int(r[5]),
         None if r[6] is None else int(r[6]),

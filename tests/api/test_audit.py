@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from matcher.store.base import open_store
+from matcher.store.connect import open_store
 from tests.api import test_http
 from tests.api.test_http import auth
 

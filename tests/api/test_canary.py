@@ -18,7 +18,8 @@ import pytest
 from api.auth import issue_token, utcnow
 from matcher.domain import GeoPoint, World
 from matcher.geo import matching_cell
-from matcher.store.base import Account, open_store
+from matcher.store.base import Account
+from matcher.store.connect import open_store
 from tests.api.served import Served, role_accounts
 from tests.api.test_served_operations import next_saturday
 from tests.conftest import activity, volunteer

@@ -356,3 +356,45 @@ def test_backup_and_restore_round_trip_and_refuse_what_they_should(tmp_path: Pat
     assert refused.returncode == 2 and "not a volmatch database" in refused.stderr
     assert content(db) == before
     assert volmatch("backup", str(tmp_path / "x.db"), db="postgresql://postgres@127.0.0.1/test").returncode == 2
+
+
+@pytest.mark.parametrize("model", ["default", "learned"])
+def test_the_command_line_and_the_api_rank_alike(tmp_path: Path, model: str) -> None:
+    """``volmatch recommend`` ranks through the service, as the API does: the same ids and
+    scores for an admin, with the default weights and with a learned model active."""
+    from datetime import datetime, timedelta, timezone
+
+    from fastapi.testclient import TestClient
+
+    from api.auth import issue_token, utcnow
+    from api.main import create_app
+    from api.settings import Settings
+    from matcher.store.base import Account
+    from matcher.store.connect import open_store
+
+    db = tmp_path / "alike.db"
+    built = volmatch("demo", "--volunteers", "2000", "--activities", "120", "--records", "2000",
+                     "--outcomes", "200" if model == "learned" else "0", db=db)  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    if model == "learned":
+        trained = volmatch("train", "--activate", db=db)
+        assert trained.returncode == 0, trained.stderr
+    when = "2026-12-01T09:00:00+08:00"
+    cli = volmatch("recommend", "volunteers", "--activity", "a000001", "-k", "10", "--json", "--now", when, db=db)
+    assert cli.returncode == 0, cli.stderr
+    from_cli = [(m["id"], m["shift_id"], m["score"]) for m in json.loads(cli.stdout)["matches"]]
+    store = open_store(f"sqlite:///{db}")
+    admin = Account("acct_alike_admin", "alike_admin", "admin")
+    store.create_account(admin)
+    store.close()
+    secret = "a" * 40
+    now = datetime(2026, 12, 1, 9, tzinfo=timezone(timedelta(hours=8)))
+    settings = Settings(database_url=f"sqlite:///{db}", environment="test", secret_key=secret)
+    with TestClient(create_app(settings, clock=lambda: now)) as client:
+        headers = {"Authorization": f"Bearer {issue_token(admin, secret, now=utcnow(), ttl_hours=1)}"}
+        api = client.get("/api/v1/activities/a000001/recommended-volunteers?k=10", headers=headers)
+        assert api.status_code == 200, api.text
+        if model == "learned":
+            assert api.json()["model_version"] != "default"
+    from_api = [(m["id"], m["shift_id"], m["score"]) for m in api.json()["matches"]]
+    assert from_cli and from_cli == from_api

@@ -21,7 +21,8 @@ from api.settings import Settings
 from matcher.demo import DISTRICTS, generate_city, nearest_district
 from matcher.domain import GeoPoint
 from matcher.geo import DISTANCE_BANDS_KM, haversine_km
-from matcher.store.base import Account, open_store
+from matcher.store.base import Account
+from matcher.store.connect import open_store
 from tests.conftest import NOW
 
 SECRET = "d" * 40

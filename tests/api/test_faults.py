@@ -30,7 +30,8 @@ import pytest
 
 from api.auth import issue_token, utcnow
 from matcher.domain import World
-from matcher.store.base import Account, open_store
+from matcher.store.base import Account
+from matcher.store.connect import open_store
 from tests.api.served import Served
 from tests.api.test_served_operations import next_saturday
 from tests.conftest import POSTGRES_URL, activity, volunteer

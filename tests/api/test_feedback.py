@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from api.service import Live
 from matcher import learning
-from matcher.store.base import open_store
+from matcher.store.connect import open_store
 from tests.api.test_signups import Clock, serve
 from tests.conftest import CST
 

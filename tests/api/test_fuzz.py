@@ -22,7 +22,7 @@ from api.auth import issue_token, utcnow
 from api.main import create_app
 from api.settings import Settings
 from matcher.domain import ServiceRecord, World
-from matcher.store.base import open_store
+from matcher.store.connect import open_store
 from tests.api.served import Served, role_accounts
 from tests.api.test_served_operations import next_saturday
 from tests.conftest import NOW, activity, volunteer

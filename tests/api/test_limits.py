@@ -23,7 +23,8 @@ from api.limits import Budget
 from api.main import create_app
 from api.settings import Settings
 from matcher.domain import World
-from matcher.store.base import Account, open_store
+from matcher.store.base import Account
+from matcher.store.connect import open_store
 from matcher.store.postgis import PostgisStore
 from tests.conftest import NOW, activity, volunteer
 

@@ -29,7 +29,8 @@ from api.settings import Settings
 from matcher import columns
 from matcher.domain import GeoPoint, World
 from matcher.geo import MATCHING_CELL_KM, haversine_km, matching_cell
-from matcher.store.base import Account, open_store
+from matcher.store.base import Account
+from matcher.store.connect import open_store
 from tests.conftest import NOW, WEST_LAKE, activity, volunteer
 
 SECRET = "p" * 40

@@ -14,7 +14,8 @@ import pytest
 
 from api.auth import issue_token, utcnow
 from matcher.domain import Shift, World
-from matcher.store.base import Account, open_store
+from matcher.store.base import Account
+from matcher.store.connect import open_store
 from tests.api.served import Served
 from tests.conftest import CST, activity, volunteer
 

@@ -18,7 +18,8 @@ from api.main import create_app
 from api.settings import Settings
 from matcher.domain import World
 from matcher.recognition import NATIONAL_STARS, Tiers
-from matcher.store.base import Account, open_store
+from matcher.store.base import Account
+from matcher.store.connect import open_store
 from tests.conftest import CST, NOW, activity, saturday_shift, volunteer
 
 SECRET = "g" * 40

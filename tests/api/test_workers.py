@@ -19,7 +19,8 @@ from api.auth import issue_token, utcnow
 from api.service import Live
 from matcher.domain import World
 from matcher.skills import Taxonomy
-from matcher.store.base import Account, open_store
+from matcher.store.base import Account
+from matcher.store.connect import open_store
 from tests.api.served import Served
 from tests.conftest import AS_OF, NOW, activity, upcoming_shift, volunteer
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from matcher import observed
-from matcher.store.base import open_store
+from matcher.store.connect import open_store
 from matcher.store.datasets import nyc_service, timebanks
 from tests.conftest import dataset
 

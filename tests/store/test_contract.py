@@ -17,7 +17,8 @@ from matcher.errors import ConflictError, ValidationError
 from matcher.geo import haversine_km
 from matcher.interchange import parse_world, world_to_json
 from matcher.skills import Taxonomy
-from matcher.store.base import Account, Store, open_store
+from matcher.store.base import Account, Store
+from matcher.store.connect import open_store
 from tests.conftest import AS_OF
 
 ISSUE_EXAMPLE = {

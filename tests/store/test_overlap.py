@@ -12,7 +12,7 @@ import pytest
 
 from matcher.domain import Shift, World
 from matcher.errors import ConflictError, NotFoundError
-from matcher.store.base import open_store
+from matcher.store.connect import open_store
 from matcher.store.operations import Policy
 from tests.api.test_served_operations import next_saturday
 from tests.conftest import activity, volunteer

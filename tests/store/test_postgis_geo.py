@@ -66,7 +66,7 @@ def test_a_brand_new_database_gets_postgis_on_first_open(postgis_conn: Any) -> N
     the store creates the extension itself before its migrations need it."""
     import secrets
 
-    from matcher.store.base import open_store
+    from matcher.store.connect import open_store
     from tests.conftest import POSTGRES_URL
 
     name = f"volmatch_new_{secrets.token_hex(4)}"
