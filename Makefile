@@ -30,9 +30,10 @@ test: $(STAMP)
 	$(BIN)/pytest -n $(TEST_PROCESSES) -m "not exclusive"
 	$(BIN)/pytest -m exclusive
 
-## check: ruff, mypy, the import contracts (the core does no I/O), known vulnerabilities in what we pin
+## check: ruff (lint, format, complexity), mypy, the import contracts (the core does no I/O), known vulnerabilities in what we pin
 check: $(STAMP)
-	$(BIN)/ruff check matcher api tests
+	$(BIN)/ruff check matcher api tests scripts
+	$(BIN)/ruff format --check matcher api tests scripts
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python scripts/audit.py constraints.txt

@@ -1,1 +1,3 @@
-"""The imperative shell around :mod:`matcher`: the command line now, the HTTP API next."""
+"""The imperative shell around :mod:`matcher`: the HTTP API (``api.main``, ``api.routes``), the
+web console (``api.web``) and the ``volmatch`` command (``api.cli``), over the running service
+(``api.service.Live``)."""

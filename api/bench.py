@@ -253,7 +253,9 @@ def _largest_organisation(index: MatchIndex, now: datetime, limits: Limits) -> d
     """The campaign of the organisation with the most open shifts: the plan beside greedy."""
     by_org: dict[str, list[str]] = {}
     for a in index.a_ids:
-        by_org.setdefault(index.organisations.name(int(index.a_org.data[index.activity_row(a)])), []).append(a)
+        by_org.setdefault(index.organisations.name(int(index.a_org.data[index.activity_row(a)])), []).append(
+            a
+        )
     shift_ids = max(
         (allocation.campaign_shifts(index, now=now, activity_ids=ids) for ids in by_org.values()), key=len
     )

@@ -1,4 +1,6 @@
-"""The ``volmatch`` command: load, export, demo, recommend, bench, serve, user.
+"""The ``volmatch`` command: demo, load, export, recommend, allocate, train, model, evaluate,
+import, user, serve, bench, backup and restore (``volmatch --help`` lists them with what each
+does).
 
 Every command takes ``--db URL`` (default: ``VOLMATCH_DATABASE_URL``, else the embedded SQLite
 file ``var/volmatch.db``). Tables for people, ``--json`` for machines; errors go to stderr with
@@ -225,7 +227,9 @@ def _activities_of(index: MatchIndex, organisation: str) -> list[str]:
     return [index.a_ids[int(r)] for r in rows]
 
 
-def _between(index: MatchIndex, shift_ids: list[str], starts_from: str | None, starts_to: str | None) -> list[str]:
+def _between(
+    index: MatchIndex, shift_ids: list[str], starts_from: str | None, starts_to: str | None
+) -> list[str]:
     """The shifts starting in [from, to) (plain dates are midnight in the city's zone)."""
     lo = -np.inf if starts_from is None else _instant(starts_from, "--from").timestamp()
     hi = np.inf if starts_to is None else _instant(starts_to, "--to").timestamp()
@@ -254,7 +258,12 @@ WIDE_TERMINAL = 140
 
 
 def _print_ranking(
-    r: Ranking, as_json: bool, title: str, with_shift: bool, lang: str = "en", names: dict[str, str] | None = None
+    r: Ranking,
+    as_json: bool,
+    title: str,
+    with_shift: bool,
+    lang: str = "en",
+    names: dict[str, str] | None = None,
 ) -> None:
     """A ranking as a table (``names``: each id's title, or a volunteer's name and district),
     or as JSON; reasons one per line, wrapped at the terminal's width."""
@@ -326,13 +335,17 @@ def recommend_volunteers_cmd(
         try:
             # Ranked as the API ranks (the active model, if any); as an organiser sees them:
             # distances as bands, never exact.
-            r = live.volunteers_for(activity, now=instant, shift_id=shift, k=k, radius_km=radius_km, banded=True)
+            r = live.volunteers_for(
+                activity, now=instant, shift_id=shift, k=k, radius_km=radius_km, banded=True
+            )
             cards = store.volunteer_cards([m.id for m in r.matches])
             title = _title(store, activity)
         except MatcherError as e:
             _fail(str(e))
     names = {v: " · ".join(x for x in card if x) for v, card in cards.items()}
-    _print_ranking(r, as_json, f"volunteers for {activity} {title}", with_shift=shift is None, lang=lang, names=names)
+    _print_ranking(
+        r, as_json, f"volunteers for {activity} {title}", with_shift=shift is None, lang=lang, names=names
+    )
 
 
 @recommend_app.command("activities")
@@ -543,7 +556,9 @@ def allocate(
     starts_from: Annotated[
         str | None, typer.Option("--from", help="Only shifts starting on or after this date or time")
     ] = None,
-    starts_to: Annotated[str | None, typer.Option("--to", help="Only shifts starting before this date or time")] = None,
+    starts_to: Annotated[
+        str | None, typer.Option("--to", help="Only shifts starting before this date or time")
+    ] = None,
     max_shifts: Annotated[int, typer.Option(min=1, max=50, help="Shifts one volunteer may be given")] = 2,
     max_hours_per_week: Annotated[
         float | None, typer.Option(min=0.5, help="Hours one volunteer may be given a week")
@@ -572,7 +587,9 @@ def allocate(
     with _progress() as bar:
         task = bar.add_task("ranking candidates for each shift", total=None)
         try:
-            activity_ids = list(activity or []) + (_activities_of(index, organisation) if organisation else [])
+            activity_ids = list(activity or []) + (
+                _activities_of(index, organisation) if organisation else []
+            )
             if not activity_ids:
                 _fail("name the campaign: --activity (repeatable) or --organisation")
             shift_ids = _between(index, allocation.campaign_shifts(index, now=instant, activity_ids=activity_ids),
@@ -631,7 +648,9 @@ def backup_command(
 @app.command("restore")
 def restore_command(
     path: Annotated[Path, typer.Argument(help="A file written by volmatch backup")],
-    force: Annotated[bool, typer.Option("--force", help="Replace the database if one exists (stop the service first)")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the database if one exists (stop the service first)")
+    ] = False,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -640,7 +659,9 @@ def restore_command(
     from matcher.store.backup import restore, sqlite_path
 
     target = sqlite_path(_db_url(db))
-    _copy_database(lambda p: restore(path, target, overwrite=force, progress=p), "restoring", "restored", target, as_json)
+    _copy_database(
+        lambda p: restore(path, target, overwrite=force, progress=p), "restoring", "restored", target, as_json
+    )
 
 
 def _copy_database(
@@ -825,7 +846,9 @@ def evaluate_scistarter(
         view.add_row(method, *(f"{e.mean:.3f} ({e.low:.3f}–{e.high:.3f})" for e in values.values()))
     out.print(view)
     if table["learned_linear"]["ndcg_at_10"].values == table["default"]["ndcg_at_10"].values:
-        out.print("learned_linear: no factor weighed for joining on these splits, so the default weights stood in")
+        out.print(
+            "learned_linear: no factor weighed for joining on these splits, so the default weights stood in"
+        )
 
 
 def _print_estimates(table: dict[str, dict[str, Any]], as_json: bool, title: str) -> None:

@@ -118,7 +118,9 @@ async def known_query(request: Request) -> None:
     unknown = sorted(k for k in set(request.query_params.keys()) if k not in taken)
     if unknown:
         what = ", ".join(sorted(taken)) if taken else "no query parameters"
-        raise HTTPException(422, f"unknown query parameter {', '.join(map(repr, unknown))[:200]}; this takes {what}")
+        raise HTTPException(
+            422, f"unknown query parameter {', '.join(map(repr, unknown))[:200]}; this takes {what}"
+        )
 
 
 def policy(name: str, *roles: str) -> dict[str, Any]:
@@ -183,7 +185,9 @@ def audit_read(
         service.store.audit.record(who.account.id, who.role, action, others, int(at.timestamp()), detail)
 
 
-async def audit_read_async(service: Live, who: Caller, action: str, subjects: list[str], at: datetime) -> None:
+async def audit_read_async(
+    service: Live, who: Caller, action: str, subjects: list[str], at: datetime
+) -> None:
     """:func:`audit_read` for a coroutine: the record is written in a worker thread, and only
     when there is one to write."""
     if _others(who, subjects):

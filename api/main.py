@@ -155,7 +155,18 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         settings.geocoder, settings.geocoder_api_key, settings.geocoder_user_agent
     )
     errors.install(app)
-    for module in (health, volunteers, activities, signups, feeds, bulk, learning, demand, allocations, audit):
+    for module in (
+        health,
+        volunteers,
+        activities,
+        signups,
+        feeds,
+        bulk,
+        learning,
+        demand,
+        allocations,
+        audit,
+    ):
         app.include_router(module.router)
     web.install(app)
     openapi.install(app)

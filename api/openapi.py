@@ -55,9 +55,7 @@ def install(app: FastAPI) -> None:
 
     def schema() -> dict[str, Any]:
         if app.openapi_schema is None:
-            doc = get_openapi(
-                title=app.title, version=app.version, summary=app.summary, routes=app.routes
-            )
+            doc = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
             doc.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM
             for path, operations in doc.get("paths", {}).items():
                 for method, op in operations.items():

@@ -106,7 +106,10 @@ _CORE_ZH: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^needs near=lat,lon$", "需要同时给出 near=纬度,经度"),
         (r"^must not be empty$", "不能为空"),
         (r"^at most (\d+) (.+)$", r"最多 \1 项"),
-        (r"^give an ISO 8601 date or time.*$", "请写作 ISO 8601 日期或时间，例如 2026-12-05 或 2026-12-05T08:00:00+08:00"),
+        (
+            r"^give an ISO 8601 date or time.*$",
+            "请写作 ISO 8601 日期或时间，例如 2026-12-05 或 2026-12-05T08:00:00+08:00",
+        ),
     )
 )
 """The core's messages people meet most, in Chinese."""
@@ -163,7 +166,7 @@ def core_message(message: str, lang: str) -> str:
 
 
 def field_message(loc: Sequence[object], message: str, lang: str) -> str:
-    """"出生日期：2030-01-01 是将来的日期" / "birth_date: 2030-01-01 is in the future"."""
+    """ "出生日期：2030-01-01 是将来的日期" / "birth_date: 2030-01-01 is in the future"."""
     where = field_name(loc, lang)
     colon = "：" if lang == "zh" else ": "
     return f"{where}{colon}{message}" if where else message

@@ -514,7 +514,9 @@ class Live:
             raise NotFoundError("activity", ident)
         return a
 
-    def _write(self, kind: str, ident: str, store_write: Callable[[], _T], index_write: Callable[[], object]) -> _T:
+    def _write(
+        self, kind: str, ident: str, store_write: Callable[[], _T], index_write: Callable[[], object]
+    ) -> _T:
         """A record written to the store, then to the index. ``_sync`` is held throughout (a
         refresh cannot interleave), the index lock only for the index's part."""
         with self._sync:
@@ -741,7 +743,9 @@ class Live:
     def cancel(self, signup_id: str, now: datetime, volunteer_id: str | None = None) -> Signup:
         """Give up a place (:meth:`Operations.cancel`); with ``volunteer_id``, only that
         volunteer's sign-up (another's is not found)."""
-        placed = self.store.ops.cancel_placed(signup_id, epoch_seconds(now), self.policy, volunteer_id=volunteer_id)
+        placed = self.store.ops.cancel_placed(
+            signup_id, epoch_seconds(now), self.policy, volunteer_id=volunteer_id
+        )
         return self._placed(placed)
 
     def _placed(self, placed: Placed) -> Signup:
@@ -770,7 +774,9 @@ class Live:
         ranked as recommendations are (the active model, distances as bands)."""
         self.refresh()
         with self.lock:
-            ids = allocation.campaign_shifts(self.index, now=now, activity_ids=activity_ids, shift_ids=shift_ids)
+            ids = allocation.campaign_shifts(
+                self.index, now=now, activity_ids=activity_ids, shift_ids=shift_ids
+            )
             if len(ids) > MAX_CAMPAIGN_SHIFTS:
                 raise ValidationError(
                     "shift_ids", f"{len(ids):,} shifts: at most {MAX_CAMPAIGN_SHIFTS:,} in one request "

@@ -54,7 +54,13 @@ def serve(host: str, port: int, workers: int) -> None:
     """Serve the API on ``host:port`` with ``workers`` processes until told to stop."""
     if workers == 1 or not hasattr(socket, "SO_REUSEPORT"):
         uvicorn.run(
-            APP, factory=True, host=host, port=port, workers=workers, log_level="info", log_config=log_config()
+            APP,
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            log_config=log_config(),
         )
         return
     _check_free(host, port)
@@ -105,5 +111,7 @@ def _worker(host: str, port: int) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     sock.listen(BACKLOG)
-    config = uvicorn.Config(APP, factory=True, host=host, port=port, log_level="info", log_config=log_config())
+    config = uvicorn.Config(
+        APP, factory=True, host=host, port=port, log_level="info", log_config=log_config()
+    )
     uvicorn.Server(config).run(sockets=[sock])

@@ -62,7 +62,9 @@ def volunteer_cards(service: Live, idents: list[str]) -> dict[str, tuple[str, st
     return cards
 
 
-def card(cards: dict[str, tuple[str, str | None]], volunteer_id: str, distance_km: float | None) -> dict[str, Any]:
+def card(
+    cards: dict[str, tuple[str, str | None]], volunteer_id: str, distance_km: float | None
+) -> dict[str, Any]:
     """What an organiser sees of a volunteer: name, district and a distance band, never where
     they live or how to reach them."""
     name, district = cards.get(volunteer_id, ("", None))
@@ -75,7 +77,9 @@ def volunteer_ranking(ranking: Ranking, cards: dict[str, tuple[str, str | None]]
     return _ranking(ranking, [_match(m) | card(cards, m.id, m.distance_km) for m in ranking.matches])
 
 
-def activity_ranking(ranking: Ranking, activities: dict[str, Any], home: GeoPoint | None = None) -> dict[str, Any]:
+def activity_ranking(
+    ranking: Ranking, activities: dict[str, Any], home: GeoPoint | None = None
+) -> dict[str, Any]:
     """For the volunteer themself: each activity's title and their true distance to it, from
     their precise ``home`` when given (matching used the home's cell, see ``matcher.geo``); the
     distance reason is rewritten from the same number, so the two never disagree.

@@ -205,7 +205,9 @@ def allocate(
         _check_minimums(slots, pairs)
     usable = [p for p in pairs if p.shift_id in by_id and by_id[p.shift_id].places > 0]
     if not usable:
-        return _plan(slots, [], pairs, optimal=True, status="no eligible volunteer for any shift", fairness=fairness)
+        return _plan(
+            slots, [], pairs, optimal=True, status="no eligible volunteer for any shift", fairness=fairness
+        )
     problem = _Problem(slots, usable, limits, fairness)
     # The relaxation first: capacities and per-person limits alone make a network problem whose
     # vertices are whole, and overlaps rarely spoil that. A whole relaxed optimum is the
@@ -223,7 +225,9 @@ def allocate(
             "within their limits: lower a minimum, add candidates, or make the minimums soft",
         )  # fmt: skip
     if result.x is None:
-        return _plan(slots, [], pairs, optimal=False, status=f"no plan found: {result.message}", fairness=fairness)
+        return _plan(
+            slots, [], pairs, optimal=False, status=f"no plan found: {result.message}", fairness=fairness
+        )
     return _plan(slots, problem.chosen(result.x), pairs, optimal=result.status == 0,
                  status=str(result.message), fairness=fairness)  # fmt: skip
 
@@ -246,7 +250,9 @@ class _Problem:
     candidate shifts their shifts beyond the first (when ``spread`` is on), and the places held
     for newcomers that went to others (when ``newcomer_share`` is on)."""
 
-    def __init__(self, slots: Sequence[Slot], usable: Sequence[Pair], limits: Limits, fairness: Fairness) -> None:
+    def __init__(
+        self, slots: Sequence[Slot], usable: Sequence[Pair], limits: Limits, fairness: Fairness
+    ) -> None:
         self.usable = usable
         n = self.n = len(usable)
         m = len(slots)
@@ -272,7 +278,9 @@ class _Problem:
         if over.any():
             row_of = np.cumsum(over) - 1
             sel = over[col_person]
-            blocks.rows(row_of[col_person[sel]], cols[sel], 1.0, int(over.sum()), -np.inf, float(limits.max_shifts))
+            blocks.rows(
+                row_of[col_person[sel]], cols[sel], 1.0, int(over.sum()), -np.inf, float(limits.max_shifts)
+            )
         if fairness.spread > 0:
             several = per_person > 1
             k = int(several.sum())
@@ -287,7 +295,9 @@ class _Problem:
             held = round(fairness.newcomer_share * float(places.sum()))
             new = np.flatnonzero([p.newcomer for p in usable])
             if held:
-                given_away = blocks.variables(np.array([NEWCOMER_PENALTY * (1.0 + priority.max())]), 0.0, float(held))
+                given_away = blocks.variables(
+                    np.array([NEWCOMER_PENALTY * (1.0 + priority.max())]), 0.0, float(held)
+                )
                 blocks.rows(np.zeros(len(new) + 1, dtype=np.int64), np.concatenate([new, given_away]), 1.0,
                             1, float(held), np.inf)  # fmt: skip
         r, c, v, u = _person_constraints(usable, slots, col_shift, col_person, limits)
@@ -305,7 +315,10 @@ class _Problem:
             constraints=b.constraint(),
             integrality=integrality,
             bounds=b.bounds(),
-            options={"time_limit": time_limit_s, **({"mip_rel_gap": 0.0} if integral else {"presolve": False})},
+            options={
+                "time_limit": time_limit_s,
+                **({"mip_rel_gap": 0.0} if integral else {"presolve": False}),
+            },
         )
 
     def chosen(self, x: NDArray[np.float64]) -> list[Pair]:
@@ -522,7 +535,9 @@ def campaign_shifts(
     for shift_id in shift_ids:
         row = index.shift_row(shift_id)
         if not index.s_alive.data[row] or index.s_start.data[row] <= now_s:
-            raise ValidationError("shift_ids", f"shift {shift_id!r} has started or is withdrawn: leave it out")
+            raise ValidationError(
+                "shift_ids", f"shift {shift_id!r} has started or is withdrawn: leave it out"
+            )
         out[shift_id] = None
     for activity_id in activity_ids:
         for row in index.open_shift_rows(index.activity_row(activity_id), now_s):
@@ -551,7 +566,9 @@ def campaign(
     minimum, priority = minimum or {}, priority or {}
     unknown = (set(minimum) | set(priority)) - set(shift_ids)
     if unknown:
-        raise ValidationError("options", f"minimum or priority given for shifts not in the campaign: {sorted(unknown)[:10]}")
+        raise ValidationError(
+            "options", f"minimum or priority given for shifts not in the campaign: {sorted(unknown)[:10]}"
+        )
     slots: list[Slot] = []
     pairs: list[Pair] = []
     for done, shift_id in enumerate(shift_ids, 1):
@@ -569,10 +586,14 @@ def _slot(index: MatchIndex, shift_id: str, minimum: int, priority: float) -> Sl
     s_row = index.shift_row(shift_id)
     taken, capacity = int(index.s_taken.data[s_row]), int(index.s_cap.data[s_row])
     if minimum > capacity:
-        raise ValidationError("minimum", f"shift {shift_id!r} has {capacity} places: its minimum cannot be {minimum}")
+        raise ValidationError(
+            "minimum", f"shift {shift_id!r} has {capacity} places: its minimum cannot be {minimum}"
+        )
     places = max(capacity - taken, 0)
     floor = min(max(minimum - taken, 0), places)
-    return Slot(shift_id, int(index.s_start.data[s_row]), int(index.s_end.data[s_row]), places, floor, priority)
+    return Slot(
+        shift_id, int(index.s_start.data[s_row]), int(index.s_end.data[s_row]), places, floor, priority
+    )
 
 
 def _candidates(
@@ -627,7 +648,9 @@ def emergency(
         raise ValidationError("ask_cap", "must be at least 1")
     slot = _slot(index, shift_id, 0, 0.0)
     if slot.places == 0 and page is None:
-        raise ValidationError("shift_id", f"shift {shift_id!r} is full: give page to ask people for its waitlist")
+        raise ValidationError(
+            "shift_id", f"shift {shift_id!r} is full: give page to ask people for its waitlist"
+        )
     want = slot.places if page is None else page
     if not 1 <= want <= MAX_K:
         raise ValidationError("page", f"must be from 1 to {MAX_K}")
@@ -644,7 +667,9 @@ def emergency(
     plan = _plan([replace(slot, places=want)], kept, kept, optimal=True,
                  status=f"emergency: the best {len(kept)} available")  # fmt: skip
     if held_back and plan.unfilled:
-        plan.unfilled[0]["reason"] = f"the others eligible were asked {ask_cap} times or more in {ASK_WINDOW_DAYS} days"
+        plan.unfilled[0]["reason"] = (
+            f"the others eligible were asked {ask_cap} times or more in {ASK_WINDOW_DAYS} days"
+        )
     elif plan.unfilled:
         plan.unfilled[0]["reason"] = "nobody else eligible within reach"
     return replace(plan, held_back=held_back)

@@ -255,6 +255,15 @@ class Volunteer:
         if not 0.0 <= travel <= MAX_TRAVEL_KM:
             raise ValidationError("max_travel_km", f"must be between 0 and {MAX_TRAVEL_KM:g} km")
         check_timezone(self.timezone)
+        self._check_lists()
+        for name in ("district", "phone", "email"):
+            value = getattr(self, name)
+            if value is not None:
+                check_text(value, name, max_len=200)
+        object.__setattr__(self, "max_travel_km", float(travel))
+        object.__setattr__(self, "blackout_dates", tuple(sorted(set(self.blackout_dates))))
+
+    def _check_lists(self) -> None:
         for i, lang in enumerate(self.languages):
             check_text(lang, f"languages[{i}]", max_len=35, empty=False)
         if len(self.skills) > 200:
@@ -263,12 +272,6 @@ class Volunteer:
             raise ValidationError("availability", "too many windows; merge adjacent ones")
         if len(self.blackout_dates) > 1000:
             raise ValidationError("blackout_dates", "at most 1000 dates")
-        for name in ("district", "phone", "email"):
-            value = getattr(self, name)
-            if value is not None:
-                check_text(value, name, max_len=200)
-        object.__setattr__(self, "max_travel_km", float(travel))
-        object.__setattr__(self, "blackout_dates", tuple(sorted(set(self.blackout_dates))))
 
     def age_on(self, day: date) -> int | None:
         """Completed years of age on ``day`` (a 29 February birthday ages on 1 March)."""
@@ -422,11 +425,7 @@ class Need:
             raise ValidationError("location", "give a location or a district")
         if self.district is not None:
             check_text(self.district, "district", max_len=100, empty=False)
-        if self.weekly_until is not None:
-            if self.weekly_until < self.starts_at.date():
-                raise ValidationError("weekly_until", "must not be before the first occurrence")
-            if (self.weekly_until - self.starts_at.date()).days > 7 * MAX_NEED_WEEKS:
-                raise ValidationError("weekly_until", f"a need repeats for at most {MAX_NEED_WEEKS} weeks")
+        self._check_repeats()
         for name, value, low, top in (
             ("volunteers_needed", self.volunteers_needed, 1, 10_000),
             ("people_affected", self.people_affected, 0, 10_000_000),
@@ -445,6 +444,14 @@ class Need:
             raise ValidationError("activity_ids", "at most 100 activities")
         for i, ident in enumerate(self.activity_ids):
             check_id(ident, f"activity_ids[{i}]")
+
+    def _check_repeats(self) -> None:
+        if self.weekly_until is None:
+            return
+        if self.weekly_until < self.starts_at.date():
+            raise ValidationError("weekly_until", "must not be before the first occurrence")
+        if (self.weekly_until - self.starts_at.date()).days > 7 * MAX_NEED_WEEKS:
+            raise ValidationError("weekly_until", f"a need repeats for at most {MAX_NEED_WEEKS} weeks")
 
     @property
     def hours(self) -> float:

@@ -116,9 +116,7 @@ _CELL_DLAT = MATCHING_CELL_KM / (math.pi * EARTH_RADIUS_KM / 180.0)
 _CELL_BANDS = math.ceil(180.0 / _CELL_DLAT)
 
 
-def matching_cells(
-    lat_deg: ArrayLike, lon_deg: ArrayLike
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def matching_cells(lat_deg: ArrayLike, lon_deg: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """The centres of the matching cells of points (NaN stays NaN): arrays of latitudes and
     longitudes, in degrees, of the same shape.
 

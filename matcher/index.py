@@ -1483,7 +1483,10 @@ class MatchIndex:
         # The shift's holders from the bookings of its own days, not from every volunteer
         # holding any place (a city's bookings can be 10^5).
         holders = {
-            v for day in range(start // 86400, (end - 1) // 86400 + 1) for v, s in self._day_bookings.get(day, ()) if s == s_row
+            v
+            for day in range(start // 86400, (end - 1) // 86400 + 1)
+            for v, s in self._day_bookings.get(day, ())
+            if s == s_row
         }
         for v_row in sorted(holders - wanted):
             self._drop_booking(v_row, s_row)

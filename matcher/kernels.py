@@ -388,7 +388,9 @@ def _expand(starts: Any, lengths: Any) -> Any:  # pragma: no cover - compiled
     return owner, positions
 
 
-def expand(starts: NDArray[np.integer[Any]], lengths: NDArray[np.integer[Any]]) -> tuple[NDArray[np.int32], NDArray[np.int64]]:
+def expand(
+    starts: NDArray[np.integer[Any]], lengths: NDArray[np.integer[Any]]
+) -> tuple[NDArray[np.int32], NDArray[np.int64]]:
     """For ranges ``[starts[i], starts[i] + lengths[i])``: the owner ``i`` of each element and
     its absolute position, flattened (a nested loop, in one pass: numpy needed seven calls,
     a quarter of a volunteer's recommendations)."""

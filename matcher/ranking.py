@@ -749,7 +749,9 @@ def shortfall_note(
     zh, en = advice[rule]
     if found:
         unit = "个" if direction == "activities" else "位"
-        return Reason(rule, f"只有 {found} {unit}匹配；" + zh.format(n=n), f"only {found} match; " + en.format(n=n))
+        return Reason(
+            rule, f"只有 {found} {unit}匹配；" + zh.format(n=n), f"only {found} match; " + en.format(n=n)
+        )
     return Reason(rule, zh.format(n=n), en.format(n=n))
 
 

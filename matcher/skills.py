@@ -71,7 +71,11 @@ class Taxonomy:
         names: list[tuple[Skill, tuple[str, ...]]] = []
         # Later sources never override earlier ones: curated volunteering skills win over ESCO.
         for skill in self.skills.values():
-            keys = tuple(k for k in (normalise_text(t) for t in (skill.id, skill.en, skill.zh or "", *skill.synonyms)) if k)
+            keys = tuple(
+                k
+                for k in (normalise_text(t) for t in (skill.id, skill.en, skill.zh or "", *skill.synonyms))
+                if k
+            )
             names.append((skill, keys))
             for key in keys:
                 lookup.setdefault(key, skill.id)

@@ -47,7 +47,11 @@ def main() -> None:
     sizes, defs = measure()
     widest = sorted(defs, key=lambda d: -d[1])[: args.top]
     if args.json:
-        print(json.dumps({"files": sizes[: args.top], "definitions": defs[: args.top], "most_parameters": widest}))
+        print(
+            json.dumps(
+                {"files": sizes[: args.top], "definitions": defs[: args.top], "most_parameters": widest}
+            )
+        )
         return
     print(f"{'lines':>6}  file")
     for lines, where in sizes[: args.top]:

@@ -53,7 +53,9 @@ DEFAULT_URL = os.environ.get("VOLMATCH_TEST_POSTGRES_URL", "postgresql://postgre
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--db", default=DEFAULT_URL, help="PostgreSQL with PostGIS (a schema is made and dropped)")
+    ap.add_argument(
+        "--db", default=DEFAULT_URL, help="PostgreSQL with PostGIS (a schema is made and dropped)"
+    )
     ap.add_argument("--volunteers", type=int, default=100_000)
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--warmup", type=int, default=10, help="seconds of load before the measured ones")
@@ -178,7 +180,9 @@ def _city(url: str, n: int, users: int, key: str, tmp: Path, console: Console) -
             for org, shifts in sorted(by_org.items()):
                 account = Account(f"acct_{org}", f"load-{org}", "organiser", organisation_id=org)
                 store.create_account(account)
-                organisers.append({"token": issue_token(account, key, now=now, ttl_hours=2), "shifts": shifts})
+                organisers.append(
+                    {"token": issue_token(account, key, now=now, ttl_hours=2), "shifts": shifts}
+                )
         finally:
             store.close()
     path = tmp / "plan.json"
@@ -197,7 +201,9 @@ def _city(url: str, n: int, users: int, key: str, tmp: Path, console: Console) -
     return path
 
 
-def _run(url: str, key: str, plan: Path, args: argparse.Namespace, tmp: Path, console: Console) -> dict[str, Any]:
+def _run(
+    url: str, key: str, plan: Path, args: argparse.Namespace, tmp: Path, console: Console
+) -> dict[str, Any]:
     port = _free_port()
     env = {**os.environ, "VOLMATCH_SECRET_KEY": key, "VOLMATCH_ENVIRONMENT": "production"}
     log = (tmp / "serve.log").open("w")
@@ -249,7 +255,9 @@ def _run(url: str, key: str, plan: Path, args: argparse.Namespace, tmp: Path, co
     figures = _figures(json.loads((tmp / "samples.json").read_text()), args.warmup, args.seconds)
     figures["offered_rps"] = round(args.rate, 1)
     if len(readings) == 2:
-        figures["cpu_percent"] = shares = cpu_shares(readings[0][1], readings[1][1], readings[1][0] - readings[0][0])
+        figures["cpu_percent"] = shares = cpu_shares(
+            readings[0][1], readings[1][1], readings[1][0] - readings[0][0]
+        )
         # what a request costs the workers, whatever the machine's load: comparable across runs
         spent = sum(v for k, v in shares.items() if k.startswith("worker")) / 100
         figures["worker_cpu_ms_per_request"] = round(1000 * spent / max(figures["achieved_rps"], 1e-9), 2)
@@ -310,7 +318,14 @@ def _show(f: dict[str, Any]) -> None:
     for col in ("request", "count", "p50 ms", "p95 ms", "p99 ms", "errors"):
         kinds.add_column(col, justify="left" if col == "request" else "right")
     for k in f["by_kind"]:
-        kinds.add_row(k["name"], f"{k['requests']:,}", f"{k['p50_ms']:.0f}", f"{k['p95_ms']:.0f}", f"{k['p99_ms']:.0f}", str(k["errors"]))
+        kinds.add_row(
+            k["name"],
+            f"{k['requests']:,}",
+            f"{k['p50_ms']:.0f}",
+            f"{k['p95_ms']:.0f}",
+            f"{k['p99_ms']:.0f}",
+            str(k["errors"]),
+        )
     console.print(kinds)
     for what, n in f["refused_by_rules"].items():
         console.print(f"{what}: {n:,} (correct answers, not errors)")
@@ -318,7 +333,9 @@ def _show(f: dict[str, Any]) -> None:
     if f.get("cpu_percent"):
         shares = ", ".join(f"{k} {v:.0f} %" for k, v in f["cpu_percent"].items())
         cores = os.cpu_count() or 1
-        console.print(f"share of a core used in the measured seconds ({cores} cores: {100 * cores} %): {shares}")
+        console.print(
+            f"share of a core used in the measured seconds ({cores} cores: {100 * cores} %): {shares}"
+        )
         console.print(f"the workers' CPU time per request: {f['worker_cpu_ms_per_request']:.2f} ms")
     console.print(f"this machine's Python speed: 10^6 additions in a loop take {f['machine_loop_ms']:.0f} ms")
     console.print(f"target (>= 500 req/s, p99 <= 100 ms, 0 errors): {'met' if met_target(f) else 'NOT met'}")

@@ -72,7 +72,7 @@ def poisson_arrivals(user: User) -> float:
     together, arrive as a Poisson process. A user whose answer came late keeps to the schedule
     (the next request goes at once), so the offered rate stays what was asked for."""
     due = getattr(user, "next_at", time.monotonic()) + random.expovariate(RATE)
-    user.next_at = due  # type: ignore[attr-defined]
+    user.next_at = due
     return max(0.0, due - time.monotonic())
 
 

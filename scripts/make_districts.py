@@ -11,6 +11,7 @@ Run: .venv/bin/python scripts/make_districts.py
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -18,13 +19,17 @@ from scipy.spatial import Voronoi
 
 from matcher.demo import DISTRICTS
 
+Point = tuple[float, float]
 BOX = (118.8, 29.2, 120.75, 30.6)  # west, south, east, north: the demo city with a margin
 
 
-def clip(polygon: list[tuple[float, float]], box: tuple[float, float, float, float]) -> list[tuple[float, float]]:
+def clip(
+    polygon: list[tuple[float, float]], box: tuple[float, float, float, float]
+) -> list[tuple[float, float]]:
     """Sutherland-Hodgman clipping of a convex polygon to a box."""
     west, south, east, north = box
-    edges = [(lambda p: p[0] >= west, lambda a, b: _at_x(a, b, west)),
+    edges: list[tuple[Callable[[Point], bool], Callable[[Point, Point], Point]]] = [
+             (lambda p: p[0] >= west, lambda a, b: _at_x(a, b, west)),
              (lambda p: p[0] <= east, lambda a, b: _at_x(a, b, east)),
              (lambda p: p[1] >= south, lambda a, b: _at_y(a, b, south)),
              (lambda p: p[1] <= north, lambda a, b: _at_y(a, b, north))]  # fmt: skip

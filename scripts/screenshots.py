@@ -91,7 +91,10 @@ def shoot(base: str, token: dict[str, str]) -> list[Path]:
                                               locale="zh-CN" if lang == "zh" else "en-GB")  # fmt: skip
                 page = context.new_page()
                 signed_in_as = None
-                pages = [("login", None, "/login"), ("register", None, "/register")]
+                pages: list[tuple[str, str | None, str]] = [
+                    ("login", None, "/login"),
+                    ("register", None, "/register"),
+                ]
                 pages += [("volunteer", "volunteer", "/me"), ("volunteer-profile", "volunteer", "/me/profile"),
                           ("organiser", "organiser", "/org"), ("analyst", "analyst", "/analytics")]  # fmt: skip
                 for name, role, path in pages:

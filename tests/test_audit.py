@@ -22,7 +22,10 @@ def audit() -> ModuleType:
 
 def dep(name: str, vulns: list[dict[str, object]] | None = None, skipped: bool = False) -> dict[str, object]:
     if skipped:
-        return {"name": name, "skip_reason": f"Dependency not found on PyPI and could not be audited: {name} (1.0)"}
+        return {
+            "name": name,
+            "skip_reason": f"Dependency not found on PyPI and could not be audited: {name} (1.0)",
+        }
     return {"name": name, "version": "1.0", "vulns": vulns or []}
 
 

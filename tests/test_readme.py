@@ -46,8 +46,14 @@ def test_the_readme_shows_the_commands_people_need() -> None:
 def test_every_readme_command_runs_as_written(tmp_path: Path) -> None:
     """In the README's order, in one folder (``export`` then ``load``, ``backup`` then ``restore``)."""
     (tmp_path / "var").mkdir()
-    env = {**os.environ, "VOLMATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'var' / 'volmatch.db'}", "COLUMNS": "100"}
-    built = subprocess.run([sys.executable, "-m", "api.cli", "demo"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    env = {
+        **os.environ,
+        "VOLMATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'var' / 'volmatch.db'}",
+        "COLUMNS": "100",
+    }
+    built = subprocess.run(
+        [sys.executable, "-m", "api.cli", "demo"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
     assert built.returncode == 0, built.stderr
     failed, skipped = [], []
     for command in COMMANDS:

@@ -29,7 +29,10 @@ def create_activity(body: ActivityIn, who: CallerDep, service: LiveDep, places: 
         raise HTTPException(403, f"you post for organisation {own!r} only")
     if body.organisation_id is None and own is None:
         raise ValidationError("organisation_id", "say which organisation posts this activity")
-    doc = assign_ids(body.model_dump(mode="json", exclude_none=True) | {"organisation_id": body.organisation_id or own}, "a")
+    doc = assign_ids(
+        body.model_dump(mode="json", exclude_none=True) | {"organisation_id": body.organisation_id or own},
+        "a",
+    )
     if not doc.get("online"):
         doc = fill_point(doc, "location", places)
     a = parse_activity(doc, service.taxonomy)

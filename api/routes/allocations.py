@@ -44,9 +44,15 @@ class AllocationOptions(Strict):
     max_shifts: int = Field(default=2, ge=1, le=50)
     max_hours_per_week: float | None = Field(default=None, gt=0, le=168)
     rest_hours: float = Field(default=0.0, ge=0, le=72)
-    spread: float = Field(default=0.0, ge=0, le=1, description="score each shift beyond a volunteer's first costs")
-    newcomer_share: float = Field(default=0.0, ge=0, le=1, description="share of the places held for newcomers")
-    hard_minimum: bool = Field(default=False, description="refuse a plan that leaves a shift below its minimum")
+    spread: float = Field(
+        default=0.0, ge=0, le=1, description="score each shift beyond a volunteer's first costs"
+    )
+    newcomer_share: float = Field(
+        default=0.0, ge=0, le=1, description="share of the places held for newcomers"
+    )
+    hard_minimum: bool = Field(
+        default=False, description="refuse a plan that leaves a shift below its minimum"
+    )
     minimum: Annotated[dict[Ident, Annotated[int, Field(ge=0, le=10_000)]], Field(max_length=MAX_CAMPAIGN_SHIFTS)] = (
         Field(default_factory=dict, description="shift id: people it needs at least, places taken included")
     )  # fmt: skip
@@ -54,7 +60,12 @@ class AllocationOptions(Strict):
         Field(default_factory=dict, description="shift id: 0 (default) to 10; multiplies its scores by 1 + priority")
     )  # fmt: skip
     candidates_per_place: int = Field(default=allocation.CANDIDATES_PER_PLACE, ge=1, le=50)
-    ask_cap: int = Field(default=2, ge=1, le=100, description=f"emergency: skip people invited this often in {allocation.ASK_WINDOW_DAYS} days")
+    ask_cap: int = Field(
+        default=2,
+        ge=1,
+        le=100,
+        description=f"emergency: skip people invited this often in {allocation.ASK_WINDOW_DAYS} days",
+    )
     page: int | None = Field(default=None, ge=1, le=MAX_K, description="emergency: how many to ask (default: the open places)")  # fmt: skip
 
 
@@ -103,7 +114,9 @@ def get_allocation(allocation_id: Ident, who: CallerDep, service: LiveDep) -> di
 
 
 @router.post("/allocations/{allocation_id}/accept", **policy(*PLANNERS))
-def accept_allocation(allocation_id: Ident, who: CallerDep, service: LiveDep, clock: NowDep) -> dict[str, Any]:
+def accept_allocation(
+    allocation_id: Ident, who: CallerDep, service: LiveDep, clock: NowDep
+) -> dict[str, Any]:
     """Invite everyone the plan assigns (each volunteer accepts or declines, as with any
     invitation). All invitations are sent in one transaction; accepting again changes nothing.
     An assignment the core's rules now forbid (the volunteer took another shift at that time,
@@ -128,7 +141,11 @@ def _campaign_organisation(service: Live, who: Caller, body: AllocationIn) -> st
     unknown = (set(body.options.minimum) | set(body.options.priority)) - set(body.shift_ids)
     if unknown and not body.activity_ids:
         raise ValidationError("options", f"minimum or priority for shifts not listed: {sorted(unknown)[:10]}")
-    return who.account.organisation_id if who.role == "organiser" else (owners.pop() if len(owners) == 1 else None)
+    return (
+        who.account.organisation_id
+        if who.role == "organiser"
+        else (owners.pop() if len(owners) == 1 else None)
+    )
 
 
 def _own_allocation(service: Live, who: Caller, allocation_id: str) -> dict[str, Any]:

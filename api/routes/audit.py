@@ -19,7 +19,8 @@ def audit_log(
     subject: Annotated[str | None, Query(min_length=1, max_length=64, description="a volunteer id")] = None,
     actor: Annotated[str | None, Query(min_length=1, max_length=64, description="an account id")] = None,
     action: Annotated[
-        str | None, Query(pattern="^(" + "|".join(a.replace(".", r"\.") for a in (*ACTIONS, "shown.ranking")) + ")$")
+        str | None,
+        Query(pattern="^(" + "|".join(a.replace(".", r"\.") for a in (*ACTIONS, "shown.ranking")) + ")$"),
     ] = None,
     since: Annotated[IsoDateTime | None, Query(alias="from")] = None,
     until: Annotated[IsoDateTime | None, Query(alias="to")] = None,

@@ -17,7 +17,9 @@ router = APIRouter(prefix="/api/v1", tags=["bulk"])
 _IMPORT = policy("admins only", "admin")
 _IMPORT["openapi_extra"]["requestBody"] = {
     "required": True,
-    "content": {"application/json": {"schema": {"type": "object", "description": "a `volmatch export` document"}}},
+    "content": {
+        "application/json": {"schema": {"type": "object", "description": "a `volmatch export` document"}}
+    },
 }
 
 

@@ -147,7 +147,9 @@ def cancel(signup_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> d
     on the waitlist."""
     # A volunteer's own sign-ups only (another's: 404), checked in the cancellation's own
     # transaction; the policy lets only volunteers and admins this far.
-    return service.cancel(signup_id, clock, who.account.volunteer_id if who.role == "volunteer" else None).to_json()
+    return service.cancel(
+        signup_id, clock, who.account.volunteer_id if who.role == "volunteer" else None
+    ).to_json()
 
 
 @router.post("/signups/{signup_id}/accept", **policy("its volunteer or an admin", "volunteer", "admin"))
@@ -477,7 +479,9 @@ def earlier_service(service: Live, volunteer_id: str, entries: list[Any]) -> dic
         "attended": len(served),
         "missed": len(earlier) - len(served),
         "activities": len({r.activity_id for r in served}),
-        "latest": [record_to_json(r) for r in sorted(earlier, key=lambda r: r.date, reverse=True)[:EARLIER_SHOWN]],
+        "latest": [
+            record_to_json(r) for r in sorted(earlier, key=lambda r: r.date, reverse=True)[:EARLIER_SHOWN]
+        ],
     }
 
 

@@ -82,7 +82,12 @@ def get_consent(volunteer_id: str, who: CallerDep, service: LiveDep) -> dict[str
     v = service.volunteer(volunteer_id)
     last = service.store.audit.location_consent(volunteer_id)
     if last is None:
-        return {"volunteer_id": volunteer_id, "location": v.home is not None, "since_s": None, "recorded": False}
+        return {
+            "volunteer_id": volunteer_id,
+            "location": v.home is not None,
+            "since_s": None,
+            "recorded": False,
+        }
     given = last.action == "consent.location.given"
     return {"volunteer_id": volunteer_id, "location": given, "since_s": last.at_s, "recorded": True}
 
@@ -103,8 +108,12 @@ def set_consent(
     return get_consent(volunteer_id, who, service)
 
 
-def _record_consent(service: Live, who: Caller, volunteer_id: str, given: bool, at: datetime, detail: str) -> None:
-    service.store.audit.record_consent(who.account.id, who.role, volunteer_id, given, int(at.timestamp()), detail)
+def _record_consent(
+    service: Live, who: Caller, volunteer_id: str, given: bool, at: datetime, detail: str
+) -> None:
+    service.store.audit.record_consent(
+        who.account.id, who.role, volunteer_id, given, int(at.timestamp()), detail
+    )
 
 
 @router.delete(

@@ -52,7 +52,11 @@ def _svg_paths(shortages: dict[str, float], lang: str) -> tuple[list[dict[str, A
     top = max((g for d, g in shortages.items() if d in names), default=0.0) or 1.0
     out = []
     for f, ring in zip(districts(), rings, strict=True):
-        d = "M" + " L".join(f"{(x - min(lons)) * k * scale:.1f},{(max(lats) - y) * scale:.1f}" for x, y in ring) + " Z"
+        d = (
+            "M"
+            + " L".join(f"{(x - min(lons)) * k * scale:.1f},{(max(lats) - y) * scale:.1f}" for x, y in ring)
+            + " Z"
+        )
         name = f["properties"]["name"]
         short = shortages.get(name)
         lon, lat = f["properties"]["centre"]
@@ -139,7 +143,9 @@ async def analytics(request: Request) -> Response:
     per_district: dict[str, float] = {}
     for r in rows:
         if r.get("gap_hours") is not None and r.get("district"):
-            per_district[r["district"]] = per_district.get(r["district"], 0.0) + max(float(r["gap_hours"]), 0.0)
+            per_district[r["district"]] = per_district.get(r["district"], 0.0) + max(
+                float(r["gap_hours"]), 0.0
+            )
     shapes, height = _svg_paths(per_district, page.lang)
     for s in shapes:
         s["fill"] = _colour(s["shade"])
@@ -147,11 +153,15 @@ async def analytics(request: Request) -> Response:
         rows = [r for r in rows if r.get("district") == area]
     skill_label = None if skill is None else page.service.taxonomy.label(skill, page.lang)
     for r in rows:
-        r["what"] = skill_label if skill is not None else category_label(str(r.get("category") or ""), page.lang)
+        r["what"] = (
+            skill_label if skill is not None else category_label(str(r.get("category") or ""), page.lang)
+        )
     models = learning.models(page.service) if page.caller.role != "organiser" else None
     rows.sort(key=lambda r: -(r.get("gap_hours") or 0.0))
     answered = table.get("by") is not None  # the API answered: its "to" is the day after the last
-    last_shown = (date.fromisoformat(table["to"]) - timedelta(days=1)).isoformat() if answered else table["to"]
+    last_shown = (
+        (date.fromisoformat(table["to"]) - timedelta(days=1)).isoformat() if answered else table["to"]
+    )
     return render(
         page, "analytics.html", rows=rows[:MAX_ROWS], total_rows=len(rows), shapes=shapes, width=WIDTH, height=height,
         categories=sorted(page.service.index.categories.names), weekdays=WEEKDAYS,

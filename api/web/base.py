@@ -115,9 +115,16 @@ def render(page: Page, template: str, status: int = 200, **context: Any) -> HTML
     response = templates.TemplateResponse(
         page.request,
         template,
-        {"page": page, "t": page.t, "who": page.who, "lang": page.lang, "csrf": page.csrf,
-         "error": page.request.query_params.get("error"), "ok": page.request.query_params.get("ok"),
-         **context},
+        {
+            "page": page,
+            "t": page.t,
+            "who": page.who,
+            "lang": page.lang,
+            "csrf": page.csrf,
+            "error": page.request.query_params.get("error"),
+            "ok": page.request.query_params.get("ok"),
+            **context,
+        },
         status_code=status,
     )
     set_cookie(page.request, response, CSRF, page.csrf, http_only=False)
@@ -236,7 +243,11 @@ async def login(request: Request) -> Response:
             refused.headers["Retry-After"] = seconds
             return refused
         found = await run_in_threadpool(service.store.find_account, form["name"][:200])
-        if found is not None and found.password_hash and password_matches(found.password_hash, form["password"]):
+        if (
+            found is not None
+            and found.password_hash
+            and password_matches(found.password_hash, form["password"])
+        ):
             account = found
     if account is None:
         return render(page, "login.html", 401, error=page.t("bad_login"))

@@ -17,7 +17,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "password": ("密码", "Password"),
     "or_token": ("或粘贴访问令牌", "or paste an access token"),
     "token": ("访问令牌", "Access token"),
-    "sign_in_wait": ("登录尝试过多，请 {seconds} 秒后再试", "Too many sign-in attempts: try again in {seconds} s"),
+    "sign_in_wait": (
+        "登录尝试过多，请 {seconds} 秒后再试",
+        "Too many sign-in attempts: try again in {seconds} s",
+    ),
     "bad_login": ("用户名、密码或令牌不正确", "The name, password or token is not right"),
     "welcome": ("欢迎", "Welcome"),
     "intro": (
@@ -72,7 +75,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "password_short": ("密码至少8个字符", "The password needs at least 8 characters"),
     "name_taken": ("该登录名已被使用", "That sign-in name is taken"),
     "name_long": ("名称须为1到200个字符", "Names are 1 to 200 characters"),
-    "showing_n": ("缺口最大的 {shown} 行，共 {total} 行", "The {shown} rows with the largest gaps, of {total}"),
+    "showing_n": (
+        "缺口最大的 {shown} 行，共 {total} 行",
+        "The {shown} rows with the largest gaps, of {total}",
+    ),
     "largest_shortages": ("缺口最大", "Largest shortages"),
     "no_shortage": ("所选范围内没有缺口", "No shortage in this selection"),
     "online": ("线上", "online"),
@@ -80,7 +86,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "confirm_plan": ("确定向方案中的所有人发出邀请吗？", "Send an invitation to everyone in the plan?"),
     "display_name": ("姓名", "Name"),
     "birth_date": ("出生日期", "Birth date"),
-    "birth_date_hint": ("许多活动有最低年龄要求，填写后才能为你推荐。", "Many activities have a minimum age; we need it to recommend them to you."),
+    "birth_date_hint": (
+        "许多活动有最低年龄要求，填写后才能为你推荐。",
+        "Many activities have a minimum age; we need it to recommend them to you.",
+    ),
     "phone": ("电话", "Phone"),
     "email": ("电子邮箱", "E-mail"),
     "travel": ("愿意前往的距离（公里）", "How far you will travel (km)"),
@@ -132,7 +141,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "shifts": ("班次", "Shifts"),
     "open": ("查看", "Open"),
     "suggested": ("推荐的志愿者", "Suggested volunteers"),
-    "no_suggestions": ("符合条件的志愿者都已在名单上或已受邀", "Everyone who qualifies is already on the roster or invited"),
+    "no_suggestions": (
+        "符合条件的志愿者都已在名单上或已受邀",
+        "Everyone who qualifies is already on the roster or invited",
+    ),
     "distance": ("距离", "Distance"),
     "score": ("匹配度", "Match"),
     "invite": ("邀请", "Invite"),

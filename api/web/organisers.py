@@ -101,7 +101,9 @@ async def shift(request: Request, shift_id: str) -> Response:
         listed = signups.roster(shift_id, who, service, page.now)
         code = signups.shift_check_in_code(shift_id, who, service, request, page.now)
         activity_id = service.index.activity_of_shift(shift_id)
-        suggested = await activities.recommended_volunteers(activity_id, who, service, page.now, shift_id=shift_id, k=10)
+        suggested = await activities.recommended_volunteers(
+            activity_id, who, service, page.now, shift_id=shift_id, k=10
+        )
     except MatcherError as e:
         return render(page, "error.html", 404, message=problem(e, page.lang))
     cards = volunteer_cards(service, [s["volunteer_id"] for s in listed["signups"]])
@@ -152,7 +154,11 @@ async def attendance(request: Request, signup_id: str, action: str) -> Response:
         "check-out": lambda: signups.check_out(signup_id, who, service, now),
         "no-show": lambda: signups.no_show(signup_id, who, service, now),
         "hours": lambda: signups.approve_hours(
-            signup_id, HoursIn.model_validate({"hours": _number(form.get("hours")), "note": ""}), who, service, now
+            signup_id,
+            HoursIn.model_validate({"hours": _number(form.get("hours")), "note": ""}),
+            who,
+            service,
+            now,
         ),
     }
     if action not in actions:
@@ -224,7 +230,9 @@ async def plan(request: Request) -> Response:
     await form_of(page)
     chosen = [str(a) for a in form.getlist("activity_ids")][:200]
     try:
-        body = AllocationIn.model_validate({"activity_ids": chosen, "options": {"max_shifts": int(str(form.get("max_shifts") or 2))}})
+        body = AllocationIn.model_validate(
+            {"activity_ids": chosen, "options": {"max_shifts": int(str(form.get("max_shifts") or 2))}}
+        )
         made = allocations.create_allocation(body, page.caller, page.service, page.now)
     except Exception as e:
         return back("/org", error=problem(e, page.lang))

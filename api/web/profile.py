@@ -97,8 +97,10 @@ def _profile_context(page: Page, v: dict[str, Any]) -> dict[str, Any]:
         "avail_before": json.dumps(v.get("availability", [])),
         "days": list(zip(DAYS, DAY_NAMES[page.lang], strict=True)),
         "blocks": BLOCKS,
-        "certs": [(c["skill"], tax.label(c["skill"], page.lang) if c["skill"] else "", c.get("expires") or "")
-                  for c in certs],
+        "certs": [
+            (c["skill"], tax.label(c["skill"], page.lang) if c["skill"] else "", c.get("expires") or "")
+            for c in certs
+        ],
         "districts": sorted(page.service.index.districts.names),
         "precise": bool(v.get("home")) and not str(v["home"].get("source") or "").startswith("geocoded"),
         **birth_bounds(page),
@@ -125,7 +127,11 @@ async def skill_search(request: Request, q: str = "") -> Response:
     """Skills matching what is typed, as ticked-off options (the htmx fragment of the form)."""
     page = await page_as(request, "volunteer")
     found = page.service.taxonomy.search(q[:100], limit=12)
-    return render(page, "skill_options.html", found=[(s.id, s.zh if page.lang == "zh" and s.zh else s.en) for s in found])
+    return render(
+        page,
+        "skill_options.html",
+        found=[(s.id, s.zh if page.lang == "zh" and s.zh else s.en) for s in found],
+    )
 
 
 def _patch(form: Any, lang: str) -> dict[str, Any]:
@@ -185,7 +191,9 @@ async def save_profile(request: Request) -> Response:
     async def act() -> None:
         body = VolunteerPatch.model_validate(_patch(form, page.lang))
         if form.get("consent") == "on" and form.get("lat") and form.get("lon"):  # ticked: on record
-            volunteers.set_consent(vid, ConsentIn(location=True, note="console"), page.caller, page.service, page.now)
+            volunteers.set_consent(
+                vid, ConsentIn(location=True, note="console"), page.caller, page.service, page.now
+            )
         volunteers.update_volunteer(vid, body, page.caller, page.service, request.app.state.places, page.now)
 
     return await attempt(page, "/me/profile", page.t("saved"), act)
@@ -194,7 +202,9 @@ async def save_profile(request: Request) -> Response:
 @router.get("/register", response_class=HTMLResponse)
 async def register_page(request: Request) -> Response:
     page = await page_for(request)
-    return render(page, "register.html", districts=sorted(page.service.index.districts.names), **birth_bounds(page))
+    return render(
+        page, "register.html", districts=sorted(page.service.index.districts.names), **birth_bounds(page)
+    )
 
 
 @router.post("/register")

@@ -32,7 +32,9 @@ async def home(request: Request) -> Response:
         "volunteer_home.html",
         offers=[o for o in offers if o["shift_id"] not in held],
         note=None if ranking["note"] is None else ranking["note"][page.lang],
-        signups=[{"signup": s, "shift": describe(service, s.shift_id, page.lang, page.now)} for s in reversed(mine)],
+        signups=[
+            {"signup": s, "shift": describe(service, s.shift_id, page.lang, page.now)} for s in reversed(mine)
+        ],
         hours=signups.hours(volunteer_id, who, service, request, page.now),
         calendar=signups.volunteer_calendar_link(volunteer_id, who, service, request)["url"],
     )

@@ -45,10 +45,9 @@ def shown_km(distance_km: float) -> float:
 
 
 def distance_reason(distance_km: float, mode: str = "exact") -> Reason:
-    """"2.4 km away" (``mode="exact"``, the volunteer's own view) or "2–5 km away" (``"band"``)."""
+    """ "2.4 km away" (``mode="exact"``, the volunteer's own view) or "2–5 km away" (``"band"``)."""
     text = distance_band(distance_km) if mode == "band" else f"{shown_km(distance_km):.1f} km"
     return Reason(FACTOR_NAME, f"距离 {text}", f"{text} away")
-
 
 
 FACTOR = DistanceFactor()

@@ -150,7 +150,9 @@ class Audit:
         for ident, served_s, account, activity, items in rows:
             if any(item[0] == subject for item in json.loads(items)):  # LIKE only narrowed it
                 detail = f"recommended volunteers for activity {activity}"
-                out.append(Entry(-int(ident), int(served_s), account or "", "", "shown.ranking", subject, detail))
+                out.append(
+                    Entry(-int(ident), int(served_s), account or "", "", "shown.ranking", subject, detail)
+                )
         return out
 
     def record_consent(

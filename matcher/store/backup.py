@@ -33,7 +33,9 @@ def sqlite_path(url: str) -> Path:
     return sqlite_file(url)
 
 
-def backup(source: Path, target: Path, *, overwrite: bool = False, progress: Progress = lambda d, t: None) -> int:
+def backup(
+    source: Path, target: Path, *, overwrite: bool = False, progress: Progress = lambda d, t: None
+) -> int:
     """Copy the database at ``source`` to ``target`` as one consistent snapshot; its size in bytes."""
     if not source.exists():
         raise ValidationError("db", f"no database at {source}")
@@ -44,7 +46,9 @@ def backup(source: Path, target: Path, *, overwrite: bool = False, progress: Pro
     return target.stat().st_size
 
 
-def restore(source: Path, target: Path, *, overwrite: bool = False, progress: Progress = lambda d, t: None) -> int:
+def restore(
+    source: Path, target: Path, *, overwrite: bool = False, progress: Progress = lambda d, t: None
+) -> int:
     """Put the backup ``source`` in place as the database at ``target`` (atomically); its size."""
     if not source.exists():
         raise ValidationError("path", f"no backup at {source}")
@@ -80,7 +84,9 @@ def _copy(source: Path, target: Path, progress: Progress) -> None:
     partial.unlink(missing_ok=True)
     try:
         with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as src, sqlite3.connect(partial) as dst:
-            src.backup(dst, pages=PAGES_PER_STEP, progress=lambda _, left, total: progress(total - left, total))
+            src.backup(
+                dst, pages=PAGES_PER_STEP, progress=lambda _, left, total: progress(total - left, total)
+            )
             dst.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
         os.replace(partial, target)
     finally:

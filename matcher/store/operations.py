@@ -160,7 +160,10 @@ class Operations:
     ) -> Placed:
         """:meth:`sign_up`, with the shift's places as it leaves them."""
         with self._begin() as tx:
-            return Placed(self._sign_up(tx, signup_id, shift_id, volunteer_id, now_s, policy), *self._places(tx, shift_id))
+            return Placed(
+                self._sign_up(tx, signup_id, shift_id, volunteer_id, now_s, policy),
+                *self._places(tx, shift_id),
+            )
 
     def _sign_up(
         self, tx: Tx, signup_id: str, shift_id: str, volunteer_id: str, now_s: int, policy: Policy
@@ -235,9 +238,7 @@ class Operations:
             raise ConflictError("the shift has started: ask the organiser to mark attendance instead")
         late = s.status == "confirmed" and starts_s - now_s < policy.cancel_cutoff_s
         status = "late_cancelled" if late else "cancelled"
-        tx.run(
-            "UPDATE signups SET status = %s, offered_until_s = NULL WHERE id = %s", (status, signup_id)
-        )
+        tx.run("UPDATE signups SET status = %s, offered_until_s = NULL WHERE id = %s", (status, signup_id))
         self._book(tx, s.volunteer_id, s.shift_id, False)
         insert_outcome(tx, "cancelled", s.volunteer_id, s.shift_id, now_s)
         self._settle(tx, s.shift_id, now_s, capacity, policy)
@@ -301,8 +302,12 @@ class Operations:
                 "AND status IN ('confirmed', 'offered')",
                 tuple(wanted),
             )
-            booked = tx.all(f"SELECT shift_id, volunteer_id FROM bookings WHERE shift_id IN ({marks})", tuple(wanted))
-        return _tally(wanted, [(r[0], r[1], "confirmed") for r in booked] + [(r[0], r[1], r[2]) for r in found])
+            booked = tx.all(
+                f"SELECT shift_id, volunteer_id FROM bookings WHERE shift_id IN ({marks})", tuple(wanted)
+            )
+        return _tally(
+            wanted, [(r[0], r[1], "confirmed") for r in booked] + [(r[0], r[1], r[2]) for r in found]
+        )
 
     @staticmethod
     def _places(tx: Tx, shift_id: str) -> tuple[list[str], int]:
@@ -414,7 +419,9 @@ class Operations:
             )
         _, activity_id, day = self._shift_facts(tx, s.shift_id)
         if now_s < self._starts(tx, s.shift_id):
-            raise ValidationError("hours", "the shift has not started yet: approve its hours once it has taken place")
+            raise ValidationError(
+                "hours", "the shift has not started yet: approve its hours once it has taken place"
+            )
         if hours is None:
             if s.checked_in_s is None or s.checked_out_s is None:
                 raise ValidationError("hours", "no check-in and check-out on record: give the hours")
@@ -768,7 +775,9 @@ class Operations:
         return row[0]
 
 
-def _tally(shift_ids: Sequence[str], held: Sequence[tuple[Any, Any, str]]) -> dict[str, tuple[list[str], int]]:
+def _tally(
+    shift_ids: Sequence[str], held: Sequence[tuple[Any, Any, str]]
+) -> dict[str, tuple[list[str], int]]:
     """Per shift: who holds a confirmed place (a booking or a confirmed sign-up) and how many
     places are held (offers too), from (shift, volunteer, status) rows."""
     confirmed: dict[str, set[str]] = {s: set() for s in shift_ids}

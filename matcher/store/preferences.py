@@ -24,5 +24,10 @@ class Preferences:
         if language not in LANGUAGES:
             raise ValidationError("language", f"must be one of {', '.join(LANGUAGES)}")
         with self._begin() as tx:
-            if tx.run("UPDATE preferences SET language = %s WHERE account_id = %s", (language, account_id)) == 0:
-                tx.run("INSERT INTO preferences (account_id, language) VALUES (%s, %s)", (account_id, language))
+            if (
+                tx.run("UPDATE preferences SET language = %s WHERE account_id = %s", (language, account_id))
+                == 0
+            ):
+                tx.run(
+                    "INSERT INTO preferences (account_id, language) VALUES (%s, %s)", (account_id, language)
+                )

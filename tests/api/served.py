@@ -104,7 +104,9 @@ def role_accounts(volunteer_id: str, organisation_id: str = "o1") -> dict[str, A
     ``organisation_id``, an analyst and an admin."""
     return {
         "volunteer": Account(f"acct_{volunteer_id}", volunteer_id, "volunteer", volunteer_id=volunteer_id),
-        "organiser": Account(f"acct_{organisation_id}", organisation_id, "organiser", organisation_id=organisation_id),
+        "organiser": Account(
+            f"acct_{organisation_id}", organisation_id, "organiser", organisation_id=organisation_id
+        ),
         "analyst": Account("acct_an", "an", "analyst"),
         "admin": Account("acct_ad", "ad", "admin"),
     }

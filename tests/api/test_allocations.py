@@ -65,7 +65,10 @@ def test_a_campaign_plan_fills_every_post_with_reasons_and_no_private_data(api: 
     assert p["total_score"] == pytest.approx(sum(a["score"] for a in p["assignments"]), abs=1e-4)
     text = json.dumps(p, ensure_ascii=False)
     assert "138 0000" not in text and "example.cn" not in text and "distance_km" not in text
-    assert client.get(f"/api/v1/allocations/{p['id']}", headers=h["o1"]).json()["assignments"] == p["assignments"]
+    assert (
+        client.get(f"/api/v1/allocations/{p['id']}", headers=h["o1"]).json()["assignments"]
+        == p["assignments"]
+    )
 
 
 def test_spread_and_a_hard_minimum_through_the_api(api: Api) -> None:
@@ -131,7 +134,9 @@ def test_unknown_and_started_shifts_are_refused(api: Api) -> None:
 
 
 def roster(client: TestClient, h: dict[str, dict[str, str]], shift: str) -> list[dict[str, Any]]:
-    signups: list[dict[str, Any]] = client.get(f"/api/v1/shifts/{shift}/roster", headers=h["o1"]).json()["signups"]
+    signups: list[dict[str, Any]] = client.get(f"/api/v1/shifts/{shift}/roster", headers=h["o1"]).json()[
+        "signups"
+    ]
     return signups
 
 
@@ -139,7 +144,11 @@ def test_accepting_invites_each_person_once_even_twice_at_once(api: Api) -> None
     client, h, _ = api
     p = plan(client, h["o1"], activity_ids=["run"]).json()
     with ThreadPoolExecutor(2) as pool:
-        answers = list(pool.map(lambda _: client.post(f"/api/v1/allocations/{p['id']}/accept", headers=h["o1"]), range(2)))
+        answers = list(
+            pool.map(
+                lambda _: client.post(f"/api/v1/allocations/{p['id']}/accept", headers=h["o1"]), range(2)
+            )
+        )
     assert [a.status_code for a in answers] == [200, 200]
     assert answers[0].json()["invitations"] == answers[1].json()["invitations"]
     accepted = answers[0].json()

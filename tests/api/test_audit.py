@@ -100,7 +100,9 @@ def test_withdrawing_location_consent_takes_the_volunteer_out_of_matching(app_cl
     assert client.put("/api/v1/volunteers/v1/consent", json={"location": True}, headers=me).status_code == 200
     moved = client.patch("/api/v1/volunteers/v1", json={"home": {"lat": 30.26, "lon": 120.14}}, headers=me)
     assert moved.status_code == 200 and "v1" in recommended(client, tokens)
-    consents = [e["action"] for e in entries(client, tokens, subject="v1") if e["action"].startswith("consent")]
+    consents = [
+        e["action"] for e in entries(client, tokens, subject="v1") if e["action"].startswith("consent")
+    ]
     assert consents == ["consent.location.given", "consent.location.withdrawn"]  # newest first
     bad = client.put("/api/v1/volunteers/v1/consent", json={"location": "yes"}, headers=me)
     assert bad.status_code == 422

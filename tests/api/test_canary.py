@@ -40,14 +40,21 @@ def test_the_canarys_home_and_contacts_reach_nobody_else_and_no_log(tmp_path: Pa
     store = open_store(url)
     canary = volunteer("canary", home=HOME, phone=PHONE, email=EMAIL, district="西湖区", max_travel_km=20.0)
     other = volunteer("v2", home=GeoPoint(30.25, 120.30), max_travel_km=20.0)
-    store.load_world(World((canary, other), (activity("a1", location=GeoPoint(30.26, 120.31), shifts=(next_saturday(5),)),)))
+    store.load_world(
+        World(
+            (canary, other), (activity("a1", location=GeoPoint(30.26, 120.31), shifts=(next_saturday(5),)),)
+        )
+    )
     accounts = role_accounts("v2") | {
         "canary": Account("acct_canary", "canary", "volunteer", volunteer_id="canary")
     }
     for a in accounts.values():
         store.create_account(a)
     store.close()
-    h = {k: {"Authorization": f"Bearer {issue_token(a, SECRET, now=utcnow(), ttl_hours=1)}"} for k, a in accounts.items()}
+    h = {
+        k: {"Authorization": f"Bearer {issue_token(a, SECRET, now=utcnow(), ttl_hours=1)}"}
+        for k, a in accounts.items()
+    }
     log = tmp_path / "serve.log"
 
     with Served(url, SECRET, log) as server, httpx.Client(base_url=server.base, timeout=30) as client:
@@ -56,11 +63,20 @@ def test_the_canarys_home_and_contacts_reach_nobody_else_and_no_log(tmp_path: Pa
         assert own.status_code == 200 and PHONE in own.text  # they see their own data
         moved = {"home": {"lat": MOVED.lat, "lon": MOVED.lon}, "phone": PHONE, "email": EMAIL}
         assert client.patch("/api/v1/volunteers/canary", json=moved, headers=h["canary"]).status_code == 200
-        bad = client.patch("/api/v1/volunteers/canary", json={"home": {"lat": 91, "lon": MOVED.lon}, "phone": PHONE}, headers=h["canary"])
+        bad = client.patch(
+            "/api/v1/volunteers/canary",
+            json={"home": {"lat": 91, "lon": MOVED.lon}, "phone": PHONE},
+            headers=h["canary"],
+        )
         assert bad.status_code == 422
-        near = client.get(f"/api/v1/activities?near={MOVED.lat},{MOVED.lon}&radius_km=10", headers=h["canary"])
+        near = client.get(
+            f"/api/v1/activities?near={MOVED.lat},{MOVED.lon}&radius_km=10", headers=h["canary"]
+        )
         assert near.status_code == 200
-        assert client.get("/api/v1/volunteers/canary/recommended-activities", headers=h["canary"]).status_code == 200
+        assert (
+            client.get("/api/v1/volunteers/canary/recommended-activities", headers=h["canary"]).status_code
+            == 200
+        )
         assert client.get("/api/v1/volunteers/canary/export", headers=h["canary"]).status_code == 200
         signup = client.post("/api/v1/shifts/s1/signups", headers=h["canary"])
         assert signup.status_code == 201, signup.text
@@ -90,7 +106,15 @@ def test_the_canarys_home_and_contacts_reach_nobody_else_and_no_log(tmp_path: Pa
                 seen.append((role, path, r.status_code, r.text))
         for role in ("volunteer", "organiser", "analyst"):
             cookie = {"Cookie": "vm_session=" + h[role]["Authorization"].removeprefix("Bearer ")}
-            for page in ("/", "/me", "/me/profile", "/org", "/org/shifts/s1", "/org/activities/a1", "/analytics"):
+            for page in (
+                "/",
+                "/me",
+                "/me/profile",
+                "/org",
+                "/org/shifts/s1",
+                "/org/activities/a1",
+                "/analytics",
+            ):
                 r = client.get(page, headers=cookie)
                 seen.append((role, page, r.status_code, r.text))
             plan_page = client.get(f"/org/allocations/{ids['allocation_id']}", headers=cookie)

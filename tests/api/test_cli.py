@@ -212,7 +212,14 @@ def test_evaluate_scistarter_prints_every_method_as_json(tmp_path: Path) -> None
     missing = volmatch("evaluate", "scistarter", "--path", str(tmp_path), db=tmp_path / "x.db")
     assert missing.returncode == 2 and "not the SciStarter dataset folder" in missing.stderr
     done = volmatch(
-        "evaluate", "scistarter", "--path", str(dataset("scistarter")), "--seeds", "3", "--json", db=tmp_path / "x.db"
+        "evaluate",
+        "scistarter",
+        "--path",
+        str(dataset("scistarter")),
+        "--seeds",
+        "3",
+        "--json",
+        db=tmp_path / "x.db",
     )
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
@@ -324,12 +331,16 @@ def test_backup_and_restore_round_trip_and_refuse_what_they_should(tmp_path: Pat
     import sqlite3
 
     db = tmp_path / "live.db"
-    built = volmatch("demo", "--volunteers", "1500", "--activities", "60", "--records", "800", "--outcomes", "20", db=db)
+    built = volmatch(
+        "demo", "--volunteers", "1500", "--activities", "60", "--records", "800", "--outcomes", "20", db=db
+    )
     assert built.returncode == 0, built.stderr
 
     def content(path: Path) -> dict[str, list[tuple[object, ...]]]:
         with sqlite3.connect(path) as c:
-            tables = [r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+            tables = [
+                r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            ]
             return {t: sorted(c.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
 
     before = content(db)
@@ -355,7 +366,9 @@ def test_backup_and_restore_round_trip_and_refuse_what_they_should(tmp_path: Pat
     refused = volmatch("restore", str(other), "--force", db=db)
     assert refused.returncode == 2 and "not a volmatch database" in refused.stderr
     assert content(db) == before
-    assert volmatch("backup", str(tmp_path / "x.db"), db="postgresql://postgres@127.0.0.1/test").returncode == 2
+    assert (
+        volmatch("backup", str(tmp_path / "x.db"), db="postgresql://postgres@127.0.0.1/test").returncode == 2
+    )
 
 
 @pytest.mark.parametrize("model", ["default", "learned"])
@@ -380,7 +393,9 @@ def test_the_command_line_and_the_api_rank_alike(tmp_path: Path, model: str) -> 
         trained = volmatch("train", "--activate", db=db)
         assert trained.returncode == 0, trained.stderr
     when = "2026-12-01T09:00:00+08:00"
-    cli = volmatch("recommend", "volunteers", "--activity", "a000001", "-k", "10", "--json", "--now", when, db=db)
+    cli = volmatch(
+        "recommend", "volunteers", "--activity", "a000001", "-k", "10", "--json", "--now", when, db=db
+    )
     assert cli.returncode == 0, cli.stderr
     from_cli = [(m["id"], m["shift_id"], m["score"]) for m in json.loads(cli.stdout)["matches"]]
     store = open_store(f"sqlite:///{db}")

@@ -96,7 +96,9 @@ def test_suggestions_name_idle_volunteers_and_needs_no_one_can_meet(api: Api) ->
     recruit = next(r for r in s["recruitment"] if r["category"] == "elderly care")
     assert recruit["shortfall_hours"] == 6.0 and "recruit" in recruit["evidence"]
     # The same evidence in Chinese, with the same figures.
-    assert project["evidence_zh"].startswith("A每周六") and "6名适合赛会服务的志愿者" in project["evidence_zh"]
+    assert (
+        project["evidence_zh"].startswith("A每周六") and "6名适合赛会服务的志愿者" in project["evidence_zh"]
+    )
     assert "32小时空闲" in project["evidence_zh"] and "需要招募" in recruit["evidence_zh"]
 
 

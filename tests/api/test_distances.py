@@ -75,7 +75,9 @@ def test_a_volunteers_reasons_and_numbers_agree_and_are_true(demo: tuple[TestCli
 def test_organisers_see_bands_not_kilometres(demo: tuple[TestClient, dict[str, str]]) -> None:
     client, tokens = demo
     headers = {"Authorization": f"Bearer {tokens['org']}"}
-    listed = [client.get(f"/api/v1/activities?limit=100&offset={o}", headers=headers).json() for o in (0, 100, 200)]
+    listed = [
+        client.get(f"/api/v1/activities?limit=100&offset={o}", headers=headers).json() for o in (0, 100, 200)
+    ]
     mine = [a["id"] for page in listed for a in page["items"] if a["organisation_id"] == "o00000"]
     assert mine
     bands = 0

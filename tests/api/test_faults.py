@@ -45,7 +45,9 @@ def cluster() -> list[str]:
     port = str(urlparse(POSTGRES_URL).port or 5432)
     found = None
     if shutil.which("pg_lsclusters") and os.geteuid() == 0:
-        for line in subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True).stdout.splitlines():
+        for line in subprocess.run(
+            ["pg_lsclusters", "--no-header"], capture_output=True, text=True
+        ).stdout.splitlines():
             parts = line.split()
             if len(parts) >= 3 and parts[2] == port:
                 found = ["pg_ctlcluster", parts[0], parts[1]]
@@ -87,7 +89,9 @@ class Load:
             self.outcomes.append(Outcome(t, time.monotonic() - t, 0, path=path))
             time.sleep(0.05)
             return None
-        self.outcomes.append(Outcome(t, time.monotonic() - t, r.status_code, r.headers.get("Retry-After"), path))
+        self.outcomes.append(
+            Outcome(t, time.monotonic() - t, r.status_code, r.headers.get("Retry-After"), path)
+        )
         return r
 
     def writes(self, lane: int) -> None:
@@ -113,7 +117,9 @@ class Load:
     def reads(self) -> None:
         with httpx.Client(base_url=self.base, timeout=30) as client:
             while not self.stop.is_set():
-                self._send(client, "GET", "/api/v1/activities/a1/recommended-volunteers?k=5", headers=self.reader)
+                self._send(
+                    client, "GET", "/api/v1/activities/a1/recommended-volunteers?k=5", headers=self.reader
+                )
                 time.sleep(0.01)
 
     def run(self, lanes: int, readers: int) -> list[threading.Thread]:
@@ -192,7 +198,9 @@ def test_postgres_restarted_under_load_503_then_recovery_and_no_write_lost(
 def workers_of(parent: int) -> set[int]:
     children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
     # The spawn start method's resource tracker is a child too: workers run uvicorn.
-    return {int(c) for c in children if "multiprocessing.spawn" in _cmdline(int(c)) and not _is_tracker(int(c))}
+    return {
+        int(c) for c in children if "multiprocessing.spawn" in _cmdline(int(c)) and not _is_tracker(int(c))
+    }
 
 
 def _cmdline(pid: int) -> str:

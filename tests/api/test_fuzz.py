@@ -44,9 +44,13 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
     tmp = tmp_path_factory.mktemp("fuzz")
     url = f"sqlite:///{tmp / 'fuzz.db'}"
     store = open_store(url)
-    people = tuple(volunteer(f"v{i}", 1.0 + i, phone="13800000000", email=f"v{i}@example.org") for i in range(5))
+    people = tuple(
+        volunteer(f"v{i}", 1.0 + i, phone="13800000000", email=f"v{i}@example.org") for i in range(5)
+    )
     posts = (activity("a1", shifts=(next_saturday(5),)), activity("a2", organisation_id="o2", shifts=()))
-    record = ServiceRecord(volunteer_id="v1", activity_id="a1", shift_id="s1", date=NOW.date(), hours=3.0, attended=True)
+    record = ServiceRecord(
+        volunteer_id="v1", activity_id="a1", shift_id="s1", date=NOW.date(), hours=3.0, attended=True
+    )
     store.load_world(World(people, posts, (record,)))
     accounts = role_accounts("v1")
     for a in accounts.values():

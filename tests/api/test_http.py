@@ -650,9 +650,14 @@ def test_query_errors_name_the_query_and_speak_the_callers_language(
     zh = client.get("/api/v1/activities?near=91,120.1", headers=h | {"Accept-Language": "zh-CN,zh;q=0.9"})
     assert zh.status_code == 422 and zh.json()["detail"][0]["loc"] == ["query", "near.lat"]
     assert "应在" in zh.json()["detail"][0]["msg"]
-    big = client.get("/api/v1/volunteers/v1/recommended-activities?k=1000", headers=h | {"Accept-Language": "zh"})
+    big = client.get(
+        "/api/v1/volunteers/v1/recommended-activities?k=1000", headers=h | {"Accept-Language": "zh"}
+    )
     assert big.status_code == 422
-    assert big.json()["detail"][0]["msg"] == "应不大于 100" and big.json()["detail"][0]["code"] == "less_than_equal"
+    assert (
+        big.json()["detail"][0]["msg"] == "应不大于 100"
+        and big.json()["detail"][0]["code"] == "less_than_equal"
+    )
     assert big.json()["detail"][0]["loc"] == ["query", "k"]
     en = client.get("/api/v1/volunteers/v1/recommended-activities?k=1000", headers=h)
     assert "less than or equal to 100" in en.json()["detail"][0]["msg"]
@@ -689,7 +694,9 @@ def test_the_service_page_shows_earlier_service_apart_from_volmatch_hours(
         headers=h,
     )
     assert claim.status_code in (200, 201), claim.text
-    approved = client.post(f"/api/v1/service-records/{claim.json()['id']}/approve", headers=auth(tokens, "organiser"))
+    approved = client.post(
+        f"/api/v1/service-records/{claim.json()['id']}/approve", headers=auth(tokens, "organiser")
+    )
     assert approved.status_code == 201, approved.text
     after = client.get("/api/v1/volunteers/v1/service", headers=h).json()
     assert after["total_hours"] == 2.5  # volmatch's own hours, counted once

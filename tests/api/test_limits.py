@@ -72,16 +72,28 @@ def test_a_budget_refills_and_forgets_idle_keys() -> None:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
-def limited(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, dict[str, str]]]]:
+def limited(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[TestClient, dict[str, dict[str, str]]]]:
     """The app with a small budget (5 a second, bursts of 10) and a 0.5 s query timeout."""
-    db = f"sqlite:///{tmp_path / 'limits.db'}" if request.param == "sqlite" else request.getfixturevalue("postgis_url")
+    db = (
+        f"sqlite:///{tmp_path / 'limits.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgis_url")
+    )
     store = open_store(db)
     store.load_world(World((volunteer("v1"),), (activity(),)))
-    accounts = [Account("acct_o1", "o1", "organiser", organisation_id="o1"), Account("acct_o2", "o2", "organiser", organisation_id="o1")]
+    accounts = [
+        Account("acct_o1", "o1", "organiser", organisation_id="o1"),
+        Account("acct_o2", "o2", "organiser", organisation_id="o1"),
+    ]
     for a in accounts:
         store.create_account(a)
     store.close()
-    headers = {a.name: {"Authorization": f"Bearer {issue_token(a, SECRET, now=utcnow(), ttl_hours=1)}"} for a in accounts}
+    headers = {
+        a.name: {"Authorization": f"Bearer {issue_token(a, SECRET, now=utcnow(), ttl_hours=1)}"}
+        for a in accounts
+    }
     settings = Settings(
         database_url=db,
         environment="test",

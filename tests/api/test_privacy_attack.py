@@ -40,7 +40,9 @@ STEPS = 18  # bisection steps per ray: 6 km / 2^18, under 3 cm
 
 
 def offset(p: GeoPoint, north_km: float, east_km: float) -> GeoPoint:
-    return GeoPoint(p.lat + north_km / KM_PER_DEG, p.lon + east_km / (KM_PER_DEG * math.cos(math.radians(p.lat))))
+    return GeoPoint(
+        p.lat + north_km / KM_PER_DEG, p.lon + east_km / (KM_PER_DEG * math.cos(math.radians(p.lat)))
+    )
 
 
 def local_km(origin: GeoPoint, p: GeoPoint) -> tuple[float, float]:
@@ -86,7 +88,9 @@ def attacker(
 
         def band(victim: str, point: GeoPoint) -> str | None:
             moved = client.patch(
-                "/api/v1/activities/probe", json={"location": {"lat": point.lat, "lon": point.lon}}, headers=headers
+                "/api/v1/activities/probe",
+                json={"location": {"lat": point.lat, "lon": point.lon}},
+                headers=headers,
             )
             assert moved.status_code == 200, moved.text
             answer = client.get("/api/v1/activities/probe/recommended-volunteers?k=10", headers=headers)
@@ -133,7 +137,9 @@ def test_an_organiser_cannot_locate_a_volunteer_below_the_matching_cell(
 
 
 @pytest.mark.parametrize("attacker", ["precise"], indirect=True)
-def test_the_same_attack_finds_a_precise_home_to_metres(attacker: Callable[[str, GeoPoint], str | None]) -> None:
+def test_the_same_attack_finds_a_precise_home_to_metres(
+    attacker: Callable[[str, GeoPoint], str | None],
+) -> None:
     """What the cell protects against: measured from the precise home, the bands give it away."""
     home = VICTIMS["victim_ne"]
     error_km = haversine_km(locate(attacker, "victim_ne", home), home)

@@ -58,7 +58,13 @@ def test_core_messages_through_the_phrasebook(message: str, zh: str) -> None:
 
 @pytest.mark.parametrize(
     ("header", "lang"),
-    [(None, "en"), ("", "en"), ("zh-CN,zh;q=0.9,en;q=0.8", "zh"), ("en-GB,zh;q=0.5", "en"), ("fr, zh-TW", "zh")],
+    [
+        (None, "en"),
+        ("", "en"),
+        ("zh-CN,zh;q=0.9,en;q=0.8", "zh"),
+        ("en-GB,zh;q=0.5", "en"),
+        ("fr, zh-TW", "zh"),
+    ],
 )
 def test_the_language_is_the_first_of_chinese_or_english_asked_for(header: str | None, lang: str) -> None:
     assert problems.language(header) == lang

@@ -61,7 +61,9 @@ def test_a_write_in_one_process_reaches_the_others(url: str, taxonomy: Taxonomy)
 @pytest.mark.slow
 def test_two_served_workers_agree_within_a_second(url: str, tmp_path: Path) -> None:
     store = open_store(url)
-    store.load_world(World((volunteer("v1", 1.0), volunteer("v2", 3.0)), (activity(shifts=(upcoming_shift(),)),)))
+    store.load_world(
+        World((volunteer("v1", 1.0), volunteer("v2", 3.0)), (activity(shifts=(upcoming_shift(),)),))
+    )
     admin = Account("acct_admin", "admin", "admin")
     store.create_account(admin)
     store.close()
@@ -133,7 +135,9 @@ def test_a_change_committed_out_of_order_is_not_missed(tmp_path: Path, taxonomy:
         other.upsert_volunteer(volunteer("v2", 2.0))
         other.upsert_volunteer(volunteer("v3", 3.0))
         db: Any = other
-        seq, kind, ident = db._db.execute("SELECT seq, kind, ident FROM changes WHERE ident = 'v2'").fetchone()
+        seq, kind, ident = db._db.execute(
+            "SELECT seq, kind, ident FROM changes WHERE ident = 'v2'"
+        ).fetchone()
         db._db.execute("DELETE FROM changes WHERE seq = ?", (seq,))  # v2's write "not committed yet"
         live.refresh(force=True)
         assert live.index.has_volunteer("v3") and not live.index.has_volunteer("v2")

@@ -162,7 +162,10 @@ def test_spread_gives_the_second_shift_to_someone_without_one() -> None:
     spread = allocate(slots, pairs, Limits(max_shifts=2), Fairness(spread=0.2))
     assert plain.max_load == 2 and spread.max_load == 1
     assert spread.assignment_gini < plain.assignment_gini
-    assert {(a.volunteer_id, a.shift_id) for a in spread.assignments} == {("ana", "morning"), ("bo", "evening")}
+    assert {(a.volunteer_id, a.shift_id) for a in spread.assignments} == {
+        ("ana", "morning"),
+        ("bo", "evening"),
+    }
     # A spread worth more than the difference never leaves a place empty that only Ana can fill.
     alone = allocate(slots, pairs[:2], Limits(max_shifts=2), Fairness(spread=0.2))
     assert alone.fill_rate == 1.0
@@ -231,7 +234,9 @@ def test_a_campaign_keeps_confirmed_places_and_counts_them_toward_the_minimum(ta
 
     people = [volunteer(f"v{i}", km=float(i)) for i in range(1, 6)]
     post = activity("clinic", shifts=(saturday_shift("am", capacity=3),))
-    index = MatchIndex.from_world(World(tuple(people), (post,), bookings=(Booking("v1", "am"),)), taxonomy, date(2026, 11, 28))
+    index = MatchIndex.from_world(
+        World(tuple(people), (post,), bookings=(Booking("v1", "am"),)), taxonomy, date(2026, 11, 28)
+    )
     now = datetime(2026, 12, 1, tzinfo=CST)
     shift_ids = allocation.campaign_shifts(index, now=now, activity_ids=["clinic"])
     slots, pairs = allocation.campaign(index, shift_ids, now=now, minimum={"am": 2})

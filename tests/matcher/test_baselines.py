@@ -50,7 +50,7 @@ def test_harness_on_scistarter_leave_one_out() -> None:
     train, test = ev.leave_one_out(joins)
     relevant = ev.relevant_by_user(test)
     users = sorted(relevant)
-    assert len(users) > 800  # 892 users joined two or more projects
+    assert len(users) == 548  # joined two or more of the projects still active (inactive ones are left out)
     catalogue = sorted(set(joins["item"]))
     found = {}
     for name, model in (
@@ -64,10 +64,13 @@ def test_harness_on_scistarter_leave_one_out() -> None:
     for name, figures in found.items():
         print(name, {m: str(v) if isinstance(v, ev.Estimate) else round(v, 3) for m, v in figures.items()})
     # Joins here follow popularity (a handful of projects hold most of them): the popular list
-    # beats guessing many times over, the factorisation of who-joined-what comes next, and topics
-    # alone come last, below guessing: the figures a learnt ranking has to beat.
-    assert found["popularity"]["hit_rate"].low > 5 * chance
-    assert found["collaborative"]["hit_rate"].low > found["content"]["hit_rate"].high
+    # beats guessing many times over (of 58 active projects, a top ten is 17% by chance), the
+    # factorisation of who-joined-what comes next and topics alone last, both below guessing:
+    # the figures a learnt ranking has to beat. With the inactive projects left out, the
+    # factorisation's lead over topics is inside the intervals (means only).
+    assert found["popularity"]["hit_rate"].low > 4 * chance
+    assert found["collaborative"]["ndcg"].mean > found["content"]["ndcg"].mean
+    assert found["content"]["hit_rate"].high < chance
     assert found["popularity"]["hit_rate"].low > found["collaborative"]["hit_rate"].high
     # Popularity recommends one list to everyone: the least coverage, the most concentrated.
     assert found["popularity"]["coverage"] < found["collaborative"]["coverage"]

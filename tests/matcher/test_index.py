@@ -50,7 +50,9 @@ def test_memo_keeps_within_its_budget_dropping_the_oldest_first() -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 2), st.sets(st.integers(0, 5), max_size=6)), min_size=1, max_size=12))
+@given(
+    st.lists(st.tuples(st.integers(0, 2), st.sets(st.integers(0, 5), max_size=6)), min_size=1, max_size=12)
+)
 def test_a_shifts_bookings_become_exactly_what_the_store_says(
     taxonomy: Taxonomy, steps: list[tuple[int, set[int]]]
 ) -> None:

@@ -23,7 +23,9 @@ from matcher.skills import Taxonomy
 
 AS_OF = date(2026, 3, 1)
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
-ALWAYS = tuple(WeeklyWindow.parse(d, "00:00", "24:00") for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
+ALWAYS = tuple(
+    WeeklyWindow.parse(d, "00:00", "24:00") for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+)
 lat = st.floats(-90, 90, allow_nan=False)
 lon = st.floats(-180, 180, allow_nan=False)
 
@@ -32,7 +34,9 @@ def person(ident: str, home: GeoPoint, travel: float = 20.0, **kw: object) -> Vo
     return Volunteer(id=ident, name=ident, home=home, max_travel_km=travel, availability=ALWAYS, **kw)  # type: ignore[arg-type]
 
 
-def posting(place: GeoPoint | None, start: datetime, hours: float = 3.0, zone: str = "UTC", **kw: object) -> Activity:
+def posting(
+    place: GeoPoint | None, start: datetime, hours: float = 3.0, zone: str = "UTC", **kw: object
+) -> Activity:
     shift = Shift("s1", start, start.astimezone(UTC) + timedelta(hours=hours), 5)  # real hours
     return Activity(
         id="a1", organisation_id="o1", title="t", category="community", timezone=zone,
@@ -128,10 +132,17 @@ def test_shifts_in_dst_gaps_and_folds_rank_by_their_real_length(
 
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 200), st.data())
-def test_empty_and_huge_skill_lists_rank_and_201_is_refused(taxonomy: Taxonomy, n: int, data: st.DataObject) -> None:
+def test_empty_and_huge_skill_lists_rank_and_201_is_refused(
+    taxonomy: Taxonomy, n: int, data: st.DataObject
+) -> None:
     skills = sorted(taxonomy.skills)
-    claims = tuple(SkillClaim(s) for s in data.draw(st.lists(st.sampled_from(skills), min_size=n, max_size=n, unique=True)))
-    required = tuple(data.draw(st.lists(st.sampled_from([c.skill for c in claims] or skills), max_size=3, unique=True)))
+    claims = tuple(
+        SkillClaim(s)
+        for s in data.draw(st.lists(st.sampled_from(skills), min_size=n, max_size=n, unique=True))
+    )
+    required = tuple(
+        data.draw(st.lists(st.sampled_from([c.skill for c in claims] or skills), max_size=3, unique=True))
+    )
     home = GeoPoint(30.25, 120.14)
     world = World(
         (person("v", home, skills=claims),),

@@ -27,7 +27,9 @@ def test_a_volunteer_without_a_birth_date_is_told_to_add_it(taxonomy: Taxonomy) 
 
 
 def test_a_short_list_says_how_many_matched_and_what_held_the_rest_back(taxonomy: Taxonomy) -> None:
-    skilled = [activity(f"k{i}", required_skills=("first_aid",), shifts=(saturday_shift(f"k{i}"),)) for i in range(4)]
+    skilled = [
+        activity(f"k{i}", required_skills=("first_aid",), shifts=(saturday_shift(f"k{i}"),)) for i in range(4)
+    ]
     acts = (activity("open"), *skilled)
     world = World((volunteer("v"),), acts)
     ranking = recommend_activities(MatchIndex.from_world(world, taxonomy, AS_OF), "v", now=NOW, k=10)

@@ -54,10 +54,14 @@ def test_search_finds_skills_in_either_language(taxonomy: Taxonomy) -> None:
 
 
 @given(st.data())
-def test_every_search_result_contains_the_text_and_whole_names_come_first(taxonomy: Taxonomy, data: st.DataObject) -> None:
+def test_every_search_result_contains_the_text_and_whole_names_come_first(
+    taxonomy: Taxonomy, data: st.DataObject
+) -> None:
     from matcher.skills import normalise_text
 
-    skill = taxonomy.skills[data.draw(st.sampled_from([*sorted(taxonomy.skills)[:500], "first_aid", "nursing"]))]
+    skill = taxonomy.skills[
+        data.draw(st.sampled_from([*sorted(taxonomy.skills)[:500], "first_aid", "nursing"]))
+    ]
     name = data.draw(st.sampled_from([n for n in (skill.en, skill.zh) if n]))
     cut = data.draw(st.integers(1, len(name)))
     text = name[:cut]

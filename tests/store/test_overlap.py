@@ -23,7 +23,9 @@ def test_concurrent_sign_ups_for_overlapping_shifts_confirm_one(db: str, attempt
     first = next_saturday(5)
     second = Shift("s2", first.starts_at + timedelta(hours=1), first.ends_at + timedelta(hours=1), 5)
     setup = open_store(db)
-    setup.load_world(World((volunteer("v1"),), (activity("a1", shifts=(first,)), activity("a2", shifts=(second,)))))
+    setup.load_world(
+        World((volunteer("v1"),), (activity("a1", shifts=(first,)), activity("a2", shifts=(second,))))
+    )
     setup.close()
     stores = [open_store(db), open_store(db)]  # two processes, each with its own connections
     now_s = int((first.starts_at - timedelta(days=1)).timestamp())
@@ -62,7 +64,10 @@ def test_the_places_a_write_returns_are_the_places_the_store_then_holds(db: str)
         seen.append(("s1", placed.confirmed, placed.taken))
         assert seen[-1] == ("s1", ["v1"], 2)  # the offer holds a place, but is not a booking
         assert seen[2] == ("s1", ["v0", "v1"], 2)
-        assert store.ops.places_of(["s1", "s2", "s1"]) == {"s1": store.ops.places("s1"), "s2": store.ops.places("s2")}
+        assert store.ops.places_of(["s1", "s2", "s1"]) == {
+            "s1": store.ops.places("s1"),
+            "s2": store.ops.places("s2"),
+        }
         assert store.ops.places("s1") == (["v1"], 2) and store.ops.places("s2") == (["v3"], 1)
         with pytest.raises(NotFoundError):  # another volunteer's sign-up is not found
             store.ops.cancel_placed("su1", now_s, Policy(), volunteer_id="v3")

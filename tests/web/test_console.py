@@ -35,7 +35,9 @@ CST = ZoneInfo("Asia/Shanghai")
 if not Path(CHROMIUM).exists():
     if os.environ.get("CI") == "true":
         raise RuntimeError(f"CI: {CHROMIUM} is missing; make test installs it (scripts/ensure-chromium.sh)")
-    pytest.skip(f"no Chromium at {CHROMIUM}: run make test (it installs Debian's chromium)", allow_module_level=True)
+    pytest.skip(
+        f"no Chromium at {CHROMIUM}: run make test (it installs Debian's chromium)", allow_module_level=True
+    )
 
 from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 
@@ -53,7 +55,9 @@ def saturday(ident: str, capacity: int) -> Shift:
 PRIVATE = ["+86 139 1234 5678", "secret.home@example.cn"]
 
 
-ALWAYS = tuple(WeeklyWindow.parse(d, "00:00", "24:00") for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
+ALWAYS = tuple(
+    WeeklyWindow.parse(d, "00:00", "24:00") for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+)
 STANDBY_STARTED = timedelta(hours=1)
 
 
@@ -62,8 +66,16 @@ def world() -> World:
     phone and an e-mail; a river clean-up (o1) needing first aid next Saturday morning, ten
     places; and a standby shift (o1) that started an hour ago."""
     people = tuple(
-        volunteer(f"v{i}", float(i), name=f"志愿者{i}", district="西湖区", phone=PRIVATE[0], email=PRIVATE[1],
-                  skills=["first_aid"], availability=ALWAYS)
+        volunteer(
+            f"v{i}",
+            float(i),
+            name=f"志愿者{i}",
+            district="西湖区",
+            phone=PRIVATE[0],
+            email=PRIVATE[1],
+            skills=["first_aid"],
+            availability=ALWAYS,
+        )
         for i in range(1, 7)
     )
     now = datetime.now(CST).replace(second=0, microsecond=0)
@@ -154,14 +166,18 @@ class Visit:
         # Readable at phone width: the page itself never scrolls sideways (wide tables scroll
         # inside their own box).
         assert self.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-        assert self.page.locator(".flash.error").count() == 0, self.page.locator(".flash.error").all_inner_texts()
+        assert self.page.locator(".flash.error").count() == 0, self.page.locator(
+            ".flash.error"
+        ).all_inner_texts()
         assert self.page.locator("h1").first.inner_text() not in ("出错了", "Something went wrong")
 
     def close(self) -> None:
         self.context.close()
 
 
-def test_a_volunteer_signs_up_for_a_recommended_shift_and_sees_it(server: tuple[str, dict[str, str]], browser: Browser) -> None:
+def test_a_volunteer_signs_up_for_a_recommended_shift_and_sees_it(
+    server: tuple[str, dict[str, str]], browser: Browser
+) -> None:
     base, tokens = server
     v = Visit(browser, base, tokens["v1"])
     v.go("/me")
@@ -186,7 +202,9 @@ def test_a_volunteer_signs_up_for_a_recommended_shift_and_sees_it(server: tuple[
     again.close()
 
 
-def test_the_keyboard_reaches_the_content_and_signs_up(server: tuple[str, dict[str, str]], browser: Browser) -> None:
+def test_the_keyboard_reaches_the_content_and_signs_up(
+    server: tuple[str, dict[str, str]], browser: Browser
+) -> None:
     base, tokens = server
     v = Visit(browser, base, tokens["v3"])  # before the organiser's campaign invites everyone
     v.go("/me")
@@ -206,7 +224,9 @@ def test_the_keyboard_reaches_the_content_and_signs_up(server: tuple[str, dict[s
     v.close()
 
 
-def test_a_new_volunteer_registers_and_fills_in_their_profile(server: tuple[str, dict[str, str]], browser: Browser) -> None:
+def test_a_new_volunteer_registers_and_fills_in_their_profile(
+    server: tuple[str, dict[str, str]], browser: Browser
+) -> None:
     base, _ = server
     context = browser.new_context(viewport={"width": 360, "height": 800}, locale="zh-CN")
     page = context.new_page()
@@ -228,14 +248,18 @@ def test_a_new_volunteer_registers_and_fills_in_their_profile(server: tuple[str,
     page.fill("#birth_date", "2030-01-01")  # refused by the service, not only by the date picker
     page.evaluate("document.getElementById('birth_date').removeAttribute('max')")
     page.click("#register button.primary")
-    assert page.locator(".flash.error").inner_text().endswith("出生日期：2030-01-01 是将来的日期")  # its language
+    assert (
+        page.locator(".flash.error").inner_text().endswith("出生日期：2030-01-01 是将来的日期")
+    )  # its language
     page.fill("#account", "newcomer")
     page.fill("#password", "a long enough password")
     page.fill("#name", "新志愿者 Zoë 🌱")
     page.fill("#birth_date", "2004-02-29")
     page.click("#register button.primary")
     page.wait_for_load_state("networkidle")
-    assert page.url.startswith(f"{base}/me/profile") and page.locator("#name").input_value() == "新志愿者 Zoë 🌱"
+    assert (
+        page.url.startswith(f"{base}/me/profile") and page.locator("#name").input_value() == "新志愿者 Zoë 🌱"
+    )
     # Skills are found as they are typed, in Chinese or English.
     page.fill("#skill-q", "急救")
     page.locator("#skill-results label", has_text="急救").first.wait_for()
@@ -278,7 +302,9 @@ def test_a_new_volunteer_registers_and_fills_in_their_profile(server: tuple[str,
     context.close()
 
 
-def test_an_organiser_creates_an_activity_invites_and_checks_in(server: tuple[str, dict[str, str]], browser: Browser) -> None:
+def test_an_organiser_creates_an_activity_invites_and_checks_in(
+    server: tuple[str, dict[str, str]], browser: Browser
+) -> None:
     base, tokens = server
     o = Visit(browser, base, tokens["o1"], width=1280)
     o.go("/org")
@@ -359,7 +385,10 @@ def test_an_organiser_creates_an_activity_invites_and_checks_in(server: tuple[st
     v.close()
     o.go(shift_path)
     assert o.page.locator("#check-in-code").inner_text().isdigit() and o.page.locator(".qr svg").count() == 1
-    assert o.page.locator(".qr svg").get_attribute("viewBox") and o.page.locator(".qr svg").bounding_box()["width"] >= 200
+    assert (
+        o.page.locator(".qr svg").get_attribute("viewBox")
+        and o.page.locator(".qr svg").bounding_box()["width"] >= 200
+    )
     for secret in PRIVATE:
         assert secret not in o.page.content()
     # Edit the activity: a new title, one more place, and a second shift.
@@ -431,7 +460,9 @@ def test_an_analyst_opens_the_gap_map(server: tuple[str, dict[str, str]], browse
     a.close()
 
 
-def test_pages_refuse_the_wrong_role_and_forms_without_their_token(server: tuple[str, dict[str, str]], browser: Browser) -> None:
+def test_pages_refuse_the_wrong_role_and_forms_without_their_token(
+    server: tuple[str, dict[str, str]], browser: Browser
+) -> None:
     import httpx
 
     base, tokens = server
@@ -447,20 +478,28 @@ def test_pages_refuse_the_wrong_role_and_forms_without_their_token(server: tuple
                             cookies={"vm_session": tokens["v2"], "vm_csrf": "b"})  # fmt: skip
     assert mismatched.status_code == 403
     missing = httpx.get(f"{base}/no/such/page", cookies={"vm_session": tokens["v2"]})
-    assert missing.status_code == 404 and "找不到该页面" in missing.text and missing.headers["content-type"].startswith("text/html")
+    assert (
+        missing.status_code == 404
+        and "找不到该页面" in missing.text
+        and missing.headers["content-type"].startswith("text/html")
+    )
     api_missing = httpx.get(f"{base}/api/v1/nothing-here")
     assert api_missing.status_code == 404 and api_missing.json()["detail"]
     anonymous = httpx.get(f"{base}/me", follow_redirects=False)
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
 
 
-def test_the_api_documentation_works_without_the_internet(server: tuple[str, dict[str, str]], browser: Browser) -> None:
+def test_the_api_documentation_works_without_the_internet(
+    server: tuple[str, dict[str, str]], browser: Browser
+) -> None:
     base, _ = server
     context = browser.new_context()
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base) else route.abort())
+    page.route(
+        "**/*", lambda route: route.continue_() if route.request.url.startswith(base) else route.abort()
+    )
     page.goto(f"{base}/docs")
     page.locator(".opblock").first.wait_for()
     assert page.locator(".opblock").count() > 20 and errors == []
@@ -493,7 +532,9 @@ OVERLAPS = """() => {
 
 
 @pytest.mark.parametrize("width", [360, 1280])
-def test_the_demo_citys_gap_map_shows_its_shortages(demo_city: tuple[str, str], browser: Browser, width: int) -> None:
+def test_the_demo_citys_gap_map_shows_its_shortages(
+    demo_city: tuple[str, str], browser: Browser, width: int
+) -> None:
     base, token = demo_city
     a = Visit(browser, base, token, width=width)
     a.go("/analytics")
@@ -511,7 +552,9 @@ def test_the_demo_citys_gap_map_shows_its_shortages(demo_city: tuple[str, str], 
     a.close()
 
 
-def test_a_new_volunteer_in_the_demo_city_gets_recommendations(demo_city: tuple[str, str], browser: Browser) -> None:
+def test_a_new_volunteer_in_the_demo_city_gets_recommendations(
+    demo_city: tuple[str, str], browser: Browser
+) -> None:
     """Register with a birth date, fill in skills and free hours: at least five activities."""
     base, _ = demo_city
     context = browser.new_context(viewport={"width": 360, "height": 800}, locale="zh-CN")
@@ -537,4 +580,3 @@ def test_a_new_volunteer_in_the_demo_city_gets_recommendations(demo_city: tuple[
     page.goto(f"{base}/me")
     assert page.locator("#recommendations li").count() >= 5, page.locator("main").inner_text()[:2000]
     context.close()
-

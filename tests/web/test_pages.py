@@ -79,7 +79,10 @@ def test_saving_the_grid_keeps_the_hours_of_days_left_alone() -> None:
 
     from api.web.profile import _availability
 
-    before = [{"day": "mon", "start": "09:00", "end": "17:00"}, {"day": "sat", "start": "07:00", "end": "19:00"}]
+    before = [
+        {"day": "mon", "start": "09:00", "end": "17:00"},
+        {"day": "sat", "start": "07:00", "end": "19:00"},
+    ]
     shown = sorted(grid(before))
     unchanged = FormData([("avail_before", json.dumps(before)), *[("avail", c) for c in shown]])
     assert _availability(unchanged) == before
