@@ -200,6 +200,8 @@ class ActivityMatchOut(MatchOut):
 
 
 class RankingOut(BaseModel):
+    """A ranked list, what was looked at, and why it is short (``note``) when it is."""
+
     matches: list[Any]
     considered: int
     excluded: dict[str, int]
@@ -210,6 +212,18 @@ class RankingOut(BaseModel):
     model_version: str | None = Field(
         None, description="the ranking model that ordered it ('default': the default weights)"
     )
+
+
+class VolunteerRankingOut(RankingOut):
+    """Recommended volunteers, as an organiser sees them."""
+
+    matches: list[VolunteerMatchOut]
+
+
+class ActivityRankingOut(RankingOut):
+    """Recommended activities, as the volunteer sees them: titles and their true distances."""
+
+    matches: list[ActivityMatchOut]
 
 
 class Page(BaseModel):

@@ -330,7 +330,10 @@ class Live:
         p = self.model.predict(frame)
         order = sorted(range(len(p)), key=lambda i: (-p[i], ranking.matches[i].id))[:k]
         return replace(
-            ranking, matches=tuple(replace(ranking.matches[i], score=round(float(p[i]), 4)) for i in order)
+            ranking,
+            matches=tuple(replace(ranking.matches[i], score=round(float(p[i]), 4)) for i in order),
+            # The pool was larger than k: a full answer needs no note about being short.
+            note=None if len(order) >= k else ranking.note,
         )
 
     def _pool(self, k: int) -> int:

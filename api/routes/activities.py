@@ -10,7 +10,14 @@ from fastapi import APIRouter, HTTPException, Query, Response
 from api import views
 from api.deps import CallerDep, LiveDep, NowDep, PlacesDep, own_organisation, policy
 from api.geocoding import fill_point
-from api.schemas import ActivityIn, ActivityPatch, IsoDateTime, Page, RankingOut, assign_ids
+from api.schemas import (
+    ActivityIn,
+    ActivityPatch,
+    IsoDateTime,
+    Page,
+    VolunteerRankingOut,
+    assign_ids,
+)
 from matcher.domain import GeoPoint
 from matcher.errors import NotFoundError, ValidationError
 from matcher.interchange import activity_to_json, parse_activity
@@ -124,7 +131,7 @@ def delete_activity(activity_id: str, who: CallerDep, service: LiveDep) -> Respo
 
 @router.get(
     "/{activity_id}/recommended-volunteers",
-    response_model=RankingOut,
+    response_model=VolunteerRankingOut,
     **policy("organisers of the activity's organisation", "organiser", "admin"),
 )
 async def recommended_volunteers(

@@ -21,7 +21,7 @@ from api.deps import (
     policy,
 )
 from api.geocoding import fill_point
-from api.schemas import ConsentIn, RankingOut, VolunteerIn, VolunteerPatch, assign_ids
+from api.schemas import ActivityRankingOut, ConsentIn, VolunteerIn, VolunteerPatch, assign_ids
 from api.service import Live
 from matcher.errors import ConflictError
 from matcher.interchange import parse_volunteer, volunteer_to_json
@@ -139,7 +139,7 @@ def export_volunteer(volunteer_id: str, who: CallerDep, service: LiveDep, clock:
 
 @router.get(
     "/{volunteer_id}/recommended-activities",
-    response_model=RankingOut,
+    response_model=ActivityRankingOut,
     **policy("the volunteer themself or an admin", "volunteer", "admin"),
 )
 async def recommended_activities(

@@ -140,8 +140,9 @@ def sqlite_file(url: str) -> Path:
 
 
 def data_dir() -> Path:
-    """The product's ``data/`` folder (taxonomy, attribution) beside the packages."""
-    return Path(__file__).resolve().parents[2] / "data"
+    """The product's data (taxonomy, gazetteer, districts, attribution): ``matcher/data``,
+    installed with the package (the checkout's top-level ``data`` links to it)."""
+    return Path(__file__).resolve().parents[1] / "data"
 
 
 def load_taxonomy(directory: Path | None = None) -> Taxonomy:

@@ -701,3 +701,19 @@ def test_the_service_page_shows_earlier_service_apart_from_volmatch_hours(
     after = client.get("/api/v1/volunteers/v1/service", headers=h).json()
     assert after["total_hours"] == 2.5  # volmatch's own hours, counted once
     assert after["earlier_service"]["hours"] == 4.0  # and not again as earlier service
+
+
+def test_the_schema_shows_the_shape_of_a_ranking(app_client: tuple[TestClient, dict[str, str], str]) -> None:
+    """Clients generate code from /openapi.json: a ranking's matches have a shape there."""
+    client, _, _ = app_client
+    schema = client.get("/openapi.json").json()
+    parts = schema["components"]["schemas"]
+    for path, shape in (
+        ("/api/v1/activities/{activity_id}/recommended-volunteers", "VolunteerMatchOut"),
+        ("/api/v1/volunteers/{volunteer_id}/recommended-activities", "ActivityMatchOut"),
+    ):
+        answer = schema["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        model = parts[answer["$ref"].rsplit("/", 1)[1]]
+        assert model["properties"]["matches"]["items"]["$ref"].endswith(shape)
+    assert {"name", "district", "distance_band"} <= set(parts["VolunteerMatchOut"]["properties"])
+    assert "home" not in parts["VolunteerMatchOut"]["properties"]
