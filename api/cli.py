@@ -33,7 +33,7 @@ from rich.table import Table
 
 from api import bench as bench_mod
 from api import service
-from api.schemas import CITY_ZONE
+from api.schemas import city_midnight
 from api.settings import Settings
 from matcher.errors import MatcherError
 from matcher.index import MatchIndex
@@ -239,7 +239,7 @@ def _between(
 def _instant(text: str, option: str) -> datetime:
     try:
         if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), datetime.min.time(), CITY_ZONE)
+            return city_midnight(date.fromisoformat(text))
         found = datetime.fromisoformat(text)
     except ValueError:
         _fail(f"{option}: {text!r} is not a date (2026-12-05) or a time with its offset")

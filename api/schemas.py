@@ -39,12 +39,17 @@ CITY_ZONE = ZoneInfo("Asia/Shanghai")
 the same here; an instant with its own offset is taken as written)."""
 
 
+def city_midnight(day: date) -> datetime:
+    """What a plain date means where a time is asked: its midnight in the city's zone."""
+    return datetime.combine(day, time(0), CITY_ZONE)
+
+
 def _iso_instant(value: object) -> object:
     """An ISO 8601 time; a plain date means its midnight in the city's zone."""
     value = _iso_text(value)
     if isinstance(value, str) and _PLAIN_DATE.fullmatch(value):
         try:
-            return datetime.combine(date.fromisoformat(value), time(0), CITY_ZONE)
+            return city_midnight(date.fromisoformat(value))
         except ValueError:
             raise ValueError(f"{value} is not a date YYYY-MM-DD") from None
     return value

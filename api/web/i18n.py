@@ -3,6 +3,8 @@ key is a test failure (``tests/web/test_pages.py``), not a blank on screen."""
 
 from __future__ import annotations
 
+from api import problems
+
 LANGUAGES = ("zh", "en")
 
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -210,10 +212,4 @@ def pick_language(cookie: str | None, accept_language: str | None) -> str:
     first preference between Chinese and English, else Chinese."""
     if cookie in LANGUAGES:
         return str(cookie)
-    for part in (accept_language or "").split(","):
-        tag = part.split(";")[0].strip().lower()
-        if tag.startswith("zh"):
-            return "zh"
-        if tag.startswith("en"):
-            return "en"
-    return "zh"
+    return problems.language(accept_language, default="zh")
