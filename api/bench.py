@@ -10,9 +10,9 @@ queries per direction about other activities and volunteers):
 - ``volunteer_query_*``: top-50 volunteers for a shift of an activity in the dense urban districts,
   25 km search radius, with every hard rule and factor;
 - ``activity_query_*``: top-20 activities for a random volunteer;
-- ``train_*_s``: fitting a linear and a boosted model (:mod:`matcher.learning`, labelling
+- ``train_*_s``: fitting a linear and a boosted model (:mod:`matcher.learning.training`, labelling
   included) on ``TRAIN_EXAMPLES`` people shown, drawn from the demo city's hidden preferences
-  (:mod:`matcher.demo_outcomes`);
+  (:mod:`matcher.demo.outcomes`);
 - ``gaps_s``: the demand-and-supply table (district × category × weekday, four weeks);
 - ``allocation_*``: a campaign of every open shift of a demo city (10^4 volunteers and ~10^3
   shifts; 10^5 and ~10^4), the best 3 ranked candidates per open place of each shift (travel,
@@ -33,14 +33,16 @@ from typing import Any
 
 import numpy as np
 
-from matcher import allocation, demo_outcomes, learning
-from matcher.allocation import Limits, Pair, Plan, Slot
-from matcher.demo import DISTRICTS, generate_city
-from matcher.gaps import gaps as gap_table
-from matcher.index import MatchIndex
-from matcher.ranking import recommend_activities, recommend_volunteers
-from matcher.scoring import Weights
-from matcher.skills import Taxonomy
+from matcher.analytics.gaps import gaps as gap_table
+from matcher.demo import outcomes as demo_outcomes
+from matcher.demo.city import DISTRICTS, generate_city
+from matcher.learning import training as learning
+from matcher.matching.index import MatchIndex
+from matcher.matching.ranking import recommend_activities, recommend_volunteers
+from matcher.matching.scoring import Weights
+from matcher.model.skills import Taxonomy
+from matcher.operations import allocation
+from matcher.operations.allocation import Limits, Pair, Plan, Slot
 
 BUILDS = 3  # the build is timed this many times; the median is reported
 WARM_UP = 20  # queries each way before the timed ones

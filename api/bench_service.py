@@ -36,8 +36,8 @@ import numpy as np
 
 from api.auth import issue_token
 from api.service import Live
-from matcher.demo import generate_city
-from matcher.domain import World
+from matcher.demo.city import generate_city
+from matcher.model.domain import World
 from matcher.store.base import Account, load_taxonomy
 from matcher.store.connect import open_store
 

@@ -35,12 +35,12 @@ from api import bench as bench_mod
 from api import service
 from api.schemas import city_midnight
 from api.settings import Settings
-from matcher.errors import MatcherError
-from matcher.index import MatchIndex
-from matcher.ranking import Ranking
+from matcher.matching.index import MatchIndex
+from matcher.matching.ranking import Ranking
+from matcher.model.errors import MatcherError
+from matcher.model.vocabulary import Role
 from matcher.store.base import Store, load_taxonomy
 from matcher.store.connect import open_store
-from matcher.vocabulary import Role
 
 app = typer.Typer(
     help="volmatch: match volunteers and activities.", no_args_is_help=True, add_completion=False
@@ -455,7 +455,7 @@ def train(
 ) -> None:
     """Fit a ranking model on the feedback log (answers served and what followed), store it with
     its version, training range and test metrics, and print them."""
-    from matcher import learning
+    from matcher.learning import training as learning
 
     created = datetime.now(UTC)
     with _store(db) as store, _progress() as bar:
@@ -579,7 +579,7 @@ def allocate(
     """Fill every open shift of the given activities at once: the best total match within
     capacity and each volunteer's limits, proven optimal (or said not to be), beside what
     filling the shifts one by one (greedy) would give."""
-    from matcher import allocation
+    from matcher.operations import allocation
 
     instant = _now(now)
     with _store(db) as store:
@@ -692,7 +692,7 @@ def import_nyc_service(
 ) -> None:
     """NYC Service volunteer opportunities (NYC Open Data): volunteers requested against page
     views. Stored (replacing an earlier import), then summed by --by: least viewed first."""
-    from matcher import observed
+    from matcher.analytics import observed
     from matcher.store.datasets import nyc_service
 
     _import_observations(
@@ -711,7 +711,7 @@ def import_timebanks(
 ) -> None:
     """TimeBanks.org offers, requests and declared talents per community and category (each
     timebank's latest snapshot). Stored, then summed by --by: most requested per offer first."""
-    from matcher import observed
+    from matcher.analytics import observed
     from matcher.store.datasets import timebanks
 
     _import_observations(
@@ -779,8 +779,9 @@ def evaluate_demo(
     """The known answer: serve the demo city, draw outcomes from its documented hidden
     preferences, and compare every ordering of the newest answers (baselines, default weights,
     learned models) against what people did and against the hidden preferences."""
-    from matcher import demo_outcomes, learning
-    from matcher.demo import generate_city
+    from matcher.demo import outcomes as demo_outcomes
+    from matcher.demo.city import generate_city
+    from matcher.learning import training as learning
 
     with _progress(auto_refresh=False) as bar:
         task = bar.add_task("building the demo city", total=None, refresh=True)
@@ -809,7 +810,7 @@ def evaluate_scistarter(
     """Leave one join out per SciStarter user with two or more, rank all projects, and report
     HR@10, NDCG@10 and MRR for every baseline and volmatch ranking: the mean and the range over
     the split seeds (one split's figures move with the split far more than its bootstrap says)."""
-    from matcher import scistarter
+    from matcher.learning import scistarter
     from matcher.store.datasets import scistarter as read_scistarter
 
     try:
@@ -852,7 +853,7 @@ def evaluate_scistarter(
 
 
 def _print_estimates(table: dict[str, dict[str, Any]], as_json: bool, title: str) -> None:
-    from matcher.evaluation import estimates_as_json
+    from matcher.learning.evaluation import estimates_as_json
 
     if as_json:
         sys.stdout.write(json.dumps(estimates_as_json(table)) + "\n")

@@ -24,7 +24,7 @@ from api.geocoding import Places
 from api.limits import Budget
 from api.service import Live
 from api.settings import Settings
-from matcher.errors import NotFoundError
+from matcher.model.errors import NotFoundError
 from matcher.store.base import Account
 
 _bearer = HTTPBearer(auto_error=False, description="a token from `volmatch user create`")

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from api import problems
-from matcher.errors import ConflictError, NotFoundError, ValidationError
+from matcher.model.errors import ConflictError, NotFoundError, ValidationError
 
 RETRY_AFTER_S = 2
 """What a 503 asks the client to wait before trying again."""

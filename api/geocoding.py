@@ -22,7 +22,7 @@ from geopy.geocoders import get_geocoder_for_service
 from geopy.geocoders.base import Geocoder
 from geopy.location import Location
 
-from matcher.errors import ValidationError
+from matcher.model.errors import ValidationError
 from matcher.store.base import data_dir
 
 CACHE_SIZE = 10_000

@@ -25,7 +25,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from matcher.vocabulary import Role
+from matcher.model.vocabulary import Role
 
 PROBLEM = {
     "title": "Problem",

@@ -4,7 +4,7 @@ and the console's messages (by its language setting) say the same things.
 An error keeps its machine-readable parts as they are (``loc``, and ``type``: a stable code
 such as ``greater_than_equal`` or ``value_error``); only ``msg`` is in the reader's language.
 Pydantic's messages are rewritten from their type and context; the core's own messages
-(:class:`matcher.errors.ValidationError`, English) through a phrasebook of the ones people
+(:class:`matcher.model.errors.ValidationError`, English) through a phrasebook of the ones people
 meet, else shown in English after the field's Chinese name.
 """
 

@@ -2,7 +2,7 @@
 
 Pydantic checks the shape (unknown fields, types, NaN, ranges, offsets on datetimes) and gives
 OpenAPI its schema; the domain types then check the meaning, through the same parser ``volmatch
-load`` uses (:mod:`matcher.interchange`), so the API and the loader accept exactly the same
+load`` uses (:mod:`matcher.interchange.records`), so the API and the loader accept exactly the same
 records and say the same things about bad ones.
 """
 
@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
-from matcher.domain import MAX_TRAVEL_KM
+from matcher.model.domain import MAX_TRAVEL_KM
 
 Text = Annotated[str, Field(max_length=200)]
 LongText = Annotated[str, Field(max_length=5000)]

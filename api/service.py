@@ -16,21 +16,22 @@ from typing import Any, Generic, TypeVar
 import pandas as pd
 from starlette.concurrency import run_in_threadpool
 
-from matcher import allocation, demo_outcomes
-from matcher.calendar import epoch_seconds
-from matcher.demo import demo_needs, generate_city
-from matcher.domain import Activity, GeoPoint, Shift, Volunteer, World
-from matcher.errors import ConflictError, NotFoundError, ValidationError
-from matcher.gaps import district_centres
-from matcher.gaps import gaps as gap_table
-from matcher.gaps import suggestions as suggest
-from matcher.geo import haversine_km
-from matcher.index import MatchIndex
-from matcher.interchange import check_references, parse_world, world_to_json
-from matcher.learning import FACTORS, Model
-from matcher.ranking import MAX_K, Ranking, recommend_activities, recommend_volunteers, why_not
-from matcher.scoring import Weights
-from matcher.skills import Taxonomy
+from matcher.analytics.gaps import district_centres
+from matcher.analytics.gaps import gaps as gap_table
+from matcher.analytics.gaps import suggestions as suggest
+from matcher.demo import outcomes as demo_outcomes
+from matcher.demo.city import demo_needs, generate_city
+from matcher.interchange.records import check_references, parse_world, world_to_json
+from matcher.learning.training import FACTORS, Model
+from matcher.matching.index import MatchIndex
+from matcher.matching.ranking import MAX_K, Ranking, recommend_activities, recommend_volunteers, why_not
+from matcher.matching.scoring import Weights
+from matcher.model.calendar import epoch_seconds
+from matcher.model.domain import Activity, GeoPoint, Shift, Volunteer, World
+from matcher.model.errors import ConflictError, NotFoundError, ValidationError
+from matcher.model.geo import haversine_km
+from matcher.model.skills import Taxonomy
+from matcher.operations import allocation
 from matcher.store.base import Account, Store
 from matcher.store.feedback import DEFAULT_VERSION, Served
 from matcher.store.operations import Placed, Policy, Signup
@@ -92,7 +93,7 @@ def build_demo_outcomes(
     store: Store, taxonomy: Taxonomy, as_of: date, *, queries: int, seed: int
 ) -> dict[str, int]:
     """Serve the default ranking for ``queries`` shifts of the stored city and draw what
-    followed from the hidden preferences of :mod:`matcher.demo_outcomes`, into the feedback log
+    followed from the hidden preferences of :mod:`matcher.demo.outcomes`, into the feedback log
     (the known answer ``volmatch train`` should recover)."""
     index = build_index(store, taxonomy, as_of)
     now = datetime.combine(as_of, datetime.min.time(), UTC)
@@ -773,7 +774,7 @@ class Live:
         minimum: dict[str, int],
         priority: dict[str, float],
     ) -> tuple[list[allocation.Slot], list[allocation.Pair]]:
-        """A campaign's shifts and their ranked candidates (:func:`matcher.allocation.campaign`),
+        """A campaign's shifts and their ranked candidates (:func:`matcher.operations.allocation.campaign`),
         ranked as recommendations are (the active model, distances as bands)."""
         self.refresh()
         with self.lock:
@@ -791,7 +792,7 @@ class Live:
             )  # fmt: skip
 
     def emergency(self, shift_id: str, *, now: datetime, ask_cap: int, page: int | None) -> allocation.Plan:
-        """:func:`matcher.allocation.emergency`, counting each volunteer's invitations in the
+        """:func:`matcher.operations.allocation.emergency`, counting each volunteer's invitations in the
         feedback log over the last week."""
         asked = self.store.feedback.invited_since(epoch_seconds(now) - allocation.ASK_WINDOW_DAYS * 86400)
         self.refresh()
@@ -844,7 +845,7 @@ class Live:
         return result
 
     def gaps(self, by: list[str], first: date, last: date) -> pd.DataFrame:
-        """The demand-and-supply table (:func:`matcher.gaps.gaps`) with the open needs."""
+        """The demand-and-supply table (:func:`matcher.analytics.gaps.gaps`) with the open needs."""
         needs = self.store.needs.list("open")
         self.refresh()
         with self.lock:

@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from matcher.recognition import Tiers
+from matcher.operations.recognition import Tiers
 from matcher.store.operations import Policy
 
 DEFAULT_DATABASE_URL = "sqlite:///var/volmatch.db"

@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from api.service import Live
-from matcher.domain import GeoPoint, Match
-from matcher.factors.distance import distance_reason, shown_km
-from matcher.geo import distance_band, haversine_km
-from matcher.interchange import activity_to_json, record_to_json, volunteer_to_json
-from matcher.ranking import Ranking
+from matcher.interchange.records import activity_to_json, record_to_json, volunteer_to_json
+from matcher.matching.factors.distance import distance_reason, shown_km
+from matcher.matching.ranking import Ranking
+from matcher.model.domain import GeoPoint, Match
+from matcher.model.geo import distance_band, haversine_km
 
 
 def _match(m: Match) -> dict[str, Any]:
@@ -81,7 +81,7 @@ def activity_ranking(
     ranking: Ranking, activities: dict[str, Any], home: GeoPoint | None = None
 ) -> dict[str, Any]:
     """For the volunteer themself: each activity's title and their true distance to it, from
-    their precise ``home`` when given (matching used the home's cell, see ``matcher.geo``); the
+    their precise ``home`` when given (matching used the home's cell, see ``matcher.model.geo``); the
     distance reason is rewritten from the same number, so the two never disagree.
     ``activities`` are the ranked activities by id, as ``Live.activities`` keeps them."""
     out = []

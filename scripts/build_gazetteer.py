@@ -1,7 +1,7 @@
 """Build data/gazetteer.csv, the offline geocoder's places, from licence-clear sources:
 
 - the Hangzhou districts of the demo city (names in Chinese and English, the district
-  government's coordinates, as in matcher/demo.py);
+  government's coordinates, as in matcher/demo/city.py);
 - NYC Open Data "NYC Service volunteer opportunities" (bquu-z2ht): each opportunity's street
   address with its coordinates, ZIP code centroids and borough centroids averaged from them.
 
@@ -16,7 +16,7 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-from matcher.demo import DISTRICTS
+from matcher.demo.city import DISTRICTS
 
 NYC = Path("../shared/datasets/nyc_service/nyc-service-volunteer-opportunities.csv")
 OUT = Path("data/gazetteer.csv")

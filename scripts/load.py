@@ -42,8 +42,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from api.auth import issue_token
-from matcher.demo import generate_city
-from matcher.domain import World
+from matcher.demo.city import generate_city
+from matcher.model.domain import World
 from matcher.store.base import Account
 from matcher.store.connect import open_store
 

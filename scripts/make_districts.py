@@ -1,6 +1,6 @@
 """Write data/districts.geojson: the demo city's districts as polygons, for the console's maps.
 
-The demo city (matcher.demo) places each district at a centre; its boundaries are the Voronoi
+The demo city (matcher.demo.city) places each district at a centre; its boundaries are the Voronoi
 cells of those centres (each point belongs to the nearest centre), clipped to the city's box.
 They are the demo city's own boundaries, not the official ones: a deployment replaces the file
 with its city's published districts (GeoJSON, a ``name`` property per feature, as here).
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial import Voronoi
 
-from matcher.demo import DISTRICTS
+from matcher.demo.city import DISTRICTS
 
 Point = tuple[float, float]
 BOX = (118.8, 29.2, 120.75, 30.6)  # west, south, east, north: the demo city with a margin

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from matcher.domain import Activity, GeoPoint, Shift, SkillClaim, Volunteer, WeeklyWindow
-from matcher.skills import Taxonomy
+from matcher.model.domain import Activity, GeoPoint, Shift, SkillClaim, Volunteer, WeeklyWindow
+from matcher.model.skills import Taxonomy
 from matcher.store.base import load_taxonomy
 
 CST = timezone(timedelta(hours=8))

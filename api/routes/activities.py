@@ -18,11 +18,11 @@ from api.schemas import (
     VolunteerRankingOut,
     assign_ids,
 )
-from matcher.domain import GeoPoint
-from matcher.errors import NotFoundError, ValidationError
-from matcher.interchange import activity_to_json, parse_activity
-from matcher.ranking import Ranking
-from matcher.vocabulary import ROLES
+from matcher.interchange.records import activity_to_json, parse_activity
+from matcher.matching.ranking import Ranking
+from matcher.model.domain import GeoPoint
+from matcher.model.errors import NotFoundError, ValidationError
+from matcher.model.vocabulary import ROLES
 
 router = APIRouter(prefix="/api/v1/activities", tags=["activities"])
 MAX_RADIUS_KM = 200.0

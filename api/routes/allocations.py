@@ -3,7 +3,7 @@
 An organiser lists the shifts of a campaign (or its activities) and gets a draft plan: who goes
 where, with each assignment's score parts and reasons, each unfilled place with why, the total
 score, the fill rate, whether the plan is proven optimal and its fairness figures
-(:mod:`matcher.allocation`). Accepting the draft invites everyone in it through the sign-up flow,
+(:mod:`matcher.operations.allocation`). Accepting the draft invites everyone in it through the sign-up flow,
 in one transaction. For a shift at short notice, ``"mode": "emergency"`` asks the best available
 people at once and passes over those asked too often lately.
 
@@ -23,10 +23,10 @@ from api.deps import Caller, CallerDep, LiveDep, NowDep, own_organisation, own_s
 from api.schemas import Ident, Strict
 from api.service import MAX_CAMPAIGN_SHIFTS, Live
 from api.views import card, volunteer_cards
-from matcher import allocation
-from matcher.calendar import epoch_seconds
-from matcher.errors import NotFoundError, ValidationError
-from matcher.ranking import MAX_K
+from matcher.matching.ranking import MAX_K
+from matcher.model.calendar import epoch_seconds
+from matcher.model.errors import NotFoundError, ValidationError
+from matcher.operations import allocation
 
 router = APIRouter(prefix="/api/v1", tags=["campaign allocation"])
 PLANNERS = ("organisers (their organisation's shifts), admins", "organiser", "admin")
@@ -37,7 +37,7 @@ PLAN_TIME_LIMIT_S = 20.0
 class AllocationOptions(Strict):
     """The rules of the plan. Per volunteer: ``max_shifts``, ``max_hours_per_week``,
     ``rest_hours``. Fairness: ``spread``, ``newcomer_share``, ``hard_minimum`` (see
-    :class:`matcher.allocation.Fairness`). Per shift: ``minimum`` staffing and ``priority``
+    :class:`matcher.operations.allocation.Fairness`). Per shift: ``minimum`` staffing and ``priority``
     (0-10). Emergency mode (one shift): ``ask_cap`` and ``page``."""
 
     mode: Literal["plan", "emergency"] = "plan"

@@ -4,7 +4,7 @@ the volunteers who could meet it.
 Communities, residents' committees and partner agencies post needs through their organisers
 (organisation accounts). Analysts and organisers read the gap table and the suggestions:
 aggregates only, with any cell built from fewer than five volunteers suppressed
-(:mod:`matcher.gaps`).
+(:mod:`matcher.analytics.gaps`).
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from pydantic import AwareDatetime, Field
 
 from api.deps import CallerDep, LiveDep, NowDep, policy
 from api.schemas import Ident, IsoDate, Point, Strict, Text
-from matcher import forecast
-from matcher.columns import category_key
-from matcher.domain import Need
-from matcher.errors import NotFoundError, ValidationError
-from matcher.gaps import KEYS, check_range
-from matcher.interchange import need_to_json, parse_need
+from matcher.analytics import forecast
+from matcher.analytics.gaps import KEYS, check_range
+from matcher.interchange.records import need_to_json, parse_need
+from matcher.matching.columns import category_key
+from matcher.model.domain import Need
+from matcher.model.errors import NotFoundError, ValidationError
 
 router = APIRouter(prefix="/api/v1", tags=["demand and supply"])
 

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query, Response
 
 from api import ical
 from api.deps import LiveDep, NowDep, policy
-from matcher.domain import Activity, Shift
-from matcher.interchange import activity_to_json
+from matcher.interchange.records import activity_to_json
+from matcher.model.domain import Activity, Shift
 
 router = APIRouter(prefix="/api/v1/feeds", tags=["feeds"])
 Days = Annotated[int, Query(ge=1, le=366, description="how many days ahead")]

@@ -16,8 +16,8 @@ from pydantic import Field
 
 from api.deps import CallerDep, LiveDep, NowDep, own_organisation, own_volunteer, policy
 from api.schemas import Strict
-from matcher.calendar import epoch_seconds
-from matcher.errors import ConflictError, ValidationError
+from matcher.model.calendar import epoch_seconds
+from matcher.model.errors import ConflictError, ValidationError
 
 router = APIRouter(prefix="/api/v1", tags=["learning"])
 Version = Annotated[str, Path(max_length=120)]

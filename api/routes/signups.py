@@ -38,10 +38,10 @@ from api.deps import (
 )
 from api.schemas import Strict
 from api.service import Live
-from matcher.calendar import epoch_seconds
-from matcher.errors import NotFoundError
-from matcher.interchange import record_to_json
-from matcher.recognition import Tiers
+from matcher.interchange.records import record_to_json
+from matcher.model.calendar import epoch_seconds
+from matcher.model.errors import NotFoundError
+from matcher.operations.recognition import Tiers
 from matcher.store.operations import CHECK_IN_OPENS_S, Idempotency, Signup
 
 router = APIRouter(prefix="/api/v1", tags=["sign-ups and hours"])

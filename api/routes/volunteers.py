@@ -23,8 +23,8 @@ from api.deps import (
 from api.geocoding import fill_point
 from api.schemas import ActivityRankingOut, ConsentIn, VolunteerIn, VolunteerPatch, assign_ids
 from api.service import Live
-from matcher.errors import ConflictError
-from matcher.interchange import parse_volunteer, volunteer_to_json
+from matcher.interchange.records import parse_volunteer, volunteer_to_json
+from matcher.model.errors import ConflictError
 
 router = APIRouter(prefix="/api/v1/volunteers", tags=["volunteers"])
 K = Annotated[int, Query(ge=1, le=100, description="how many results (1-100)")]

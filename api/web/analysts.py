@@ -16,9 +16,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.routes import demand, learning
 from api.web.base import page_as, problem, render
-from matcher.domain import category_label
-from matcher.errors import MatcherError
-from matcher.gaps import WEEKDAYS
+from matcher.analytics.gaps import WEEKDAYS
+from matcher.model.domain import category_label
+from matcher.model.errors import MatcherError
 from matcher.store.base import data_dir
 
 router = APIRouter(include_in_schema=False)

@@ -40,8 +40,8 @@ from api.deps import Caller
 from api.errors import method_not_allowed
 from api.service import Live
 from api.web.i18n import LANGUAGES, pick_language, translate
-from matcher.domain import category_label
-from matcher.errors import MatcherError, NotFoundError, ValidationError
+from matcher.model.domain import category_label
+from matcher.model.errors import MatcherError, NotFoundError, ValidationError
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")

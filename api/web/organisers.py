@@ -26,7 +26,7 @@ from api.service import Live
 from api.views import volunteer_cards
 from api.web.base import Page, attempt, back, form_of, page_as, problem, render
 from api.web.shifts import describe
-from matcher.errors import MatcherError, ValidationError
+from matcher.model.errors import MatcherError, ValidationError
 
 router = APIRouter(include_in_schema=False)
 ORGANISERS = ("organiser", "admin")

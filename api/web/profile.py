@@ -35,9 +35,9 @@ from api.web.base import (
     render,
     set_cookie,
 )
-from matcher.domain import MAX_AGE_YEARS
-from matcher.errors import MatcherError
-from matcher.interchange import parse_volunteer
+from matcher.interchange.records import parse_volunteer
+from matcher.model.domain import MAX_AGE_YEARS
+from matcher.model.errors import MatcherError
 from matcher.store.base import Account
 
 router = APIRouter(include_in_schema=False)

@@ -13,7 +13,7 @@ from api.routes import signups, volunteers
 from api.routes.signups import CheckIn
 from api.web.base import Page, attempt, form_of, page_as, render
 from api.web.shifts import describe
-from matcher.vocabulary import HOLDING
+from matcher.model.vocabulary import HOLDING
 
 router = APIRouter(include_in_schema=False)
 

@@ -1,6 +1,6 @@
 """Campaign plans: one definition of the SQL for both stores.
 
-A plan (:mod:`matcher.allocation`) is saved as a draft; accepting it sends an invitation for
+A plan (:mod:`matcher.operations.allocation`) is saved as a draft; accepting it sends an invitation for
 each assignment through the sign-up flow (:meth:`Operations.invite_in`) and marks the plan
 accepted, all in one transaction: either every invitation is sent and recorded or none is.
 Accepting twice, or twice at once, sends them once (the plan's row is locked, and an accepted
@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from matcher.errors import NotFoundError
+from matcher.model.errors import NotFoundError
 from matcher.store.operations import Operations, Tx
 
 _COLUMNS = "id, organisation_id, created_by, created_s, status, accepted_s, request, plan, invitations"

@@ -26,7 +26,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from matcher.errors import ValidationError
+from matcher.model.errors import ValidationError
 from matcher.store.operations import Tx
 
 ACTIONS = (

@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from matcher.errors import ValidationError
+from matcher.model.errors import ValidationError
 from matcher.store.base import sqlite_file
 from matcher.store.migrations import names as migration_names
 

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from matcher.domain import Activity, GeoPoint, ServiceRecord, Volunteer, World
-from matcher.errors import ValidationError
-from matcher.skills import Taxonomy
+from matcher.model.domain import Activity, GeoPoint, ServiceRecord, Volunteer, World
+from matcher.model.errors import ValidationError
+from matcher.model.skills import Taxonomy
+from matcher.model.vocabulary import ROLES
 from matcher.store.allocations import Allocations
 from matcher.store.audit import Audit
 from matcher.store.feedback import Feedback
@@ -16,7 +17,6 @@ from matcher.store.needs import Needs
 from matcher.store.observations import Observations
 from matcher.store.operations import Operations
 from matcher.store.preferences import Preferences
-from matcher.vocabulary import ROLES
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from matcher.errors import ValidationError
+from matcher.model.errors import ValidationError
 
 
 def scistarter(path: Path) -> tuple[pd.DataFrame, dict[str, set[str]], dict[str, bool]]:

@@ -3,7 +3,7 @@
 What the service served (every answer to a recommendation request, with each item's rank,
 score and factor parts, and the model that ranked it) and what followed (an invitation, a
 sign-up, attendance, a no-show, a rating, a view) are the training data of
-:mod:`matcher.learning`; analysts read them as pandas frames (:meth:`Feedback.frames`).
+:mod:`matcher.learning.training`; analysts read them as pandas frames (:meth:`Feedback.frames`).
 Outcomes that come from the sign-up flow are written by :mod:`matcher.store.operations` in the
 same transaction as the change they record (``insert_outcome``).
 
@@ -21,8 +21,8 @@ from typing import Any
 
 import pandas as pd
 
-from matcher.errors import NotFoundError, ValidationError
-from matcher.learning import FACTORS, Model
+from matcher.learning.training import FACTORS, Model
+from matcher.model.errors import NotFoundError, ValidationError
 from matcher.store.operations import Tx, insert_outcome
 from matcher.store.rows import dumps
 
@@ -54,7 +54,7 @@ class Feedback:
 
     def invited_since(self, since_s: float) -> dict[str, int]:
         """How many invitations each volunteer has had since ``since_s`` (emergency mode's cap on
-        how often the same person is asked: :func:`matcher.allocation.emergency`)."""
+        how often the same person is asked: :func:`matcher.operations.allocation.emergency`)."""
         with self._begin() as tx:
             rows = tx.all(
                 "SELECT volunteer_id, count(*) FROM outcomes WHERE kind = 'invited' AND at_s >= %s "
@@ -127,7 +127,7 @@ class Feedback:
         ``model_version``, ``rank``, ``volunteer_id``, ``activity_id``, ``shift_id``,
         ``score`` and one column per factor) and one per outcome (``time``, ``volunteer_id``,
         ``activity_id``, ``shift_id``, ``kind``, ``value``, ``account_id``): what
-        :func:`matcher.learning.examples` takes."""
+        :func:`matcher.learning.training.examples` takes."""
         lo = float("-inf") if since_s is None else since_s
         hi = float("inf") if until_s is None else until_s
         with self._begin() as tx:

@@ -1,4 +1,4 @@
-"""Needs: one definition of the SQL for both stores (see :class:`matcher.domain.Need`)."""
+"""Needs: one definition of the SQL for both stores (see :class:`matcher.model.domain.Need`)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
-from matcher.domain import Need
-from matcher.errors import ConflictError, NotFoundError
-from matcher.interchange import need_to_json, parse_need
+from matcher.interchange.records import need_to_json, parse_need
+from matcher.model.domain import Need
+from matcher.model.errors import ConflictError, NotFoundError
 from matcher.store.operations import Tx
 
 

@@ -34,10 +34,9 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from matcher.domain import ServiceRecord
-from matcher.errors import ConflictError, NotFoundError, ValidationError
-from matcher.outcomes import OUTCOMES
-from matcher.vocabulary import SignupStatus
+from matcher.model.domain import ServiceRecord
+from matcher.model.errors import ConflictError, NotFoundError, ValidationError
+from matcher.model.vocabulary import OUTCOMES, SignupStatus
 
 HOLDING = ("confirmed", "offered")
 ACTIVE = ("confirmed", "offered", "waitlisted")

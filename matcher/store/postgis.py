@@ -27,8 +27,8 @@ from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from matcher.domain import Activity, Booking, GeoPoint, ServiceRecord, Volunteer, World
-from matcher.errors import ConflictError
+from matcher.model.domain import Activity, Booking, GeoPoint, ServiceRecord, Volunteer, World
+from matcher.model.errors import ConflictError
 from matcher.store import migrations, rows
 from matcher.store.allocations import Allocations
 from matcher.store.audit import Audit

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
-from matcher.errors import ValidationError
+from matcher.model.errors import ValidationError
 from matcher.store.operations import Tx
 
 LANGUAGES = ("zh", "en")

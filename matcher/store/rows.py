@@ -10,8 +10,8 @@ from typing import Any
 
 import orjson
 
-from matcher.calendar import epoch_seconds
-from matcher.domain import (
+from matcher.model.calendar import epoch_seconds
+from matcher.model.domain import (
     Activity,
     Certification,
     GeoPoint,

@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from matcher.domain import (
+from matcher.model.domain import (
     Activity,
     Booking,
     GeoPoint,
@@ -26,7 +26,7 @@ from matcher.domain import (
     Volunteer,
     World,
 )
-from matcher.errors import ConflictError
+from matcher.model.errors import ConflictError
 from matcher.store import migrations, rows
 from matcher.store.allocations import Allocations
 from matcher.store.audit import Audit

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from matcher.domain import World
+from matcher.model.domain import World
 from tests.api.test_signups import Clock, serve
 from tests.conftest import activity, saturday_shift, volunteer
 

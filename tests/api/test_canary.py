@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from api.auth import issue_token, utcnow
-from matcher.domain import GeoPoint, World
-from matcher.geo import matching_cell
+from matcher.model.domain import GeoPoint, World
+from matcher.model.geo import matching_cell
 from matcher.store.base import Account
 from matcher.store.connect import open_store
 from tests.api.served import Served, role_accounts

@@ -234,8 +234,8 @@ def test_evaluate_scistarter_prints_every_method_as_json(tmp_path: Path) -> None
 
 
 def test_train_stores_a_model_that_recovers_the_demo_citys_hidden_preferences(tmp_path: Path) -> None:
-    from matcher import demo_outcomes
-    from matcher.scoring import DEFAULT_WEIGHTS, Weights
+    from matcher.demo import outcomes as demo_outcomes
+    from matcher.matching.scoring import DEFAULT_WEIGHTS, Weights
 
     db = tmp_path / "learn.db"
     built = volmatch("demo", "--volunteers", "3000", "--activities", "300", "--records", "3000",

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from matcher.interchange import need_to_json
+from matcher.interchange.records import need_to_json
 from tests.api.test_signups import Clock, serve
 from tests.matcher.test_gaps import world
 
@@ -105,7 +105,7 @@ def test_suggestions_name_idle_volunteers_and_needs_no_one_can_meet(api: Api) ->
 def test_the_forecast_continues_what_history_shows(db: str) -> None:
     from datetime import date, timedelta
 
-    from matcher.domain import ServiceRecord, World
+    from matcher.model.domain import ServiceRecord, World
 
     people = world()[0]
     last_saturday = date(2026, 11, 21)  # the last whole week before the clock's (28 November)

@@ -18,9 +18,9 @@ from api.auth import issue_token, utcnow
 from api.main import create_app
 from api.service import build_demo
 from api.settings import Settings
-from matcher.demo import DISTRICTS, generate_city, nearest_district
-from matcher.domain import GeoPoint
-from matcher.geo import DISTANCE_BANDS_KM, haversine_km
+from matcher.demo.city import DISTRICTS, generate_city, nearest_district
+from matcher.model.domain import GeoPoint
+from matcher.model.geo import DISTANCE_BANDS_KM, haversine_km
 from matcher.store.base import Account
 from matcher.store.connect import open_store
 from tests.conftest import NOW

@@ -29,7 +29,7 @@ import psycopg
 import pytest
 
 from api.auth import issue_token, utcnow
-from matcher.domain import World
+from matcher.model.domain import World
 from matcher.store.base import Account
 from matcher.store.connect import open_store
 from tests.api.served import Served

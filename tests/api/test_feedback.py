@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.service import Live
-from matcher import learning
+from matcher.learning import training as learning
 from matcher.store.connect import open_store
 from tests.api.test_signups import Clock, serve
 from tests.conftest import CST

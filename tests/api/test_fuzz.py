@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from api.auth import issue_token, utcnow
 from api.main import create_app
 from api.settings import Settings
-from matcher.domain import ServiceRecord, World
+from matcher.model.domain import ServiceRecord, World
 from matcher.store.connect import open_store
 from tests.api.served import Served, role_accounts
 from tests.api.test_served_operations import next_saturday

@@ -6,7 +6,7 @@ import pytest
 from geopy.geocoders.base import Geocoder
 
 from api.geocoding import GazetteerGeocoder, Places
-from matcher.errors import ValidationError
+from matcher.model.errors import ValidationError
 
 
 def test_gazetteer_is_a_geopy_geocoder_finding_names_and_places_inside_addresses() -> None:

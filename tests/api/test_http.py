@@ -22,7 +22,7 @@ from api import service as service_module
 from api.auth import issue_token, utcnow
 from api.main import create_app
 from api.settings import Settings
-from matcher.domain import ServiceRecord, World
+from matcher.model.domain import ServiceRecord, World
 from matcher.store.base import Account
 from matcher.store.connect import open_store
 from tests.conftest import NOW, WEST_LAKE, activity, km_north, saturday_shift, volunteer

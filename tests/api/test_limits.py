@@ -22,7 +22,7 @@ from api.auth import issue_token, utcnow
 from api.limits import Budget
 from api.main import create_app
 from api.settings import Settings
-from matcher.domain import World
+from matcher.model.domain import World
 from matcher.store.base import Account
 from matcher.store.connect import open_store
 from matcher.store.postgis import PostgisStore

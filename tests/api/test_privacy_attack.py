@@ -6,7 +6,7 @@ several rays they bisect for the point where the band turns from "< 2 km" to "2â
 is a circle around whatever point the service measured the band from, so a circle fitted to the
 edge points is the attacker's estimate of the home.
 
-Matching measures from the centre of the home's 2 km cell (``matcher.geo.matching_cells``), so
+Matching measures from the centre of the home's 2 km cell (``matcher.model.geo.matching_cells``), so
 two volunteers living 2 km apart in one cell give the attacker identical answers, and the
 estimate is the cell's centre for both. The same attack against a service that measures from
 the precise home finds it to within metres: the test runs that too, to show the attack works.
@@ -26,9 +26,9 @@ from fastapi.testclient import TestClient
 from api.auth import issue_token, utcnow
 from api.main import create_app
 from api.settings import Settings
-from matcher import columns
-from matcher.domain import GeoPoint, World
-from matcher.geo import MATCHING_CELL_KM, haversine_km, matching_cell
+from matcher.matching import columns
+from matcher.model.domain import GeoPoint, World
+from matcher.model.geo import MATCHING_CELL_KM, haversine_km, matching_cell
 from matcher.store.base import Account
 from matcher.store.connect import open_store
 from tests.conftest import NOW, WEST_LAKE, activity, volunteer

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from api.auth import issue_token, utcnow
-from matcher.domain import Shift, World
+from matcher.model.domain import Shift, World
 from matcher.store.base import Account
 from matcher.store.connect import open_store
 from tests.api.served import Served

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from api.auth import issue_token, utcnow
 from api.main import create_app
 from api.settings import Settings
-from matcher.domain import World
-from matcher.recognition import NATIONAL_STARS, Tiers
+from matcher.model.domain import World
+from matcher.operations.recognition import NATIONAL_STARS, Tiers
 from matcher.store.base import Account
 from matcher.store.connect import open_store
 from tests.conftest import CST, NOW, activity, saturday_shift, volunteer

@@ -17,8 +17,8 @@ import pytest
 
 from api.auth import issue_token, utcnow
 from api.service import Live
-from matcher.domain import World
-from matcher.skills import Taxonomy
+from matcher.model.domain import World
+from matcher.model.skills import Taxonomy
 from matcher.store.base import Account
 from matcher.store.connect import open_store
 from tests.api.served import Served

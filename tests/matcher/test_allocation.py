@@ -11,8 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matcher import allocation
-from matcher.allocation import (
+from matcher.matching.index import MatchIndex
+from matcher.model.domain import World
+from matcher.model.errors import ValidationError
+from matcher.model.skills import Taxonomy
+from matcher.operations import allocation
+from matcher.operations.allocation import (
     NEWCOMER_PENALTY,
     STAFFING_PENALTY,
     Fairness,
@@ -22,10 +26,6 @@ from matcher.allocation import (
     allocate,
     greedy,
 )
-from matcher.domain import World
-from matcher.errors import ValidationError
-from matcher.index import MatchIndex
-from matcher.skills import Taxonomy
 from tests.conftest import CST, activity, saturday_shift, volunteer
 
 H = 3600
@@ -230,7 +230,7 @@ def test_emergency_pages_the_best_available_and_spares_those_asked_often(flood_i
 
 
 def test_a_campaign_keeps_confirmed_places_and_counts_them_toward_the_minimum(taxonomy: Taxonomy) -> None:
-    from matcher.domain import Booking
+    from matcher.model.domain import Booking
 
     people = [volunteer(f"v{i}", km=float(i)) for i in range(1, 6)]
     post = activity("clinic", shifts=(saturday_shift("am", capacity=3),))

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from matcher import evaluation as ev
-from matcher.baselines import Collaborative, Content, Popularity
+from matcher.learning import evaluation as ev
+from matcher.learning.baselines import Collaborative, Content, Popularity
 from matcher.store.datasets import scistarter as read_scistarter
 from tests.conftest import dataset
 

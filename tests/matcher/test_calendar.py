@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matcher.calendar import (
+from matcher.model.calendar import (
     availability_bits,
     epoch_seconds,
     local_day_numbers,
@@ -18,8 +18,8 @@ from matcher.calendar import (
     unpack_slots,
     walk_slots,
 )
-from matcher.domain import WeeklyWindow
-from matcher.errors import ValidationError
+from matcher.model.domain import WeeklyWindow
+from matcher.model.errors import ValidationError
 
 ZONES = ["Asia/Shanghai", "America/New_York", "Europe/London", "Australia/Lord_Howe", "Asia/Kathmandu", "UTC"]
 

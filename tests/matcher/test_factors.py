@@ -6,9 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from matcher.factors import REGISTRY, Factor, PairFeatures
-from matcher.factors.distance import decay
-from matcher.scoring import DEFAULT_WEIGHTS, Weights, combine, score_parts
+from matcher.matching.factors import REGISTRY, Factor, PairFeatures
+from matcher.matching.factors.distance import decay
+from matcher.matching.scoring import DEFAULT_WEIGHTS, Weights, combine, score_parts
 
 N = st.integers(1, 50)
 
@@ -76,7 +76,7 @@ def test_totals_stay_in_unit_interval_whatever_the_weights(f: PairFeatures, w: d
 
 
 def test_newcomer_past_service_is_not_zero() -> None:
-    from matcher.factors.past_service import FACTOR, reliability
+    from matcher.matching.factors.past_service import FACTOR, reliability
 
     f = PairFeatures(
         distance_km=np.zeros(1, np.float32),

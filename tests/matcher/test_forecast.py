@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from matcher import forecast
+from matcher.analytics import forecast
 
 AS_OF = date(2026, 12, 2)  # a Wednesday: the week of 30 November is not whole yet
 

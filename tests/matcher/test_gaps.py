@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matcher import gaps
-from matcher.domain import Booking, Need, World
-from matcher.errors import ValidationError
-from matcher.index import MatchIndex
-from matcher.skills import Taxonomy
+from matcher.analytics import gaps
+from matcher.matching.index import MatchIndex
+from matcher.model.domain import Booking, Need, World
+from matcher.model.errors import ValidationError
+from matcher.model.skills import Taxonomy
 from tests.conftest import CST, activity, saturday_shift, volunteer
 
 FIRST, LAST = date(2026, 12, 1), date(2026, 12, 15)  # two Saturdays: the 5th and the 12th
@@ -136,7 +136,7 @@ windows = st.tuples(st.integers(0, 6), st.integers(0, 47), st.integers(1, 16)).m
 def test_supply_matches_a_walk_over_every_date_and_slot(
     taxonomy: Taxonomy, people: list[tuple[list[tuple[int, int, int]], str, list[str], list[int]]], days: int
 ) -> None:
-    from matcher.domain import WeeklyWindow
+    from matcher.model.domain import WeeklyWindow
 
     vols = []
     for i, (ws, district, skills, away) in enumerate(people):

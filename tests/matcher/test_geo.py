@@ -6,9 +6,9 @@ from geopy.distance import great_circle
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from matcher.domain import GeoPoint
-from matcher.errors import ValidationError
-from matcher.geo import (
+from matcher.model.domain import GeoPoint
+from matcher.model.errors import ValidationError
+from matcher.model.geo import (
     EARTH_RADIUS_KM,
     MATCHING_CELL_KM,
     distance_band,

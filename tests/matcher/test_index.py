@@ -7,9 +7,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matcher.domain import Shift, World
-from matcher.index import MatchIndex, Memo
-from matcher.skills import Taxonomy
+from matcher.matching.index import MatchIndex, Memo
+from matcher.model.domain import Shift, World
+from matcher.model.skills import Taxonomy
 from tests.conftest import AS_OF, activity, saturday_shift, volunteer
 
 SKILLS = ("first_aid", "paramedic", "driving", "lang_en", "cpr_aed", "elderly_care")

@@ -14,12 +14,12 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from matcher.domain import Activity, GeoPoint, Shift, SkillClaim, Volunteer, WeeklyWindow, World
-from matcher.errors import ValidationError
-from matcher.geo import MATCHING_CELL_KM, haversine_km
-from matcher.index import MatchIndex
-from matcher.ranking import recommend_activities, recommend_volunteers
-from matcher.skills import Taxonomy
+from matcher.matching.index import MatchIndex
+from matcher.matching.ranking import recommend_activities, recommend_volunteers
+from matcher.model.domain import Activity, GeoPoint, Shift, SkillClaim, Volunteer, WeeklyWindow, World
+from matcher.model.errors import ValidationError
+from matcher.model.geo import MATCHING_CELL_KM, haversine_km
+from matcher.model.skills import Taxonomy
 
 AS_OF = date(2026, 3, 1)
 NOW = datetime(2026, 3, 1, tzinfo=UTC)

@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matcher import kernels, ranking
-from matcher.constraints import DEFAULT_MIN_SKILL_CREDIT
-from matcher.demo import DemoCity, generate_city
-from matcher.index import MatchIndex
-from matcher.scoring import Weights
-from matcher.skills import Taxonomy
+from matcher.demo.city import DemoCity, generate_city
+from matcher.matching import kernels, ranking
+from matcher.matching.constraints import DEFAULT_MIN_SKILL_CREDIT
+from matcher.matching.index import MatchIndex
+from matcher.matching.scoring import Weights
+from matcher.model.skills import Taxonomy
 from tests.conftest import AS_OF, NOW
 
 

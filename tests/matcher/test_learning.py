@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from matcher import demo_outcomes, learning
-from matcher.demo import generate_city
-from matcher.errors import ValidationError
-from matcher.scoring import DEFAULT_WEIGHTS, Weights
-from matcher.skills import Taxonomy
+from matcher.demo import outcomes as demo_outcomes
+from matcher.demo.city import generate_city
+from matcher.learning import training as learning
+from matcher.matching.scoring import DEFAULT_WEIGHTS, Weights
+from matcher.model.errors import ValidationError
+from matcher.model.skills import Taxonomy
 
 
 def served_row(query: str, volunteer: str, shift: str, time: float, rank: int = 1) -> dict[str, object]:

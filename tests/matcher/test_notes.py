@@ -7,12 +7,12 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from matcher.constraints import RULES
-from matcher.demo import CATEGORIES, generate_city
-from matcher.domain import Booking, World
-from matcher.index import MatchIndex
-from matcher.ranking import recommend_activities, recommend_volunteers, shortfall_note
-from matcher.skills import Taxonomy
+from matcher.demo.city import CATEGORIES, generate_city
+from matcher.matching.constraints import RULES
+from matcher.matching.index import MatchIndex
+from matcher.matching.ranking import recommend_activities, recommend_volunteers, shortfall_note
+from matcher.model.domain import Booking, World
+from matcher.model.skills import Taxonomy
 from tests.conftest import AS_OF, NOW, activity, saturday_shift, volunteer
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from matcher import observed
+from matcher.analytics import observed
 from matcher.store.connect import open_store
 from matcher.store.datasets import nyc_service, timebanks
 from tests.conftest import dataset

@@ -10,9 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matcher import ranking
-from matcher.demo import generate_city
-from matcher.domain import (
+from matcher.demo.city import generate_city
+from matcher.matching import ranking
+from matcher.matching.index import MatchIndex
+from matcher.matching.ranking import recommend_activities, recommend_volunteers
+from matcher.model.domain import (
     Activity,
     Booking,
     Certification,
@@ -23,10 +25,8 @@ from matcher.domain import (
     WeeklyWindow,
     World,
 )
-from matcher.errors import NotFoundError, ValidationError
-from matcher.index import MatchIndex
-from matcher.ranking import recommend_activities, recommend_volunteers
-from matcher.skills import Taxonomy
+from matcher.model.errors import NotFoundError, ValidationError
+from matcher.model.skills import Taxonomy
 from tests.conftest import AS_OF, NOW, WEST_LAKE, activity, saturday_shift, volunteer
 
 

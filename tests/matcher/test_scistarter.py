@@ -9,8 +9,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from matcher import scistarter
-from matcher.skills import Taxonomy
+from matcher.learning import scistarter
+from matcher.model.skills import Taxonomy
 from matcher.store.datasets import scistarter as read_scistarter
 from tests.conftest import dataset
 

@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from matcher.skills import BROADER_CREDIT, NARROWER_CREDIT, SIBLING_CREDIT, Taxonomy
+from matcher.model.skills import BROADER_CREDIT, NARROWER_CREDIT, SIBLING_CREDIT, Taxonomy
 
 
 def test_chinese_english_and_spelling_variants_are_one_skill(taxonomy: Taxonomy) -> None:
@@ -57,7 +57,7 @@ def test_search_finds_skills_in_either_language(taxonomy: Taxonomy) -> None:
 def test_every_search_result_contains_the_text_and_whole_names_come_first(
     taxonomy: Taxonomy, data: st.DataObject
 ) -> None:
-    from matcher.skills import normalise_text
+    from matcher.model.skills import normalise_text
 
     skill = taxonomy.skills[
         data.draw(st.sampled_from([*sorted(taxonomy.skills)[:500], "first_aid", "nursing"]))

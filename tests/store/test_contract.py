@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from api import service
-from matcher.calendar import epoch_seconds
-from matcher.demo import generate_city
-from matcher.domain import GeoPoint
-from matcher.errors import ConflictError, ValidationError
-from matcher.geo import haversine_km
-from matcher.interchange import parse_world, world_to_json
-from matcher.skills import Taxonomy
+from matcher.demo.city import generate_city
+from matcher.interchange.records import parse_world, world_to_json
+from matcher.model.calendar import epoch_seconds
+from matcher.model.domain import GeoPoint
+from matcher.model.errors import ConflictError, ValidationError
+from matcher.model.geo import haversine_km
+from matcher.model.skills import Taxonomy
 from matcher.store.base import Account, Store
 from matcher.store.connect import open_store
 from tests.conftest import AS_OF

@@ -6,8 +6,8 @@ from typing import Any
 from hypothesis import given, reject
 from hypothesis import strategies as st
 
-from matcher.domain import GeoPoint, SkillClaim, Volunteer, WeeklyWindow
-from matcher.errors import ValidationError
+from matcher.model.domain import GeoPoint, SkillClaim, Volunteer, WeeklyWindow
+from matcher.model.errors import ValidationError
 from matcher.store import postgis
 
 FIELD = st.one_of(

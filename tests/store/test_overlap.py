@@ -10,8 +10,8 @@ from datetime import timedelta
 
 import pytest
 
-from matcher.domain import Shift, World
-from matcher.errors import ConflictError, NotFoundError
+from matcher.model.domain import Shift, World
+from matcher.model.errors import ConflictError, NotFoundError
 from matcher.store.connect import open_store
 from matcher.store.operations import Policy
 from tests.api.test_served_operations import next_saturday

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matcher.domain import GeoPoint
-from matcher.geo import haversine_km
+from matcher.model.domain import GeoPoint
+from matcher.model.geo import haversine_km
 
 pytestmark = pytest.mark.postgis
 

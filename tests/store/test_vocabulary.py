@@ -1,4 +1,4 @@
-"""The words defined once in ``matcher.vocabulary`` are the ones both databases accept: each
+"""The words defined once in ``matcher.model.vocabulary`` are the ones both databases accept: each
 migration's CHECK list equals the enum's values (a new status added on one side only fails)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from matcher.vocabulary import ROLES, Outcome, Role, SignupStatus
+from matcher.model.vocabulary import ROLES, Outcome, Role, SignupStatus
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "matcher" / "store" / "migrations"
 

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from api.auth import issue_token, utcnow
-from matcher.domain import Shift, WeeklyWindow, World
+from matcher.model.domain import Shift, WeeklyWindow, World
 from matcher.store.base import Account
 from matcher.store.connect import open_store
 from matcher.store.operations import Policy

@@ -1,0 +1,66 @@
+"""The words volmatch's records are written in, each defined once: who a caller is, where a
+sign-up stands, what followed a recommendation. They are ``StrEnum``s, so each member is also
+the plain string the databases store and the API sends (``Role.ADMIN == "admin"``); the
+migrations' CHECK constraints list the same values (a test compares them)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """What an account may do (see ``api/deps.policy``)."""
+
+    VOLUNTEER = "volunteer"
+    ORGANISER = "organiser"
+    ANALYST = "analyst"
+    ADMIN = "admin"
+
+
+ROLES: tuple[Role, ...] = tuple(Role)
+"""Every role, least to most trusted."""
+
+
+class SignupStatus(StrEnum):
+    """Where a volunteer's place on a shift stands."""
+
+    INVITED = "invited"  # an organiser asked; the volunteer has not answered
+    DECLINED = "declined"
+    CONFIRMED = "confirmed"  # holds a place
+    WAITLISTED = "waitlisted"
+    OFFERED = "offered"  # a freed place, held for them until ``offered_until_s``
+    CANCELLED = "cancelled"
+    LATE_CANCELLED = "late_cancelled"  # cancelled too close to the start
+    EXPIRED = "expired"  # an offer or invitation not answered in time
+    NO_SHOW = "no_show"
+
+
+HOLDING: frozenset[SignupStatus] = frozenset(
+    {SignupStatus.CONFIRMED, SignupStatus.WAITLISTED, SignupStatus.OFFERED, SignupStatus.INVITED}
+)
+"""The statuses of a sign-up still in play (the volunteer may still serve on the shift)."""
+
+
+class Outcome(StrEnum):
+    """What followed a recommendation, as the feedback log records it."""
+
+    VIEWED = "viewed"
+    INVITED = "invited"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    SIGNED_UP = "signed_up"
+    CANCELLED = "cancelled"
+    ATTENDED = "attended"
+    NO_SHOW = "no_show"
+    RATING = "rating"
+
+
+GOOD_OUTCOMES: frozenset[str] = frozenset(
+    {Outcome.ACCEPTED.value, Outcome.SIGNED_UP.value, Outcome.ATTENDED.value}
+)
+"""Outcomes that mean the person took the place (plain strings: an enum member hashes by its
+name, so sets and pandas ``isin`` need the values)."""
+BAD_OUTCOMES: frozenset[str] = frozenset({Outcome.DECLINED.value, Outcome.NO_SHOW.value})
+"""Outcomes that cancel a good one: said no, or did not come."""
+OUTCOMES: frozenset[str] = frozenset(o.value for o in Outcome)
+"""Every outcome the feedback log accepts."""
