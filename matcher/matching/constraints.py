@@ -51,10 +51,11 @@ def has_required_skills(min_credit: NDArray[np.float32], threshold: float = DEFA
     return min_credit >= np.float32(threshold) - np.float32(1e-6)
 
 
-def old_enough(birth_day: NDArray[np.int32], cutoff_day: int) -> B:
-    """Born on or before ``cutoff_day`` (the shift date minus the minimum age in years); an
-    unknown birth date (stored as a far-future day) fails."""
-    return birth_day <= cutoff_day
+def old_enough(birth_day: NDArray[np.int32] | int, cutoff_day: NDArray[np.int64] | int) -> B:
+    """Born on or before ``cutoff_day`` (the shift date minus the minimum age in years, from
+    :func:`age_cutoff_days`); an unknown birth date (stored as a far-future day) fails. Either
+    side may be an array (many volunteers for one shift, or one volunteer for many shifts)."""
+    return np.asarray(np.asarray(birth_day) <= np.asarray(cutoff_day))
 
 
 def not_in(rows: NDArray[np.int32], excluded: NDArray[np.bool_]) -> B:
@@ -62,15 +63,34 @@ def not_in(rows: NDArray[np.int32], excluded: NDArray[np.bool_]) -> B:
     return ~excluded[rows]
 
 
-def age_cutoff_day(shift_day: int, min_age: int) -> int:
-    """Last birth day number that makes someone ``min_age`` on day ``shift_day`` (day numbers
-    since 1970). Someone born on 29 February turns a year older on 1 March in common years."""
-    from matcher.model.calendar import day_number, from_day_number
+def certified(expiry_day: NDArray[np.int64] | NDArray[np.int32], last_day: NDArray[np.int32] | int) -> B:
+    """A certificate valid through the shift's last day (day numbers in the activity's zone)."""
+    return np.asarray(expiry_day >= last_day)
 
-    d = from_day_number(shift_day)
-    year = d.year - min_age
-    try:
-        cutoff = d.replace(year=year)
-    except ValueError:  # 29 February in a common year: born on 28 Feb is old enough, 1 Mar not
-        cutoff = d.replace(year=year, day=28)
-    return day_number(cutoff)
+
+def overlaps(start_s: NDArray[np.int64], end_s: NDArray[np.int64], other_start_s: int, other_end_s: int) -> B:
+    """Shifts ``[start_s, end_s)`` that overlap ``[other_start_s, other_end_s)`` (a place the
+    volunteer already holds): touching ends do not overlap."""
+    return (start_s < other_end_s) & (end_s > other_start_s)
+
+
+def age_cutoff_days(shift_days: NDArray[np.int32], min_ages: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Per shift, the last birth day number that makes someone ``min_age`` on day ``shift_day``
+    (day numbers since 1970). Someone born on 29 February turns a year older on 1 March in
+    common years, so a 29 February shift date in a common target year cuts off on 28 February."""
+    d = np.asarray(shift_days).astype("datetime64[D]")
+    month_start = d.astype("datetime64[M]")
+    months = month_start.astype(np.int64)  # months since January 1970
+    mday = (d - month_start).astype(np.int64)  # 0-based day of the month
+    year = months // 12 + 1970 - np.asarray(min_ages, dtype=np.int64)
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    month = months % 12
+    mday = np.where((month == 1) & (mday == 28) & ~leap, 27, mday)
+    target = ((year - 1970) * 12 + month).astype("datetime64[M]").astype("datetime64[D]") + mday
+    out: NDArray[np.int64] = target.astype(np.int64)
+    return out
+
+
+def age_cutoff_day(shift_day: int, min_age: int) -> int:
+    """:func:`age_cutoff_days` for one shift."""
+    return int(age_cutoff_days(np.array([shift_day], dtype=np.int32), np.array([min_age], dtype=np.int64))[0])

@@ -31,7 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-from matcher.matching import kernels
+from matcher.matching import constraints, kernels
 from matcher.matching.columns import (
     ActivityColumns,
     HistoryColumns,
@@ -1123,7 +1123,7 @@ class MatchIndex:
             if c is None or c not in self._cert_post:
                 continue
             r, expiry = self._cert_post[c]
-            rows.append(r[expiry >= on_day])
+            rows.append(r[constraints.certified(expiry, on_day)])
         return np.concatenate(rows) if rows else _EMPTY_I32
 
     def _descendants(self, skill: str) -> set[str]:

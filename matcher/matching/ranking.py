@@ -37,7 +37,6 @@ from matcher.model.calendar import (
     describe_local,
     describe_local_zh,
     epoch_seconds,
-    from_day_number,
     unpack_slots,
 )
 from matcher.model.domain import Match, Reason, category_label
@@ -894,18 +893,6 @@ def _per_owner_mean(
     return np.where(counts > 0, sums / np.maximum(counts, 1), empty).astype(np.float32)
 
 
-def _ages_on(birth_day: int, days: NDArray[np.int32]) -> NDArray[np.int64]:
-    """Completed years of someone born on ``birth_day`` on each of ``days`` (day numbers)."""
-    born = from_day_number(birth_day)
-    d = days.astype("datetime64[D]")
-    years = d.astype("datetime64[Y]").astype(np.int64) + 1970
-    months = d.astype("datetime64[M]").astype(np.int64) % 12 + 1
-    mday = (d - d.astype("datetime64[M]")).astype(np.int64) + 1
-    before = (months * 100 + mday) < (born.month * 100 + born.day)
-    ages: NDArray[np.int64] = years - born.year - before.astype(np.int64)
-    return ages
-
-
 _NO_ROWS = np.zeros(0, dtype=np.int32)
 _NO_KM = np.zeros(0, dtype=np.float32)
 
@@ -983,7 +970,7 @@ def recommend_activities(
         starts_b, ends_b = index.s_start.data[b], index.s_end.data[b]
         overlap = np.zeros(s_rows.shape[0], dtype=bool)
         for sb, eb in zip(starts_b.tolist(), ends_b.tolist(), strict=True):
-            overlap |= (index.s_start.data[s_rows] < eb) & (index.s_end.data[s_rows] > sb)
+            overlap |= constraints.overlaps(index.s_start.data[s_rows], index.s_end.data[s_rows], sb, eb)
         counts["booked"] = int((keep & (same | overlap)).sum())
         keep &= ~(same | overlap)
     owner, s_rows = owner[keep], s_rows[keep]
@@ -1026,17 +1013,15 @@ def recommend_activities(
         # that is the earliest expiry among the activity's certificates.
         earliest = np.full(n_act, np.iinfo(np.int64).max, dtype=np.int64)
         np.minimum.at(earliest, c_owner, cert_exp)
-        ok = earliest[owner] >= index.s_last_day.data[s_rows]
+        ok = constraints.certified(earliest[owner], index.s_last_day.data[s_rows])
         counts["certification"] = int((keep & ~ok).sum())
         keep &= ok
     min_age = index.a_min_age.data[a_rows][owner].astype(np.int64)
     aged = min_age > 0
     if aged.any():
-        birth = int(index.v_birth.data[v_row])
-        if birth == NO_DAY:
-            ok = ~aged
-        else:
-            ok = ~aged | (_ages_on(birth, index.s_first_day.data[s_rows]) >= min_age)
+        cutoff = constraints.age_cutoff_days(index.s_first_day.data[s_rows[aged]], min_age[aged])
+        ok = np.ones(s_rows.shape[0], dtype=bool)
+        ok[aged] = constraints.old_enough(int(index.v_birth.data[v_row]), cutoff)
         counts["age"] = int((keep & ~ok).sum())
         keep &= ok
     owner, s_rows, coverage = owner[keep], s_rows[keep], coverage[keep]
