@@ -176,68 +176,6 @@ class ActivityPatch(ActivityFields):
     """Fields to change; ``shifts``, when given, replaces the whole list."""
 
 
-class ReasonOut(BaseModel):
-    factor: str
-    zh: str
-    en: str
-
-
-class MatchOut(BaseModel):
-    id: str
-    score: float
-    parts: dict[str, float]
-    reasons: list[ReasonOut]
-    shift_id: str | None = None
-
-
-class VolunteerMatchOut(MatchOut):
-    """A recommended volunteer as an organiser sees them: no contact details, no home, no exact
-    distance; the district and a distance band."""
-
-    name: str
-    district: str | None
-    distance_band: str | None
-
-
-class ActivityMatchOut(MatchOut):
-    title: str
-    distance_km: float | None
-
-
-class RankingOut(BaseModel):
-    """A ranked list, what was looked at, and why it is short (``note``) when it is."""
-
-    matches: list[Any]
-    considered: int
-    excluded: dict[str, int]
-    note: ReasonOut | None = None
-    served_id: str | None = Field(
-        None, description="this answer's id in the feedback log (cite it when reporting a view)"
-    )
-    model_version: str | None = Field(
-        None, description="the ranking model that ordered it ('default': the default weights)"
-    )
-
-
-class VolunteerRankingOut(RankingOut):
-    """Recommended volunteers, as an organiser sees them."""
-
-    matches: list[VolunteerMatchOut]
-
-
-class ActivityRankingOut(RankingOut):
-    """Recommended activities, as the volunteer sees them: titles and their true distances."""
-
-    matches: list[ActivityMatchOut]
-
-
-class Page(BaseModel):
-    items: list[dict[str, Any]]
-    total: int
-    offset: int
-    limit: int
-
-
 class ConsentIn(Strict):
     """Consent to the use of the volunteer's location for matching."""
 

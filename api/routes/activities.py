@@ -10,12 +10,11 @@ from fastapi import APIRouter, HTTPException, Query, Response
 from api import views
 from api.deps import CallerDep, LiveDep, NowDep, PlacesDep, own_organisation, policy
 from api.geocoding import fill_point
+from api.responses import ActivityOut, Page, VolunteerRankingOut
 from api.schemas import (
     ActivityIn,
     ActivityPatch,
     IsoDateTime,
-    Page,
-    VolunteerRankingOut,
     assign_ids,
 )
 from matcher.interchange.records import activity_to_json, parse_activity
@@ -29,7 +28,13 @@ MAX_RADIUS_KM = 200.0
 SIGNED_IN = ROLES
 
 
-@router.post("", status_code=201, **policy("organisers post for their organisation", "organiser", "admin"))
+@router.post(
+    "",
+    response_model=ActivityOut,
+    response_model_exclude_unset=True,
+    status_code=201,
+    **policy("organisers post for their organisation", "organiser", "admin"),
+)
 def create_activity(body: ActivityIn, who: CallerDep, service: LiveDep, places: PlacesDep) -> dict[str, Any]:
     own = who.account.organisation_id if who.role == "organiser" else None
     if own is not None and body.organisation_id not in (None, own):
@@ -91,7 +96,12 @@ def list_activities(
     }
 
 
-@router.get("/{activity_id}", **policy("anyone signed in", *SIGNED_IN))
+@router.get(
+    "/{activity_id}",
+    response_model=ActivityOut,
+    response_model_exclude_unset=True,
+    **policy("anyone signed in", *SIGNED_IN),
+)
 async def get_activity(activity_id: str, service: LiveDep) -> dict[str, Any]:
     """The posting as this service keeps it for display: a change made through another worker
     shows here within a quarter of a second (the change log), one made here at once."""
@@ -101,7 +111,12 @@ async def get_activity(activity_id: str, service: LiveDep) -> dict[str, Any]:
     return activity_to_json(found)
 
 
-@router.patch("/{activity_id}", **policy("organisers of the activity's organisation", "organiser", "admin"))
+@router.patch(
+    "/{activity_id}",
+    response_model=ActivityOut,
+    response_model_exclude_unset=True,
+    **policy("organisers of the activity's organisation", "organiser", "admin"),
+)
 def update_activity(
     activity_id: str, body: ActivityPatch, who: CallerDep, service: LiveDep, places: PlacesDep
 ) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from api.deps import (
     own_volunteer,
     policy,
 )
+from api.responses import HoursOut, SignupOut
 from api.schemas import Strict
 from api.service import Live
 from matcher.interchange.records import record_to_json
@@ -87,6 +88,7 @@ class CorrectionIn(Strict):
 
 @router.post(
     "/shifts/{shift_id}/signups",
+    response_model=SignupOut,
     status_code=201,
     **policy(
         "a volunteer for themself, an organiser inviting (own shifts), an admin for anyone",
@@ -133,14 +135,23 @@ def _signup_for(service: Live, who: Caller, signup_id: str, *, organiser: bool, 
 
 @router.get(
     "/signups/{signup_id}",
+    response_model=SignupOut,
     **policy("its volunteer, the shift's organisers, admins", *("volunteer", "organiser", "admin")),
 )
 def get_signup(signup_id: str, who: CallerDep, service: LiveDep) -> dict[str, Any]:
     return _signup_for(service, who, signup_id, organiser=True, volunteer=True).to_json()
 
 
-@router.delete("/signups/{signup_id}", **policy("its volunteer or an admin", "volunteer", "admin"))
-@router.post("/signups/{signup_id}/cancel", **policy("its volunteer or an admin", "volunteer", "admin"))
+@router.delete(
+    "/signups/{signup_id}",
+    response_model=SignupOut,
+    **policy("its volunteer or an admin", "volunteer", "admin"),
+)
+@router.post(
+    "/signups/{signup_id}/cancel",
+    response_model=SignupOut,
+    **policy("its volunteer or an admin", "volunteer", "admin"),
+)
 def cancel(signup_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> dict[str, Any]:
     """Give up the place (or the place on the waitlist). Before the association's cut-off it is
     a cancellation; later a late cancellation, on record. A freed place is offered to the first
@@ -152,7 +163,11 @@ def cancel(signup_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> d
     ).to_json()
 
 
-@router.post("/signups/{signup_id}/accept", **policy("its volunteer or an admin", "volunteer", "admin"))
+@router.post(
+    "/signups/{signup_id}/accept",
+    response_model=SignupOut,
+    **policy("its volunteer or an admin", "volunteer", "admin"),
+)
 def accept(signup_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> dict[str, Any]:
     """Take a place offered from the waitlist while the offer holds, or accept an organiser's
     invitation (a place if one is free, else the waitlist; the hard rules apply)."""
@@ -164,7 +179,11 @@ def accept(signup_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> d
     ).to_json()
 
 
-@router.post("/signups/{signup_id}/decline", **policy("its volunteer or an admin", "volunteer", "admin"))
+@router.post(
+    "/signups/{signup_id}/decline",
+    response_model=SignupOut,
+    **policy("its volunteer or an admin", "volunteer", "admin"),
+)
 def decline(signup_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> dict[str, Any]:
     """Turn down an organiser's invitation."""
     _signup_for(service, who, signup_id, organiser=False, volunteer=True)
@@ -215,6 +234,7 @@ def shift_check_in_code(
 
 @router.post(
     "/signups/{signup_id}/check-in",
+    response_model=SignupOut,
     **policy(
         "the shift's organisers or an admin; its volunteer with the organiser's code",
         "volunteer",
@@ -260,7 +280,9 @@ def check_in(
 
 
 @router.post(
-    "/signups/{signup_id}/check-out", **policy("the shift's organisers or an admin", "organiser", "admin")
+    "/signups/{signup_id}/check-out",
+    response_model=SignupOut,
+    **policy("the shift's organisers or an admin", "organiser", "admin"),
 )
 def check_out(
     signup_id: str, who: CallerDep, service: LiveDep, clock: NowDep, body: CheckIn | None = None
@@ -271,7 +293,9 @@ def check_out(
 
 
 @router.post(
-    "/signups/{signup_id}/no-show", **policy("the shift's organisers or an admin", "organiser", "admin")
+    "/signups/{signup_id}/no-show",
+    response_model=SignupOut,
+    **policy("the shift's organisers or an admin", "organiser", "admin"),
 )
 def no_show(signup_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> dict[str, Any]:
     """After the shift: the volunteer held a place and did not come (it counts in their record)."""
@@ -426,10 +450,14 @@ def _tiers(request: Request) -> Tiers:
 
 
 @router.get(
-    "/volunteers/{volunteer_id}/service", **policy("the volunteer themself or an admin", "volunteer", "admin")
+    "/volunteers/{volunteer_id}/service",
+    response_model=HoursOut,
+    **policy("the volunteer themself or an admin", "volunteer", "admin"),
 )
 @router.get(
-    "/volunteers/{volunteer_id}/hours", **policy("the volunteer themself or an admin", "volunteer", "admin")
+    "/volunteers/{volunteer_id}/hours",
+    response_model=HoursOut,
+    **policy("the volunteer themself or an admin", "volunteer", "admin"),
 )
 def hours(
     volunteer_id: str, who: CallerDep, service: LiveDep, request: Request, clock: NowDep

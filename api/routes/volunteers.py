@@ -21,7 +21,8 @@ from api.deps import (
     policy,
 )
 from api.geocoding import fill_point
-from api.schemas import ActivityRankingOut, ConsentIn, VolunteerIn, VolunteerPatch, assign_ids
+from api.responses import ActivityRankingOut, VolunteerOut
+from api.schemas import ConsentIn, VolunteerIn, VolunteerPatch, assign_ids
 from api.service import Live
 from matcher.interchange.records import parse_volunteer, volunteer_to_json
 from matcher.model.errors import ConflictError
@@ -30,14 +31,25 @@ router = APIRouter(prefix="/api/v1/volunteers", tags=["volunteers"])
 K = Annotated[int, Query(ge=1, le=100, description="how many results (1-100)")]
 
 
-@router.post("", status_code=201, **policy("admin registers volunteers", "admin"))
+@router.post(
+    "",
+    response_model=VolunteerOut,
+    response_model_exclude_unset=True,
+    status_code=201,
+    **policy("admin registers volunteers", "admin"),
+)
 def create_volunteer(body: VolunteerIn, service: LiveDep, places: PlacesDep) -> dict[str, Any]:
     doc = fill_point(assign_ids(body.model_dump(mode="json", exclude_none=True), "v"), "home", places)
     v = parse_volunteer(doc, service.taxonomy)
     return volunteer_to_json(service.create_volunteer(v))
 
 
-@router.get("/{volunteer_id}", **policy("the volunteer themself or an admin", "volunteer", "admin"))
+@router.get(
+    "/{volunteer_id}",
+    response_model=VolunteerOut,
+    response_model_exclude_unset=True,
+    **policy("the volunteer themself or an admin", "volunteer", "admin"),
+)
 def get_volunteer(volunteer_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> dict[str, Any]:
     """The whole record, home and contacts included (an admin's read is audited)."""
     own_volunteer(who, volunteer_id)
@@ -46,7 +58,12 @@ def get_volunteer(volunteer_id: str, who: CallerDep, service: LiveDep, clock: No
     return found
 
 
-@router.patch("/{volunteer_id}", **policy("the volunteer themself or an admin", "volunteer", "admin"))
+@router.patch(
+    "/{volunteer_id}",
+    response_model=VolunteerOut,
+    response_model_exclude_unset=True,
+    **policy("the volunteer themself or an admin", "volunteer", "admin"),
+)
 def update_volunteer(
     volunteer_id: str,
     body: VolunteerPatch,

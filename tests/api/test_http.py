@@ -717,3 +717,35 @@ def test_the_schema_shows_the_shape_of_a_ranking(app_client: tuple[TestClient, d
         assert model["properties"]["matches"]["items"]["$ref"].endswith(shape)
     assert {"name", "district", "distance_band"} <= set(parts["VolunteerMatchOut"]["properties"])
     assert "home" not in parts["VolunteerMatchOut"]["properties"]
+
+
+def test_the_schema_shows_the_records_people_get_and_answers_keep_it(
+    app_client: tuple[TestClient, dict[str, str], str],
+) -> None:
+    """Activities, volunteers, sign-ups and hours have named shapes in /openapi.json, and what
+    the API sends has exactly the keys its shape lists (optional ones only when set)."""
+    client, tokens, _ = app_client
+    schema = client.get("/openapi.json").json()
+    parts = schema["components"]["schemas"]
+
+    def shape(path: str, method: str = "get", code: str = "200") -> dict[str, Any]:
+        answer = schema["paths"][path][method]["responses"][code]["content"]["application/json"]["schema"]
+        found: dict[str, Any] = parts[answer["$ref"].rsplit("/", 1)[1]]
+        return found
+
+    activity_shape = shape("/api/v1/activities/{activity_id}")
+    volunteer_shape = shape("/api/v1/volunteers/{volunteer_id}")
+    assert shape("/api/v1/activities", "post", "201") == activity_shape
+    assert {"shifts", "location", "min_age"} <= set(activity_shape["required"])
+    assert "home" in volunteer_shape["properties"] and "phone" not in volunteer_shape["required"]
+    assert "status" in shape("/api/v1/signups/{signup_id}")["required"]
+    assert {"entries", "earlier_service"} <= set(shape("/api/v1/volunteers/{volunteer_id}/hours")["required"])
+
+    got = client.get("/api/v1/activities/a1", headers=auth(tokens, "volunteer")).json()
+    assert set(activity_shape["required"]) <= set(got) <= set(activity_shape["properties"])
+    assert "district" not in got  # not set on a1: left out, not sent as null
+    me = client.get("/api/v1/volunteers/v1", headers=auth(tokens, "volunteer")).json()
+    assert me["phone"] == "13800000000" and me["district"] == "西湖区"
+    assert set(volunteer_shape["required"]) <= set(me) <= set(volunteer_shape["properties"])
+    other = client.get("/api/v1/volunteers/v3", headers=auth(tokens, "admin")).json()
+    assert "phone" not in other and "district" not in other
