@@ -35,7 +35,8 @@ from urllib.parse import quote
 import numpy as np
 
 from api.auth import issue_token
-from api.service import Live
+from api.live import Live
+from api.usecases import accounts, recommend, records, setup
 from matcher.demo.city import generate_city
 from matcher.model.domain import World
 from matcher.store.base import Account, load_taxonomy
@@ -107,10 +108,12 @@ def run(
             try:
                 progress(f"COPY {volunteers:,} volunteers into PostGIS")
                 t = time.perf_counter()
-                store.load_world(World(volunteers=world.volunteers))
+                setup.write_world(store, World(volunteers=world.volunteers))
                 figures["postgis_import_volunteers"] = volunteers
                 figures["postgis_import_volunteers_per_s"] = round(volunteers / (time.perf_counter() - t))
-                store.load_world(World(activities=world.activities, service_records=world.service_records))
+                setup.write_world(
+                    store, World(activities=world.activities, service_records=world.service_records)
+                )
                 with psycopg.connect(url, autocommit=True) as db:
                     db.execute("ANALYZE")
                 progress("the same top-50 in SQL and in the service")
@@ -142,12 +145,12 @@ def _sql_against_service(store: Any, url: str, taxonomy: Any, city: Any, queries
     with psycopg.connect(url) as db:
         for a in picks.tolist():
             aid = city.activities.ids[a]
-            shift = live.index.s_ids[live.index.shifts_of(live.index.activity_row(aid))[0]]
+            shift = records.activity(live, aid).shifts[0].id
             t = time.perf_counter()
             db.execute(SQL_TOP50, {"shift": shift}).fetchall()
             sql_ms.append((time.perf_counter() - t) * 1000)
             t = time.perf_counter()
-            live.volunteers_for(aid, now=now, shift_id=shift, k=50, radius_km=25.0, banded=True)
+            recommend.volunteers_for(live, aid, now=now, shift_id=shift, k=50, radius_km=25.0, banded=True)
             service_ms.append((time.perf_counter() - t) * 1000)
     sql_p50, service_p50 = float(np.median(sql_ms)), float(np.median(service_ms))
     return {
@@ -169,9 +172,8 @@ def _http(n_volunteers: int, seconds: float, progress: Callable[[str], None]) ->
         city = generate_city(n_volunteers, max(n_volunteers // 20, 100), n_volunteers, seed=5)
         world = city.to_world()
         store = open_store(url)
-        store.load_world(world)
-        admin = Account("acct_bench", "bench", "admin")
-        store.create_account(admin)
+        setup.write_world(store, world)
+        admin = accounts.register(store, Account("acct_bench", "bench", "admin"))
         store.close()
         key = secrets.token_urlsafe(48)
         token = issue_token(admin, key, now=datetime.now(UTC), ttl_hours=1)

@@ -17,7 +17,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
-import numpy as np
 import orjson
 import typer
 from rich.console import Console
@@ -32,12 +31,12 @@ from rich.progress import (
 from rich.table import Table
 
 from api import bench as bench_mod
-from api import service
+from api.live import Live
 from api.schemas import city_midnight
 from api.settings import Settings
-from matcher.matching.index import MatchIndex
+from api.usecases import accounts, allocations, demand, evaluation, learning, recommend, setup
 from matcher.matching.ranking import Ranking
-from matcher.model.errors import MatcherError
+from matcher.model.errors import MatcherError, NotFoundError
 from matcher.model.vocabulary import Role
 from matcher.store.base import Store, load_taxonomy
 from matcher.store.connect import open_store
@@ -133,7 +132,7 @@ def load(path: Annotated[Path, typer.Argument(help="Interchange JSON file")], db
     with _store(db) as store, _progress() as bar:
         task = bar.add_task("validating", total=total)
         try:
-            counts = service.load_document(store, document, taxonomy, on_item=lambda: bar.advance(task))
+            counts = setup.load_document(store, document, taxonomy, on_item=lambda: bar.advance(task))
         except MatcherError as e:
             _fail(f"{e}; nothing was loaded")
     out.print("loaded " + ", ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in counts.items()))
@@ -146,7 +145,7 @@ def export(
 ) -> None:
     """Write everything in the interchange format."""
     with _store(db) as store:
-        data = orjson.dumps(service.export_document(store), option=orjson.OPT_INDENT_2)
+        data = orjson.dumps(setup.export_document(store), option=orjson.OPT_INDENT_2)
     if output is None:
         sys.stdout.buffer.write(data + b"\n")
     else:
@@ -175,12 +174,13 @@ def demo(
 ) -> None:
     """Build the deterministic demo city (Hangzhou) into the store."""
     with _store(db) as store:
-        if if_missing and store.counts()["volunteers"] > 0:
-            out.print(f"demo city already in {_db_url(db)}: " + _counts_text(store.counts()))
+        held = setup.counts(store)
+        if if_missing and held["volunteers"] > 0:
+            out.print(f"demo city already in {_db_url(db)}: " + _counts_text(held))
             return
         with _progress() as bar:
             bar.add_task(f"building the demo city ({volunteers:,} volunteers)", total=None)
-            counts = service.build_demo(
+            counts = setup.build_demo(
                 store,
                 volunteers=volunteers,
                 activities=activities,
@@ -190,7 +190,7 @@ def demo(
             )
             if outcomes:
                 bar.add_task(f"serving {outcomes:,} shifts and drawing what followed", total=None)
-                logged = service.build_demo_outcomes(
+                logged = setup.build_demo_outcomes(
                     store, load_taxonomy(), date.fromisoformat(as_of), queries=outcomes, seed=seed
                 )
     out.print(f"demo city in {_db_url(db)}: " + _counts_text(counts))
@@ -201,39 +201,15 @@ def demo(
         )
 
 
-def _live(store: Store, instant: datetime) -> service.Live:
+def _live(store: Store, instant: datetime) -> Live:
     """The service's own ranking over ``store``: what the API answers, the CLI answers."""
     with _progress() as bar:
         bar.add_task("building the index", total=None)
-        return service.Live(store, load_taxonomy(), instant.date())
-
-
-def _index(store: Store, instant: datetime) -> MatchIndex:
-    with _progress() as bar:
-        bar.add_task("building the index", total=None)
-        return service.build_index(store, load_taxonomy(), instant.date())
+        return Live(store, load_taxonomy(), instant.date())
 
 
 def _counts_text(counts: dict[str, int]) -> str:
     return ", ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in counts.items())
-
-
-def _activities_of(index: MatchIndex, organisation: str) -> list[str]:
-    """The live activities of ``organisation`` (an unknown one is an error, not an empty plan)."""
-    code = index.organisations.get(organisation)
-    if code is None:
-        _fail(f"no activities of organisation {organisation!r}")
-    rows = np.flatnonzero((index.a_org.data == code) & index.a_alive.data)
-    return [index.a_ids[int(r)] for r in rows]
-
-
-def _between(
-    index: MatchIndex, shift_ids: list[str], starts_from: str | None, starts_to: str | None
-) -> list[str]:
-    """The shifts starting in [from, to) (plain dates are midnight in the city's zone)."""
-    lo = -np.inf if starts_from is None else _instant(starts_from, "--from").timestamp()
-    hi = np.inf if starts_to is None else _instant(starts_to, "--to").timestamp()
-    return [s for s in shift_ids if lo <= index.s_start.data[index.shift_row(s)] < hi]
 
 
 def _instant(text: str, option: str) -> datetime:
@@ -248,8 +224,8 @@ def _instant(text: str, option: str) -> datetime:
     return found
 
 
-def _title(store: Store, activity_id: str) -> str:
-    found = store.get_activity(activity_id)
+def _title(live: Live, activity_id: str) -> str:
+    found = live.activities.get([activity_id]).get(activity_id)
     return "" if found is None else found.title
 
 
@@ -335,11 +311,11 @@ def recommend_volunteers_cmd(
         try:
             # Ranked as the API ranks (the active model, if any); as an organiser sees them:
             # distances as bands, never exact.
-            r = live.volunteers_for(
-                activity, now=instant, shift_id=shift, k=k, radius_km=radius_km, banded=True
+            r = recommend.volunteers_for(
+                live, activity, now=instant, shift_id=shift, k=k, radius_km=radius_km, banded=True
             )
-            cards = store.volunteer_cards([m.id for m in r.matches])
-            title = _title(store, activity)
+            cards = live.cards.get([m.id for m in r.matches])
+            title = _title(live, activity)
         except MatcherError as e:
             _fail(str(e))
     names = {v: " · ".join(x for x in card if x) for v, card in cards.items()}
@@ -362,8 +338,8 @@ def recommend_activities_cmd(
     with _store(db) as store:
         live = _live(store, instant)
         try:
-            r = live.activities_for(volunteer, now=instant, k=k)
-            names = {m.id: _title(store, m.id) for m in r.matches}
+            r = recommend.activities_for(live, volunteer, now=instant, k=k)
+            names = {m.id: _title(live, m.id) for m in r.matches}
         except MatcherError as e:
             _fail(str(e))
     _print_ranking(r, as_json, f"activities for {volunteer}", with_shift=True, lang=lang, names=names)
@@ -455,23 +431,21 @@ def train(
 ) -> None:
     """Fit a ranking model on the feedback log (answers served and what followed), store it with
     its version, training range and test metrics, and print them."""
-    from matcher.learning import training as learning
-
     created = datetime.now(UTC)
     with _store(db) as store, _progress() as bar:
-        bar.add_task("reading the feedback log", total=None)
-        served, outcomes = store.feedback.frames(
-            None if since is None else _now(since).timestamp(),
-            None if until is None else _now(until).timestamp(),
-        )
-        bar.add_task(f"fitting a {kind} model on {len(served):,} examples", total=None)
         try:
-            model = learning.fit(learning.examples(served, outcomes), kind=kind, created=created, seed=seed)
+            model = learning.train(
+                store,
+                kind=kind,
+                since_s=None if since is None else _now(since).timestamp(),
+                until_s=None if until is None else _now(until).timestamp(),
+                seed=seed,
+                created=created,
+                activate=activate,
+                progress=lambda step: bar.add_task(step, total=None),
+            )
         except MatcherError as e:
             _fail(str(e))
-        store.feedback.save_model(model, created.timestamp())
-        if activate:
-            store.feedback.activate(model.version)
     described = model.describe() | {"active": activate}
     if as_json:
         sys.stdout.write(json.dumps(described) + "\n")
@@ -505,7 +479,7 @@ app.add_typer(model_app, name="model")
 def model_list(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Every stored model, newest first, and which one the service ranks with."""
     with _store(db) as store:
-        models = store.feedback.models()
+        models = learning.stored_models(store)
     if as_json:
         sys.stdout.write(json.dumps(models) + "\n")
         return
@@ -531,7 +505,7 @@ def model_activate(
     """Rank with this model, in every serving process (within a second)."""
     with _store(db) as store:
         try:
-            store.feedback.activate(version)
+            learning.activate_stored(store, version)
         except MatcherError as e:
             _fail(str(e))
     out.print(f"ranking with {version}")
@@ -541,7 +515,7 @@ def model_activate(
 def model_deactivate(db: DbOption = None) -> None:
     """Rank with the default weights again."""
     with _store(db) as store:
-        store.feedback.activate(None)
+        learning.activate_stored(store, None)
     out.print("ranking with the default weights")
 
 
@@ -582,26 +556,27 @@ def allocate(
     from matcher.operations import allocation
 
     instant = _now(now)
+    if not activity and not organisation:
+        _fail("name the campaign: --activity (repeatable) or --organisation")
+    lo = None if starts_from is None else _instant(starts_from, "--from")
+    hi = None if starts_to is None else _instant(starts_to, "--to")
     with _store(db) as store:
-        index = _index(store, instant)
+        live = _live(store, instant)
+        with _progress() as bar:
+            task = bar.add_task("ranking candidates for each shift", total=None)
+            try:
+                # Ranked as the API ranks campaigns (the active model), with exact distances: the
+                # CLI is an administrator's tool. No cap on the shifts: the terminal may wait.
+                slots, pairs = allocations.campaign(
+                    live, now=instant, activity_ids=list(activity or []), shift_ids=[], organisation=organisation,
+                    starts_from=lo, starts_to=hi, limit=None, banded=False,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                )  # fmt: skip
+            except MatcherError as e:
+                _fail(str(e))
+    limits = allocation.Limits(max_shifts, max_hours_per_week, rest_hours)
+    fairness = allocation.Fairness(spread=spread, newcomer_share=newcomer_share)
     with _progress() as bar:
-        task = bar.add_task("ranking candidates for each shift", total=None)
-        try:
-            activity_ids = list(activity or []) + (
-                _activities_of(index, organisation) if organisation else []
-            )
-            if not activity_ids:
-                _fail("name the campaign: --activity (repeatable) or --organisation")
-            shift_ids = _between(index, allocation.campaign_shifts(index, now=instant, activity_ids=activity_ids),
-                                 starts_from, starts_to)  # fmt: skip
-            slots, pairs = allocation.campaign(
-                index, shift_ids, now=instant,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )  # fmt: skip
-            limits = allocation.Limits(max_shifts, max_hours_per_week, rest_hours)
-            fairness = allocation.Fairness(spread=spread, newcomer_share=newcomer_share)
-        except MatcherError as e:
-            _fail(str(e))
         bar.add_task(f"solving for {len(slots):,} shifts, {len(pairs):,} candidate pairs", total=None)
         plan = allocation.allocate(slots, pairs, limits, fairness)
         greedy = allocation.greedy(slots, pairs, limits)
@@ -743,7 +718,7 @@ def _import_observations(
         _fail(str(e))
     with _store(db) as store, _progress() as bar:
         bar.add_task(f"storing {len(frame):,} rows", total=None)
-        store.observations.replace(source, to_rows(frame))
+        demand.store_observations(store, source, to_rows(frame))
     _print_frame(table, as_json, title(frame))
 
 
@@ -779,19 +754,15 @@ def evaluate_demo(
     """The known answer: serve the demo city, draw outcomes from its documented hidden
     preferences, and compare every ordering of the newest answers (baselines, default weights,
     learned models) against what people did and against the hidden preferences."""
-    from matcher.demo import outcomes as demo_outcomes
-    from matcher.demo.city import generate_city
-    from matcher.learning import training as learning
-
     with _progress(auto_refresh=False) as bar:
-        task = bar.add_task("building the demo city", total=None, refresh=True)
-        city = generate_city(volunteers, activities, volunteers * 5, seed=seed)
-        index = city.build_index(load_taxonomy())
-        now = datetime.combine(city.as_of, datetime.min.time(), UTC)
-        bar.update(task, description=f"serving {queries:,} shifts and drawing what followed", refresh=True)
-        served, outcomes = demo_outcomes.simulate(index, now=now, queries=queries, seed=seed)
-        bar.update(task, description="fitting and comparing", refresh=True)
-        table = demo_outcomes.compare(learning.examples(served, outcomes), created=now, seed=seed)
+        task = bar.add_task("", total=None)
+        table = evaluation.demo(
+            volunteers,
+            activities,
+            queries,
+            seed,
+            lambda step: bar.update(task, description=step, refresh=True),
+        )
     _print_estimates(
         table, as_json, f"Demo city, {queries:,} shifts served; the newest fifth ranked; mean (95% interval)"
     )
@@ -810,32 +781,22 @@ def evaluate_scistarter(
     """Leave one join out per SciStarter user with two or more, rank all projects, and report
     HR@10, NDCG@10 and MRR for every baseline and volmatch ranking: the mean and the range over
     the split seeds (one split's figures move with the split far more than its bootstrap says)."""
-    from matcher.learning import scistarter
-    from matcher.store.datasets import scistarter as read_scistarter
-
     try:
         seed_list = [int(x) for x in seeds.split(",") if x.strip()]
     except ValueError:
         _fail(f"--seeds: {seeds!r} is not a comma-separated list of whole numbers")
     if not seed_list:
         _fail("--seeds: give at least one seed")
-    try:
-        joins, topics, online = read_scistarter(path)
-    except MatcherError as e:
-        _fail(str(e))
     with _progress(auto_refresh=False) as bar:
         task = bar.add_task("SciStarter", total=None)
-        table = scistarter.compare_seeds(
-            joins,
-            topics,
-            online,
-            load_taxonomy(),
-            as_of=date(2026, 11, 29),
-            seeds=seed_list,
-            progress=lambda s: bar.update(task, description=s, refresh=True),
-        )
+        try:
+            table, users = evaluation.scistarter_seeds(
+                path, seed_list, progress=lambda step: bar.update(task, description=step, refresh=True)
+            )
+        except MatcherError as e:
+            _fail(str(e))
     if as_json:
-        document = {"seeds": seed_list, "users": int(joins.groupby("user").size().ge(2).sum()),
+        document = {"seeds": seed_list, "users": users,
                     "methods": {m: {k: v.to_json() for k, v in metrics.items()} for m, metrics in table.items()}}  # fmt: skip
         sys.stdout.write(json.dumps(document) + "\n")
         return
@@ -894,11 +855,12 @@ def user_create(
 
     settings = Settings(database_url=_db_url(db))
     with _store(db) as store:
-        if volunteer is not None and store.get_volunteer(volunteer) is None:
-            _fail(f"--volunteer: no volunteer with id {volunteer!r}")
         try:
-            account = Account(new_account_id(), name, role, organisation_id=org, volunteer_id=volunteer)
-            store.create_account(account)
+            account = accounts.register(
+                store, Account(new_account_id(), name, role, organisation_id=org, volunteer_id=volunteer)
+            )
+        except NotFoundError as e:
+            _fail(f"--volunteer: {e}")
         except MatcherError as e:
             _fail(str(e))
     key = _signing_key(settings)
@@ -911,30 +873,14 @@ def user_create(
 def user_demo(db: DbOption = None) -> None:
     """Make sure the demo city has one account per role, and print a token for each."""
     from api.auth import issue_token, new_account_id, utcnow
-    from matcher.store.base import Account
 
     settings = Settings(database_url=_db_url(db))
     key = _signing_key(settings)
     with _store(db) as store:
-        world_ids = store.snapshot() if store.find_account("demo-organiser") is None else None
-        wanted = []
-        if world_ids is not None:
-            if not world_ids.volunteers or not world_ids.activities:
-                _fail("the store has no demo city: run 'volmatch demo' first")
-            org = world_ids.activities[0].organisation_id
-            vol = world_ids.volunteers[0].id
-            wanted = [
-                Account(new_account_id(), "demo-admin", "admin"),
-                Account(new_account_id(), "demo-analyst", "analyst"),
-                Account(new_account_id(), "demo-organiser", "organiser", organisation_id=org),
-                Account(new_account_id(), "demo-volunteer", "volunteer", volunteer_id=vol),
-            ]
-        for account in wanted:
-            if store.find_account(account.name) is None:
-                store.create_account(account)
-        accounts = [
-            store.find_account(f"demo-{role}") for role in ("admin", "analyst", "organiser", "volunteer")
-        ]
+        try:
+            demo = accounts.demo_accounts(store, new_account_id)
+        except MatcherError as e:
+            _fail(str(e))
     out.print(
         "[bold]Demo accounts[/]: paste a token into the console's sign-in page (/) or into Authorize "
         "in /docs, or send 'Authorization: Bearer <token>'."
@@ -945,9 +891,7 @@ def user_demo(db: DbOption = None) -> None:
         "organiser": "organisation {org}'s activities and their recommended volunteers",
         "volunteer": "volunteer {vol}'s profile and recommended activities",
     }
-    for a in accounts:
-        if a is None:
-            continue
+    for a in demo:
         token = issue_token(a, key, now=utcnow(), ttl_hours=settings.token_ttl_hours)
         out.print(f"[bold]{a.role}[/]: " + scope[a.role].format(org=a.organisation_id, vol=a.volunteer_id))
         print(f"  {token}")

@@ -22,8 +22,10 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import BadToken, account_id_from
 from api.geocoding import Places
 from api.limits import Budget
-from api.service import Live
+from api.live import Live
 from api.settings import Settings
+from api.usecases import accounts, audit, records
+from api.usecases import places as shift_places
 from matcher.model.errors import NotFoundError
 from matcher.store.base import Account
 
@@ -88,7 +90,7 @@ async def caller(
     service: Live = request.app.state.live
     # Most requests find the account in the process's cache; a miss reads the store in a worker
     # thread, which may have to wait for a write in progress.
-    account = service.cached_account(ident) or await run_in_threadpool(service.account, ident)
+    account = accounts.cached(service, ident) or await run_in_threadpool(accounts.get, service, ident)
     if account is None:
         raise HTTPException(401, "the token's account no longer exists", headers=unauthorised)
     return Caller(account)
@@ -167,11 +169,8 @@ def own_organisation(who: Caller, organisation_id: str | None, *, kind: str, ide
 
 def own_shift(service: Live, who: Caller, shift_id: str) -> str:
     """The shift's activity, if the caller organises it (else 404)."""
-    service.refresh()
-    if not service.index.has_shift(shift_id):
-        raise NotFoundError("shift", shift_id)
-    activity_id = service.index.activity_of_shift(shift_id)
-    own_organisation(who, service.organisation_of(activity_id), kind="shift", ident=shift_id)
+    activity_id = shift_places.shift_activity(service, shift_id)  # 404 for an unknown shift
+    own_organisation(who, records.organisation_of(service, activity_id), kind="shift", ident=shift_id)
     return activity_id
 
 
@@ -182,7 +181,7 @@ def audit_read(
     their own record is not recorded)."""
     others = _others(who, subjects)
     if others:
-        service.store.audit.record(who.account.id, who.role, action, others, int(at.timestamp()), detail)
+        audit.record(service, who.account.id, who.role, action, others, int(at.timestamp()), detail)
 
 
 async def audit_read_async(

@@ -16,6 +16,7 @@ from api.auth import utcnow
 from api.deps import known_query
 from api.geocoding import Places
 from api.limits import Budget
+from api.live import Live
 from api.routes import (
     activities,
     allocations,
@@ -28,7 +29,6 @@ from api.routes import (
     signups,
     volunteers,
 )
-from api.service import Live
 from api.settings import Settings
 from matcher.store.base import load_taxonomy
 from matcher.store.connect import open_store

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from api.service import Live
+from api.live import Live
+from api.usecases import hours, recommend, records
 from matcher.interchange.records import activity_to_json, record_to_json, volunteer_to_json
 from matcher.matching.factors.distance import distance_reason, shown_km
 from matcher.matching.ranking import Ranking
@@ -45,7 +46,7 @@ def served(
     """An answer about to be sent, logged as served at ``at`` (with its id and the model that
     ranked it)."""
     return out | {
-        "served_id": service.log_answer(direction, subject, account_id, ranking, at),
+        "served_id": recommend.log_answer(service, direction, subject, account_id, ranking, at),
         "model_version": service.model_version,
     }
 
@@ -100,10 +101,10 @@ def activity_ranking(
 
 
 def volunteer_export(service: Live, volunteer_id: str) -> dict[str, Any]:
-    v = service.volunteer(volunteer_id)
+    v = records.volunteer(service, volunteer_id)
     return {
         "volunteer": volunteer_to_json(v),
-        "service_records": [record_to_json(r) for r in service.store.service_records_of(volunteer_id)],
+        "service_records": [record_to_json(r) for r in hours.service_records_of(service, volunteer_id)],
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from api.service import ACCOUNT_TTL_S
+from api.live.caches import ACCOUNT_TTL_S
 from matcher.matching.index import DEFAULT_BLOCK_KM
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,7 +18,7 @@ def test_the_block_size_quoted_is_the_default() -> None:
 
 
 def test_the_account_cache_time_quoted_is_the_code_s() -> None:
-    assert "`Live.account`: kept an hour, `ACCOUNT_TTL_S`" in ARCHITECTURE
+    assert "`Accounts.get`: kept an hour, `ACCOUNT_TTL_S`" in ARCHITECTURE
     assert ACCOUNT_TTL_S == 3600
 
 

@@ -17,6 +17,7 @@ from api.schemas import (
     IsoDateTime,
     assign_ids,
 )
+from api.usecases import recommend, records
 from matcher.interchange.records import activity_to_json, parse_activity
 from matcher.matching.ranking import Ranking
 from matcher.model.domain import GeoPoint
@@ -48,7 +49,7 @@ def create_activity(body: ActivityIn, who: CallerDep, service: LiveDep, places: 
     if not doc.get("online"):
         doc = fill_point(doc, "location", places)
     a = parse_activity(doc, service.taxonomy)
-    return activity_to_json(service.create_activity(a))
+    return activity_to_json(records.create_activity(service, a))
 
 
 def _near(near: str | None) -> GeoPoint | None:
@@ -84,8 +85,13 @@ def list_activities(
         raise ValidationError("radius_km", "needs near=lat,lon")
     if starts_from is not None and starts_to is not None and starts_to <= starts_from:
         raise ValidationError("to", "must be after 'from'")
-    found = service.activities_near(
-        near=point, radius_km=radius_km, category=category, starts_from=starts_from, starts_to=starts_to
+    found = recommend.activities_near(
+        service,
+        near=point,
+        radius_km=radius_km,
+        category=category,
+        starts_from=starts_from,
+        starts_to=starts_to,
     )
     page = found[offset : offset + limit]
     return {
@@ -120,7 +126,7 @@ async def get_activity(activity_id: str, service: LiveDep) -> dict[str, Any]:
 def update_activity(
     activity_id: str, body: ActivityPatch, who: CallerDep, service: LiveDep, places: PlacesDep
 ) -> dict[str, Any]:
-    current = service.activity(activity_id)
+    current = records.activity(service, activity_id)
     own_organisation(who, current.organisation_id, kind="activity", ident=activity_id)
     change = body.model_dump(mode="json", exclude_unset=True)
     if change.get("shifts"):
@@ -129,7 +135,7 @@ def update_activity(
         change = fill_point({"location": None} | change, "location", places)
     merged = activity_to_json(current) | change
     merged["id"], merged["organisation_id"] = activity_id, current.organisation_id
-    return activity_to_json(service.replace_activity(parse_activity(merged, service.taxonomy)))
+    return activity_to_json(records.replace_activity(service, parse_activity(merged, service.taxonomy)))
 
 
 @router.delete(
@@ -138,9 +144,9 @@ def update_activity(
     **policy("organisers of the activity's organisation", "organiser", "admin"),
 )
 def delete_activity(activity_id: str, who: CallerDep, service: LiveDep) -> Response:
-    current = service.activity(activity_id)
+    current = records.activity(service, activity_id)
     own_organisation(who, current.organisation_id, kind="activity", ident=activity_id)
-    service.delete_activity(activity_id)
+    records.delete_activity(service, activity_id)
     return Response(status_code=204)
 
 
@@ -165,9 +171,17 @@ async def recommended_volunteers(
     # index: see Live.answer); the volunteers' cards are kept by the service.
 
     def rank() -> Ranking:
-        own_organisation(who, service.organisation_of(activity_id), kind="activity", ident=activity_id)
-        return service.volunteers_for(
-            activity_id, now=clock, shift_id=shift_id, k=k, radius_km=radius_km, banded=who.role != "admin"
+        own_organisation(
+            who, records.organisation_of(service, activity_id), kind="activity", ident=activity_id
+        )
+        return recommend.volunteers_for(
+            service,
+            activity_id,
+            now=clock,
+            shift_id=shift_id,
+            k=k,
+            radius_km=radius_km,
+            banded=who.role != "admin",
         )
 
     ranking = await service.answer(rank)

@@ -13,18 +13,18 @@ name, district and a distance band, as in recommendations.
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
 from pydantic import Field, model_validator
 
 from api.deps import Caller, CallerDep, LiveDep, NowDep, own_organisation, own_shift, policy
+from api.live import Live
 from api.schemas import Ident, Strict
-from api.service import MAX_CAMPAIGN_SHIFTS, Live
+from api.usecases import allocations, places, records
+from api.usecases.allocations import MAX_CAMPAIGN_SHIFTS
 from api.views import card, volunteer_cards
 from matcher.matching.ranking import MAX_K
-from matcher.model.calendar import epoch_seconds
 from matcher.model.errors import NotFoundError, ValidationError
 from matcher.operations import allocation
 
@@ -91,19 +91,18 @@ def create_allocation(body: AllocationIn, who: CallerDep, service: LiveDep, cloc
     organisation = _campaign_organisation(service, who, body)
     o = body.options
     if o.mode == "emergency":
-        plan = service.emergency(body.shift_ids[0], now=clock, ask_cap=o.ask_cap, page=o.page)
+        plan = allocations.emergency(service, body.shift_ids[0], now=clock, ask_cap=o.ask_cap, page=o.page)
     else:
-        slots, pairs = service.campaign(
+        slots, pairs = allocations.campaign(service,
             now=clock, activity_ids=body.activity_ids, shift_ids=body.shift_ids,
             per_place=o.candidates_per_place, minimum=o.minimum, priority=o.priority,
         )  # fmt: skip
         limits = allocation.Limits(o.max_shifts, o.max_hours_per_week, o.rest_hours)
         fairness = allocation.Fairness(o.spread, o.newcomer_share, o.hard_minimum)
         plan = allocation.allocate(slots, pairs, limits, fairness, time_limit_s=PLAN_TIME_LIMIT_S)
-    return service.store.allocations.save(
-        f"al_{secrets.token_hex(8)}", organisation, who.account.id, body.model_dump(mode="json"),
-        _shown(service, plan), epoch_seconds(clock),
-    )  # fmt: skip
+    return allocations.save(
+        service, organisation, who.account.id, body.model_dump(mode="json"), _shown(service, plan), clock
+    )
 
 
 @router.get("/allocations/{allocation_id}", **policy(*PLANNERS))
@@ -122,22 +121,21 @@ def accept_allocation(
     An assignment the core's rules now forbid (the volunteer took another shift at that time,
     the shift has started) is skipped and listed with why."""
     _own_allocation(service, who, allocation_id)
-    return service.accept_allocation(allocation_id, clock)
+    return allocations.accept(service, allocation_id, clock)
 
 
 def _campaign_organisation(service: Live, who: Caller, body: AllocationIn) -> str | None:
     """The organisation whose shifts these are (an organiser's own; else 404 on the first that
     is not); for an admin, the one organisation they all belong to, or none."""
-    service.refresh()
     owners = set()
     for activity_id in body.activity_ids:
-        if not service.index.has_activity(activity_id):
+        if not places.is_activity(service, activity_id):
             raise NotFoundError("activity", activity_id)
-        owner = service.organisation_of(activity_id)
+        owner = records.organisation_of(service, activity_id)
         own_organisation(who, owner, kind="activity", ident=activity_id)
         owners.add(owner)
     for shift_id in body.shift_ids:
-        owners.add(service.organisation_of(own_shift(service, who, shift_id)))
+        owners.add(records.organisation_of(service, own_shift(service, who, shift_id)))
     unknown = (set(body.options.minimum) | set(body.options.priority)) - set(body.shift_ids)
     if unknown and not body.activity_ids:
         raise ValidationError("options", f"minimum or priority for shifts not listed: {sorted(unknown)[:10]}")
@@ -149,7 +147,7 @@ def _campaign_organisation(service: Live, who: Caller, body: AllocationIn) -> st
 
 
 def _own_allocation(service: Live, who: Caller, allocation_id: str) -> dict[str, Any]:
-    record = service.store.allocations.get(allocation_id)
+    record = allocations.get(service, allocation_id)
     own_organisation(who, record["organisation_id"], kind="allocation", ident=allocation_id)
     return record
 

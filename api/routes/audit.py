@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import LiveDep, policy
 from api.schemas import IsoDateTime
+from api.usecases import audit, learning
 from matcher.store.audit import ACTIONS, MAX_PAGE
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
@@ -30,8 +31,9 @@ def audit_log(
     """Entries newest first. With ``subject``: everything recorded about that volunteer,
     including the rankings that showed them to an organiser (``shown.ranking``)."""
     if subject is not None:
-        service.flush()  # rankings served in the last moments are in the log too
-    entries = service.store.audit.query(
+        learning.flush(service)  # rankings served in the last moments are in the log too
+    entries = audit.query(
+        service,
         subject=subject,
         actor=actor,
         action=action,

@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
-from api import service as use_cases
 from api.deps import CallerDep, LiveDep, NowDep, policy
+from api.usecases import audit, records
 
 router = APIRouter(prefix="/api/v1", tags=["bulk"])
 
@@ -32,14 +32,14 @@ async def import_document(request: Request, service: LiveDep) -> dict[str, int]:
         document = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise HTTPException(422, f"the body is not JSON: {e}") from e
-    return await run_in_threadpool(service.import_document, document)
+    return await run_in_threadpool(records.import_document, service, document)
 
 
 @router.get("/export", **policy("admins only", "admin"))
 def export_document(service: LiveDep, who: CallerDep, clock: NowDep) -> dict[str, Any]:
     """Everything, personal data included: recorded in the audit log (``export.all``)."""
-    document = use_cases.export_document(service.store)
+    document = records.export(service)
     volunteers = document.get("volunteers")
     detail = f"{len(volunteers) if isinstance(volunteers, list) else 0:,} volunteers"
-    service.store.audit.record(who.account.id, who.role, "export.all", [None], int(clock.timestamp()), detail)
+    audit.record(service, who.account.id, who.role, "export.all", [None], int(clock.timestamp()), detail)
     return document

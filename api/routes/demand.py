@@ -18,6 +18,7 @@ from pydantic import AwareDatetime, Field
 
 from api.deps import CallerDep, LiveDep, NowDep, policy
 from api.schemas import Ident, IsoDate, Point, Strict, Text
+from api.usecases import demand, records
 from matcher.analytics import forecast
 from matcher.analytics.gaps import KEYS, check_range
 from matcher.interchange.records import need_to_json, parse_need
@@ -69,7 +70,7 @@ def create_need(body: NeedIn, who: CallerDep, service: LiveDep) -> dict[str, Any
     elif body.organisation_id is None:
         raise ValidationError("organisation_id", "say which organisation the need is for")
     need = parse_need(data, service.taxonomy)
-    return need_to_json(service.store.needs.add(need))
+    return need_to_json(demand.add_need(service, need))
 
 
 @router.get("/needs", **policy(*READERS))
@@ -80,30 +81,30 @@ def list_needs(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     """Needs (no personal data in them), by id."""
-    found = service.store.needs.list(status)
+    found = demand.needs(service, status)
     return {"items": [need_to_json(n) for n in found[offset : offset + limit]], "total": len(found),
             "offset": offset, "limit": limit}  # fmt: skip
 
 
 @router.get("/needs/{need_id}", **policy(*READERS))
 def get_need(need_id: Ident, service: LiveDep) -> dict[str, Any]:
-    return need_to_json(service.store.needs.get(need_id))
+    return need_to_json(demand.need(service, need_id))
 
 
 @router.patch("/needs/{need_id}", **policy(*NEED_WRITERS))
 def update_need(need_id: Ident, body: NeedPatch, who: CallerDep, service: LiveDep) -> dict[str, Any]:
     """Mark a need met or closed, change how many it asks for, or link the activities that
     answer it (they must exist)."""
-    need = service.store.needs.get(need_id)
+    need = demand.need(service, need_id)
     if who.role == "organiser" and need.organisation_id != who.account.organisation_id:
         raise NotFoundError("need", need_id)
     for ident in body.activity_ids or ():
-        service.activity(ident)  # 404 for an activity that does not exist
+        records.activity(service, ident)  # 404 for an activity that does not exist
     changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
     if "activity_ids" in changes:
         changes["activity_ids"] = tuple(changes["activity_ids"])
     fields = {f: getattr(need, f) for f in Need.__dataclass_fields__}
-    return need_to_json(service.store.needs.replace(Need(**(fields | changes))))
+    return need_to_json(demand.replace_need(service, Need(**(fields | changes))))
 
 
 def _range(clock: Any, start: date | None, end: date | None) -> tuple[date, date]:
@@ -135,13 +136,15 @@ def gap_table(
     suppressed. ``format=geojson`` gives one point feature per row at its district's centre."""
     keys = [k.strip() for k in by.split(",") if k.strip()]
     first, last = _range(clock, start, end)
-    frame = service.gaps(keys, first, last)
+    frame = demand.gaps(service, keys, first, last)
     rows = [
         {k: (None if v != v else v) for k, v in r.items()} for r in frame.to_dict("records")
     ]  # NaN -> null
     if format == "json":
         return {"from": first.isoformat(), "to": last.isoformat(), "by": keys, "rows": rows}
-    centres = service.district_centres()
+    centres = demand.district_centres(
+        service,
+    )
     features = []
     for r in rows:
         centre = centres.get(str(r.get("district")))
@@ -163,7 +166,9 @@ def suggestions(
     """Ideas for new projects (idle volunteers who fit, open needs) and for recruitment (open
     needs no nearby volunteers can meet), each with its evidence."""
     first, last = _range(clock, start, end)
-    return {"from": first.isoformat(), "to": last.isoformat()} | service.suggestions(first, last, limit)
+    return {"from": first.isoformat(), "to": last.isoformat()} | demand.suggestions(
+        service, first, last, limit
+    )
 
 
 @router.get("/analytics/forecast", **policy(*READERS))
@@ -177,7 +182,7 @@ def demand_forecast(
     by weekday, and a forecast of the coming weeks (recent level and trend, scaled by season
     where two years of history show one)."""
     today = clock.date()
-    rows = service.store.ops.served_hours(today - timedelta(weeks=history_weeks))
+    rows = demand.served_hours(service, today - timedelta(weeks=history_weeks))
     history = pd.DataFrame(rows, columns=["date", "category", "hours"])
     history["category"] = history["category"].map(category_key)
     table = forecast.weekly(history, today)

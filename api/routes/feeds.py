@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 
 from api import ical
 from api.deps import LiveDep, NowDep, policy
+from api.usecases import demand
 from matcher.interchange.records import activity_to_json
 from matcher.model.domain import Activity, Shift
 
@@ -18,7 +19,7 @@ Days = Annotated[int, Query(ge=1, le=366, description="how many days ahead")]
 
 
 def _open(service: LiveDep, now: datetime, days: int) -> list[tuple[Activity, list[tuple[Shift, int]]]]:
-    return service.open_postings(now, now + timedelta(days=days))
+    return demand.open_postings(service, now, now + timedelta(days=days))
 
 
 @router.get("/activities", **policy("public"))

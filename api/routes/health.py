@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import LiveDep, policy
+from api.usecases import audit
 
 router = APIRouter(tags=["health"])
 
@@ -18,5 +19,5 @@ async def health() -> dict[str, str]:
 @router.get("/ready", **policy("public"))
 def ready(service: LiveDep) -> dict[str, object]:
     """The store answers and the index is built."""
-    counts = service.store.counts()
+    counts = audit.counts(service)
     return {"status": "ready", "volunteers": counts["volunteers"], "activities": counts["activities"]}

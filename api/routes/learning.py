@@ -16,8 +16,8 @@ from pydantic import Field
 
 from api.deps import CallerDep, LiveDep, NowDep, own_organisation, own_volunteer, policy
 from api.schemas import Strict
-from matcher.model.calendar import epoch_seconds
-from matcher.model.errors import ConflictError, ValidationError
+from api.usecases import learning, places, records
+from matcher.model.errors import ValidationError
 
 router = APIRouter(prefix="/api/v1", tags=["learning"])
 Version = Annotated[str, Path(max_length=120)]
@@ -41,24 +41,24 @@ class FeedbackIn(Strict):
 def feedback(body: FeedbackIn, who: CallerDep, service: LiveDep, clock: NowDep) -> dict[str, Any]:
     """Report a view of a recommendation (volunteers and organisers) or rate a volunteer's place
     on a shift (organisers, 1-5, once they held a place there)."""
-    activity_id = service.index.activity_of_shift(body.shift_id)
+    activity_id = places.shift_activity(service, body.shift_id)
     if who.role == "volunteer":
         own_volunteer(who, body.volunteer_id)
     elif who.role == "organiser":  # an organiser's view or rating concerns their own shifts
-        own_organisation(who, service.organisation_of(activity_id), kind="activity", ident=activity_id)
+        own_organisation(
+            who, records.organisation_of(service, activity_id), kind="activity", ident=activity_id
+        )
     if body.kind == "rating":
         if who.role == "volunteer":
             raise HTTPException(403, "ratings are given by the activity's organisers")
         if body.value is None:
             raise ValidationError("value", "a rating needs a value from 1 to 5")
-        roster = service.store.ops.roster(body.shift_id, epoch_seconds(clock), service.policy)
-        if body.volunteer_id not in {s.volunteer_id for s in roster if s.status in ("confirmed", "no_show")}:
-            raise ConflictError(f"volunteer {body.volunteer_id!r} held no place on shift {body.shift_id!r}")
-    service.store.feedback.record(
+    learning.record_outcome(
+        service,
         body.kind,
         body.volunteer_id,
         body.shift_id,
-        clock.timestamp(),
+        clock,
         None if body.value is None else float(body.value),
         who.account.id,
     )
@@ -69,18 +69,16 @@ def feedback(body: FeedbackIn, who: CallerDep, service: LiveDep, clock: NowDep) 
 def models(service: LiveDep) -> dict[str, Any]:
     """Every stored ranking model, newest first: kind, features, training data range, test
     metrics, and which one the service ranks with."""
-    return {"active": service.model_version, "models": service.store.feedback.models()}
+    return learning.models(service)
 
 
 @router.post("/models/{version}/activate", **policy("admins", "admin"))
 def activate(version: Version, service: LiveDep) -> dict[str, Any]:
     """Rank with this model from now on, in every worker."""
-    service.activate_model(version)
-    return {"active": service.model_version}
+    return {"active": learning.activate(service, version)}
 
 
 @router.post("/models/deactivate", **policy("admins", "admin"))
 def deactivate(service: LiveDep) -> dict[str, Any]:
     """Rank with the default weights again."""
-    service.activate_model(None)
-    return {"active": service.model_version}
+    return {"active": learning.activate(service, None)}

@@ -15,7 +15,6 @@ import hmac
 import html
 import json
 import secrets
-from collections import Counter
 from datetime import UTC, datetime
 from datetime import date as date_type
 from typing import Annotated, Any
@@ -36,10 +35,11 @@ from api.deps import (
     own_volunteer,
     policy,
 )
+from api.live import Live
 from api.responses import HoursOut, SignupOut
 from api.schemas import Strict
-from api.service import Live
-from matcher.interchange.records import record_to_json
+from api.usecases import hours as service_hours
+from api.usecases import places, records
 from matcher.model.calendar import epoch_seconds
 from matcher.model.errors import NotFoundError
 from matcher.operations.recognition import Tiers
@@ -108,7 +108,7 @@ def sign_up(
         if body is None or body.volunteer_id is None:
             raise HTTPException(422, "give volunteer_id: the volunteer to invite")
         own_shift(service, who, shift_id)
-        return service.invite(shift_id, body.volunteer_id, clock).to_json()
+        return places.invite(service, shift_id, body.volunteer_id, clock).to_json()
     volunteer_id = (
         who.account.volunteer_id if who.role == "volunteer" else (body.volunteer_id if body else None)
     )
@@ -116,19 +116,19 @@ def sign_up(
         raise HTTPException(403, "a volunteer signs up themself only")
     if volunteer_id is None:
         raise HTTPException(422, "give volunteer_id: the volunteer to sign up")
-    return service.sign_up(shift_id, volunteer_id, clock).to_json()
+    return places.sign_up(service, shift_id, volunteer_id, clock).to_json()
 
 
 def _signup_for(service: Live, who: Caller, signup_id: str, *, organiser: bool, volunteer: bool) -> Signup:
     """The sign-up if the caller may act on it (else 404: nothing about others' sign-ups leaks)."""
-    s = service.store.ops.signup(signup_id)
+    s = places.signup(service, signup_id)
     if who.role == "admin":
         return s
     if volunteer and who.role == "volunteer" and who.account.volunteer_id == s.volunteer_id:
         return s
     if organiser and who.role == "organiser":
-        activity_id = service.index.activity_of_shift(s.shift_id)
-        own_organisation(who, service.organisation_of(activity_id), kind="sign-up", ident=signup_id)
+        activity_id = places.shift_activity(service, s.shift_id)
+        own_organisation(who, records.organisation_of(service, activity_id), kind="sign-up", ident=signup_id)
         return s
     raise NotFoundError("sign-up", signup_id)
 
@@ -158,8 +158,8 @@ def cancel(signup_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> d
     on the waitlist."""
     # A volunteer's own sign-ups only (another's: 404), checked in the cancellation's own
     # transaction; the policy lets only volunteers and admins this far.
-    return service.cancel(
-        signup_id, clock, who.account.volunteer_id if who.role == "volunteer" else None
+    return places.cancel(
+        service, signup_id, clock, who.account.volunteer_id if who.role == "volunteer" else None
     ).to_json()
 
 
@@ -172,11 +172,7 @@ def accept(signup_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> d
     """Take a place offered from the waitlist while the offer holds, or accept an organiser's
     invitation (a place if one is free, else the waitlist; the hard rules apply)."""
     s = _signup_for(service, who, signup_id, organiser=False, volunteer=True)
-    if s.status == "invited":
-        return service.sign_up(s.shift_id, s.volunteer_id, clock).to_json()
-    return service.change_signup(
-        lambda: service.store.ops.accept(signup_id, epoch_seconds(clock), service.policy)
-    ).to_json()
+    return places.accept(service, s, clock).to_json()
 
 
 @router.post(
@@ -187,7 +183,7 @@ def accept(signup_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> d
 def decline(signup_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> dict[str, Any]:
     """Turn down an organiser's invitation."""
     _signup_for(service, who, signup_id, organiser=False, volunteer=True)
-    return service.change_signup(lambda: service.store.ops.decline(signup_id, epoch_seconds(clock))).to_json()
+    return places.decline(service, signup_id, clock).to_json()
 
 
 @router.get("/shifts/{shift_id}/roster", **policy("the shift's organisers or an admin", "organiser", "admin"))
@@ -195,7 +191,7 @@ def roster(shift_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> di
     """Everyone signed up for the shift in order of arrival: places, offers, the waitlist with
     positions, cancellations, attendance."""
     own_shift(service, who, shift_id)
-    found = service.store.ops.roster(shift_id, epoch_seconds(clock), service.policy)
+    found = places.roster(service, shift_id, clock)
     audit_read(service, who, "read.roster", [s.volunteer_id for s in found], clock, f"shift {shift_id}")
     counts: dict[str, int] = {}
     for s in found:
@@ -255,16 +251,12 @@ def check_in(
     s = _signup_for(service, who, signup_id, organiser=True, volunteer=True)
     if who.role != "volunteer":
         at = epoch_seconds(body.at if body and body.at else clock)
-        return service.change_signup(lambda: service.store.ops.check(signup_id, "in", at)).to_json()
+        return places.check(service, signup_id, "in", at).to_json()
     now_s = epoch_seconds(clock)
     if body is None or body.code is None or body.at is not None:
         raise HTTPException(422, "give the check-in code the organiser shows (and no time: it is now)")
-    row = service.index.shift_row(s.shift_id)
-    if (
-        not int(service.index.s_start.data[row]) - CHECK_IN_OPENS_S
-        <= now_s
-        <= int(service.index.s_end.data[row])
-    ):
+    starts_s, ends_s = places.shift_times(service, s.shift_id)
+    if not starts_s - CHECK_IN_OPENS_S <= now_s <= ends_s:
         raise HTTPException(409, "check-in opens an hour before the shift and closes at its end")
     window = now_s // CODE_WINDOW_S
     if not any(
@@ -276,7 +268,7 @@ def check_in(
         )
     if s.checked_in_s is not None:
         raise HTTPException(409, "already checked in")
-    return service.change_signup(lambda: service.store.ops.check(signup_id, "in", now_s)).to_json()
+    return places.check(service, signup_id, "in", now_s).to_json()
 
 
 @router.post(
@@ -289,7 +281,7 @@ def check_out(
 ) -> dict[str, Any]:
     _signup_for(service, who, signup_id, organiser=True, volunteer=False)
     at = epoch_seconds(body.at if body and body.at else clock)
-    return service.change_signup(lambda: service.store.ops.check(signup_id, "out", at)).to_json()
+    return places.check(service, signup_id, "out", at).to_json()
 
 
 @router.post(
@@ -300,9 +292,7 @@ def check_out(
 def no_show(signup_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> dict[str, Any]:
     """After the shift: the volunteer held a place and did not come (it counts in their record)."""
     _signup_for(service, who, signup_id, organiser=True, volunteer=False)
-    return service.change_signup(
-        lambda: service.store.ops.mark_no_show(signup_id, epoch_seconds(clock), who.account.id)
-    ).to_json()
+    return places.no_show(service, signup_id, clock, who.account.id).to_json()
 
 
 # ---------------------------------------------------------------------------------- hours
@@ -339,11 +329,7 @@ def approve_hours(
     _signup_for(service, who, signup_id, organiser=True, volunteer=False)
     key = _key(idempotency_key, who, f"hours:{signup_id}", body)
     return _recorded(
-        service.change_signup(
-            lambda: service.store.ops.approve_hours(
-                signup_id, body.hours, body.note, who.account.id, epoch_seconds(clock), key
-            )
-        )
+        service_hours.approve(service, signup_id, body.hours, body.note, who.account.id, clock, key)
     )
 
 
@@ -362,17 +348,15 @@ def correct_hours(
 ) -> Response:
     """A further ledger entry (negative to take hours away); entries are never edited."""
     if who.role == "organiser":
-        if body.shift_id is None or not service.index.has_shift(body.shift_id):
+        if body.shift_id is None or not places.is_shift(service, body.shift_id):
             raise HTTPException(
                 403, "an organiser corrects hours of their own organisation's shifts: give shift_id"
             )
         own_shift(service, who, body.shift_id)
     key = _key(idempotency_key, who, f"correction:{volunteer_id}", body)
     return _recorded(
-        service.change_signup(
-            lambda: service.store.ops.correct_hours(
-                volunteer_id, body.hours, body.note, who.account.id, epoch_seconds(clock), body.shift_id, key
-            )
+        service_hours.correct(
+            service, volunteer_id, body.hours, body.note, who.account.id, clock, body.shift_id, key
         )
     )
 
@@ -400,7 +384,7 @@ def claim_hours(
     the volunteer reports); they count once the activity's organisers approve them."""
     if who.role == "volunteer" and body.volunteer_id != who.account.volunteer_id:
         raise HTTPException(403, "a volunteer reports their own hours only")
-    organisation = service.organisation_of(body.activity_id)  # 404 for an unknown activity
+    organisation = records.organisation_of(service, body.activity_id)  # 404 for an unknown activity
     if who.role == "organiser":
         own_organisation(who, organisation, kind="activity", ident=body.activity_id)
     if body.date > clock.date():
@@ -408,19 +392,18 @@ def claim_hours(
     key = _key(idempotency_key, who, "claim", body)
     claim = f"hc_{secrets.token_hex(8)}"
     return _recorded(
-        service.change_signup(
-            lambda: service.store.ops.claim_hours(
-                claim,
-                body.volunteer_id,
-                body.activity_id,
-                body.shift_id,
-                body.date,
-                body.hours,
-                body.note,
-                who.account.id,
-                epoch_seconds(clock),
-                key,
-            )
+        service_hours.report(
+            service,
+            claim,
+            body.volunteer_id,
+            body.activity_id,
+            body.shift_id,
+            body.date,
+            body.hours,
+            body.note,
+            who.account.id,
+            clock,
+            key,
         )
     )
 
@@ -434,14 +417,12 @@ def approve_claim(
     claim_id: str, who: CallerDep, service: LiveDep, clock: NowDep, idempotency_key: KeyHeader = None
 ) -> Response:
     """Approve reported hours: an entry in the volunteer's ledger and a service record."""
-    claim = service.store.ops.claim(claim_id)
-    own_organisation(who, service.organisation_of(claim["activity_id"]), kind="hour claim", ident=claim_id)
-    key = _key(idempotency_key, who, f"approve:{claim_id}", None)
-    return _recorded(
-        service.change_signup(
-            lambda: service.store.ops.approve_claim(claim_id, who.account.id, epoch_seconds(clock), key)
-        )
+    claim = service_hours.claim(service, claim_id)
+    own_organisation(
+        who, records.organisation_of(service, claim["activity_id"]), kind="hour claim", ident=claim_id
     )
+    key = _key(idempotency_key, who, f"approve:{claim_id}", None)
+    return _recorded(service_hours.approve_claim(service, claim_id, who.account.id, clock, key))
 
 
 def _tiers(request: Request) -> Tiers:
@@ -465,8 +446,8 @@ def hours(
     """Approved hours (the sum of the ledger), recognition tier, hours to the next tier, and
     the ledger's entries (an admin's read is audited)."""
     own_volunteer(who, volunteer_id)
-    service.volunteer(volunteer_id)
-    entries = service.store.ops.ledger(volunteer_id)
+    records.volunteer(service, volunteer_id)
+    entries = service_hours.ledger(service, volunteer_id)
     audit_read(service, who, "read.hours", [volunteer_id], clock)
     total = round(sum(e.hours for e in entries), 6)
     standing = _tiers(request).standing(total)
@@ -478,38 +459,7 @@ def hours(
         "next_tier_hours": standing.next_tier_hours,
         "hours_to_next": standing.hours_to_next,
         "entries": [e.to_json() for e in entries],
-        "earlier_service": earlier_service(service, volunteer_id, entries),
-    }
-
-
-EARLIER_SHOWN = 20
-
-
-def earlier_service(service: Live, volunteer_id: str, entries: list[Any]) -> dict[str, Any]:
-    """Service done before volmatch recorded hours (imported history): it feeds the ranking's
-    past-service factor, so the volunteer sees it too, apart from the ledger's hours (it earns
-    no stars: nobody in volmatch approved it). A record counts as earlier when its shift is
-    neither in the ledger nor one the volunteer signed up for here, and (without a shift) it
-    is not the record of an approved claim (a ``manual`` entry for the same activity and hours)."""
-    here = {e.shift_id for e in entries} | {s.shift_id for s in service.store.ops.signups_of(volunteer_id)}
-    claims = Counter((e.activity_id, round(e.hours, 4)) for e in entries if e.kind == "manual")
-    earlier = []
-    for r in service.store.service_records_of(volunteer_id):
-        if r.shift_id is not None and r.shift_id in here:
-            continue
-        if r.shift_id is None and claims[(r.activity_id, round(r.hours, 4))] > 0:
-            claims[(r.activity_id, round(r.hours, 4))] -= 1
-            continue
-        earlier.append(r)
-    served = [r for r in earlier if r.attended]
-    return {
-        "hours": round(sum(r.hours for r in served), 2),
-        "attended": len(served),
-        "missed": len(earlier) - len(served),
-        "activities": len({r.activity_id for r in served}),
-        "latest": [
-            record_to_json(r) for r in sorted(earlier, key=lambda r: r.date, reverse=True)[:EARLIER_SHOWN]
-        ],
+        "earlier_service": service_hours.earlier_service(service, volunteer_id, entries),
     }
 
 
@@ -524,15 +474,15 @@ def certificate(
     """A printable certificate of service (HTML; print to PDF from any browser): approved
     service by date and activity, total hours and tier."""
     own_volunteer(who, volunteer_id)
-    v = service.volunteer(volunteer_id)
-    entries = service.store.ops.ledger(volunteer_id)
+    v = records.volunteer(service, volunteer_id)
+    entries = service_hours.ledger(service, volunteer_id)
     audit_read(service, who, "read.hours", [volunteer_id], clock, "certificate")
     total = round(sum(e.hours for e in entries), 2)
     standing = _tiers(request).standing(total)
     titles = {
-        a: service.activity(a).title
+        a: records.activity(service, a).title
         for a in {e.activity_id for e in entries if e.activity_id}
-        if service.index.has_activity(a)
+        if places.is_activity(service, a)
     }
     rows = "".join(
         f"<tr><td>{datetime.fromtimestamp(e.recorded_s, UTC).date().isoformat()}</td>"
@@ -588,7 +538,7 @@ def volunteer_calendar_link(
 ) -> dict[str, str]:
     """The private link of the volunteer's calendar of confirmed shifts (keep it private)."""
     own_volunteer(who, volunteer_id)
-    service.volunteer(volunteer_id)
+    records.volunteer(service, volunteer_id)
     return _link(request, "volunteer", volunteer_id=volunteer_id)
 
 
@@ -598,7 +548,7 @@ def volunteer_calendar(
 ) -> Response:
     """A volunteer's confirmed shifts (private link from ``calendar-link``)."""
     _check_token(request, "volunteer", volunteer_id, token)
-    mine = [s for s in service.store.ops.signups_of(volunteer_id) if s.status == "confirmed"]
+    mine = [s for s in places.signups_of(service, volunteer_id) if s.status == "confirmed"]
     return _calendar(service, "my volunteer shifts", [(s.shift_id, None) for s in mine], clock)
 
 
@@ -609,7 +559,7 @@ def volunteer_calendar(
 def activity_calendar_link(
     activity_id: str, who: CallerDep, service: LiveDep, request: Request
 ) -> dict[str, str]:
-    own_organisation(who, service.organisation_of(activity_id), kind="activity", ident=activity_id)
+    own_organisation(who, records.organisation_of(service, activity_id), kind="activity", ident=activity_id)
     return _link(request, "activity", activity_id=activity_id)
 
 
@@ -619,9 +569,10 @@ def activity_calendar(
 ) -> Response:
     """An activity's shifts with their places taken (private link for its organisers)."""
     _check_token(request, "activity", activity_id, token)
-    a = service.activity(activity_id)
+    a = records.activity(service, activity_id)
     shifts = [
-        (s.id, service.index.places_left(s.id) if service.index.has_shift(s.id) else None) for s in a.shifts
+        (s.id, places.places_left(service, s.id) if places.is_shift(service, s.id) else None)
+        for s in a.shifts
     ]
     return _calendar(service, a.title, shifts, clock)
 
@@ -630,9 +581,9 @@ def _calendar(service: Live, name: str, shifts: list[tuple[str, int | None]], cl
     lines = ical.header(name)
     stamp = ical.utc(clock)
     for shift_id, left in shifts:
-        if not service.index.has_shift(shift_id):
+        if not places.is_shift(service, shift_id):
             continue
-        a = service.activity(service.index.activity_of_shift(shift_id))
+        a = records.activity(service, places.shift_activity(service, shift_id))
         shift = next(s for s in a.shifts if s.id == shift_id)
         lines += [
             "BEGIN:VEVENT",

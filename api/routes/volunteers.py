@@ -21,9 +21,10 @@ from api.deps import (
     policy,
 )
 from api.geocoding import fill_point
+from api.live import Live
 from api.responses import ActivityRankingOut, VolunteerOut
 from api.schemas import ConsentIn, VolunteerIn, VolunteerPatch, assign_ids
-from api.service import Live
+from api.usecases import recommend, records
 from matcher.interchange.records import parse_volunteer, volunteer_to_json
 from matcher.model.errors import ConflictError
 
@@ -41,7 +42,7 @@ K = Annotated[int, Query(ge=1, le=100, description="how many results (1-100)")]
 def create_volunteer(body: VolunteerIn, service: LiveDep, places: PlacesDep) -> dict[str, Any]:
     doc = fill_point(assign_ids(body.model_dump(mode="json", exclude_none=True), "v"), "home", places)
     v = parse_volunteer(doc, service.taxonomy)
-    return volunteer_to_json(service.create_volunteer(v))
+    return volunteer_to_json(records.create_volunteer(service, v))
 
 
 @router.get(
@@ -53,7 +54,7 @@ def create_volunteer(body: VolunteerIn, service: LiveDep, places: PlacesDep) -> 
 def get_volunteer(volunteer_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> dict[str, Any]:
     """The whole record, home and contacts included (an admin's read is audited)."""
     own_volunteer(who, volunteer_id)
-    found = volunteer_to_json(service.volunteer(volunteer_id))
+    found = volunteer_to_json(records.volunteer(service, volunteer_id))
     audit_read(service, who, "read.profile", [volunteer_id], clock)
     return found
 
@@ -77,15 +78,15 @@ def update_volunteer(
     if "address" in change:
         change = fill_point({"home": None} | change, "home", places)
     locating = change.get("home") is not None
-    consent = service.store.audit.location_consent(volunteer_id) if locating else None
+    consent = records.location_consent(service, volunteer_id) if locating else None
     if consent is not None and consent.action == "consent.location.withdrawn":
         raise ConflictError(
             "this volunteer withdrew consent to the use of their location: give it again "
             f"(PUT /api/v1/volunteers/{volunteer_id}/consent) before setting a home"
         )
-    merged = volunteer_to_json(service.volunteer(volunteer_id)) | change
+    merged = volunteer_to_json(records.volunteer(service, volunteer_id)) | change
     merged["id"] = volunteer_id
-    saved = volunteer_to_json(service.replace_volunteer(parse_volunteer(merged, service.taxonomy)))
+    saved = volunteer_to_json(records.replace_volunteer(service, parse_volunteer(merged, service.taxonomy)))
     if locating and consent is None:  # giving a home is consenting to its use: on record
         _record_consent(service, who, volunteer_id, True, clock, "gave a home location")
     return saved
@@ -96,8 +97,8 @@ def get_consent(volunteer_id: str, who: CallerDep, service: LiveDep) -> dict[str
     """Whether the volunteer's location may be used for matching, and since when. Without a
     recorded choice, a home given is taken as consent (``recorded: false``)."""
     own_volunteer(who, volunteer_id)
-    v = service.volunteer(volunteer_id)
-    last = service.store.audit.location_consent(volunteer_id)
+    v = records.volunteer(service, volunteer_id)
+    last = records.location_consent(service, volunteer_id)
     if last is None:
         return {
             "volunteer_id": volunteer_id,
@@ -118,9 +119,9 @@ def set_consent(
     matched to online activities only until they give consent and a home again. Either way
     the choice is recorded in the audit log."""
     own_volunteer(who, volunteer_id)
-    v = service.volunteer(volunteer_id)
+    v = records.volunteer(service, volunteer_id)
     if not body.location and v.home is not None:
-        service.replace_volunteer(replace(v, home=None))
+        records.replace_volunteer(service, replace(v, home=None))
     _record_consent(service, who, volunteer_id, body.location, clock, body.note)
     return get_consent(volunteer_id, who, service)
 
@@ -128,8 +129,8 @@ def set_consent(
 def _record_consent(
     service: Live, who: Caller, volunteer_id: str, given: bool, at: datetime, detail: str
 ) -> None:
-    service.store.audit.record_consent(
-        who.account.id, who.role, volunteer_id, given, int(at.timestamp()), detail
+    records.record_consent(
+        service, who.account.id, who.role, volunteer_id, given, int(at.timestamp()), detail
     )
 
 
@@ -140,7 +141,7 @@ def erase_volunteer(volunteer_id: str, who: CallerDep, service: LiveDep) -> Resp
     """Erase the person's personal data (name, contact, home, birth date) and their sign-in;
     their service hours stay as anonymous statistics."""
     own_volunteer(who, volunteer_id)
-    service.erase_volunteer(volunteer_id)
+    records.erase_volunteer(service, volunteer_id)
     return Response(status_code=204)
 
 
@@ -166,7 +167,7 @@ async def recommended_activities(
     # A coroutine on purpose, as recommended-volunteers is: the ranking is computed in place,
     # and what it shows (titles, places, the volunteer's home) is kept by the service.
     own_volunteer(who, volunteer_id)
-    ranking = await service.answer(lambda: service.activities_for(volunteer_id, now=clock, k=k))
+    ranking = await service.answer(lambda: recommend.activities_for(service, volunteer_id, now=clock, k=k))
     # Exact distances from the home to known places: an admin's read is on record.
     await audit_read_async(service, who, "read.recommendations", [volunteer_id], clock)
     home = (await service.homes.shown([volunteer_id])).get(volunteer_id)

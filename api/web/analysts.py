@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.routes import demand, learning
+from api.usecases import demand as demand_uc
 from api.web.base import page_as, problem, render
 from matcher.analytics.gaps import WEEKDAYS
 from matcher.model.domain import category_label
@@ -164,7 +165,7 @@ async def analytics(request: Request) -> Response:
     )
     return render(
         page, "analytics.html", rows=rows[:MAX_ROWS], total_rows=len(rows), shapes=shapes, width=WIDTH, height=height,
-        categories=sorted(page.service.index.categories.names), weekdays=WEEKDAYS,
+        categories=demand_uc.categories(page.service), weekdays=WEEKDAYS,
         category=category, weekday=weekday, area=area, skill=skill_text, first=table["from"], last=last_shown,
         areas=sorted(f["properties"]["name"] for f in districts()), ideas=ideas,
         models=models, error=error or q.get("error"), online_short=per_district.get(ONLINE),

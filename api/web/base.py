@@ -38,7 +38,8 @@ from api import problems
 from api.auth import BadToken, account_id_from, issue_token, password_matches, utcnow
 from api.deps import Caller
 from api.errors import method_not_allowed
-from api.service import Live
+from api.live import Live
+from api.usecases import accounts
 from api.web.i18n import LANGUAGES, pick_language, translate
 from matcher.model.domain import category_label
 from matcher.model.errors import MatcherError, NotFoundError, ValidationError
@@ -104,10 +105,10 @@ async def page_for(request: Request) -> Page:
             ident = None
         if ident is not None:
             request.app.state.budget.check(ident, "requests from this account")
-            account = service.cached_account(ident) or await run_in_threadpool(service.account, ident)
+            account = accounts.cached(service, ident) or await run_in_threadpool(accounts.get, service, ident)
             who = None if account is None else Caller(account)
     if who is not None:
-        chosen = await run_in_threadpool(service.store.preferences.language, who.account.id) or chosen
+        chosen = await run_in_threadpool(accounts.language, service, who.account.id) or chosen
     return Page(request, who, pick_language(chosen, request.headers.get("accept-language")), csrf)
 
 
@@ -231,7 +232,7 @@ async def login(request: Request) -> Response:
     if form.get("token"):
         try:
             account = await run_in_threadpool(
-                service.account, account_id_from(form["token"].strip(), request.app.state.signing_key)
+                accounts.get, service, account_id_from(form["token"].strip(), request.app.state.signing_key)
             )
         except BadToken:
             account = None
@@ -242,7 +243,7 @@ async def login(request: Request) -> Response:
             refused = render(page, "login.html", 429, error=page.t("sign_in_wait").format(seconds=seconds))
             refused.headers["Retry-After"] = seconds
             return refused
-        found = await run_in_threadpool(service.store.find_account, form["name"][:200])
+        found = await run_in_threadpool(accounts.find, service, form["name"][:200])
         if (
             found is not None
             and found.password_hash
@@ -272,7 +273,7 @@ async def switch_language(request: Request) -> Response:
     form = await form_of(page)
     lang = form.get("lang") if form.get("lang") in LANGUAGES else ("en" if page.lang == "zh" else "zh")
     if page.who is not None:
-        await run_in_threadpool(page.service.store.preferences.set_language, page.who.account.id, str(lang))
+        await run_in_threadpool(accounts.set_language, page.service, page.who.account.id, str(lang))
     target = form.get("next", "/")
     response = back(target if target.startswith("/") and not target.startswith("//") else "/")
     set_cookie(request, response, LANG, str(lang), max_age=365 * 86400)

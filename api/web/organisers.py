@@ -18,11 +18,12 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from api.deps import own_organisation
+from api.live import Live
 from api.routes import activities, allocations, signups
 from api.routes.allocations import AllocationIn
 from api.routes.signups import HoursIn, SignupIn
 from api.schemas import ActivityIn, ActivityPatch
-from api.service import Live
+from api.usecases import demand, hours, places, recommend, records
 from api.views import volunteer_cards
 from api.web.base import Page, attempt, back, form_of, page_as, problem, render
 from api.web.shifts import describe
@@ -39,9 +40,7 @@ def _organisation(page: Page) -> str | None:
 
 def _our_activities(page: Page) -> list[Any]:
     org = _organisation(page)
-    start = int(page.now.timestamp())
-    found = page.service.store.list_activities(category=None, starts_from=start, starts_to=None)
-    return [a for a in found if org is None or a.organisation_id == org][:200]
+    return recommend.upcoming_of(page.service, org, page.now, limit=200)
 
 
 @router.get("/org", response_class=HTMLResponse)
@@ -50,9 +49,8 @@ async def home(request: Request) -> Response:
     mine = _our_activities(page)
     rows = [{"activity": a, "shifts": [describe(page.service, s.id, page.lang) | {"id": s.id} for s in a.shifts]}
             for a in mine]  # fmt: skip
-    index = page.service.index
-    return render(page, "org_home.html", activities=rows, districts=sorted(index.districts.names),
-                  categories=sorted(index.categories.names))  # fmt: skip
+    return render(page, "org_home.html", activities=rows, districts=demand.districts(page.service),
+                  categories=demand.categories(page.service))  # fmt: skip
 
 
 @router.post("/org/activities")
@@ -100,7 +98,7 @@ async def shift(request: Request, shift_id: str) -> Response:
     try:
         listed = signups.roster(shift_id, who, service, page.now)
         code = signups.shift_check_in_code(shift_id, who, service, request, page.now)
-        activity_id = service.index.activity_of_shift(shift_id)
+        activity_id = places.shift_activity(service, shift_id)
         suggested = await activities.recommended_volunteers(
             activity_id, who, service, page.now, shift_id=shift_id, k=10
         )
@@ -127,7 +125,7 @@ def _approved(service: Live, signup: dict[str, Any]) -> bool:
     """Whether the hours of a finished place are in the volunteer's ledger already."""
     if signup["checked_out_s"] is None:
         return False
-    return any(e.shift_id == signup["shift_id"] for e in service.store.ops.ledger(signup["volunteer_id"]))
+    return any(e.shift_id == signup["shift_id"] for e in hours.ledger(service, signup["volunteer_id"]))
 
 
 @router.post("/org/shifts/{shift_id}/invite")
@@ -174,16 +172,15 @@ async def attendance(request: Request, signup_id: str, action: str) -> Response:
 async def edit_page(request: Request, activity_id: str) -> Response:
     page = await page_as(request, *ORGANISERS)
     try:
-        a = page.service.activity(activity_id)
+        a = records.activity(page.service, activity_id)
         own_organisation(page.caller, a.organisation_id, kind="activity", ident=activity_id)
     except MatcherError as e:
         return render(page, "error.html", 404, message=problem(e, page.lang))
     shifts = [{"id": s.id, "start": s.starts_at.astimezone(LOCAL).strftime("%Y-%m-%dT%H:%M"),
                "end": s.ends_at.astimezone(LOCAL).strftime("%Y-%m-%dT%H:%M"), "capacity": s.capacity}
               for s in a.shifts]  # fmt: skip
-    index = page.service.index
-    return render(page, "activity_edit.html", a=a, shifts=shifts, districts=sorted(index.districts.names),
-                  categories=sorted(index.categories.names))  # fmt: skip
+    return render(page, "activity_edit.html", a=a, shifts=shifts, districts=demand.districts(page.service),
+                  categories=demand.categories(page.service))  # fmt: skip
 
 
 @router.post("/org/activities/{activity_id}")

@@ -22,6 +22,7 @@ from api.auth import hash_password, issue_token, new_account_id, utcnow
 from api.geocoding import fill_point
 from api.routes import volunteers
 from api.schemas import ConsentIn, VolunteerPatch
+from api.usecases import accounts, demand, records
 from api.web.base import (
     SESSION,
     SESSION_HOURS,
@@ -101,7 +102,7 @@ def _profile_context(page: Page, v: dict[str, Any]) -> dict[str, Any]:
             (c["skill"], tax.label(c["skill"], page.lang) if c["skill"] else "", c.get("expires") or "")
             for c in certs
         ],
-        "districts": sorted(page.service.index.districts.names),
+        "districts": demand.districts(page.service),
         "precise": bool(v.get("home")) and not str(v["home"].get("source") or "").startswith("geocoded"),
         **birth_bounds(page),
     }
@@ -202,9 +203,7 @@ async def save_profile(request: Request) -> Response:
 @router.get("/register", response_class=HTMLResponse)
 async def register_page(request: Request) -> Response:
     page = await page_for(request)
-    return render(
-        page, "register.html", districts=sorted(page.service.index.districts.names), **birth_bounds(page)
-    )
+    return render(page, "register.html", districts=demand.districts(page.service), **birth_bounds(page))
 
 
 @router.post("/register")
@@ -218,7 +217,7 @@ async def register(request: Request) -> Response:
         return back("/register", error=page.t("password_short"))
     if not name or len(name) > 200 or len(form.get("name", "")) > 200:
         return back("/register", error=page.t("name_long"))
-    if await run_in_threadpool(service.store.find_account, name) is not None:
+    if await run_in_threadpool(accounts.find, service, name) is not None:
         return back("/register", error=page.t("name_taken"))
     doc = {"id": f"v_{secrets.token_hex(6)}", "name": form.get("name", "").strip() or name,
            "max_travel_km": _number(form.get("max_travel_km") or 10), "district": form.get("district") or None,
@@ -227,13 +226,13 @@ async def register(request: Request) -> Response:
         if form.get("consent") == "on" and form.get("lat") and form.get("lon"):
             doc["home"] = {"lat": _number(form["lat"]), "lon": _number(form["lon"])}
         volunteer = parse_volunteer(fill_point(doc, "home", request.app.state.places), service.taxonomy)
-        service.create_volunteer(volunteer)
+        records.create_volunteer(service, volunteer)
         account = Account(new_account_id(), name, "volunteer", volunteer_id=volunteer.id,
                           password_hash=hash_password(password))  # fmt: skip
-        await run_in_threadpool(service.store.create_account, account)
+        await run_in_threadpool(accounts.create, service, account)
         if "home" in doc:  # the consent box was ticked and a place given: on record
             await run_in_threadpool(
-                service.store.audit.record_consent, account.id, "volunteer", volunteer.id, True,
+                records.record_consent, service, account.id, "volunteer", volunteer.id, True,
                 int(page.now.timestamp()), "registration",
             )  # fmt: skip
     except (MatcherError, ValueError) as e:

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from api.service import Live
+from api.live import Live
+from api.usecases import places, records
 from matcher.store.operations import CHECK_IN_OPENS_S
 
 WEEKDAYS = {"zh": "一二三四五六日", "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
@@ -15,10 +16,9 @@ WEEKDAYS = {"zh": "一二三四五六日", "en": ("Mon", "Tue", "Wed", "Thu", "F
 def describe(service: Live, shift_id: str, lang: str, now: datetime | None = None) -> dict[str, Any]:
     """The shift's activity (id and title), its local start and end, its places left and (given
     ``now``) whether check-in is open."""
-    service.refresh()
-    if not service.index.has_shift(shift_id):
+    if not places.is_shift(service, shift_id):
         return {"activity_id": None, "title": shift_id, "when": "", "places_left": 0, "starts": ""}
-    activity = service.activity(service.index.activity_of_shift(shift_id))
+    activity = records.activity(service, places.shift_activity(service, shift_id))
     shift = next(s for s in activity.shifts if s.id == shift_id)
     zone = ZoneInfo(activity.timezone)
     start, end = shift.starts_at.astimezone(zone), shift.ends_at.astimezone(zone)
@@ -30,6 +30,6 @@ def describe(service: Live, shift_id: str, lang: str, now: datetime | None = Non
         when = f"{WEEKDAYS['en'][day]} {start.day} {start:%b} {start:%H:%M}–"
         when += f"{end:%H:%M}" if end.date() == start.date() else f"{end.day} {end:%b} {end:%H:%M}"
     return {"activity_id": activity.id, "title": activity.title, "when": when,
-            "places_left": service.index.places_left(shift_id), "capacity": shift.capacity,
+            "places_left": places.places_left(service, shift_id), "capacity": shift.capacity,
             "hours": round(shift.hours, 2), "starts": start.isoformat(),
             "check_in_open": now is not None and start - timedelta(seconds=CHECK_IN_OPENS_S) <= now <= end}  # fmt: skip

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.routes import signups, volunteers
 from api.routes.signups import CheckIn
+from api.usecases import places
 from api.web.base import Page, attempt, form_of, page_as, render
 from api.web.shifts import describe
 from matcher.model.vocabulary import HOLDING
@@ -24,7 +25,7 @@ async def home(request: Request) -> Response:
     volunteer_id = page.volunteer_id
     service, who = page.service, page.caller
     ranking = await volunteers.recommended_activities(volunteer_id, who, service, page.now, k=10)
-    mine = service.store.ops.signups_of(volunteer_id)
+    mine = places.signups_of(service, volunteer_id)
     offers = [_offer(page, m) for m in ranking["matches"] if m.get("shift_id")]
     held = {s.shift_id for s in mine if s.status in HOLDING}
     return render(

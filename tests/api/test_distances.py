@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 
 from api.auth import issue_token, utcnow
 from api.main import create_app
-from api.service import build_demo
 from api.settings import Settings
+from api.usecases.setup import build_demo
 from matcher.demo.city import DISTRICTS, generate_city, nearest_district
 from matcher.model.domain import GeoPoint
 from matcher.model.geo import DISTANCE_BANDS_KM, haversine_km

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from api.service import Live
+from api.live import Live
 from matcher.learning import training as learning
 from matcher.store.connect import open_store
 from tests.api.test_signups import Clock, serve
@@ -54,7 +54,7 @@ def test_an_answer_and_what_followed_become_a_labelled_example(api: Api) -> None
         ).status_code
         == 200
     )
-    assert live(client).flush() == 1
+    assert live(client).feedback.flush() == 1
     served, outcomes = live(client).store.feedback.frames()
     assert served["volunteer_id"].tolist() == ranked
     assert served["rank"].tolist() == [1, 2, 3]

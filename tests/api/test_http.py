@@ -18,8 +18,8 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 
-from api import service as service_module
 from api.auth import issue_token, utcnow
+from api.live import caches as account_cache
 from api.main import create_app
 from api.settings import Settings
 from matcher.model.domain import ServiceRecord, World
@@ -285,7 +285,7 @@ def test_an_account_removed_by_another_process_stops_working_within_the_ttl(
     app_client: tuple[TestClient, dict[str, str], str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client, tokens, db = app_client
-    monkeypatch.setattr(service_module, "ACCOUNT_TTL_S", 0.2)
+    monkeypatch.setattr(account_cache, "ACCOUNT_TTL_S", 0.2)
     assert client.get("/api/v1/volunteers/v1", headers=auth(tokens, "volunteer")).status_code == 200
     other = open_store(db)  # another worker's erasure: this process learns of it by asking again
     try:

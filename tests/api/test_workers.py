@@ -1,5 +1,5 @@
 """Several processes over one database: a write through one shows in every other's
-recommendations within a second (the change log, ``api/service.Live.refresh``)."""
+recommendations within a second (the change log, ``api.live.Live.refresh``)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from api.auth import issue_token, utcnow
-from api.service import Live
+from api.live import Live
+from api.usecases import recommend, records
 from matcher.model.domain import World
 from matcher.model.skills import Taxonomy
 from matcher.store.base import Account
@@ -42,15 +43,17 @@ def test_a_write_in_one_process_reaches_the_others(url: str, taxonomy: Taxonomy)
     try:
         assert [
             m.id
-            for m in b.volunteers_for("a1", now=NOW, shift_id=None, k=5, radius_km=None, banded=False).matches
+            for m in recommend.volunteers_for(
+                b, "a1", now=NOW, shift_id=None, k=5, radius_km=None, banded=False
+            ).matches
         ] == ["v1", "v2"]
-        moved = replace(a.volunteer("v2"), home=volunteer("x", 0.2).home)
-        a.replace_volunteer(moved)
-        a.erase_volunteer("v1")
-        a.create_volunteer(volunteer("v3", 2.0))
-        ranked = b.volunteers_for("a1", now=NOW, shift_id=None, k=5, radius_km=None, banded=False)
+        moved = replace(records.volunteer(a, "v2"), home=volunteer("x", 0.2).home)
+        records.replace_volunteer(a, moved)
+        records.erase_volunteer(a, "v1")
+        records.create_volunteer(a, volunteer("v3", 2.0))
+        ranked = recommend.volunteers_for(b, "a1", now=NOW, shift_id=None, k=5, radius_km=None, banded=False)
         assert [m.id for m in ranked.matches] == ["v2", "v3"]
-        a.delete_activity("a1")
+        records.delete_activity(a, "a1")
         assert b.refresh(force=True) == 1  # the deletion, seen without any request
         assert not b.index.has_activity("a1")
     finally:

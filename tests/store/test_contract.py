@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from api import service
+from api.usecases import setup as service
 from matcher.demo.city import generate_city
 from matcher.interchange.records import parse_world, world_to_json
 from matcher.model.calendar import epoch_seconds
