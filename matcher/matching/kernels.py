@@ -24,7 +24,7 @@ or several temporaries.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numba
 import numpy as np
@@ -103,6 +103,83 @@ def _hours_of(posting_rows: Any, posting_hours: Any, r: int) -> float:  # pragma
     return 0.0
 
 
+class ScreenColumns(NamedTuple):
+    """The volunteers' columns the screen reads, straight from the index: ``avail`` is
+    (WORDS, N) availability words, ``v_xyz`` (N, 3) float32 unit vectors, every other one (N,)
+    per row; a row's skill codes are ``sk_codes[sk_offset[r]:][:sk_length[r]]``; an unknown
+    birth date is a day far in the future."""
+
+    v_block: NDArray[np.int32]
+    avail: NDArray[np.uint64]
+    v_tz: NDArray[np.int16]
+    v_sig: NDArray[np.uint64]
+    sk_offset: NDArray[np.int64]
+    sk_length: NDArray[np.int32]
+    sk_codes: NDArray[np.int32]
+    v_online: NDArray[np.bool_]
+    v_xyz: NDArray[np.float32]
+    v_travel: NDArray[np.float32]
+    v_static: NDArray[np.float32]
+    v_birth: NDArray[np.int32]
+
+
+class ScreenShift(NamedTuple):
+    """What the screen needs to know of one shift, fixed until the index changes.
+
+    - ``zone``, ``mask_words``, ``mask_minutes``, ``total_minutes``: the shift as seen from time
+      zone ``zone`` (a :class:`matcher.model.calendar.ShiftMask`); rows in other zones skip it.
+    - ``req_sigs``: one skill signature per required skill; ``req_tables``, ``pref_tables``:
+      (required or preferred skills, skill codes) credit tables
+      (:meth:`matcher.matching.index.MatchIndex.credit_table`). A row whose best credit towards a
+      required skill is below ``credit_floor`` lacks it, one at ``credit_sure`` or above
+      certainly holds it; ``preferred_share`` as in :func:`matcher.matching.factors.skills.blend`.
+    - ``online``: an online activity; ``origin``: its (3,) unit vector; ``radius_km``: the
+      organiser's radius.
+    - ``cat_rows``, ``cat_hours``, ``org_rows``, ``org_hours``: hours served in the activity's
+      category and for its organisation, by row (sorted), and the constants of
+      :mod:`matcher.matching.factors.past_service` that turn them into the past-service part.
+    - ``cert_ok``: (N,) holds every required certificate (empty: none required);
+      ``age_cutoff``: the latest birth day old enough; ``weights``: the normalised weights of
+      skills, distance, availability and past service.
+    """
+
+    zone: int
+    mask_words: NDArray[np.uint64]
+    mask_minutes: NDArray[np.float64]
+    total_minutes: float
+    req_sigs: NDArray[np.uint64]
+    req_tables: NDArray[np.float32]
+    pref_tables: NDArray[np.float32]
+    credit_floor: float
+    credit_sure: float
+    preferred_share: float
+    online: bool
+    origin: NDArray[np.float64]
+    radius_km: float
+    cat_rows: NDArray[np.int32]
+    cat_hours: NDArray[np.float32]
+    org_rows: NDArray[np.int32]
+    org_hours: NDArray[np.float32]
+    w_category: float
+    category_hours_scale: float
+    w_organisation: float
+    organisation_hours_scale: float
+    cert_ok: NDArray[np.bool_]
+    age_cutoff: int
+    weights: NDArray[np.float64]
+
+
+class ScreenSearch(NamedTuple):
+    """One search's own part: per block, bounds on what category and organisation experience
+    add to the static past-service part (``past_extra``) and on the skills part (``skill_ub``)
+    (see :func:`block_bounds`); and who is ``excluded`` (booked on an overlapping shift or on a
+    blackout date; empty: nobody)."""
+
+    past_extra: NDArray[np.float32]
+    skill_ub: NDArray[np.float64]
+    excluded: NDArray[np.bool_]
+
+
 @numba.njit(cache=True, nogil=True)
 def _screen(  # pragma: no cover - compiled; the wrapper below documents the arguments
     blocks: Any,
@@ -113,43 +190,43 @@ def _screen(  # pragma: no cover - compiled; the wrapper below documents the arg
     v_block: Any,
     avail: Any,
     v_tz: Any,
-    zone: int,
-    mask_words: Any,
-    mask_minutes: Any,
-    total_minutes: float,
     v_sig: Any,
-    req_sigs: Any,
     sk_offset: Any,
     sk_length: Any,
     sk_codes: Any,
-    req_tables: Any,
-    pref_tables: Any,
-    credit_floor: float,
-    credit_sure: float,
-    preferred_share: float,
-    online: bool,
     v_online: Any,
     v_xyz: Any,
-    origin: Any,
     v_travel: Any,
-    radius_km: float,
     v_static: Any,
-    past_extra: Any,
-    skill_ub: Any,
+    v_birth: Any,
+    zone: Any,
+    mask_words: Any,
+    mask_minutes: Any,
+    total_minutes: Any,
+    req_sigs: Any,
+    req_tables: Any,
+    pref_tables: Any,
+    credit_floor: Any,
+    credit_sure: Any,
+    preferred_share: Any,
+    online: Any,
+    origin: Any,
+    radius_km: Any,
     cat_rows: Any,
     cat_hours: Any,
     org_rows: Any,
     org_hours: Any,
-    w_category: float,
-    category_hours_scale: float,
-    w_organisation: float,
-    organisation_hours_scale: float,
+    w_category: Any,
+    category_hours_scale: Any,
+    w_organisation: Any,
+    organisation_hours_scale: Any,
     cert_ok: Any,
-    v_birth: Any,
-    age_cutoff: int,
-    excluded: Any,
+    age_cutoff: Any,
     weights: Any,
-    floor: float,
+    past_extra: Any,
+    skill_ub: Any,
+    excluded: Any,
+    floor: Any,
     heap: Any,
 ) -> Any:
     # The candidate rows: each block's range, then the rows added to blocks later.
@@ -647,46 +724,10 @@ def screen(
     counts: NDArray[np.int64],
     extra_rows: NDArray[np.int32],
     extra_listed: NDArray[np.int32],
+    columns: ScreenColumns,
+    shift: ScreenShift,
+    search: ScreenSearch,
     *,
-    v_block: NDArray[np.int32],
-    avail: NDArray[np.uint64],
-    v_tz: NDArray[np.int16],
-    zone: int,
-    mask_words: NDArray[np.uint64],
-    mask_minutes: NDArray[np.float64],
-    total_minutes: float,
-    v_sig: NDArray[np.uint64],
-    req_sigs: NDArray[np.uint64],
-    sk_offset: NDArray[np.int64],
-    sk_length: NDArray[np.int32],
-    sk_codes: NDArray[np.int32],
-    req_tables: NDArray[np.float32],
-    pref_tables: NDArray[np.float32],
-    credit_floor: float,
-    credit_sure: float,
-    preferred_share: float,
-    online: bool,
-    v_online: NDArray[np.bool_],
-    v_xyz: NDArray[np.float32],
-    origin: NDArray[np.float64],
-    v_travel: NDArray[np.float32],
-    radius_km: float,
-    v_static: NDArray[np.float32],
-    past_extra: NDArray[np.float32],
-    skill_ub: NDArray[np.float64],
-    cat_rows: NDArray[np.int32],
-    cat_hours: NDArray[np.float32],
-    org_rows: NDArray[np.int32],
-    org_hours: NDArray[np.float32],
-    w_category: float,
-    category_hours_scale: float,
-    w_organisation: float,
-    organisation_hours_scale: float,
-    cert_ok: NDArray[np.bool_],
-    v_birth: NDArray[np.int32],
-    age_cutoff: int,
-    excluded: NDArray[np.bool_],
-    weights: NDArray[np.float64],
     floor: float,
     heap: NDArray[np.float64],
 ) -> tuple[NDArray[np.int32], NDArray[np.float64], NDArray[np.int64]]:
@@ -703,78 +744,11 @@ def screen(
     ----------
     blocks, starts, counts : (b,) blocks and the contiguous range of rows each was built with
     extra_rows, extra_listed : (e,) rows added to those blocks later, and their block
-    v_block : (N,) each row's current block (rows that moved away are skipped)
-    avail : (WORDS, N) availability words; ``v_tz`` (N,) time-zone codes
-    zone, mask_words, mask_minutes, total_minutes : the shift as seen from time zone ``zone``
-        (a :class:`matcher.model.calendar.ShiftMask`); rows in other zones skip this check
-    v_sig, req_sigs : (N,) skill signatures and one signature per required skill
-    sk_offset, sk_length, sk_codes : each row's skill codes, ``sk_codes[sk_offset[r]:][:sk_length[r]]``
-    req_tables, pref_tables : (required or preferred skills, skill codes) credit tables
-        (:meth:`matcher.matching.index.MatchIndex.credit_table`); a row whose best credit towards a
-        required skill is below ``credit_floor`` lacks it, one at ``credit_sure`` or above
-        certainly holds it; ``preferred_share`` as in :func:`matcher.matching.factors.skills.blend`
-    online, v_online : an online activity, and who works online
-    v_xyz, origin : (N, 3) float32 unit vectors and the activity's (3,) unit vector
-    v_travel, radius_km : travel limits (N,) and the organiser's radius
-    v_static : (N,) static past-service parts; ``past_extra``, ``skill_ub``: per block, bounds
-        on what category and organisation experience add to them and on the skills part
-        (:func:`block_bounds`)
-    cat_rows, cat_hours, org_rows, org_hours : the hours served in the activity's category and
-        for its organisation, by row (sorted), and the constants of
-        :mod:`matcher.matching.factors.past_service` that turn them into the past-service part
-    cert_ok : (N,) holds every required certificate (empty: none required)
-    v_birth, age_cutoff : (N,) birth day numbers, and the latest one old enough
-    excluded : (N,) booked on an overlapping shift or on a blackout date (empty: nobody)
-    weights : normalised weights of skills, distance, availability, past service
+    columns, shift, search : the volunteers' columns, the shift's constants, this search's part
     floor : the k-th best total so far (``-inf``: keep every eligible row)
     heap : (k,) min-heap of certain totals, updated in place (initially ``-inf``)
     """
     rows, bound, tally = _screen(
-        blocks,
-        starts,
-        counts,
-        extra_rows,
-        extra_listed,
-        v_block,
-        avail,
-        v_tz,
-        zone,
-        mask_words,
-        mask_minutes,
-        total_minutes,
-        v_sig,
-        req_sigs,
-        sk_offset,
-        sk_length,
-        sk_codes,
-        req_tables,
-        pref_tables,
-        credit_floor,
-        credit_sure,
-        preferred_share,
-        online,
-        v_online,
-        v_xyz,
-        origin,
-        v_travel,
-        radius_km,
-        v_static,
-        past_extra,
-        skill_ub,
-        cat_rows,
-        cat_hours,
-        org_rows,
-        org_hours,
-        w_category,
-        category_hours_scale,
-        w_organisation,
-        organisation_hours_scale,
-        cert_ok,
-        v_birth,
-        age_cutoff,
-        excluded,
-        weights,
-        floor,
-        heap,
+        blocks, starts, counts, extra_rows, extra_listed, *columns, *shift, *search, floor, heap
     )
     return rows, bound, tally

@@ -280,28 +280,27 @@ class _ShiftPlan:
     past_extra: NDArray[np.float32]  # per block: bound on the category and organisation part
     skill_ub: NDArray[np.float64]  # per block: bound on the skills part
     block_counts: dict[str, int]
-    screen_args: dict[str, Any]
+    screen: tuple[kernels.ScreenColumns, kernels.ScreenShift] | None  # None: not pruned
     blacked_out: NDArray[np.int32]  # rows with a blackout date on the shift's days
 
     def nbytes(self) -> int:
         q = self.query
         own: list[NDArray[Any]] = [self.blocks, self.bound, self.past_extra, self.skill_ub, *q.req, *q.pref]
         own += [a for a in (q.cert_ok, self.blacked_out) if a is not None]
-        screen: list[NDArray[Any]] = [
-            self.screen_args[n] for n in ("req_tables", "pref_tables") if n in self.screen_args
-        ]
-        return int(sum(a.nbytes for a in (*own, *screen))) + 4096
+        if self.screen is not None:
+            own += [self.screen[1].req_tables, self.screen[1].pref_tables]
+        return int(sum(a.nbytes for a in own)) + 4096
 
-    def screen_args_for(self, index: MatchIndex, q: _ShiftQuery) -> dict[str, Any]:
-        """The arguments of :func:`matcher.matching.kernels.screen` for the search ``q`` (from
-        :meth:`start`), which reads the blocks' parts by block number (a plan keeps them only
-        for its own blocks)."""
+    def search_part(self, index: MatchIndex, q: _ShiftQuery) -> kernels.ScreenSearch:
+        """The search's own arguments of :func:`matcher.matching.kernels.screen` for ``q`` (from
+        :meth:`start`): the screen reads the blocks' parts by block number (a plan keeps them
+        only for its own blocks)."""
         past_extra = np.empty(len(index.vblocks) + 1, dtype=np.float32)
         skill_ub = np.empty(len(index.vblocks) + 1)
         past_extra[self.blocks] = self.past_extra
         skill_ub[self.blocks] = self.skill_ub
         excluded = q.excluded if q.excluded is not None else _NO_FLAGS
-        return {**self.screen_args, "past_extra": past_extra, "skill_ub": skill_ub, "excluded": excluded}
+        return kernels.ScreenSearch(past_extra=past_extra, skill_ub=skill_ub, excluded=excluded)
 
     def start(self, index: MatchIndex) -> _ShiftQuery:
         """The query for one search: the plan's, with its own counts of excluded candidates,
@@ -329,7 +328,7 @@ def _plan(
     blacked_out = np.zeros(0, np.int32) if q.excluded is None else np.flatnonzero(q.excluded).astype(np.int32)
     return _ShiftPlan(
         replace(q, excluded=None), blocks, bound, past_extra, skill_ub, q.counts,
-        _screen_args(index, q) if prune else {}, blacked_out,
+        _screen_parts(index, q) if prune else None, blacked_out,
     )  # fmt: skip
 
 
@@ -367,7 +366,7 @@ def _rank_shift(
             top.offer(rows, combine(score_parts(feats), weights), feats)
     blocks, bound = plan.blocks, plan.bound
     sizes = np.cumsum(index.vblocks.members(blocks))
-    screen_args = plan.screen_args_for(index, q) if prune else {}
+    search = plan.search_part(index, q) if prune else None
     # Lower bounds of rows certain to qualify: the k-th largest is a floor (kernels.screen).
     heap = np.full(k, -np.inf)
     considered = 0
@@ -391,8 +390,9 @@ def _rank_shift(
         useful = int(np.searchsorted(-bound, -floor, side="right"))
         j = min(max(j, i + 1), useful, blocks.shape[0])
         # The compiled screen drops what cannot make the list; the exact rules judge the rest.
+        assert plan.screen is not None and search is not None
         rows, row_bound, screened = kernels.screen(
-            blocks[i:j], *index.vblocks.ranges_of(blocks[i:j]), floor=floor, heap=heap, **screen_args
+            blocks[i:j], *index.vblocks.ranges_of(blocks[i:j]), *plan.screen, search, floor=floor, heap=heap
         )
         considered += int(screened[0])
         for rule, dropped in zip(kernels.COUNTS[1:], screened[1:].tolist(), strict=True):
@@ -429,6 +429,7 @@ def _ordered_blocks(
             lambda found: found[0].nbytes + found[1].nbytes,
         )
     n_cat = index.block_cat_hours.data.shape[1]
+    zone, mask_words, mask_minutes, total_minutes = _zone_mask(index, view)
     blocks, kept, bound, past_extra, skill_ub, status = kernels.block_bounds(
         cells,
         cell_km,
@@ -442,7 +443,10 @@ def _ordered_blocks(
         block_max_travel=index.block_max_travel.data,
         block_zone=index.block_zone.data,
         block_avail=index.block_avail.data,
-        **_zone_mask(index, view),
+        zone=zone,
+        mask_words=mask_words,
+        mask_minutes=mask_minutes,
+        total_minutes=total_minutes,
         req_credits=_stacked([index.block_credits(c) for c in view.required], nb + 1),
         pref_credits=_stacked([index.block_credits(c) for c in view.preferred], nb + 1),
         credit_floor=_credit_floor(q.min_credit),
@@ -462,17 +466,17 @@ def _ordered_blocks(
     return kept[order], bound[order], past_extra[order], skill_ub[order]
 
 
-def _zone_mask(index: MatchIndex, view: ShiftView) -> dict[str, Any]:
-    """The shift as the kernels see it from its own time zone (``zone`` -1: no volunteer lives
-    there, so no row or block is checked against it)."""
+def _zone_mask(
+    index: MatchIndex, view: ShiftView
+) -> tuple[int, NDArray[np.uint64], NDArray[np.float64], float]:
+    """The shift as the kernels see it from its own time zone: zone, mask words, minutes per
+    mask, total minutes (zone -1: no volunteer lives there, so no row or block is checked
+    against it)."""
     zone = index.zones.get(view.zone)
-    mask = index.shift_mask(view.row, zone) if zone is not None else None
-    return {
-        "zone": -1 if zone is None else zone,
-        "mask_words": mask.masks if mask is not None else np.zeros((0, WORDS), np.uint64),
-        "mask_minutes": np.asarray(mask.minute_values if mask is not None else (), dtype=np.float64),
-        "total_minutes": mask.total_minutes if mask is not None else 1.0,
-    }
+    if zone is None:
+        return -1, np.zeros((0, WORDS), np.uint64), np.zeros(0, np.float64), 1.0
+    mask = index.shift_mask(view.row, zone)
+    return zone, mask.masks, np.asarray(mask.minute_values, dtype=np.float64), mask.total_minutes
 
 
 def _credit_sure(min_credit: float) -> float:
@@ -490,44 +494,55 @@ def _weight_vector(weights: Weights) -> NDArray[np.float64]:
     return np.array([w["skills"], w["distance"], w["availability"], w["past_service"]])
 
 
-def _screen_args(index: MatchIndex, q: _ShiftQuery) -> dict[str, Any]:
-    """The index columns and query constants :func:`matcher.matching.kernels.screen` reads."""
+def _screen_parts(index: MatchIndex, q: _ShiftQuery) -> tuple[kernels.ScreenColumns, kernels.ScreenShift]:
+    """The index columns and the shift's constants :func:`matcher.matching.kernels.screen` reads."""
     view = q.view
     n = index.n_volunteer_rows
     n_codes = max(len(index.skills), 1)
-    return {
-        "v_block": index.v_block.data,
-        "avail": index.v_avail(),
-        "v_tz": index.v_tz.data,
-        **_zone_mask(index, view),
-        "v_sig": index.v_skill_sig.data[:n],
-        "req_sigs": np.array(q.req_signatures, dtype=np.uint64),
-        "sk_offset": index.v_skills.offset.data,
-        "sk_length": index.v_skills.length.data,
-        "sk_codes": index.v_skills.flat.data,
-        "req_tables": _stacked(q.req, n_codes),
-        "pref_tables": _stacked(q.pref, n_codes),
-        "credit_floor": _credit_floor(q.min_credit),
-        "credit_sure": _credit_sure(q.min_credit),
-        "preferred_share": skills.PREFERRED_SHARE,
-        "online": view.online,
-        "v_online": index.v_online.data,
-        "v_xyz": index.v_xyz.data,
-        "origin": view.origin if view.origin is not None else np.zeros(3),
-        "v_travel": index.v_travel.data,
-        "radius_km": float(min(q.radius_km, 1e9)),
-        "v_static": index.v_static.data,
-        **dict(zip(("cat_rows", "cat_hours"), index.cat_exp.sorted_posting(view.category), strict=True)),
-        **dict(zip(("org_rows", "org_hours"), index.org_exp.sorted_posting(view.organisation), strict=True)),
-        "w_category": past_service.W_CATEGORY,
-        "category_hours_scale": past_service.CATEGORY_HOURS_SCALE,
-        "w_organisation": past_service.W_ORGANISATION,
-        "organisation_hours_scale": past_service.ORGANISATION_HOURS_SCALE,
-        "cert_ok": q.cert_ok if q.cert_ok is not None else _NO_FLAGS,
-        "v_birth": index.v_birth.data,
-        "age_cutoff": q.age_cutoff if q.age_cutoff is not None else np.iinfo(np.int64).max,
-        "weights": _weight_vector(q.weights),
-    }
+    columns = kernels.ScreenColumns(
+        v_block=index.v_block.data,
+        avail=index.v_avail(),
+        v_tz=index.v_tz.data,
+        v_sig=index.v_skill_sig.data[:n],
+        sk_offset=index.v_skills.offset.data,
+        sk_length=index.v_skills.length.data,
+        sk_codes=index.v_skills.flat.data,
+        v_online=index.v_online.data,
+        v_xyz=index.v_xyz.data,
+        v_travel=index.v_travel.data,
+        v_static=index.v_static.data,
+        v_birth=index.v_birth.data,
+    )
+    zone, mask_words, mask_minutes, total_minutes = _zone_mask(index, view)
+    cat_rows, cat_hours = index.cat_exp.sorted_posting(view.category)
+    org_rows, org_hours = index.org_exp.sorted_posting(view.organisation)
+    shift = kernels.ScreenShift(
+        zone=zone,
+        mask_words=mask_words,
+        mask_minutes=mask_minutes,
+        total_minutes=total_minutes,
+        req_sigs=np.array(q.req_signatures, dtype=np.uint64),
+        req_tables=_stacked(q.req, n_codes),
+        pref_tables=_stacked(q.pref, n_codes),
+        credit_floor=_credit_floor(q.min_credit),
+        credit_sure=_credit_sure(q.min_credit),
+        preferred_share=skills.PREFERRED_SHARE,
+        online=view.online,
+        origin=view.origin if view.origin is not None else np.zeros(3),
+        radius_km=float(min(q.radius_km, 1e9)),
+        cat_rows=cat_rows,
+        cat_hours=cat_hours,
+        org_rows=org_rows,
+        org_hours=org_hours,
+        w_category=past_service.W_CATEGORY,
+        category_hours_scale=past_service.CATEGORY_HOURS_SCALE,
+        w_organisation=past_service.W_ORGANISATION,
+        organisation_hours_scale=past_service.ORGANISATION_HOURS_SCALE,
+        cert_ok=q.cert_ok if q.cert_ok is not None else _NO_FLAGS,
+        age_cutoff=q.age_cutoff if q.age_cutoff is not None else np.iinfo(np.int64).max,
+        weights=_weight_vector(q.weights),
+    )
+    return columns, shift
 
 
 def _stacked(tables: list[NDArray[np.float32]], size: int) -> NDArray[np.float32]:

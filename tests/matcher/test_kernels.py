@@ -28,12 +28,14 @@ def screened_bounds(
 ) -> tuple[dict[str, float], int]:
     """The rows the screen keeps, each with the bound it gives, and how many it considered."""
     plan = ranking._plan(index, s_row, None, Weights.default(), DEFAULT_MIN_SKILL_CREDIT, prune=True)
+    assert plan.screen is not None
     rows, bound, counts = kernels.screen(
         plan.blocks,
         *index.vblocks.ranges_of(plan.blocks),
+        *plan.screen,
+        plan.search_part(index, plan.start(index)),
         floor=floor,
         heap=np.zeros(0) if heap is None else heap,
-        **plan.screen_args_for(index, plan.start(index)),
     )
     return dict(zip(index.vid.idents(rows), bound.tolist(), strict=True)), int(counts[0])
 
