@@ -79,7 +79,7 @@ def run(
 
     def time_volunteer_query(a: int, weights: Weights | None = None) -> float:
         aid = city.activities.ids[a]
-        shift = index.s_ids[index.shifts_of(index.activity_row(aid))[0]]
+        shift = index.shifts.ids[index.shifts_of(index.activity_row(aid))[0]]
         index.memo.clear()  # searched afresh, not answered from a search kept for another
         t = time.perf_counter()
         recommend_volunteers(index, aid, shift_id=shift, now=now, k=50, radius_km=25.0, weights=weights)
@@ -254,10 +254,10 @@ def _fairness_figures(key: str, slots: list[Slot], pairs: list[Pair], limits: Li
 def _largest_organisation(index: MatchIndex, now: datetime, limits: Limits) -> dict[str, Any]:
     """The campaign of the organisation with the most open shifts: the plan beside greedy."""
     by_org: dict[str, list[str]] = {}
-    for a in index.a_ids:
-        by_org.setdefault(index.organisations.name(int(index.a_org.data[index.activity_row(a)])), []).append(
-            a
-        )
+    for a in index.activities.ids:
+        by_org.setdefault(
+            index.organisations.name(int(index.activities.org.data[index.activity_row(a)])), []
+        ).append(a)
     shift_ids = max(
         (allocation.campaign_shifts(index, now=now, activity_ids=ids) for ids in by_org.values()), key=len
     )

@@ -99,10 +99,9 @@ async def _too_large(send: Send, limit: int) -> None:
 
 
 GC_THRESHOLDS = (10_000, 20, 100)
-"""Young collections every 10,000 net allocations rather than 700, so that the caches that
-grow under load (plans, reasons, cards) reach a full collection about every half hour
-instead of every few seconds (measured: 19 full collections in 65 s over two workers, pauses
-growing from 18 to 214 ms as the caches grew)."""
+"""Young collections every 10,000 net allocations rather than 700: the caches that grow under
+load (plans, reasons, cards) then reach a full collection about every half hour instead of
+every few seconds, each a pause that grows with them (measured: ``docs/benchmarks.md``)."""
 
 
 def settle_heap() -> None:

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from api.live.caches import ACCOUNT_TTL_S
-from matcher.matching.index import DEFAULT_BLOCK_KM
+from matcher.matching.blocks import DEFAULT_BLOCK_KM
 
 ROOT = Path(__file__).resolve().parents[1]
 ARCHITECTURE = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")

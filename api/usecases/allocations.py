@@ -46,12 +46,12 @@ def campaign(
             code = index.organisations.get(organisation)
             if code is None:
                 raise NotFoundError("organisation", organisation)
-            rows = np.flatnonzero((index.a_org.data == code) & index.a_alive.data)
-            activity_ids = [*activity_ids, *(index.a_ids[int(r)] for r in rows)]
+            rows = np.flatnonzero((index.activities.org.data == code) & index.activities.alive.data)
+            activity_ids = [*activity_ids, *(index.activities.ids[int(r)] for r in rows)]
         ids = allocation.campaign_shifts(index, now=now, activity_ids=activity_ids, shift_ids=shift_ids)
         lo = -np.inf if starts_from is None else starts_from.timestamp()
         hi = np.inf if starts_to is None else starts_to.timestamp()
-        ids = [s for s in ids if lo <= index.s_start.data[index.shift_row(s)] < hi]
+        ids = [s for s in ids if lo <= index.shifts.start.data[index.shift_row(s)] < hi]
         if limit is not None and len(ids) > limit:
             raise ValidationError(
                 "shift_ids", f"{len(ids):,} shifts: at most {limit:,} in one request "
@@ -121,7 +121,7 @@ def _why_not_invite(live: Live, shift_id: str, volunteer_id: str, now_s: int) ->
     index = live.index
     if not index.has_shift(shift_id):
         return "the shift was withdrawn"
-    if int(index.s_start.data[index.shift_row(shift_id)]) <= now_s:
+    if int(index.shifts.start.data[index.shift_row(shift_id)]) <= now_s:
         return "the shift has started"
     if not index.has_volunteer(volunteer_id):
         return "the volunteer is no longer registered"

@@ -37,7 +37,7 @@ def shift_times(live: Live, shift_id: str) -> tuple[int, int]:
     """When the shift starts and ends (seconds since 1970, UTC)."""
     with live.reading() as index:
         row = index.shift_row(shift_id)
-        return int(index.s_start.data[row]), int(index.s_end.data[row])
+        return int(index.shifts.start.data[row]), int(index.shifts.end.data[row])
 
 
 def places_left(live: Live, shift_id: str) -> int | None:

@@ -29,7 +29,7 @@ def organisation_of(live: Live, activity_id: str) -> str:
     """The organisation running an activity, read from the index (no database round trip)."""
     with live.reading() as index:
         row = index.activity_row(activity_id)
-        return index.organisations.name(int(index.a_org.data[row]))
+        return index.organisations.name(int(index.activities.org.data[row]))
 
 
 def create_volunteer(live: Live, v: Volunteer) -> Volunteer:

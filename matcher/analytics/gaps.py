@@ -206,14 +206,14 @@ def _free_hours(
     """(len(rows), 168) free hours per weekday and hour over the range: a day's free hours times
     the dates of that weekday in the range, less the volunteer's blackout dates among them
     (before commitments)."""
-    words = index.v_avail()[:, rows]  # (WORDS, n)
+    words = index.volunteers.avail[:, rows]  # (WORDS, n)
     as_bytes = np.ascontiguousarray(words.T).view(np.uint8).reshape(len(rows), WORDS * 8)
     bits = np.unpackbits(as_bytes, axis=1, bitorder="little")[:, : 7 * SLOTS_PER_DAY]
     halves = bits.reshape(len(rows), 7, 24, 2)  # two half-hour slots per hour
     one_day = (halves[..., 0] + halves[..., 1]) * (SLOT_MINUTES / 60)
     dates = np.tile(per_weekday, (len(rows), 1)).astype(np.float64)
-    owner, positions = index.v_blackout.gather(rows.astype(np.int32))
-    days = index.v_blackout.flat.data[positions]
+    owner, positions = index.volunteers.blackout.gather(rows.astype(np.int32))
+    days = index.volunteers.blackout.flat.data[positions]
     away = (days >= first_day) & (days < last_day)
     np.subtract.at(dates, (owner[away], (days[away] + 3) % 7), 1.0)  # day 0 (1970-01-01) was a Thursday
     out = (one_day * np.maximum(dates, 0.0)[:, :, None]).reshape(len(rows), _CELLS)
@@ -231,7 +231,7 @@ def _supply(
 ) -> tuple[_Labels, NDArray[np.float64], NDArray[np.int64]]:
     labels = _Labels()
     n_rows = index.n_volunteer_rows
-    alive = np.flatnonzero(index.v_alive.data[:n_rows]).astype(np.int64)
+    alive = np.flatnonzero(index.volunteers.alive.data[:n_rows]).astype(np.int64)
     per_weekday = _date_counts(first, last)
     district_names = index.districts.names
     by_district = "district" in keys
@@ -274,7 +274,9 @@ def _memberships(
     """For each alive volunteer (by position in ``alive``), the (district, group) cells their
     hours go to and each cell's share (shares of one volunteer add up to 1)."""
     n = len(alive)
-    codes = index.v_district.data[alive].astype(np.int64) if by_district else np.zeros(n, dtype=np.int64)
+    codes = (
+        index.volunteers.district.data[alive].astype(np.int64) if by_district else np.zeros(n, dtype=np.int64)
+    )
     d_names = [*district_names, UNKNOWN] if by_district else [""]
     district = np.where(codes < 0, len(district_names), codes) if by_district else codes
     if group is None:
@@ -283,9 +285,9 @@ def _memberships(
             _label_codes(labels, d_names, [""], district, np.zeros(n, np.int64)),
             np.ones(n),
         )
-    lengths = index.v_skills.length.data[alive].astype(np.int64)
-    owner_skill, positions = index.v_skills.gather(alive.astype(np.int32))
-    skill = index.v_skills.flat.data[positions].astype(np.int64)
+    lengths = index.volunteers.skills.length.data[alive].astype(np.int64)
+    owner_skill, positions = index.volunteers.skills.gather(alive.astype(np.int32))
+    skill = index.volunteers.skills.flat.data[positions].astype(np.int64)
     if group == "skill":
         owner = owner_skill.astype(np.int64)
         share = 1.0 / lengths[owner]
@@ -338,9 +340,9 @@ def _category_fits(index: MatchIndex) -> NDArray[np.bool_]:
     n_cat, n_skill = len(index.categories.names), max(len(index.skills.names), 1)
     fits = np.zeros((n_cat, n_skill), dtype=bool)
     asks = np.zeros(n_cat, dtype=bool)
-    for a in np.flatnonzero(index.a_alive.data[: index.a_alive.n]).tolist():
-        c = int(index.a_cat.data[a])
-        skills = np.concatenate([index.a_required.row(a), index.a_preferred.row(a)])
+    for a in np.flatnonzero(index.activities.alive.data[: index.activities.alive.n]).tolist():
+        c = int(index.activities.cat.data[a])
+        skills = np.concatenate([index.activities.required.row(a), index.activities.preferred.row(a)])
         if skills.size:
             fits[c, skills] = True
             asks[c] = True
@@ -352,11 +354,11 @@ def _committed(index: MatchIndex, first: date, last: date, zone: ZoneInfo) -> di
     """Per volunteer row, the hours of their confirmed shifts in the range that fall in their
     free slots, as 168 (weekday, hour) cells."""
     out: dict[int, NDArray[np.float64]] = {}
-    words = index.v_avail()
+    words = index.volunteers.avail
     for v_row, shift_rows in index.booked_shifts().items():
         for s_row in shift_rows:
-            start = datetime.fromtimestamp(int(index.s_start.data[s_row]), zone)
-            end = datetime.fromtimestamp(int(index.s_end.data[s_row]), zone)
+            start = datetime.fromtimestamp(int(index.shifts.start.data[s_row]), zone)
+            end = datetime.fromtimestamp(int(index.shifts.end.data[s_row]), zone)
             if not first <= start.date() < last:
                 continue
             cells = out.setdefault(v_row, np.zeros(_CELLS))
@@ -436,35 +438,35 @@ def _shift_demand(
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
     """Unfilled places times hours of the shifts starting in the range, hour by local hour, all
     shifts at once."""
-    n = index.s_alive.n
+    n = index.shifts.alive.n
     lo = datetime.combine(first, datetime.min.time(), zone).timestamp() - 86400
     hi = datetime.combine(last, datetime.min.time(), zone).timestamp() + 86400
-    starts = index.s_start.data[:n]
-    open_places = index.s_cap.data[:n].astype(np.int64) - index.s_taken.data[:n]
-    rows = np.flatnonzero(index.s_alive.data[:n] & (starts >= lo) & (starts < hi) & (open_places > 0))
+    starts = index.shifts.start.data[:n]
+    open_places = index.shifts.cap.data[:n].astype(np.int64) - index.shifts.taken.data[:n]
+    rows = np.flatnonzero(index.shifts.alive.data[:n] & (starts >= lo) & (starts < hi) & (open_places > 0))
     start_s = starts[rows].astype(np.int64)
-    end_s = index.s_end.data[rows].astype(np.int64)
+    end_s = index.shifts.end.data[rows].astype(np.int64)
     local = pd.DatetimeIndex(pd.to_datetime(start_s, unit="s", utc=True)).tz_convert(zone)
     day = np.asarray(local.normalize().tz_localize(None).date)
     keep = (day >= first) & (day < last)
     rows, start_s, end_s = rows[keep], start_s[keep], end_s[keep]
     local = local[keep]
-    acts = index.s_act.data[rows].astype(np.int64)
+    acts = index.shifts.act.data[rows].astype(np.int64)
     places = open_places[rows].astype(np.float64)
     # Each shift's (label, share) targets.
     d_names = [*index.districts.names, UNKNOWN, ONLINE] if by_district else [""]
     if by_district:
-        codes = index.a_district.data[acts].astype(np.int64)
+        codes = index.activities.district.data[acts].astype(np.int64)
         district = np.where(
-            index.a_online.data[acts], len(d_names) - 1, np.where(codes < 0, len(d_names) - 2, codes)
+            index.activities.online.data[acts], len(d_names) - 1, np.where(codes < 0, len(d_names) - 2, codes)
         )
     else:
         district = np.zeros(len(rows), dtype=np.int64)
     owner: NDArray[np.int64]
     if group == "skill":
-        lengths = index.a_required.length.data[acts].astype(np.int64)
-        holder, positions = index.a_required.gather(acts.astype(np.int32))
-        skill = index.a_required.flat.data[positions].astype(np.int64)
+        lengths = index.activities.required.length.data[acts].astype(np.int64)
+        holder, positions = index.activities.required.gather(acts.astype(np.int32))
+        skill = index.activities.required.flat.data[positions].astype(np.int64)
         none = np.flatnonzero(lengths == 0)
         names = [*index.skills.names, ANY]
         owner = np.concatenate([holder.astype(np.int64), none])
@@ -472,7 +474,7 @@ def _shift_demand(
         share = np.concatenate([1.0 / np.maximum(lengths[owner[: len(skill)]], 1), np.ones(none.size)])
     elif group == "category":
         owner = np.arange(len(rows), dtype=np.int64)
-        grp = index.a_cat.data[acts].astype(np.int64)
+        grp = index.activities.cat.data[acts].astype(np.int64)
         names = list(index.categories.names)
         share = np.ones(len(rows))
     else:
@@ -659,10 +661,10 @@ def district_centres(index: MatchIndex) -> dict[str, tuple[float, float]]:
     activities' places, for drawing cells on a map."""
     sums: dict[int, NDArray[np.float64]] = {}
     for codes, xyz, alive, has in (
-        (index.v_district.data[: index.v_alive.n], index.v_xyz.data[: index.v_alive.n],
-         index.v_alive.data[: index.v_alive.n], index.v_home.data[: index.v_alive.n]),
-        (index.a_district.data[: index.a_alive.n], index.a_xyz.data[: index.a_alive.n],
-         index.a_alive.data[: index.a_alive.n], ~index.a_online.data[: index.a_alive.n]),
+        (index.volunteers.district.data[: index.volunteers.alive.n], index.volunteers.xyz.data[: index.volunteers.alive.n],
+         index.volunteers.alive.data[: index.volunteers.alive.n], index.volunteers.home.data[: index.volunteers.alive.n]),
+        (index.activities.district.data[: index.activities.alive.n], index.activities.xyz.data[: index.activities.alive.n],
+         index.activities.alive.data[: index.activities.alive.n], ~index.activities.online.data[: index.activities.alive.n]),
     ):  # fmt: skip
         keep = alive & has & (codes >= 0)
         for code in np.unique(codes[keep]).tolist():

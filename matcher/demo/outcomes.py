@@ -59,9 +59,9 @@ def simulate(
     rng = np.random.default_rng(seed)
     weights = Weights(dict(hidden)).normalised()
     now_s = now.timestamp()
-    n = len(index.s_ids)
+    n = len(index.shifts.ids)
     open_rows = np.flatnonzero(
-        (index.s_start.data[:n] > now_s) & (index.s_taken.data[:n] < index.s_cap.data[:n])
+        (index.shifts.start.data[:n] > now_s) & (index.shifts.taken.data[:n] < index.shifts.cap.data[:n])
     )
     picks = rng.permutation(open_rows)
     served: list[dict[str, object]] = []
@@ -70,7 +70,7 @@ def simulate(
     for s_row in picks.tolist():
         if q == queries:
             break
-        shift_id = index.s_ids[s_row]
+        shift_id = index.shifts.ids[s_row]
         activity_id = index.activity_of_shift(shift_id)
         ranking = recommend_volunteers(index, activity_id, now=now, shift_id=shift_id, k=k)
         if len(ranking.matches) < 2:

@@ -1,35 +1,22 @@
 """Learning the ranking from what happened after it was shown.
 
-The service logs every recommendation it serves (who was shown for what, at which rank, with
-which factor parts) and the outcomes that follow (invited, accepted, declined, signed up,
-attended, no-show). Joined, they are labelled examples: a served pair is *good* when the person
-took the place and did not decline or fail to turn up (:func:`examples`).
+Served answers joined to the outcomes that followed are labelled examples: a pair is *good*
+when the person took the place and neither declined nor failed to turn up (:func:`examples`).
+Models are fitted on a temporal split (older examples train, the newest fifth tests):
 
-Two models are fitted on a temporal split (older examples train, the newest fifth tests):
+- ``linear``: logistic regression on the factor parts. Its coefficients, clipped at zero and
+  normalised, are a :class:`matcher.matching.scoring.Weights`, so the service ranks with them
+  through the same pruned search and every explanation stays per factor; probabilities come
+  from Platt scaling of the weighted total (monotone: the ranking is the weights').
+- ``boosted``: ``HistGradientBoostingClassifier`` on the parts and richer numeric columns,
+  sigmoid-calibrated (isotonic plateaus would tie candidates the trees told apart), kept small
+  and slow-learning because outcomes are few and mostly negative. It re-orders candidates;
+  the parts shown stay the factors'.
 
-- ``linear``: a logistic regression on the factor parts. Its coefficients, clipped at zero and
-  normalised, are a :class:`matcher.matching.scoring.Weights`: the service ranks with them through the
-  same pruned search as the default weights (same speed) and every explanation stays per
-  factor. A weight the data wants negative is clipped to zero and reported in ``metrics``.
-  Probabilities come from Platt scaling of the weighted total (monotone, so the ranking is the
-  weights' ranking).
-- ``boosted``: scikit-learn's ``HistGradientBoostingClassifier`` on the parts plus richer
-  numeric columns the examples carry (exact distance, an activity's uptake, ...), calibrated
-  with Platt scaling (``CalibratedClassifierCV``, sigmoid: isotonic calibration's plateaus
-  would tie candidates the trees told apart). The trees are kept small and slow-learning
-  (100 rounds at rate 0.05): outcomes are few and mostly negative, and the default settings
-  overfit them (on SciStarter's inner split they halved NDCG@10). It re-orders candidates; the parts
-  shown for each stay the factors'.
-
-A fitted :class:`Model` carries its version, kind, features, the time range of its training
-data and its test metrics (AUC, Brier score, NDCG@10 of the served lists against the default
-weights on the same queries). Everything is seeded; nothing here reads the clock (``created``
-is an argument).
-
-scikit-learn is imported by the functions that fit and evaluate, not by the module: every
-serving process and CLI command imports this module (through the feedback log), and
-scikit-learn was over a third of their start-up (1.5 s of 4.1 s on a slow machine). A stored
-boosted model imports it when it is unpickled.
+A :class:`Model` carries its version, kind, features, training range and test metrics. Nothing
+here reads the clock (``created`` is an argument) and everything is seeded. scikit-learn is
+imported inside the functions that need it, not by the module: every serving process imports
+this module, and scikit-learn would dominate its start-up (see ``docs/benchmarks.md``).
 """
 
 from __future__ import annotations

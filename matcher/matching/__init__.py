@@ -1,7 +1,10 @@
 """Matching: who fits which shift, how well, and why.
 
 - :mod:`~matcher.matching.columns`: struct-of-arrays batches the index is built from.
-- :mod:`~matcher.matching.index`: :class:`MatchIndex`, the in-memory columnar index.
+- :mod:`~matcher.matching.index`: :class:`MatchIndex`, the in-memory columnar index, its
+  columns in the typed tables of :mod:`~matcher.matching.tables` (``index.volunteers``,
+  ``index.activities``, ``index.shifts``), its volunteers in the spatial blocks of
+  :mod:`~matcher.matching.blocks`, its derived work in :mod:`~matcher.matching.memo`.
 - :mod:`~matcher.matching.constraints`: the hard rules (a pair failing one is never ranked).
 - :mod:`~matcher.matching.factors`: the soft factors (skills, distance, availability, past
   service), each a module; :mod:`~matcher.matching.scoring` weighs and combines them.

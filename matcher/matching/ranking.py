@@ -134,10 +134,10 @@ def _flag_blackouts(
 ) -> None:
     """Blackout dates are the volunteer's local dates: flag, per time zone, the volunteers of that
     zone with a blackout date on a local day the shift touches there."""
-    for tz_code in np.unique(index.v_tz.data[rows]).tolist():
+    for tz_code in np.unique(index.volunteers.tz.data[rows]).tolist():
         _, first, last = index.slot_tables(int(tz_code))
         hit = index.blackout_rows(int(first[view.row]), int(last[view.row]))
-        out[hit[index.v_tz.data[hit] == tz_code]] = True
+        out[hit[index.volunteers.tz.data[hit] == tz_code]] = True
 
 
 def _count(q: _ShiftQuery, rule: str, dropped: int) -> None:
@@ -169,21 +169,21 @@ def _score_batch(
     c["coverage"] = _coverage(index, view, rows)
     c = _keep(q, "availability", c, constraints.available(c["coverage"]))
     if q.req_signatures:
-        signature = index.v_skill_sig.data[c["rows"]]
+        signature = index.volunteers.skill_sig.data[c["rows"]]
         ok = np.ones(signature.shape[0], dtype=bool)
         for wanted in q.req_signatures:
             ok &= (signature & wanted) != 0
         c = _keep(q, "skills", c, ok)
     if view.online:
-        c = _keep(q, "not_online", c, index.v_online.data[c["rows"]])
+        c = _keep(q, "not_online", c, index.volunteers.online.data[c["rows"]])
         n = c["rows"].shape[0]
         c["dist"] = np.zeros(n, dtype=np.float32)
-        c["travel"] = index.v_travel.data[c["rows"]]
+        c["travel"] = index.volunteers.travel.data[c["rows"]]
     else:
         # Rows reach here from spatial blocks, which hold only volunteers with a home.
         assert view.origin is not None
-        c["dist"] = distances_km(index.v_xyz.data[c["rows"]], view.origin)
-        c["travel"] = index.v_travel.data[c["rows"]]
+        c["dist"] = distances_km(index.volunteers.xyz.data[c["rows"]], view.origin)
+        c["travel"] = index.volunteers.travel.data[c["rows"]]
         c = _keep(q, "travel", c, constraints.within_travel(c["dist"], c["travel"]))
         c = _keep(q, "radius", c, constraints.within_radius(c["dist"], q.radius_km))
     n = c["rows"].shape[0]
@@ -197,7 +197,7 @@ def _score_batch(
     if q.cert_ok is not None:
         c = _keep(q, "certification", c, q.cert_ok[c["rows"]])
     if q.age_cutoff is not None:
-        c = _keep(q, "age", c, constraints.old_enough(index.v_birth.data[c["rows"]], q.age_cutoff))
+        c = _keep(q, "age", c, constraints.old_enough(index.volunteers.birth.data[c["rows"]], q.age_cutoff))
     if q.excluded is not None:
         c = _keep(q, "booked", c, constraints.not_in(c["rows"], q.excluded))
     rows = c["rows"]
@@ -223,7 +223,7 @@ def _preferred_credits(index: MatchIndex, q: _ShiftQuery, rows: NDArray[np.int32
     they may hold one (the others earn 0)."""
     out = np.zeros(rows.shape[0], dtype=np.float32)
     if q.pref:
-        maybe = (index.v_skill_sig.data[rows] & q.pref_signature) != 0
+        maybe = (index.volunteers.skill_sig.data[rows] & q.pref_signature) != 0
         out[maybe] = index.best_credits(rows[maybe], q.pref).mean(axis=0)
     return out
 
@@ -362,7 +362,7 @@ def _rank_shift(
     if view.online:
         homeless = index.homeless.data[: index.homeless.n]
         if homeless.size:
-            rows, feats = _score_batch(index, q, homeless[index.v_alive.data[homeless]])
+            rows, feats = _score_batch(index, q, homeless[index.volunteers.alive.data[homeless]])
             top.offer(rows, combine(score_parts(feats), weights), feats)
     blocks, bound = plan.blocks, plan.bound
     sizes = np.cumsum(index.vblocks.members(blocks))
@@ -375,7 +375,7 @@ def _rank_shift(
     while i < blocks.shape[0]:
         if not prune:
             rows, listed = index.vblocks.rows_of(blocks)
-            rows = rows[index.v_block.data[rows] == listed]
+            rows = rows[index.volunteers.block.data[rows] == listed]
             considered += rows.shape[0]
             rows, feats = _score_batch(index, q, rows)
             top.offer(rows, combine(score_parts(feats), weights), feats)
@@ -500,18 +500,18 @@ def _screen_parts(index: MatchIndex, q: _ShiftQuery) -> tuple[kernels.ScreenColu
     n = index.n_volunteer_rows
     n_codes = max(len(index.skills), 1)
     columns = kernels.ScreenColumns(
-        v_block=index.v_block.data,
-        avail=index.v_avail(),
-        v_tz=index.v_tz.data,
-        v_sig=index.v_skill_sig.data[:n],
-        sk_offset=index.v_skills.offset.data,
-        sk_length=index.v_skills.length.data,
-        sk_codes=index.v_skills.flat.data,
-        v_online=index.v_online.data,
-        v_xyz=index.v_xyz.data,
-        v_travel=index.v_travel.data,
-        v_static=index.v_static.data,
-        v_birth=index.v_birth.data,
+        v_block=index.volunteers.block.data,
+        avail=index.volunteers.avail,
+        v_tz=index.volunteers.tz.data,
+        v_sig=index.volunteers.skill_sig.data[:n],
+        sk_offset=index.volunteers.skills.offset.data,
+        sk_length=index.volunteers.skills.length.data,
+        sk_codes=index.volunteers.skills.flat.data,
+        v_online=index.volunteers.online.data,
+        v_xyz=index.volunteers.xyz.data,
+        v_travel=index.volunteers.travel.data,
+        v_static=index.volunteers.static.data,
+        v_birth=index.volunteers.birth.data,
     )
     zone, mask_words, mask_minutes, total_minutes = _zone_mask(index, view)
     cat_rows, cat_hours = index.cat_exp.sorted_posting(view.category)
@@ -551,8 +551,8 @@ def _stacked(tables: list[NDArray[np.float32]], size: int) -> NDArray[np.float32
 
 def _coverage(index: MatchIndex, view: ShiftView, rows: NDArray[np.int32]) -> NDArray[np.float32]:
     """Share of the shift inside each row's weekly windows, in the row's own time zone."""
-    tz = index.v_tz.data[rows]
-    avail = index.v_avail()
+    tz = index.volunteers.tz.data[rows]
+    avail = index.volunteers.avail
     if rows.shape[0] == 0 or tz.min() == tz.max():
         code = int(tz[0]) if rows.shape[0] else 0
         return index.shift_mask(view.row, code).share(avail, rows)
@@ -590,13 +590,13 @@ def recommend_volunteers(
     now_s = epoch_seconds(now)
     if shift_id is not None:
         s_row = index.shift_row(shift_id)
-        if int(index.s_act.data[s_row]) != a_row:
+        if int(index.shifts.act.data[s_row]) != a_row:
             raise ValidationError(
                 "shift_id", f"shift {shift_id!r} does not belong to activity {activity_id!r}"
             )
-        if index.s_start.data[s_row] <= now_s:
+        if index.shifts.start.data[s_row] <= now_s:
             return Ranking((), note=_rule_reason("past"))
-        if index.s_taken.data[s_row] >= index.s_cap.data[s_row]:
+        if index.shifts.taken.data[s_row] >= index.shifts.cap.data[s_row]:
             return Ranking((), note=_rule_reason("full"))
         shift_rows = [s_row]
     else:
@@ -663,7 +663,7 @@ def _rank_shifts(
     s_rows = np.concatenate([np.full(f[0].shape[0], f[3], dtype=np.int32) for f in found])
     # Each volunteer once, with their best shift (highest score, then earliest start, then id);
     # then the k best volunteers by score, ties by id.
-    order = np.lexsort((index.shift_sort_keys(s_rows), index.s_start.data[s_rows], -scores, rows))
+    order = np.lexsort((index.shift_sort_keys(s_rows), index.shifts.start.data[s_rows], -scores, rows))
     first = order[np.concatenate([[True], rows[order][1:] != rows[order][:-1]])]
     ranked = first[np.lexsort((index.vid.sort_keys(rows[first]), -scores[first]))][:k]
     matches = _explain_many(
@@ -810,7 +810,7 @@ def _explain_many(
                 round(score, 6),
                 dict(zip(names, rounded[i], strict=True)),
                 reasons,
-                shift_id=index.s_ids[s_row],
+                shift_id=index.shifts.ids[s_row],
                 distance_km=d,
             )
         )
@@ -823,7 +823,7 @@ def _reasons(
     """What each factor says about pair ``i`` of ``feats`` (volunteer ``v_row``, shift ``s_row``),
     as (factor, zh, en): tuples of text, which the garbage collector stops tracking, so that the
     reasons kept for many pairs add nothing to a collection's pause."""
-    tz_code = int(index.v_tz.data[v_row])
+    tz_code = int(index.volunteers.tz.data[v_row])
     last_day, shift_ctx = index.lasting.get(
         ("context", s_row, tz_code, distance_mode),
         partial(_shift_context, index, s_row, tz_code, distance_mode),
@@ -919,9 +919,9 @@ def _activities_near(
     and how many of those listed near it are farther (the "travel" rule's count)."""
     blocks, _ = index.ablocks.near(origin, travel_km)
     rows, listed = index.ablocks.rows_of(blocks)
-    rows = rows[index.a_block.data[rows] == listed]
-    rows = rows[index.a_alive.data[rows] & ~index.a_online.data[rows]]
-    dist = distances_km(index.a_xyz.data[rows], origin)
+    rows = rows[index.activities.block.data[rows] == listed]
+    rows = rows[index.activities.alive.data[rows] & ~index.activities.online.data[rows]]
+    dist = distances_km(index.activities.xyz.data[rows], origin)
     keep = dist <= np.float32(travel_km)
     return rows[keep], dist[keep], int((~keep).sum())
 
@@ -946,11 +946,11 @@ def recommend_activities(
     now_s = epoch_seconds(now)
     counts: dict[str, int] = {}
 
-    travel = float(index.v_travel.data[v_row])
-    origin = index.v_xyz.data[v_row].astype(np.float64)
+    travel = float(index.volunteers.travel.data[v_row])
+    origin = index.volunteers.xyz.data[v_row].astype(np.float64)
     acts = [_NO_ROWS]
     dists = [_NO_KM]
-    if index.v_home.data[v_row]:
+    if index.volunteers.home.data[v_row]:
         # Homes are matching cells' centres, so the neighbours of a cell share this.
         near, near_km, beyond = index.lasting.get(
             ("activities near", origin.tobytes(), travel),
@@ -960,40 +960,44 @@ def recommend_activities(
         acts.append(near)
         dists.append(near_km)
         counts["travel"] = beyond
-    if index.v_online.data[v_row] and index.online_activities:
+    if index.volunteers.online.data[v_row] and index.online_activities:
         web = np.fromiter(sorted(index.online_activities), dtype=np.int32)
-        web = web[index.a_alive.data[web]]
+        web = web[index.activities.alive.data[web]]
         acts.append(web)
         dists.append(np.zeros(web.shape[0], dtype=np.float32))
     a_rows = np.concatenate(acts)
     dist = np.concatenate(dists)
-    online = index.a_online.data[a_rows]
+    online = index.activities.online.data[a_rows]
 
     # Shifts of the candidate activities, open and not already taken by this volunteer.
-    owner, s_rows64 = kernels.expand(index.a_shift0.data[a_rows], index.a_nshift.data[a_rows])
+    owner, s_rows64 = kernels.expand(
+        index.activities.shift0.data[a_rows], index.activities.nshift.data[a_rows]
+    )
     s_rows = s_rows64.astype(np.int32)
     keep = (
-        index.s_alive.data[s_rows]
-        & (index.s_start.data[s_rows] > now_s)
-        & (index.s_taken.data[s_rows] < index.s_cap.data[s_rows])
+        index.shifts.alive.data[s_rows]
+        & (index.shifts.start.data[s_rows] > now_s)
+        & (index.shifts.taken.data[s_rows] < index.shifts.cap.data[s_rows])
     )
     counts["full"] = int((~keep).sum())
     booked = index.volunteer_bookings(v_row)
     if booked:
         b = np.fromiter(booked, dtype=np.int32)
         same = np.isin(s_rows, b)
-        starts_b, ends_b = index.s_start.data[b], index.s_end.data[b]
+        starts_b, ends_b = index.shifts.start.data[b], index.shifts.end.data[b]
         overlap = np.zeros(s_rows.shape[0], dtype=bool)
         for sb, eb in zip(starts_b.tolist(), ends_b.tolist(), strict=True):
-            overlap |= constraints.overlaps(index.s_start.data[s_rows], index.s_end.data[s_rows], sb, eb)
+            overlap |= constraints.overlaps(
+                index.shifts.start.data[s_rows], index.shifts.end.data[s_rows], sb, eb
+            )
         counts["booked"] = int((keep & (same | overlap)).sum())
         keep &= ~(same | overlap)
     owner, s_rows = owner[keep], s_rows[keep]
 
     # Availability in the volunteer's own time zone.
-    tz_code = int(index.v_tz.data[v_row])
+    tz_code = int(index.volunteers.tz.data[v_row])
     table, first, last = index.slot_tables(tz_code)
-    bits = unpack_slots(index.v_avail()[:, v_row].reshape(WORDS)).astype(np.float32)
+    bits = unpack_slots(index.volunteers.avail[:, v_row].reshape(WORDS)).astype(np.float32)
     entry_owner, pos = kernels.expand(table.indptr[s_rows], table.indptr[s_rows + 1] - table.indptr[s_rows])
     covered = np.bincount(
         entry_owner, weights=bits[table.slots[pos]] * table.minutes[pos], minlength=s_rows.shape[0]
@@ -1001,7 +1005,7 @@ def recommend_activities(
     coverage = np.minimum(covered / table.total_minutes[s_rows], 1.0).astype(np.float32)
     keep = constraints.available(coverage)
     counts["availability"] = int((~keep).sum())
-    for day in index.v_blackout.row(v_row).tolist():
+    for day in index.volunteers.blackout.row(v_row).tolist():
         hit = (first[s_rows] <= day) & (day <= last[s_rows])
         counts["blackout"] = counts.get("blackout", 0) + int((keep & hit).sum())
         keep &= ~hit
@@ -1010,33 +1014,33 @@ def recommend_activities(
     # Skills, certificates and age, per activity then per shift.
     n_act = a_rows.shape[0]
     credit = _credit_lookup(index, v_row)
-    r_owner, r_pos = index.a_required.gather(a_rows)
-    r_codes = index.a_required.flat.data[r_pos]
+    r_owner, r_pos = index.activities.required.gather(a_rows)
+    r_codes = index.activities.required.flat.data[r_pos]
     r_credit = credit[r_codes]
     act_min = _per_owner_min(r_owner, r_credit, n_act)
     act_req = _per_owner_mean(r_owner, r_credit, n_act, 1.0)
-    p_owner, p_pos = index.a_preferred.gather(a_rows)
-    act_pref = _per_owner_mean(p_owner, credit[index.a_preferred.flat.data[p_pos]], n_act, 0.0)
+    p_owner, p_pos = index.activities.preferred.gather(a_rows)
+    act_pref = _per_owner_mean(p_owner, credit[index.activities.preferred.flat.data[p_pos]], n_act, 0.0)
     act_has_pref = np.bincount(p_owner, minlength=n_act) > 0
     keep = constraints.has_required_skills(act_min[owner], min_skill_credit)
     counts["skills"] = int((~keep).sum())
 
-    c_owner, c_pos = index.a_certs.gather(a_rows)
+    c_owner, c_pos = index.activities.certs.gather(a_rows)
     if c_owner.shape[0]:
-        cert_exp = _cert_lookup(index, v_row)[index.a_certs.flat.data[c_pos]]
+        cert_exp = _cert_lookup(index, v_row)[index.activities.certs.flat.data[c_pos]]
         # Per shift: every required certificate valid on the shift's last day (activity zone),
         # that is the earliest expiry among the activity's certificates.
         earliest = np.full(n_act, np.iinfo(np.int64).max, dtype=np.int64)
         np.minimum.at(earliest, c_owner, cert_exp)
-        ok = constraints.certified(earliest[owner], index.s_last_day.data[s_rows])
+        ok = constraints.certified(earliest[owner], index.shifts.last_day.data[s_rows])
         counts["certification"] = int((keep & ~ok).sum())
         keep &= ok
-    min_age = index.a_min_age.data[a_rows][owner].astype(np.int64)
+    min_age = index.activities.min_age.data[a_rows][owner].astype(np.int64)
     aged = min_age > 0
     if aged.any():
-        cutoff = constraints.age_cutoff_days(index.s_first_day.data[s_rows[aged]], min_age[aged])
+        cutoff = constraints.age_cutoff_days(index.shifts.first_day.data[s_rows[aged]], min_age[aged])
         ok = np.ones(s_rows.shape[0], dtype=bool)
-        ok[aged] = constraints.old_enough(int(index.v_birth.data[v_row]), cutoff)
+        ok[aged] = constraints.old_enough(int(index.volunteers.birth.data[v_row]), cutoff)
         counts["age"] = int((keep & ~ok).sum())
         keep &= ok
     owner, s_rows, coverage = owner[keep], s_rows[keep], coverage[keep]
@@ -1044,8 +1048,8 @@ def recommend_activities(
     n = s_rows.shape[0]
     cat_hours = index.cat_exp.of_row(v_row)
     org_hours = index.org_exp.of_row(v_row)
-    act_cat = index.a_cat.data[a_rows]
-    act_org = index.a_org.data[a_rows]
+    act_cat = index.activities.cat.data[a_rows]
+    act_org = index.activities.org.data[a_rows]
     cat_lookup = np.zeros(max(len(index.categories), 1), dtype=np.float32)
     for key, h in cat_hours.items():
         cat_lookup[key] = h
@@ -1069,7 +1073,7 @@ def recommend_activities(
     scored = score_parts(feats)
     scores = combine(scored, weights)
     counts = {r: c for r, c in counts.items() if c}
-    birth_unknown = int(index.v_birth.data[v_row]) == NO_DAY
+    birth_unknown = int(index.volunteers.birth.data[v_row]) == NO_DAY
     if n == 0:
         note = shortfall_note(counts, 0, k, direction="activities", birth_unknown=birth_unknown)
         return Ranking((), considered=int(a_rows.shape[0]), excluded=counts, note=note)
@@ -1085,18 +1089,21 @@ def recommend_activities(
         candidates, cand_scores = candidates[sel], cand_scores[sel]
     chosen = sorted(
         zip(cand_scores.tolist(), candidates.tolist(), strict=True),
-        key=lambda t: (-t[0], index.a_ids[int(a_rows[t[1]])]),
+        key=lambda t: (-t[0], index.activities.ids[int(a_rows[t[1]])]),
     )[:k]
     picks = []
     for score, o in chosen:
         idx = np.flatnonzero((owner == o) & (scores == score))
         picks.append(
-            min(idx.tolist(), key=lambda i: (int(index.s_start.data[s_rows[i]]), index.s_ids[int(s_rows[i])]))
+            min(
+                idx.tolist(),
+                key=lambda i: (int(index.shifts.start.data[s_rows[i]]), index.shifts.ids[int(s_rows[i])]),
+            )
         )
     pick = np.array(picks, dtype=np.intp)
     matches = _explain_many(
         index,
-        [index.a_ids[int(a_rows[o])] for _, o in chosen],
+        [index.activities.ids[int(a_rows[o])] for _, o in chosen],
         np.full(pick.shape[0], v_row, dtype=np.int32),
         s_rows[pick],
         scores[pick],

@@ -534,14 +534,14 @@ def campaign_shifts(
     out: dict[str, None] = {}
     for shift_id in shift_ids:
         row = index.shift_row(shift_id)
-        if not index.s_alive.data[row] or index.s_start.data[row] <= now_s:
+        if not index.shifts.alive.data[row] or index.shifts.start.data[row] <= now_s:
             raise ValidationError(
                 "shift_ids", f"shift {shift_id!r} has started or is withdrawn: leave it out"
             )
         out[shift_id] = None
     for activity_id in activity_ids:
         for row in index.open_shift_rows(index.activity_row(activity_id), now_s):
-            out[index.s_ids[row]] = None
+            out[index.shifts.ids[row]] = None
     return list(out)
 
 
@@ -584,7 +584,7 @@ def campaign(
 def _slot(index: MatchIndex, shift_id: str, minimum: int, priority: float) -> Slot:
     """A shift's open places (capacity less the places taken) and what is left of its minimum."""
     s_row = index.shift_row(shift_id)
-    taken, capacity = int(index.s_taken.data[s_row]), int(index.s_cap.data[s_row])
+    taken, capacity = int(index.shifts.taken.data[s_row]), int(index.shifts.cap.data[s_row])
     if minimum > capacity:
         raise ValidationError(
             "minimum", f"shift {shift_id!r} has {capacity} places: its minimum cannot be {minimum}"
@@ -592,7 +592,12 @@ def _slot(index: MatchIndex, shift_id: str, minimum: int, priority: float) -> Sl
     places = max(capacity - taken, 0)
     floor = min(max(minimum - taken, 0), places)
     return Slot(
-        shift_id, int(index.s_start.data[s_row]), int(index.s_end.data[s_row]), places, floor, priority
+        shift_id,
+        int(index.shifts.start.data[s_row]),
+        int(index.shifts.end.data[s_row]),
+        places,
+        floor,
+        priority,
     )
 
 
@@ -609,7 +614,7 @@ def _candidates(
         index, index.activity_of_shift(shift_id), now=now, shift_id=shift_id, k=k,
         weights=weights, distance_mode=distance_mode,
     )  # fmt: skip
-    hours = index.v_hours.data
+    hours = index.volunteers.hours.data
     return [
         Pair(
             m.id,

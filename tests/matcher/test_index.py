@@ -7,7 +7,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matcher.matching.index import MatchIndex, Memo
+from matcher.matching.index import MatchIndex
+from matcher.matching.memo import Memo
 from matcher.model.domain import Shift, World
 from matcher.model.skills import Taxonomy
 from tests.conftest import AS_OF, activity, saturday_shift, volunteer
@@ -71,9 +72,11 @@ def test_a_shifts_bookings_become_exactly_what_the_store_says(
         index.set_shift_bookings(f"s{shift}", [f"v{v}" for v in sorted(holders)], len(holders))
         last[shift] = holders
     for v in range(6):
-        held = {index.s_ids[s] for s in index.volunteer_bookings(index.volunteer_row(f"v{v}"))}
+        held = {index.shifts.ids[s] for s in index.volunteer_bookings(index.volunteer_row(f"v{v}"))}
         assert held == {f"s{s}" for s, holders in last.items() if v in holders}
     for s, holders in last.items():
         row = index.shift_row(f"s{s}")
-        booked = index.booked_rows(int(index.s_start.data[row]), int(index.s_end.data[row]), same_shift=row)
+        booked = index.booked_rows(
+            int(index.shifts.start.data[row]), int(index.shifts.end.data[row]), same_shift=row
+        )
         assert set(index.vid.idents(booked)) == {f"v{v}" for v in holders}

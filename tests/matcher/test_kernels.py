@@ -51,7 +51,7 @@ def everyone_ranked(city: tuple[MatchIndex, DemoCity], a: int) -> tuple[MatchInd
     aid = demo.activities.ids[a]
     s_row = index.shifts_of(index.activity_row(aid))[0]
     exact = ranking.recommend_volunteers(
-        index, aid, shift_id=index.s_ids[s_row], now=NOW, k=ranking.MAX_K, prune=False
+        index, aid, shift_id=index.shifts.ids[s_row], now=NOW, k=ranking.MAX_K, prune=False
     )
     return index, s_row, exact
 
@@ -102,7 +102,9 @@ def test_screen_lower_bounds_come_close_to_the_kth_total(city: tuple[MatchIndex,
     index, demo = city
     aid = demo.activities.ids[0]
     s_row = index.shifts_of(index.activity_row(aid))[0]
-    exact = ranking.recommend_volunteers(index, aid, shift_id=index.s_ids[s_row], now=NOW, k=10, prune=False)
+    exact = ranking.recommend_volunteers(
+        index, aid, shift_id=index.shifts.ids[s_row], now=NOW, k=10, prune=False
+    )
     heap = np.full(10, -np.inf)
     screened_bounds(index, s_row, -np.inf, heap)
     assert exact.matches[-1].score - 0.05 < heap[0] <= exact.matches[-1].score
@@ -112,7 +114,9 @@ def test_screen_prunes_with_a_high_floor(city: tuple[MatchIndex, DemoCity]) -> N
     index, demo = city
     aid = demo.activities.ids[0]
     s_row = index.shifts_of(index.activity_row(aid))[0]
-    best = ranking.recommend_volunteers(index, aid, shift_id=index.s_ids[s_row], now=NOW, k=1, prune=False)
+    best = ranking.recommend_volunteers(
+        index, aid, shift_id=index.shifts.ids[s_row], now=NOW, k=1, prune=False
+    )
     assert best.matches
     everyone, _ = screened(index, s_row, -np.inf)
     kept, _ = screened(index, s_row, best.matches[0].score)

@@ -190,7 +190,7 @@ def test_pruned_search_equals_scoring_everyone(
 ) -> None:
     index, city = city_index
     aid = city.activities.ids[a]  # type: ignore[attr-defined]
-    s = index.s_ids[index.shifts_of(index.activity_row(aid))[0]]
+    s = index.shifts.ids[index.shifts_of(index.activity_row(aid))[0]]
     full = recommend_volunteers(index, aid, shift_id=s, now=NOW, k=k, radius_km=radius, prune=False)
     # Small first batches make the search stop part-way, so the bounds are what is tested.
     for first_batch in (ranking.FIRST_BATCH_ROWS, 16):
