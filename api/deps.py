@@ -28,6 +28,7 @@ from api.usecases import accounts, audit, records
 from api.usecases import places as shift_places
 from matcher.model.errors import NotFoundError
 from matcher.store.base import Account
+from matcher.store.operations import Signup
 
 _bearer = HTTPBearer(auto_error=False, description="a token from `volmatch user create`")
 
@@ -195,3 +196,17 @@ async def audit_read_async(
 
 def _others(who: Caller, subjects: list[str]) -> list[str]:
     return [s for s in subjects if not (who.role == "volunteer" and s == who.account.volunteer_id)]
+
+
+def own_signup(service: Live, who: Caller, signup_id: str, *, organiser: bool, volunteer: bool) -> Signup:
+    """The sign-up if the caller may act on it (else 404: nothing about others' sign-ups leaks)."""
+    s = shift_places.signup(service, signup_id)
+    if who.role == "admin":
+        return s
+    if volunteer and who.role == "volunteer" and who.account.volunteer_id == s.volunteer_id:
+        return s
+    if organiser and who.role == "organiser":
+        activity_id = shift_places.shift_activity(service, s.shift_id)
+        own_organisation(who, records.organisation_of(service, activity_id), kind="sign-up", ident=signup_id)
+        return s
+    raise NotFoundError("sign-up", signup_id)

@@ -19,9 +19,10 @@ from markupsafe import Markup
 
 from api.deps import own_organisation
 from api.live import Live
-from api.routes import activities, allocations, signups
+from api.routes import activities, allocations, attendance, ledger, signups
 from api.routes.allocations import AllocationIn
-from api.routes.signups import HoursIn, SignupIn
+from api.routes.ledger import HoursIn
+from api.routes.signups import SignupIn
 from api.schemas import ActivityIn, ActivityPatch
 from api.usecases import demand, hours, places, recommend, records
 from api.views import volunteer_cards
@@ -97,7 +98,7 @@ async def shift(request: Request, shift_id: str) -> Response:
     who, service = page.caller, page.service
     try:
         listed = signups.roster(shift_id, who, service, page.now)
-        code = signups.shift_check_in_code(shift_id, who, service, request, page.now)
+        code = attendance.shift_check_in_code(shift_id, who, service, request, page.now)
         activity_id = places.shift_activity(service, shift_id)
         suggested = await activities.recommended_volunteers(
             activity_id, who, service, page.now, shift_id=shift_id, k=10
@@ -141,17 +142,17 @@ async def invite(request: Request, shift_id: str) -> Response:
 
 
 @router.post("/org/signups/{signup_id}/{action}")
-async def attendance(request: Request, signup_id: str, action: str) -> Response:
+async def record_attendance(request: Request, signup_id: str, action: str) -> Response:
     """Check someone in or out, mark a no-show, or approve the hours of a place."""
     page = await page_as(request, *ORGANISERS)
     form = await form_of(page)
     target = form.get("back", "/org")
     who, service, now = page.caller, page.service, page.now
     actions: dict[str, Callable[[], object]] = {
-        "check-in": lambda: signups.check_in(signup_id, who, service, request, now),
-        "check-out": lambda: signups.check_out(signup_id, who, service, now),
-        "no-show": lambda: signups.no_show(signup_id, who, service, now),
-        "hours": lambda: signups.approve_hours(
+        "check-in": lambda: attendance.check_in(signup_id, who, service, request, now),
+        "check-out": lambda: attendance.check_out(signup_id, who, service, now),
+        "no-show": lambda: attendance.no_show(signup_id, who, service, now),
+        "hours": lambda: ledger.approve_hours(
             signup_id,
             HoursIn.model_validate({"hours": _number(form.get("hours")), "note": ""}),
             who,

@@ -9,8 +9,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.routes import signups, volunteers
-from api.routes.signups import CheckIn
+from api.routes import attendance, calendars, ledger, signups, volunteers
+from api.routes.attendance import CheckIn
 from api.usecases import places
 from api.web.base import Page, attempt, form_of, page_as, render
 from api.web.shifts import describe
@@ -36,8 +36,8 @@ async def home(request: Request) -> Response:
         signups=[
             {"signup": s, "shift": describe(service, s.shift_id, page.lang, page.now)} for s in reversed(mine)
         ],
-        hours=signups.hours(volunteer_id, who, service, request, page.now),
-        calendar=signups.volunteer_calendar_link(volunteer_id, who, service, request)["url"],
+        hours=ledger.hours(volunteer_id, who, service, request, page.now),
+        calendar=calendars.volunteer_calendar_link(volunteer_id, who, service, request)["url"],
     )
 
 
@@ -50,7 +50,7 @@ def _offer(page: Page, match: dict[str, Any]) -> dict[str, Any]:
 @router.get("/me/certificate", response_class=HTMLResponse)
 async def certificate(request: Request) -> Response:
     page = await page_as(request, "volunteer")
-    return signups.certificate(page.volunteer_id, page.caller, page.service, request, page.now)
+    return ledger.certificate(page.volunteer_id, page.caller, page.service, request, page.now)
 
 
 @router.post("/me/signups")
@@ -74,7 +74,7 @@ async def change(request: Request, signup_id: str, action: str) -> Response:
         "cancel": lambda: signups.cancel(signup_id, who, service, now),
         "accept": lambda: signups.accept(signup_id, who, service, now),
         "decline": lambda: signups.decline(signup_id, who, service, now),
-        "check-in": lambda: signups.check_in(signup_id, who, service, request, now, CheckIn(at=None, code=form.get("code", "")[:12])),
+        "check-in": lambda: attendance.check_in(signup_id, who, service, request, now, CheckIn(at=None, code=form.get("code", "")[:12])),
     }  # fmt: skip
     if action not in actions:
         return render(page, "error.html", 404, message=page.t("not_found"))
