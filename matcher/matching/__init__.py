@@ -8,7 +8,9 @@
 - :mod:`~matcher.matching.constraints`: the hard rules (a pair failing one is never ranked).
 - :mod:`~matcher.matching.factors`: the soft factors (skills, distance, availability, past
   service), each a module; :mod:`~matcher.matching.scoring` weighs and combines them.
-- :mod:`~matcher.matching.ranking`: top-k both ways, with reasons, ``why_not`` and notes.
+- :mod:`~matcher.matching.ranking`: top-k both ways and ``why_not``: the volunteer search is
+  :mod:`~matcher.matching.search`, the volunteer's direction :mod:`~matcher.matching.activities`,
+  the reasons and short-list notes :mod:`~matcher.matching.answers`.
 - :mod:`~matcher.matching.kernels`: the compiled (numba) loops behind the volunteer search.
 - :mod:`~matcher.matching.fairness`: how evenly chances are spread (Gini of exposure).
 """

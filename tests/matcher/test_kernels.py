@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matcher.demo.city import DemoCity, generate_city
-from matcher.matching import kernels, ranking
+from matcher.matching import kernels, ranking, search
 from matcher.matching.constraints import DEFAULT_MIN_SKILL_CREDIT
 from matcher.matching.index import MatchIndex
 from matcher.matching.scoring import Weights
@@ -27,7 +27,7 @@ def screened_bounds(
     index: MatchIndex, s_row: int, floor: float, heap: np.ndarray | None = None
 ) -> tuple[dict[str, float], int]:
     """The rows the screen keeps, each with the bound it gives, and how many it considered."""
-    plan = ranking._plan(index, s_row, None, Weights.default(), DEFAULT_MIN_SKILL_CREDIT, prune=True)
+    plan = search.make_plan(index, s_row, None, Weights.default(), DEFAULT_MIN_SKILL_CREDIT, prune=True)
     assert plan.screen is not None
     rows, bound, counts = kernels.screen(
         plan.blocks,

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matcher.demo.city import generate_city
-from matcher.matching import ranking
+from matcher.matching import search
 from matcher.matching.index import MatchIndex
 from matcher.matching.ranking import recommend_activities, recommend_volunteers
 from matcher.model.domain import (
@@ -193,9 +193,9 @@ def test_pruned_search_equals_scoring_everyone(
     s = index.shifts.ids[index.shifts_of(index.activity_row(aid))[0]]
     full = recommend_volunteers(index, aid, shift_id=s, now=NOW, k=k, radius_km=radius, prune=False)
     # Small first batches make the search stop part-way, so the bounds are what is tested.
-    for first_batch in (ranking.FIRST_BATCH_ROWS, 16):
+    for first_batch in (search.FIRST_BATCH_ROWS, 16):
         index.memo.clear()  # answer afresh, not from the last search
-        with patch.object(ranking, "FIRST_BATCH_ROWS", first_batch):
+        with patch.object(search, "FIRST_BATCH_ROWS", first_batch):
             fast = recommend_volunteers(index, aid, shift_id=s, now=NOW, k=k, radius_km=radius)
         assert [(m.id, m.score) for m in fast.matches] == [(m.id, m.score) for m in full.matches]
         assert fast.considered <= full.considered
@@ -232,7 +232,7 @@ def test_updates_in_place_equal_a_rebuild(taxonomy: Taxonomy) -> None:
     for a in rng.choice(len(world.activities), 15, replace=False):
         aid = world.activities[int(a)].id
         index.memo.clear()
-        with patch.object(ranking, "FIRST_BATCH_ROWS", 16):  # stop early: bounds must hold after updates
+        with patch.object(search, "FIRST_BATCH_ROWS", 16):  # stop early: bounds must hold after updates
             got = recommend_volunteers(index, aid, now=NOW, k=15)
         exhaustive = recommend_volunteers(index, aid, now=NOW, k=15, prune=False)
         want = recommend_volunteers(rebuilt, aid, now=NOW, k=15)
