@@ -29,6 +29,7 @@ from api.routes import (
     health,
     learning,
     ledger,
+    notifications,
     signups,
     volunteers,
 )
@@ -165,6 +166,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         attendance,
         ledger,
         calendars,
+        notifications,
         feeds,
         bulk,
         learning,

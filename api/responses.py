@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from matcher.model.vocabulary import SignupStatus
+from matcher.model.vocabulary import MessageKind, SignupStatus
 
 
 class PointOut(BaseModel):
@@ -142,6 +142,31 @@ class HoursOut(BaseModel):
     hours_to_next: float | None
     entries: list[LedgerEntryOut]
     earlier_service: EarlierServiceOut
+
+
+class TextOut(BaseModel):
+    zh: str
+    en: str
+
+
+class MessageOut(BaseModel):
+    """Something a volunteer was told (times in seconds since 1970, UTC)."""
+
+    id: int
+    volunteer_id: str
+    kind: MessageKind
+    urgent: bool = Field(description="sent even in quiet hours (a held place's deadline)")
+    shift_id: str | None
+    signup_id: str | None
+    detail: dict[str, Any] = Field(description="the kind's fields: position, until_s, hours, note")
+    created_s: int
+    read_s: int | None = Field(description="when the volunteer read it (null: unread)")
+    text: TextOut
+
+
+class InboxOut(BaseModel):
+    items: list[MessageOut]
+    unread: int = Field(description="unread messages in all, not only on this page")
 
 
 class ReasonOut(BaseModel):

@@ -39,7 +39,7 @@ from api.auth import BadToken, account_id_from, issue_token, password_matches, u
 from api.deps import Caller
 from api.errors import method_not_allowed
 from api.live import Live
-from api.usecases import accounts
+from api.usecases import accounts, notifications
 from api.web.i18n import LANGUAGES, pick_language, translate
 from matcher.model.domain import category_label
 from matcher.model.errors import MatcherError, NotFoundError, ValidationError
@@ -60,6 +60,7 @@ class Page:
     who: Caller | None
     lang: str
     csrf: str
+    unread: int = 0  # a volunteer's unread messages, shown beside the inbox link on every page
 
     def t(self, key: str) -> str:
         return translate(key, self.lang)
@@ -107,9 +108,12 @@ async def page_for(request: Request) -> Page:
             request.app.state.budget.check(ident, "requests from this account")
             account = accounts.cached(service, ident) or await run_in_threadpool(accounts.get, service, ident)
             who = None if account is None else Caller(account)
+    unread = 0
     if who is not None:
         chosen = await run_in_threadpool(accounts.language, service, who.account.id) or chosen
-    return Page(request, who, pick_language(chosen, request.headers.get("accept-language")), csrf)
+        if who.account.volunteer_id is not None:
+            unread = await run_in_threadpool(notifications.unread, service, who.account.volunteer_id)
+    return Page(request, who, pick_language(chosen, request.headers.get("accept-language")), csrf, unread)
 
 
 def render(page: Page, template: str, status: int = 200, **context: Any) -> HTMLResponse:

@@ -31,6 +31,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     # volunteers
     "my_page": ("我的主页", "My page"),
+    "inbox": ("消息", "Inbox"),
+    "unread": ("未读", "unread"),
+    "no_messages": ("还没有消息", "No messages yet"),
+    "mark_all_read": ("全部标为已读", "Mark all read"),
+    "marked_read": ("已标为已读", "Marked read"),
     "recommended": ("为您推荐的活动", "Activities recommended for you"),
     "no_recommendations": ("暂时没有适合您的活动", "No activity suits you right now"),
     "why": ("推荐理由", "Why"),

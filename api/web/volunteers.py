@@ -4,14 +4,17 @@ certificate and calendar link. Each action is the API's own route function."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from api.routes import attendance, calendars, ledger, signups, volunteers
 from api.routes.attendance import CheckIn
-from api.usecases import places
+from api.schemas import CITY_ZONE
+from api.usecases import notifications, places
 from api.web.base import Page, attempt, form_of, page_as, render
 from api.web.shifts import describe
 from matcher.model.vocabulary import HOLDING
@@ -45,6 +48,36 @@ def _offer(page: Page, match: dict[str, Any]) -> dict[str, Any]:
     shift = describe(page.service, match["shift_id"], page.lang)
     return {"shift_id": match["shift_id"], "title": match["title"], "shift": shift, "score": match["score"],
             "reasons": [r[page.lang] for r in match["reasons"]]}  # fmt: skip
+
+
+@router.get("/me/inbox", response_class=HTMLResponse)
+async def inbox(request: Request) -> Response:
+    page = await page_as(request, "volunteer")
+    found = await run_in_threadpool(
+        notifications.inbox, page.service, page.volunteer_id, limit=50, before=None
+    )
+    zone = CITY_ZONE  # times as the city keeps them
+    messages = [
+        m | {"when": f"{datetime.fromtimestamp(m['created_s'], zone):%Y-%m-%d %H:%M}",
+             "when_iso": datetime.fromtimestamp(m["created_s"], zone).isoformat()}
+        for m in found["items"]
+    ]  # fmt: skip
+    unread_ids = ",".join(str(m["id"]) for m in messages if m["read_s"] is None)
+    return render(page, "inbox.html", messages=messages, unread_ids=unread_ids)
+
+
+@router.post("/me/inbox/read")
+async def read_all(request: Request) -> Response:
+    """Mark the messages the page showed unread as read (not any that arrived since)."""
+    page = await page_as(request, "volunteer")
+    form = await form_of(page)
+    ids = [int(i) for i in form.get("ids", "").split(",")[:50] if i.strip().isdigit()]
+
+    async def act() -> None:
+        for ident in ids:
+            await run_in_threadpool(notifications.mark_read, page.service, page.volunteer_id, ident, page.now)
+
+    return await attempt(page, "/me/inbox", page.t("marked_read"), act)
 
 
 @router.get("/me/certificate", response_class=HTMLResponse)

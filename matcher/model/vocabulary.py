@@ -64,3 +64,15 @@ BAD_OUTCOMES: frozenset[str] = frozenset({Outcome.DECLINED.value, Outcome.NO_SHO
 """Outcomes that cancel a good one: said no, or did not come."""
 OUTCOMES: frozenset[str] = frozenset(o.value for o in Outcome)
 """Every outcome the feedback log accepts."""
+
+
+class MessageKind(StrEnum):
+    """What a volunteer is told (the outbox and the console inbox)."""
+
+    SIGNUP_CONFIRMED = "signup_confirmed"  # a place is theirs
+    SIGNUP_WAITLISTED = "signup_waitlisted"  # on the waitlist, with their position
+    INVITED = "invited"  # an organiser asks them to take a shift
+    OFFERED = "offered"  # a freed place, held for them until a deadline (urgent)
+    OFFER_LAPSED = "offer_lapsed"  # the hold ended unanswered; the place went on
+    HOURS_APPROVED = "hours_approved"
+    HOURS_CORRECTED = "hours_corrected"

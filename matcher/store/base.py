@@ -13,6 +13,7 @@ from matcher.model.vocabulary import ROLES
 from matcher.store.allocations import Allocations
 from matcher.store.audit import Audit
 from matcher.store.feedback import Feedback
+from matcher.store.messages import Messages
 from matcher.store.needs import Needs
 from matcher.store.observations import Observations
 from matcher.store.operations import Operations
@@ -57,6 +58,7 @@ class Store(Protocol):
     preferences: Preferences
     """Each account's language in the web console (:mod:`matcher.store.preferences`)."""
     audit: Audit
+    messages: Messages
     """Reads of personal data by others, and consents (:mod:`matcher.store.audit`)."""
     observations: Observations
     """Demand and supply signals imported from published data (:mod:`matcher.store.observations`)."""

@@ -36,7 +36,7 @@ from typing import Any, Protocol
 
 from matcher.model.domain import ServiceRecord
 from matcher.model.errors import ConflictError, NotFoundError, ValidationError
-from matcher.model.vocabulary import OUTCOMES, SignupStatus
+from matcher.model.vocabulary import OUTCOMES, MessageKind, SignupStatus
 
 HOLDING = ("confirmed", "offered")
 ACTIVE = ("confirmed", "offered", "waitlisted")
@@ -182,7 +182,10 @@ class Operations:
             insert_outcome(tx, "accepted", volunteer_id, shift_id, now_s)
         insert_outcome(tx, "signed_up", volunteer_id, shift_id, now_s)
         self._log(tx, "shift", shift_id)
-        return self._with_position(tx, self._get(tx, signup_id))
+        placed = self._with_position(tx, self._get(tx, signup_id))
+        told = MessageKind.SIGNUP_CONFIRMED if status == "confirmed" else MessageKind.SIGNUP_WAITLISTED
+        tell(tx, placed, told, now_s, {"position": placed.position})
+        return placed
 
     def invite(self, signup_id: str, shift_id: str, volunteer_id: str, now_s: int) -> Signup:
         """An organiser's invitation: recorded, no place held until the volunteer accepts. A
@@ -201,7 +204,9 @@ class Operations:
             return self._with_position(tx, _signup(old))
         signup_id = self._enter(tx, signup_id, old, shift_id, volunteer_id, "invited", now_s)
         insert_outcome(tx, "invited", volunteer_id, shift_id, now_s)
-        return self._get(tx, signup_id)
+        invited = self._get(tx, signup_id)
+        tell(tx, invited, MessageKind.INVITED, now_s)
+        return invited
 
     def decline(self, signup_id: str, now_s: int) -> Signup:
         with self._begin() as tx:
@@ -262,7 +267,9 @@ class Operations:
             self._book(tx, s.volunteer_id, s.shift_id, True)
             insert_outcome(tx, "accepted", s.volunteer_id, s.shift_id, now_s)
             self._log(tx, "shift", s.shift_id)
-            return self._get(tx, signup_id)
+            taken = self._get(tx, signup_id)
+            tell(tx, taken, MessageKind.SIGNUP_CONFIRMED, now_s)
+            return taken
 
     def roster(self, shift_id: str, now_s: int, policy: Policy) -> list[Signup]:
         """Everyone signed up for the shift, places first, then the waitlist in order."""
@@ -645,6 +652,16 @@ class Operations:
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
             (volunteer_id, activity_id, shift_id, kind, hours, note, by, now_s),
         )
+        told = MessageKind.HOURS_CORRECTED if kind == "correction" else MessageKind.HOURS_APPROVED
+        tell_volunteer(
+            tx,
+            volunteer_id,
+            told,
+            now_s,
+            f"ledger:{ident}",
+            shift_id=shift_id,
+            detail={"hours": hours, "note": note},
+        )
         return LedgerEntry(int(ident), volunteer_id, activity_id, shift_id, kind, hours, note, by, now_s)
 
     def _enter(
@@ -717,22 +734,32 @@ class Operations:
 
     def _settle(self, tx: Tx, shift_id: str, now_s: int, capacity: int, policy: Policy) -> None:
         """Offers not accepted in time expire; free places go, in waitlist order, to those
-        waiting (as offers to hold until they accept or the hold ends)."""
-        tx.run(
-            "UPDATE signups SET status = 'expired' WHERE shift_id = %s AND status = 'offered' AND offered_until_s < %s",
+        waiting (as offers to hold until they accept or the hold ends). Each is told, in this
+        transaction: the lapse, and the offer with its deadline (urgent: the hold is short)."""
+        lapsed = tx.all(
+            f"{_SIGNUP} WHERE shift_id = %s AND status = 'offered' AND offered_until_s < %s",
             (shift_id, now_s),
         )
+        if lapsed:
+            tx.run(
+                "UPDATE signups SET status = 'expired' WHERE shift_id = %s AND status = 'offered' "
+                "AND offered_until_s < %s",
+                (shift_id, now_s),
+            )
+            for row in lapsed:
+                tell(tx, _signup(row), MessageKind.OFFER_LAPSED, now_s)
         free = capacity - self._holding(tx, shift_id)
         if free <= 0:
             return
+        until = now_s + policy.offer_hold_s
         for (ident,) in tx.all(
             "SELECT id FROM signups WHERE shift_id = %s AND status = 'waitlisted' ORDER BY seq LIMIT %s",
             (shift_id, free),
         ):
             tx.run(
-                "UPDATE signups SET status = 'offered', offered_until_s = %s WHERE id = %s",
-                (now_s + policy.offer_hold_s, ident),
+                "UPDATE signups SET status = 'offered', offered_until_s = %s WHERE id = %s", (until, ident)
             )
+            tell(tx, self._get(tx, str(ident)), MessageKind.OFFERED, now_s, {"until_s": until}, urgent=True)
 
     def _sync_booking(self, tx: Tx, signup_id: str) -> None:
         """The bookings table (what the matching core sees as a held place) follows the sign-up."""
@@ -836,4 +863,59 @@ def insert_outcome(
         "INSERT INTO outcomes (at_s, volunteer_id, activity_id, shift_id, kind, value, account_id) "
         "SELECT %s, %s, activity_id, id, %s, %s, %s FROM shifts WHERE id = %s",
         (at_s, volunteer_id, kind, value, account_id, shift_id),
+    )
+
+
+def tell(
+    tx: Tx,
+    s: Signup,
+    kind: MessageKind,
+    now_s: int,
+    detail: dict[str, Any] | None = None,
+    *,
+    urgent: bool = False,
+) -> None:
+    """Tell a sign-up's volunteer about it, in the caller's transaction (the event is the sign-up
+    in its current round, ``seq``, reaching ``kind``: told once however often it is written)."""
+    tell_volunteer(
+        tx,
+        s.volunteer_id,
+        kind,
+        now_s,
+        f"{s.id}:{s.seq}:{kind.value}",
+        shift_id=s.shift_id,
+        signup_id=s.id,
+        detail=detail,
+        urgent=urgent,
+    )
+
+
+def tell_volunteer(
+    tx: Tx,
+    volunteer_id: str,
+    kind: MessageKind,
+    now_s: int,
+    event_key: str,
+    *,
+    shift_id: str | None = None,
+    signup_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+    urgent: bool = False,
+) -> None:
+    """A message for the volunteer in the outbox (and their console inbox), written in the
+    caller's transaction; an event already told (same ``event_key``) is not told again."""
+    tx.run(
+        "INSERT INTO messages (volunteer_id, kind, urgent, shift_id, signup_id, detail, event_key, created_s, due_s) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (event_key) DO NOTHING",
+        (
+            volunteer_id,
+            kind.value,
+            urgent,
+            shift_id,
+            signup_id,
+            json.dumps(detail or {}, ensure_ascii=False),
+            event_key,
+            now_s,
+            now_s,
+        ),
     )

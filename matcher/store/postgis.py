@@ -34,6 +34,7 @@ from matcher.store.allocations import Allocations
 from matcher.store.audit import Audit
 from matcher.store.base import Account
 from matcher.store.feedback import Feedback
+from matcher.store.messages import Messages
 from matcher.store.needs import Needs
 from matcher.store.observations import Observations
 from matcher.store.operations import Operations, Tx
@@ -237,6 +238,7 @@ class PostgisStore:
         self.allocations = Allocations(self._ops_tx, self.ops)
         self.preferences = Preferences(self._ops_tx)
         self.audit = Audit(self._ops_tx)
+        self.messages = Messages(self._ops_tx)
         self.observations = Observations(self._ops_tx)
 
     def close(self) -> None:

@@ -121,6 +121,7 @@ def test_every_route_declares_a_policy_and_enforces_it(
                 version="none",
                 need_id="none",
                 allocation_id="none",
+                message_id="1",
             )
             body = {} if method in ("post", "patch") else None
             anonymous = client.request(method, url, json=body)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from matcher.model.vocabulary import ROLES, Outcome, Role, SignupStatus
+from matcher.model.vocabulary import ROLES, MessageKind, Outcome, Role, SignupStatus
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "matcher" / "store" / "migrations"
 
@@ -30,7 +30,7 @@ def check_list(backend: str, table: str, column: str) -> set[str]:
 @pytest.mark.parametrize("backend", ["sqlite", "postgis"])
 @pytest.mark.parametrize(
     ("table", "column", "words"),
-    [("signups", "status", SignupStatus), ("outcomes", "kind", Outcome)],
+    [("signups", "status", SignupStatus), ("outcomes", "kind", Outcome), ("messages", "kind", MessageKind)],
 )
 def test_the_databases_accept_exactly_the_vocabulary(
     backend: str, table: str, column: str, words: type[StrEnum]

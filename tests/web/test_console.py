@@ -187,6 +187,15 @@ def test_a_volunteer_signs_up_for_a_recommended_shift_and_sees_it(
     mine = v.page.locator('#my-signups li[data-shift="s1"]')
     assert mine.count() == 1 and "已确认" in mine.inner_text()
     assert v.page.locator('#recommendations li[data-shift="s1"]').count() == 0
+    # The sign-up is told in the inbox: a count on every page until it is read.
+    assert v.page.locator("#inbox-link .badge").inner_text() == "1"
+    v.go("/me/inbox")
+    told = v.page.locator('#messages li[data-kind="signup_confirmed"]')
+    assert told.count() == 1 and "报名成功" in told.inner_text() and "西溪湿地清洁" in told.inner_text()
+    v.submit("form[action='/me/inbox/read'] button")
+    assert v.page.locator("#inbox-link .badge").count() == 0
+    assert v.page.locator("#messages li.unread").count() == 0
+    v.go("/me")
     # The page works in English too, and the choice is remembered.
     v.submit("header form[action='/lang'] button")
     assert "confirmed" in v.page.locator('#my-signups li[data-shift="s1"]').inner_text()

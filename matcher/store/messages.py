@@ -1,0 +1,77 @@
+"""The console inbox: what each volunteer has been told (the outbox's rows, written by the
+operations in the transactions that caused them), newest first, and which they have read. One
+SQL for both stores."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from matcher.model.errors import NotFoundError
+from matcher.model.vocabulary import MessageKind
+from matcher.store.operations import Tx
+
+MAX_PAGE = 100
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    volunteer_id: str
+    kind: MessageKind
+    urgent: bool
+    shift_id: str | None
+    signup_id: str | None
+    detail: dict[str, Any]
+    created_s: int
+    read_s: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_COLUMNS = "id, volunteer_id, kind, urgent, shift_id, signup_id, detail, created_s, read_s"
+
+
+def _message(r: tuple[Any, ...]) -> Message:
+    return Message(
+        int(r[0]), str(r[1]), MessageKind(r[2]), bool(r[3]), r[4], r[5], json.loads(r[6]), int(r[7]),
+        None if r[8] is None else int(r[8]),
+    )  # fmt: skip
+
+
+class Messages:
+    def __init__(self, begin: Callable[[], AbstractContextManager[Tx]]) -> None:
+        self._begin = begin
+
+    def inbox(
+        self, volunteer_id: str, *, limit: int = 20, before: int | None = None
+    ) -> tuple[list[Message], int]:
+        """The volunteer's messages newest first (those older than message ``before``, to page
+        back), and how many of all theirs are unread."""
+        with self._begin() as tx:
+            rows = tx.all(
+                f"SELECT {_COLUMNS} FROM messages WHERE volunteer_id = %s AND id < %s ORDER BY id DESC LIMIT %s",
+                (volunteer_id, before if before is not None else 2**62, limit),
+            )
+            unread = tx.one(
+                "SELECT count(*) FROM messages WHERE volunteer_id = %s AND read_s IS NULL", (volunteer_id,)
+            )
+        return [_message(r) for r in rows], int(unread[0]) if unread else 0
+
+    def mark_read(self, volunteer_id: str, message_id: int, now_s: int) -> Message:
+        """The message read (reading it again keeps the first time); another's is not found."""
+        with self._begin() as tx:
+            row = tx.one(
+                f"SELECT {_COLUMNS} FROM messages WHERE id = %s AND volunteer_id = %s",
+                (message_id, volunteer_id),
+            )
+            if row is None:
+                raise NotFoundError("message", str(message_id))
+            if row[8] is None:
+                tx.run("UPDATE messages SET read_s = %s WHERE id = %s", (now_s, message_id))
+                row = (*row[:8], now_s)
+        return _message(row)
