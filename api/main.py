@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -34,7 +35,8 @@ from api.routes import (
     volunteers,
 )
 from api.settings import Settings
-from matcher.store.base import load_taxonomy
+from api.usecases.dispatch import Dispatcher, channels_from
+from matcher.store.base import Store, load_taxonomy
 from matcher.store.connect import open_store
 
 Scope = MutableMapping[str, Any]
@@ -119,6 +121,17 @@ def settle_heap() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+def _dispatcher(settings: Settings, store: Store) -> Dispatcher | None:
+    """A dispatcher sending the outbox from this worker, when a channel is configured and the
+    settings do not leave it to ``volmatch notify`` (several at once never send twice)."""
+    channels = channels_from(settings.smtp_url, settings.mail_from)
+    if not channels or not settings.notify:
+        return None
+    sender = Dispatcher(store, channels)
+    threading.Thread(target=sender.run, name="notify", daemon=True).start()
+    return sender
+
+
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = utcnow) -> FastAPI:
     """The app on the store ``settings.database_url`` names; ``clock`` says what time it is."""
     settings = settings or Settings()
@@ -132,9 +145,12 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
             live.follow()  # other workers' writes, applied in the background
             live.rebuilt = settle_heap
             settle_heap()
+            sender = _dispatcher(settings, store)
             try:
                 yield
             finally:
+                if sender is not None:
+                    sender.stop()
                 live.close()
         finally:
             store.close()

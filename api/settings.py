@@ -32,6 +32,13 @@ class Settings(BaseSettings):
     geocoder: str = "gazetteer"
     geocoder_api_key: str | None = None
     geocoder_user_agent: str = "volmatch"
+    smtp_url: str | None = None
+    """Where e-mail goes (``smtp://user:password@host:port``, ``smtps://`` for TLS, ``?starttls=1``
+    to upgrade); unset: volunteers are told in the console inbox only."""
+    mail_from: str = "volmatch@localhost"
+    notify: bool = True
+    """Run a dispatcher in each serving worker (``VOLMATCH_NOTIFY=false``: leave it to
+    ``volmatch notify``)."""
     tier_hours: str = "100,300,600,1000,1500"
     """Recognition tiers: approved hours at which each star is reached (the national scale)."""
     cancel_cutoff_hours: float = Field(default=24.0, ge=0, le=24 * 30)

@@ -14,8 +14,10 @@ from api.cli.common import (
     DbOption,
     JsonOption,
     _db_url,
+    _fail,
     _progress,
     _signing_key,
+    _store,
     app,
     out,
 )
@@ -91,3 +93,36 @@ def serve(
     _signing_key(Settings(database_url=url))  # fail here, readably, on an unsafe configuration
     out.print(f"serving {url}: the console at http://{host}:{port}/, the API at http://{host}:{port}/docs")
     serving.serve(host, port, workers)
+
+
+@app.command()
+def notify(
+    once: Annotated[bool, typer.Option("--once", help="Send what is due now, then stop.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Send what volunteers are told (the outbox) through the configured channels
+    (VOLMATCH_SMTP_URL), until stopped; several may run at once without sending anything twice."""
+    from api.usecases.dispatch import Dispatcher, channels_from
+
+    settings = Settings(database_url=_db_url(db))
+    try:
+        channels = channels_from(settings.smtp_url, settings.mail_from)
+    except ValueError as e:
+        _fail(f"VOLMATCH_SMTP_URL: {e}")
+    if not channels:
+        _fail(
+            "no channel configured: set VOLMATCH_SMTP_URL (volunteers are told in the console inbox meanwhile)"
+        )
+    with _store(db) as store:
+        sender = Dispatcher(store, channels)
+        if once:
+            sent = 0
+            while (batch := sender.run_once()) > 0:
+                sent += batch
+            held = ", ".join(f"{n:,} {k}" for k, n in sender.counts().items())
+            out.print(f"attempted {sent:,} deliveries; now {held}")
+            return
+        try:
+            sender.run()
+        except KeyboardInterrupt:
+            sender.stop()

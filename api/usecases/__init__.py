@@ -11,5 +11,7 @@ so the API, the console and the CLI answer alike.
 - :mod:`~api.usecases.learning`: outcomes reported, models, the active model;
 - :mod:`~api.usecases.accounts`: accounts and their language;
 - :mod:`~api.usecases.audit`: the audit log, the store's counts;
+- :mod:`~api.usecases.notifications`: a volunteer's inbox; :mod:`~api.usecases.dispatch`:
+  sending the outbox through the configured channels (e-mail);
 - :mod:`~api.usecases.setup`: documents and the demo city written to a store.
 """

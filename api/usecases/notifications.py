@@ -27,25 +27,23 @@ WORDING: dict[MessageKind, tuple[str, str]] = {
 def inbox(live: Live, volunteer_id: str, *, limit: int, before: int | None) -> dict[str, Any]:
     """The volunteer's messages, newest first, worded, and how many are unread."""
     found, unread = live.store.messages.inbox(volunteer_id, limit=limit, before=before)
-    return {"items": [_worded(live, m) for m in found], "unread": unread}
+    return {"items": [_worded(m) for m in found], "unread": unread}
 
 
 def mark_read(live: Live, volunteer_id: str, message_id: int, now: datetime) -> dict[str, Any]:
-    return _worded(live, live.store.messages.mark_read(volunteer_id, message_id, epoch_seconds(now)))
+    return _worded(live.store.messages.mark_read(volunteer_id, message_id, epoch_seconds(now)))
 
 
 def unread(live: Live, volunteer_id: str) -> int:
     return live.store.messages.inbox(volunteer_id, limit=1)[1]
 
 
-def _worded(live: Live, m: Message) -> dict[str, Any]:
-    title = ""
-    if m.shift_id is not None:
-        with live.reading() as index:
-            activity_id = index.activity_of_shift(m.shift_id) if index.has_shift(m.shift_id) else None
-        if activity_id is not None:
-            found = live.activities.get([activity_id]).get(activity_id)
-            title = "" if found is None else found.title
-    fields = {"title": title, "position": "", "hours": 0.0} | m.detail
+def word(m: Message) -> dict[str, str]:
+    """The message's line in Chinese and English (the activity's title as it was when told)."""
+    fields = {"title": "", "position": "", "hours": 0.0} | m.detail
     zh, en = WORDING[m.kind]
-    return m.to_json() | {"text": {"zh": zh.format(**fields), "en": en.format(**fields)}}
+    return {"zh": zh.format(**fields), "en": en.format(**fields)}
+
+
+def _worded(m: Message) -> dict[str, Any]:
+    return m.to_json() | {"text": word(m)}

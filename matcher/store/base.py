@@ -12,6 +12,7 @@ from matcher.model.skills import Taxonomy
 from matcher.model.vocabulary import ROLES
 from matcher.store.allocations import Allocations
 from matcher.store.audit import Audit
+from matcher.store.deliveries import Deliveries
 from matcher.store.feedback import Feedback
 from matcher.store.messages import Messages
 from matcher.store.needs import Needs
@@ -59,6 +60,7 @@ class Store(Protocol):
     """Each account's language in the web console (:mod:`matcher.store.preferences`)."""
     audit: Audit
     messages: Messages
+    deliveries: Deliveries
     """Reads of personal data by others, and consents (:mod:`matcher.store.audit`)."""
     observations: Observations
     """Demand and supply signals imported from published data (:mod:`matcher.store.observations`)."""

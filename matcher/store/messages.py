@@ -33,10 +33,11 @@ class Message:
         return asdict(self)
 
 
-_COLUMNS = "id, volunteer_id, kind, urgent, shift_id, signup_id, detail, created_s, read_s"
+COLUMNS = "id, volunteer_id, kind, urgent, shift_id, signup_id, detail, created_s, read_s"
 
 
-def _message(r: tuple[Any, ...]) -> Message:
+def message_from(r: tuple[Any, ...]) -> Message:
+    """A message from a row of :data:`COLUMNS`."""
     return Message(
         int(r[0]), str(r[1]), MessageKind(r[2]), bool(r[3]), r[4], r[5], json.loads(r[6]), int(r[7]),
         None if r[8] is None else int(r[8]),
@@ -54,19 +55,19 @@ class Messages:
         back), and how many of all theirs are unread."""
         with self._begin() as tx:
             rows = tx.all(
-                f"SELECT {_COLUMNS} FROM messages WHERE volunteer_id = %s AND id < %s ORDER BY id DESC LIMIT %s",
+                f"SELECT {COLUMNS} FROM messages WHERE volunteer_id = %s AND id < %s ORDER BY id DESC LIMIT %s",
                 (volunteer_id, before if before is not None else 2**62, limit),
             )
             unread = tx.one(
                 "SELECT count(*) FROM messages WHERE volunteer_id = %s AND read_s IS NULL", (volunteer_id,)
             )
-        return [_message(r) for r in rows], int(unread[0]) if unread else 0
+        return [message_from(r) for r in rows], int(unread[0]) if unread else 0
 
     def mark_read(self, volunteer_id: str, message_id: int, now_s: int) -> Message:
         """The message read (reading it again keeps the first time); another's is not found."""
         with self._begin() as tx:
             row = tx.one(
-                f"SELECT {_COLUMNS} FROM messages WHERE id = %s AND volunteer_id = %s",
+                f"SELECT {COLUMNS} FROM messages WHERE id = %s AND volunteer_id = %s",
                 (message_id, volunteer_id),
             )
             if row is None:
@@ -74,4 +75,4 @@ class Messages:
             if row[8] is None:
                 tx.run("UPDATE messages SET read_s = %s WHERE id = %s", (now_s, message_id))
                 row = (*row[:8], now_s)
-        return _message(row)
+        return message_from(row)

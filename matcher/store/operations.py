@@ -904,18 +904,22 @@ def tell_volunteer(
 ) -> None:
     """A message for the volunteer in the outbox (and their console inbox), written in the
     caller's transaction; an event already told (same ``event_key``) is not told again."""
-    tx.run(
+    detail = dict(detail or {})
+    if shift_id is not None:  # worded as it was when told, whatever the posting becomes
+        titled = tx.one(
+            "SELECT a.title FROM shifts s JOIN activities a ON a.id = s.activity_id WHERE s.id = %s",
+            (shift_id,),
+        )
+        detail["title"] = "" if titled is None else str(titled[0])
+    told = tx.one(
         "INSERT INTO messages (volunteer_id, kind, urgent, shift_id, signup_id, detail, event_key, created_s, due_s) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (event_key) DO NOTHING",
-        (
-            volunteer_id,
-            kind.value,
-            urgent,
-            shift_id,
-            signup_id,
-            json.dumps(detail or {}, ensure_ascii=False),
-            event_key,
-            now_s,
-            now_s,
-        ),
-    )
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (event_key) DO NOTHING RETURNING id",
+        (volunteer_id, kind.value, urgent, shift_id, signup_id, json.dumps(detail, ensure_ascii=False),
+         event_key, now_s, now_s),
+    )  # fmt: skip
+    if told is not None:  # sent by e-mail too when the volunteer gave an address
+        tx.run(
+            "INSERT INTO deliveries (message_id, channel, status, next_s) "
+            "SELECT %s, 'email', 'pending', %s FROM volunteers WHERE id = %s AND coalesce(email, '') <> ''",
+            (told[0], now_s, volunteer_id),
+        )

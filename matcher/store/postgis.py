@@ -33,6 +33,7 @@ from matcher.store import migrations, rows
 from matcher.store.allocations import Allocations
 from matcher.store.audit import Audit
 from matcher.store.base import Account
+from matcher.store.deliveries import Deliveries
 from matcher.store.feedback import Feedback
 from matcher.store.messages import Messages
 from matcher.store.needs import Needs
@@ -239,6 +240,7 @@ class PostgisStore:
         self.preferences = Preferences(self._ops_tx)
         self.audit = Audit(self._ops_tx)
         self.messages = Messages(self._ops_tx)
+        self.deliveries = Deliveries(self._ops_tx)
         self.observations = Observations(self._ops_tx)
 
     def close(self) -> None:

@@ -31,6 +31,7 @@ from matcher.store import migrations, rows
 from matcher.store.allocations import Allocations
 from matcher.store.audit import Audit
 from matcher.store.base import Account
+from matcher.store.deliveries import Deliveries
 from matcher.store.feedback import Feedback
 from matcher.store.messages import Messages
 from matcher.store.needs import Needs
@@ -109,6 +110,7 @@ class SqliteStore:
         self.preferences = Preferences(self._ops_tx)
         self.audit = Audit(self._ops_tx)
         self.messages = Messages(self._ops_tx)
+        self.deliveries = Deliveries(self._ops_tx)
         self.observations = Observations(self._ops_tx)
 
     def close(self) -> None:
@@ -396,7 +398,7 @@ class _SqliteTx:
 
 @lru_cache(maxsize=256)
 def _dialect(sql: str) -> str:
-    return sql.replace(" FOR UPDATE", "").replace("%s", "?")
+    return sql.replace(" FOR UPDATE SKIP LOCKED", "").replace(" FOR UPDATE", "").replace("%s", "?")
 
 
 def _log(db: sqlite3.Connection, kind: str, ident: str) -> None:

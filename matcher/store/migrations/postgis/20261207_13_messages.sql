@@ -20,3 +20,20 @@ CREATE TABLE messages (
     read_s BIGINT
 );
 CREATE INDEX messages_inbox ON messages (volunteer_id, id);
+-- Each message's sending on each channel (e-mail today), claimed by one dispatcher at a time
+-- (claimed_until_s: a dispatcher that dies leaves its claim to run out), retried with backoff,
+-- then dead ('dead': an admin lists and retries them). The address is read from the volunteer
+-- when it is sent, so an erased volunteer's address is nowhere here.
+CREATE TABLE deliveries (
+    message_id BIGINT NOT NULL REFERENCES messages (id),
+    channel TEXT NOT NULL CHECK (channel IN ('email')),
+    status TEXT NOT NULL CHECK (status IN ('pending', 'sending', 'sent', 'dead')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_s BIGINT NOT NULL,
+    claimed_by TEXT,
+    claimed_until_s BIGINT,
+    sent_s BIGINT,
+    last_error TEXT,
+    PRIMARY KEY (message_id, channel)
+);
+CREATE INDEX deliveries_due ON deliveries (status, next_s);
