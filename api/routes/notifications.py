@@ -3,15 +3,15 @@ deadline, invitations, hours), newest first, with the unread count; and marking 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Response
 
-from api.deps import Caller, CallerDep, LiveDep, NowDep, own_volunteer, policy
+from api.deps import Caller, CallerDep, LiveDep, NowDep, own_shift, own_volunteer, policy
 from api.responses import InboxOut, MessageOut
 from api.usecases import notifications
 
-router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
+router = APIRouter(prefix="/api/v1", tags=["notifications"])
 MAX_ID = 2**62
 """Message ids are 64-bit integers in both stores."""
 
@@ -29,7 +29,11 @@ def _whose(who: Caller, volunteer_id: str | None) -> str:
     return volunteer_id
 
 
-@router.get("", response_model=InboxOut, **policy("the volunteer themself, admins", "volunteer", "admin"))
+@router.get(
+    "/notifications",
+    response_model=InboxOut,
+    **policy("the volunteer themself, admins", "volunteer", "admin"),
+)
 def inbox(
     who: CallerDep,
     service: LiveDep,
@@ -44,7 +48,7 @@ def inbox(
 
 
 @router.post(
-    "/{message_id}/read",
+    "/notifications/{message_id}/read",
     response_model=MessageOut,
     **policy("the volunteer themself, admins", "volunteer", "admin"),
 )
@@ -57,3 +61,33 @@ def mark_read(
 ) -> dict[str, Any]:
     """Mark a message read (again: no change); another volunteer's is not found."""
     return notifications.mark_read(service, _whose(who, volunteer_id), message_id, clock)
+
+
+@router.get(
+    "/shifts/{shift_id}/notifications", **policy("the shift's organisers or an admin", "organiser", "admin")
+)
+def shift_notifications(shift_id: str, who: CallerDep, service: LiveDep) -> dict[str, Any]:
+    """How many of the shift's volunteers were told what, and how it went out by channel and
+    status (sent, pending, dead): counts only, no names or addresses."""
+    own_shift(service, who, shift_id)
+    return notifications.shift_counts(service, shift_id)
+
+
+@router.get("/admin/dead-letters", **policy("admins", "admin"))
+def dead_letters(
+    service: LiveDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> dict[str, list[dict[str, Any]]]:
+    """Deliveries that failed every attempt, with the last error."""
+    return {"items": notifications.dead_letters(service, limit)}
+
+
+@router.post("/admin/dead-letters/{message_id}/retry", status_code=204, **policy("admins", "admin"))
+def retry_dead_letter(
+    message_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    service: LiveDep,
+    clock: NowDep,
+    channel: Annotated[Literal["email"], Query()] = "email",
+) -> Response:
+    """Queue a dead delivery again (its attempts counted afresh)."""
+    notifications.retry(service, message_id, channel, clock)
+    return Response(status_code=204)

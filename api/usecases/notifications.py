@@ -9,6 +9,7 @@ from typing import Any
 
 from api.live import Live
 from matcher.model.calendar import epoch_seconds
+from matcher.model.errors import NotFoundError
 from matcher.model.vocabulary import MessageKind
 from matcher.store.messages import Message
 
@@ -47,3 +48,19 @@ def word(m: Message) -> dict[str, str]:
 
 def _worded(m: Message) -> dict[str, Any]:
     return m.to_json() | {"text": word(m)}
+
+
+def shift_counts(live: Live, shift_id: str) -> dict[str, Any]:
+    """For the shift's organisers: how many were told what, and how their messages went out."""
+    return {"shift_id": shift_id} | live.store.messages.shift_counts(shift_id)
+
+
+def dead_letters(live: Live, limit: int) -> list[dict[str, Any]]:
+    """Deliveries that failed every attempt, oldest first (no addresses)."""
+    return live.store.deliveries.dead(limit)
+
+
+def retry(live: Live, message_id: int, channel: str, now: datetime) -> None:
+    """A dead delivery queued again (404 if there is no such dead delivery)."""
+    if not live.store.deliveries.retry(message_id, channel, epoch_seconds(now)):
+        raise NotFoundError("dead delivery", f"{message_id}.{channel}")

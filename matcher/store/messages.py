@@ -76,3 +76,24 @@ class Messages:
                 tx.run("UPDATE messages SET read_s = %s WHERE id = %s", (now_s, message_id))
                 row = (*row[:8], now_s)
         return message_from(row)
+
+    def shift_counts(self, shift_id: str) -> dict[str, Any]:
+        """What the shift's volunteers were told, counted: messages by kind, and their
+        deliveries by channel and status (no names, no addresses)."""
+        with self._begin() as tx:
+            kinds = tx.all(
+                "SELECT kind, count(*) FROM messages WHERE shift_id = %s GROUP BY kind", (shift_id,)
+            )
+            sent = tx.all(
+                "SELECT d.channel, d.status, count(*) FROM deliveries d JOIN messages m ON m.id = d.message_id "
+                "WHERE m.shift_id = %s GROUP BY d.channel, d.status",
+                (shift_id,),
+            )
+        by_channel: dict[str, dict[str, int]] = {}
+        for channel, status, n in sent:
+            by_channel.setdefault(str(channel), {})[str(status)] = int(n)
+        return {
+            "told": sum(int(n) for _, n in kinds),
+            "by_kind": {str(k): int(n) for k, n in kinds},
+            "deliveries": by_channel,
+        }

@@ -107,3 +107,41 @@ def test_a_refused_change_tells_nothing_and_approved_hours_are_told(
     finally:
         store.close()
     assert [m.kind.value for m in messages] == ["hours_approved", "signup_confirmed"] and unread == 2
+
+
+def test_organisers_see_counts_and_admins_the_dead_letters(
+    api: tuple[TestClient, dict[str, dict[str, str]], Clock, str],
+) -> None:
+    client, h, _, db = api
+    sign_up(client, h["v1"])
+    sign_up(client, h["v2"])
+    counts = client.get("/api/v1/shifts/s1/notifications", headers=h["o1"])
+    assert counts.status_code == 200, counts.text
+    assert counts.json() == {
+        "shift_id": "s1",
+        "told": 2,
+        "by_kind": {"signup_confirmed": 1, "signup_waitlisted": 1},
+        "deliveries": {},  # nobody here gave an e-mail address
+    }
+    assert "v1" not in counts.text  # counts only
+    assert client.get("/api/v1/shifts/s1/notifications", headers=h["o2"]).status_code == 403
+    assert client.get("/api/v1/admin/dead-letters", headers=h["o1"]).status_code == 403
+
+    store = open_store(db)  # a delivery that failed every attempt
+    try:
+        message = store.messages.inbox("v1", limit=1)[0][0]
+        with store._ops_tx() as tx:  # the store's own transaction
+            tx.run(
+                "INSERT INTO deliveries (message_id, channel, status, attempts, next_s, last_error) "
+                "VALUES (%s, 'email', 'dead', 6, 0, 'mailbox full')",
+                (message.id,),
+            )
+    finally:
+        store.close()
+    dead = client.get("/api/v1/admin/dead-letters", headers=h["ad"]).json()["items"]
+    assert [(d["message_id"], d["error"]) for d in dead] == [(message.id, "mailbox full")]
+    assert client.post(f"/api/v1/admin/dead-letters/{message.id}/retry", headers=h["ad"]).status_code == 204
+    assert client.get("/api/v1/admin/dead-letters", headers=h["ad"]).json()["items"] == []
+    assert client.post(f"/api/v1/admin/dead-letters/{message.id}/retry", headers=h["ad"]).status_code == 404
+    pending = client.get("/api/v1/shifts/s1/notifications", headers=h["o1"]).json()["deliveries"]
+    assert pending == {"email": {"pending": 1}}
