@@ -25,6 +25,14 @@ BACKOFF_S = 30
 """The wait after the first failure; it doubles with each further one."""
 
 
+_CLAIMED = (
+    f"SELECT {', '.join('m.' + c.strip() for c in COLUMNS.split(','))}, v.email, d.attempts "
+    "FROM deliveries d JOIN messages m ON m.id = d.message_id LEFT JOIN volunteers v ON v.id = m.volunteer_id "
+    "WHERE d.message_id = %s AND d.channel = %s"
+)
+"""A claimed delivery with its message and the volunteer's address as it is now (built once)."""
+
+
 @dataclass(frozen=True)
 class Delivery:
     message: Message
@@ -59,13 +67,7 @@ class Deliveries:
                     "attempts = attempts + 1 WHERE message_id = %s AND channel = %s",
                     (worker, now_s + CLAIM_S, message_id, channel),
                 )
-                row = tx.one(
-                    f"SELECT {', '.join('m.' + c.strip() for c in COLUMNS.split(','))}, v.email, d.attempts "
-                    "FROM deliveries d JOIN messages m ON m.id = d.message_id "
-                    "LEFT JOIN volunteers v ON v.id = m.volunteer_id "
-                    "WHERE d.message_id = %s AND d.channel = %s",
-                    (message_id, channel),
-                )
+                row = tx.one(_CLAIMED, (message_id, channel))
                 if row is not None:
                     out.append(Delivery(message_from(row[:9]), str(channel), row[9] or "", int(row[10])))
         return out
