@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 from argon2 import PasswordHasher
@@ -74,3 +75,38 @@ def account_id_from(token: str, key: str) -> str:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class Links:
+    """Signed links in what volunteers are told, that work without signing in: answering an
+    emergency call, and unsubscribing from a channel. Each names its purpose (a token for one
+    cannot be used for the other, nor as an access token: it names no account)."""
+
+    def __init__(self, key: str, base_url: str) -> None:
+        self.key = key
+        self.base_url = base_url.rstrip("/")
+
+    def token(self, purpose: str, claims: dict[str, Any], expires_s: int | None = None) -> str:
+        body: dict[str, Any] = {"aud": purpose, **claims}
+        if expires_s is not None:
+            body["exp"] = expires_s
+        return jwt.encode(body, self.key, algorithm=ALGORITHM)
+
+    def claims(self, purpose: str, token: str) -> dict[str, Any]:
+        """What a link's token says, if it is this service's, for ``purpose``, and unexpired."""
+        try:
+            found: dict[str, Any] = jwt.decode(token, self.key, algorithms=[ALGORITHM], audience=purpose)
+        except jwt.PyJWTError as e:
+            raise BadToken(str(e)) from e
+        return found
+
+    def call(self, call_id: str, volunteer_id: str, deadline_s: int) -> dict[str, str]:
+        """The accept and decline links of an emergency call, for one volunteer."""
+        token = self.token("call", {"c": call_id, "v": volunteer_id}, deadline_s + 3600)
+        return {
+            "accept_url": f"{self.base_url}/calls/{token}?answer=accept",
+            "decline_url": f"{self.base_url}/calls/{token}?answer=decline",
+        }
+
+    def unsubscribe(self, volunteer_id: str, channel: str) -> str:
+        return f"{self.base_url}/unsubscribe/{self.token('unsubscribe', {'v': volunteer_id, 'ch': channel})}"

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import Depends, FastAPI
 
 from api import errors, openapi, web
-from api.auth import utcnow
+from api.auth import Links, utcnow
 from api.deps import known_query
 from api.geocoding import Places
 from api.limits import Budget
@@ -25,6 +25,7 @@ from api.routes import (
     audit,
     bulk,
     calendars,
+    calls,
     demand,
     feeds,
     health,
@@ -121,13 +122,15 @@ def settle_heap() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def _dispatcher(settings: Settings, store: Store) -> Dispatcher | None:
-    """A dispatcher sending the outbox from this worker, when a channel is configured and the
-    settings do not leave it to ``volmatch notify`` (several at once never send twice)."""
-    channels = channels_from(settings.smtp_url, settings.mail_from)
-    if not channels or not settings.notify:
+def _dispatcher(
+    settings: Settings, store: Store, links: Links, clock: Callable[[], datetime]
+) -> Dispatcher | None:
+    """A dispatcher sending the outbox from this worker (and the waves of emergency calls),
+    unless the settings leave it to ``volmatch notify`` (several at once never send twice).
+    With no channel configured it still runs: the waves go to the inbox."""
+    if not settings.notify:
         return None
-    sender = Dispatcher(store, channels)
+    sender = Dispatcher(store, channels_from(settings), links, clock=lambda: clock().timestamp())
     threading.Thread(target=sender.run, name="notify", daemon=True).start()
     return sender
 
@@ -145,7 +148,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
             live.follow()  # other workers' writes, applied in the background
             live.rebuilt = settle_heap
             settle_heap()
-            sender = _dispatcher(settings, store)
+            app.state.dispatcher = sender = _dispatcher(settings, store, app.state.links, clock)
             try:
                 yield
             finally:
@@ -166,6 +169,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     )
     app.state.settings = settings
     app.state.signing_key = signing_key
+    app.state.links = Links(signing_key, settings.public_url)
+    app.state.channels = tuple(channels_from(settings))  # fails fast on a bad channel setting
     app.state.clock = clock
     app.state.tiers = settings.tiers()
     app.state.budget = Budget(settings.rate_per_s, settings.rate_burst)
@@ -183,6 +188,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         ledger,
         calendars,
         notifications,
+        calls,
         feeds,
         bulk,
         learning,

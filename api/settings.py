@@ -36,6 +36,20 @@ class Settings(BaseSettings):
     """Where e-mail goes (``smtp://user:password@host:port``, ``smtps://`` for TLS, ``?starttls=1``
     to upgrade); unset: volunteers are told in the console inbox only."""
     mail_from: str = "volmatch@localhost"
+    sms_gateway_url: str | None = None
+    """An HTTP gateway for SMS (see ``api.usecases.dispatch.Gateway`` for what it is sent);
+    unset: no SMS."""
+    sms_gateway_token: str | None = None
+    sms_templates: str | None = None
+    """The SMS provider's registered template per kind: ``reminder=SMS_1,emergency_call=SMS_2``."""
+    wechat_gateway_url: str | None = None
+    """An HTTP gateway for WeChat template messages, as for SMS; unset: no WeChat."""
+    wechat_gateway_token: str | None = None
+    wechat_templates: str | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    """Where volunteers reach this service: the links in messages (answer a call, unsubscribe)."""
+    receipts_token: str | None = None
+    """What gateways send (``Authorization: Bearer``) with delivery receipts; unset: receipts refused."""
     notify: bool = True
     """Run a dispatcher in each serving worker (``VOLMATCH_NOTIFY=false``: leave it to
     ``volmatch notify``)."""

@@ -102,19 +102,21 @@ def notify(
 ) -> None:
     """Send what volunteers are told (the outbox) through the configured channels
     (VOLMATCH_SMTP_URL), until stopped; several may run at once without sending anything twice."""
+    from api.auth import Links
     from api.usecases.dispatch import Dispatcher, channels_from
 
     settings = Settings(database_url=_db_url(db))
     try:
-        channels = channels_from(settings.smtp_url, settings.mail_from)
+        channels = channels_from(settings)
     except ValueError as e:
-        _fail(f"VOLMATCH_SMTP_URL: {e}")
+        _fail(f"notification channels: {e}")
     if not channels:
-        _fail(
-            "no channel configured: set VOLMATCH_SMTP_URL (volunteers are told in the console inbox meanwhile)"
+        out.print(
+            "no channel configured (VOLMATCH_SMTP_URL, VOLMATCH_SMS_GATEWAY_URL, VOLMATCH_WECHAT_GATEWAY_URL): "
+            "volunteers are told in the console inbox, and emergency calls still widen"
         )
     with _store(db) as store:
-        sender = Dispatcher(store, channels)
+        sender = Dispatcher(store, channels, Links(settings.signing_key(), settings.public_url))
         if once:
             sent = 0
             while (batch := sender.run_once()) > 0:

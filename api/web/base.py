@@ -112,7 +112,9 @@ async def page_for(request: Request) -> Page:
     if who is not None:
         chosen = await run_in_threadpool(accounts.language, service, who.account.id) or chosen
         if who.account.volunteer_id is not None:
-            unread = await run_in_threadpool(notifications.unread, service, who.account.volunteer_id)
+            unread = await run_in_threadpool(
+                notifications.unread, service, who.account.volunteer_id, request.app.state.clock()
+            )
     return Page(request, who, pick_language(chosen, request.headers.get("accept-language")), csrf, unread)
 
 

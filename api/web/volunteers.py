@@ -54,7 +54,7 @@ def _offer(page: Page, match: dict[str, Any]) -> dict[str, Any]:
 async def inbox(request: Request) -> Response:
     page = await page_as(request, "volunteer")
     found = await run_in_threadpool(
-        notifications.inbox, page.service, page.volunteer_id, limit=50, before=None
+        notifications.inbox, page.service, page.volunteer_id, request.app.state.clock(), limit=50, before=None
     )
     zone = CITY_ZONE  # times as the city keeps them
     messages = [

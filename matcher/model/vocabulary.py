@@ -76,3 +76,17 @@ class MessageKind(StrEnum):
     OFFER_LAPSED = "offer_lapsed"  # the hold ended unanswered; the place went on
     HOURS_APPROVED = "hours_approved"
     HOURS_CORRECTED = "hours_corrected"
+    REMINDER = "reminder"  # a confirmed place starts soon (scheduled; dropped if given up)
+    EMERGENCY_CALL = "emergency_call"  # an organiser needs people at short notice (urgent)
+    SHIFT_CHANGED = "shift_changed"  # the organiser moved the shift
+    SHIFT_CANCELLED = "shift_cancelled"  # the organiser called the shift off
+    TIER_REACHED = "tier_reached"  # a new star tier for their hours
+    PHONE_CODE = "phone_code"  # a code proving a phone number is theirs (urgent)
+
+
+class NoticeChannel(StrEnum):
+    """Where a message goes beside the console inbox (which always has it)."""
+
+    EMAIL = "email"
+    SMS = "sms"
+    WECHAT = "wechat"

@@ -15,7 +15,8 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from matcher.model.errors import NotFoundError
-from matcher.store.operations import Operations, Tx
+from matcher.store.operations import Operations
+from matcher.store.tx import Tx
 
 _COLUMNS = "id, organisation_id, created_by, created_s, status, accepted_s, request, plan, invitations"
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from matcher.model.errors import ValidationError
-from matcher.store.operations import Tx
+from matcher.store.tx import Tx
 
 ACTIONS = (
     "read.profile",

@@ -12,10 +12,12 @@ from matcher.model.skills import Taxonomy
 from matcher.model.vocabulary import ROLES
 from matcher.store.allocations import Allocations
 from matcher.store.audit import Audit
+from matcher.store.calls import Calls
 from matcher.store.deliveries import Deliveries
 from matcher.store.feedback import Feedback
 from matcher.store.messages import Messages
 from matcher.store.needs import Needs
+from matcher.store.notices import Notices
 from matcher.store.observations import Observations
 from matcher.store.operations import Operations
 from matcher.store.preferences import Preferences
@@ -61,6 +63,8 @@ class Store(Protocol):
     audit: Audit
     messages: Messages
     deliveries: Deliveries
+    notices: Notices
+    calls: Calls
     """Reads of personal data by others, and consents (:mod:`matcher.store.audit`)."""
     observations: Observations
     """Demand and supply signals imported from published data (:mod:`matcher.store.observations`)."""

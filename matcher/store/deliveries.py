@@ -9,13 +9,14 @@ never claim the same delivery; SQLite's one writer at a time gives the same."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
 from matcher.store.messages import COLUMNS, Message, message_from
-from matcher.store.operations import Tx
+from matcher.store.tx import Tx
 
 CLAIM_S = 60
 """How long a claimed delivery is a dispatcher's own before another may take it over."""
@@ -25,12 +26,22 @@ BACKOFF_S = 30
 """The wait after the first failure; it doubles with each further one."""
 
 
-_CLAIMED = (
-    f"SELECT {', '.join('m.' + c.strip() for c in COLUMNS.split(','))}, v.email, d.attempts "
-    "FROM deliveries d JOIN messages m ON m.id = d.message_id LEFT JOIN volunteers v ON v.id = m.volunteer_id "
-    "WHERE d.message_id = %s AND d.channel = %s"
+_CLAIM = (
+    "UPDATE deliveries SET status = 'sending', claimed_by = %s, claimed_until_s = %s, attempts = attempts + 1 "
+    "WHERE (message_id, channel) IN (SELECT message_id, channel FROM deliveries WHERE "
+    "(status = 'pending' AND next_s <= %s) OR (status = 'sending' AND claimed_until_s < %s) "
+    "ORDER BY next_s, message_id LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING message_id, channel, attempts"
 )
-"""A claimed delivery with its message and the volunteer's address as it is now (built once)."""
+"""Due deliveries (new, retries due, claims run out) made one worker's, in one statement."""
+
+_TO = (
+    f"SELECT {', '.join('m.' + c.strip() for c in COLUMNS.split(','))}, v.email, v.phone, v.timezone, pv.phone, "
+    "p.language, v.languages FROM messages m LEFT JOIN volunteers v ON v.id = m.volunteer_id "
+    "LEFT JOIN phone_verifications pv ON pv.volunteer_id = m.volunteer_id "
+    "LEFT JOIN notice_preferences p ON p.volunteer_id = m.volunteer_id WHERE m.id IN "
+)
+"""Claimed messages with where they go as it is now (an address changed or erased since the
+message was written is read here, not kept in the outbox)."""
 
 
 @dataclass(frozen=True)
@@ -39,11 +50,31 @@ class Delivery:
     channel: str
     address: str
     attempts: int
+    timezone: str = "Asia/Shanghai"
+    language: str = "zh"
 
     @property
     def key(self) -> str:
         """What identifies this delivery wherever it arrives (the receiver counts it once)."""
         return f"{self.message.id}.{self.channel}"
+
+
+def _address(channel: str, m: Message, email: str | None, phone: str | None, verified: str | None) -> str:
+    """Where a delivery goes: the e-mail on record; for SMS and WeChat the verified number (a
+    phone code: the number being verified). Empty: nowhere any more."""
+    if channel == "email":
+        return email or ""
+    if m.kind == "phone_code":
+        return str(m.detail.get("to", ""))
+    return verified if verified is not None and verified == phone else ""
+
+
+def _language(chosen: str | None, languages: str | None) -> str:
+    """The volunteer's chosen language, else Chinese unless English is the only one they speak."""
+    if chosen:
+        return chosen
+    spoken = json.loads(languages) if languages else []
+    return "en" if "en" in spoken and "zh" not in spoken else "zh"
 
 
 class Deliveries:
@@ -52,38 +83,63 @@ class Deliveries:
 
     def claim(self, worker: str, now_s: int, limit: int) -> list[Delivery]:
         """Up to ``limit`` deliveries due now (new, retries due, or claims run out), now this
-        worker's for ``CLAIM_S``."""
+        worker's for ``CLAIM_S``, oldest first."""
         with self._begin() as tx:
-            due = tx.all(
-                "SELECT message_id, channel FROM deliveries WHERE "
-                "(status = 'pending' AND next_s <= %s) OR (status = 'sending' AND claimed_until_s < %s) "
-                "ORDER BY next_s, message_id LIMIT %s FOR UPDATE SKIP LOCKED",
-                (now_s, now_s, limit),
-            )
-            out = []
-            for message_id, channel in due:
-                tx.run(
-                    "UPDATE deliveries SET status = 'sending', claimed_by = %s, claimed_until_s = %s, "
-                    "attempts = attempts + 1 WHERE message_id = %s AND channel = %s",
-                    (worker, now_s + CLAIM_S, message_id, channel),
-                )
-                row = tx.one(_CLAIMED, (message_id, channel))
-                if row is not None:
-                    out.append(Delivery(message_from(row[:9]), str(channel), row[9] or "", int(row[10])))
+            claimed = tx.all(_CLAIM, (worker, now_s + CLAIM_S, now_s, now_s, limit))
+            if not claimed:
+                return []
+            ids = sorted({int(r[0]) for r in claimed})
+            rows = tx.all(_TO + "(" + ", ".join(["%s"] * len(ids)) + ")", tuple(ids))
+        found = {int(r[0]): r for r in rows}
+        out = []
+        for message_id, channel, attempts in sorted(claimed, key=lambda r: (int(r[0]), str(r[1]))):
+            r = found.get(int(message_id))
+            if r is None:
+                continue
+            m = message_from(r[:9])
+            email, phone, tz, verified, chosen, languages = r[9:15]
+            out.append(Delivery(m, str(channel), _address(str(channel), m, email, phone, verified), int(attempts),
+                                str(tz or "Asia/Shanghai"), _language(chosen, languages)))  # fmt: skip
         return out
 
-    def sent(self, d: Delivery, worker: str, now_s: int) -> None:
-        """Sent: recorded unless another worker took the claim over meanwhile (then it records)."""
+    def sent(
+        self, d: Delivery, worker: str, now_s: int, *, provider_id: str | None = None, delivered: bool = False
+    ) -> None:
+        """Sent (``delivered`` when the channel says it reached the person): recorded unless
+        another worker took the claim over meanwhile (then it records)."""
         with self._begin() as tx:
             tx.run(
-                "UPDATE deliveries SET status = 'sent', sent_s = %s, last_error = NULL "
+                "UPDATE deliveries SET status = %s, sent_s = %s, last_error = NULL, provider_id = %s "
                 "WHERE message_id = %s AND channel = %s AND claimed_by = %s",
-                (now_s, d.message.id, d.channel, worker),
+                ("delivered" if delivered else "sent", now_s, provider_id, d.message.id, d.channel, worker),
             )
 
-    def failed(self, d: Delivery, worker: str, now_s: int, error: str) -> str:
-        """A failed attempt: retried after a backoff, or dead after ``MAX_ATTEMPTS``; returns which."""
-        dead = d.attempts >= MAX_ATTEMPTS
+    def dropped(self, d: Delivery, worker: str, why: str) -> None:
+        """Not sent and not to be: nowhere to send it any more (an address removed, consent
+        withdrawn)."""
+        with self._begin() as tx:
+            tx.run(
+                "UPDATE deliveries SET status = 'dropped', last_error = %s WHERE message_id = %s AND channel = %s "
+                "AND claimed_by = %s",
+                (why, d.message.id, d.channel, worker),
+            )
+
+    def receipt(self, channel: str, provider_id: str, delivered: bool, error: str | None, now_s: int) -> bool:
+        """A channel's later word on a message it took (a gateway's delivery receipt)."""
+        with self._begin() as tx:
+            return (
+                tx.run(
+                    "UPDATE deliveries SET status = %s, last_error = %s WHERE channel = %s AND provider_id = %s "
+                    "AND status IN ('sent', 'delivered')",
+                    ("delivered" if delivered else "dead", error, channel, provider_id),
+                )
+                > 0
+            )
+
+    def failed(self, d: Delivery, worker: str, now_s: int, error: str, *, final: bool = False) -> str:
+        """A failed attempt: retried after a backoff, or dead after ``MAX_ATTEMPTS`` (or at once
+        when ``final``: the channel refused it for good); returns which."""
+        dead = final or d.attempts >= MAX_ATTEMPTS
         status = "dead" if dead else "pending"
         with self._begin() as tx:
             tx.run(

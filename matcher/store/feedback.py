@@ -23,8 +23,9 @@ import pandas as pd
 
 from matcher.learning.training import FACTORS, Model
 from matcher.model.errors import NotFoundError, ValidationError
-from matcher.store.operations import Tx, insert_outcome
+from matcher.store.operations import insert_outcome
 from matcher.store.rows import dumps
+from matcher.store.tx import Tx
 
 DEFAULT_VERSION = "default"
 """The model version logged for answers ranked with the default weights."""

@@ -12,7 +12,7 @@ from typing import Any
 
 from matcher.model.errors import NotFoundError
 from matcher.model.vocabulary import MessageKind
-from matcher.store.operations import Tx
+from matcher.store.tx import Tx
 
 MAX_PAGE = 100
 
@@ -49,19 +49,24 @@ class Messages:
         self._begin = begin
 
     def inbox(
-        self, volunteer_id: str, *, limit: int = 20, before: int | None = None
-    ) -> tuple[list[Message], int]:
-        """The volunteer's messages newest first (those older than message ``before``, to page
-        back), and how many of all theirs are unread."""
+        self, volunteer_id: str, now_s: int, *, limit: int = 20, before: int | None = None
+    ) -> tuple[list[Message], int, str]:
+        """The volunteer's messages due by ``now_s`` (a reminder shows when it is due; a dropped
+        one never), newest first (those older than message ``before``, to page back), and how
+        many of all theirs are unread, and the volunteer's time zone (their times are shown in it)."""
         with self._begin() as tx:
             rows = tx.all(
-                f"SELECT {COLUMNS} FROM messages WHERE volunteer_id = %s AND id < %s ORDER BY id DESC LIMIT %s",
-                (volunteer_id, before if before is not None else 2**62, limit),
+                f"SELECT {COLUMNS} FROM messages WHERE volunteer_id = %s AND id < %s AND due_s <= %s "
+                "AND dropped_s IS NULL ORDER BY id DESC LIMIT %s",
+                (volunteer_id, before if before is not None else 2**62, now_s, limit),
             )
             unread = tx.one(
-                "SELECT count(*) FROM messages WHERE volunteer_id = %s AND read_s IS NULL", (volunteer_id,)
+                "SELECT count(*) FROM messages WHERE volunteer_id = %s AND read_s IS NULL AND due_s <= %s "
+                "AND dropped_s IS NULL",
+                (volunteer_id, now_s),
             )
-        return [message_from(r) for r in rows], int(unread[0]) if unread else 0
+            tz = tx.one("SELECT timezone FROM volunteers WHERE id = %s", (volunteer_id,))
+        return [message_from(r) for r in rows], int(unread[0]) if unread else 0, str(tz[0]) if tz else "UTC"
 
     def mark_read(self, volunteer_id: str, message_id: int, now_s: int) -> Message:
         """The message read (reading it again keeps the first time); another's is not found."""
@@ -77,12 +82,19 @@ class Messages:
                 row = (*row[:8], now_s)
         return message_from(row)
 
-    def shift_counts(self, shift_id: str) -> dict[str, Any]:
-        """What the shift's volunteers were told, counted: messages by kind, and their
-        deliveries by channel and status (no names, no addresses)."""
+    def shift_counts(self, shift_id: str, now_s: int) -> dict[str, Any]:
+        """What the shift's volunteers were told by ``now_s``, counted: messages by kind, and
+        their deliveries by channel and status (no names, no addresses); and how many are
+        scheduled (reminders not yet due)."""
         with self._begin() as tx:
             kinds = tx.all(
-                "SELECT kind, count(*) FROM messages WHERE shift_id = %s GROUP BY kind", (shift_id,)
+                "SELECT kind, count(*) FROM messages WHERE shift_id = %s AND due_s <= %s AND dropped_s IS NULL "
+                "GROUP BY kind",
+                (shift_id, now_s),
+            )
+            later = tx.one(
+                "SELECT count(*) FROM messages WHERE shift_id = %s AND due_s > %s AND dropped_s IS NULL",
+                (shift_id, now_s),
             )
             sent = tx.all(
                 "SELECT d.channel, d.status, count(*) FROM deliveries d JOIN messages m ON m.id = d.message_id "
@@ -96,4 +108,5 @@ class Messages:
             "told": sum(int(n) for _, n in kinds),
             "by_kind": {str(k): int(n) for k, n in kinds},
             "deliveries": by_channel,
+            "scheduled": int(later[0]) if later else 0,
         }

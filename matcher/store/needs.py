@@ -9,7 +9,7 @@ from contextlib import AbstractContextManager
 from matcher.interchange.records import need_to_json, parse_need
 from matcher.model.domain import Need
 from matcher.model.errors import ConflictError, NotFoundError
-from matcher.store.operations import Tx
+from matcher.store.tx import Tx
 
 
 class Needs:

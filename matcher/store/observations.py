@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 
 import pandas as pd
 
-from matcher.store.operations import Tx
+from matcher.store.tx import Tx
 
 COLUMNS = ("area", "category", "period", "demand", "supply", "extra", "ref")
 

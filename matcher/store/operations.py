@@ -32,11 +32,13 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from matcher.model.domain import ServiceRecord
 from matcher.model.errors import ConflictError, NotFoundError, ValidationError
 from matcher.model.vocabulary import OUTCOMES, MessageKind, SignupStatus
+from matcher.store.outbox import drop_reminders, remind, tell, tell_volunteer
+from matcher.store.tx import Tx
 
 HOLDING = ("confirmed", "offered")
 ACTIVE = ("confirmed", "offered", "waitlisted")
@@ -112,21 +114,6 @@ CHECK_IN_OPENS_S = 3600
 """Check-in opens an hour before a shift starts (for organisers recording arrivals too)."""
 
 
-class Tx(Protocol):
-    """A transaction of either store, with ``%s`` placeholders."""
-
-    def one(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None: ...
-
-    def all(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]: ...
-
-    def run(self, sql: str, params: tuple[Any, ...] = ()) -> int: ...
-
-    def run_many(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        """``sql`` once per row of parameters, sent together (PostgreSQL: one pipeline, not a
-        round trip per row)."""
-        ...
-
-
 _SIGNUP = (
     "SELECT id, shift_id, volunteer_id, status, seq, created_s, offered_until_s, checked_in_s, checked_out_s "
     "FROM signups"
@@ -164,6 +151,15 @@ class Operations:
                 *self._places(tx, shift_id),
             )
 
+    def sign_up_in(
+        self, tx: Tx, signup_id: str, shift_id: str, volunteer_id: str, now_s: int, policy: Policy
+    ) -> Placed:
+        """:meth:`sign_up_placed` within the caller's transaction (an emergency call's accept,
+        recorded with it: :mod:`matcher.store.calls`)."""
+        return Placed(
+            self._sign_up(tx, signup_id, shift_id, volunteer_id, now_s, policy), *self._places(tx, shift_id)
+        )
+
     def _sign_up(
         self, tx: Tx, signup_id: str, shift_id: str, volunteer_id: str, now_s: int, policy: Policy
     ) -> Signup:
@@ -185,6 +181,8 @@ class Operations:
         placed = self._with_position(tx, self._get(tx, signup_id))
         told = MessageKind.SIGNUP_CONFIRMED if status == "confirmed" else MessageKind.SIGNUP_WAITLISTED
         tell(tx, placed, told, now_s, {"position": placed.position})
+        if status == "confirmed":
+            remind(tx, placed, now_s)
         return placed
 
     def invite(self, signup_id: str, shift_id: str, volunteer_id: str, now_s: int) -> Signup:
@@ -245,6 +243,7 @@ class Operations:
         tx.run("UPDATE signups SET status = %s, offered_until_s = NULL WHERE id = %s", (status, signup_id))
         self._book(tx, s.volunteer_id, s.shift_id, False)
         insert_outcome(tx, "cancelled", s.volunteer_id, s.shift_id, now_s)
+        drop_reminders(tx, signup_id, now_s)
         self._settle(tx, s.shift_id, now_s, capacity, policy)
         self._log(tx, "shift", s.shift_id)
         return self._get(tx, signup_id)
@@ -269,6 +268,7 @@ class Operations:
             self._log(tx, "shift", s.shift_id)
             taken = self._get(tx, signup_id)
             tell(tx, taken, MessageKind.SIGNUP_CONFIRMED, now_s)
+            remind(tx, taken, now_s)
             return taken
 
     def roster(self, shift_id: str, now_s: int, policy: Policy) -> list[Signup]:
@@ -864,62 +864,3 @@ def insert_outcome(
         "SELECT %s, %s, activity_id, id, %s, %s, %s FROM shifts WHERE id = %s",
         (at_s, volunteer_id, kind, value, account_id, shift_id),
     )
-
-
-def tell(
-    tx: Tx,
-    s: Signup,
-    kind: MessageKind,
-    now_s: int,
-    detail: dict[str, Any] | None = None,
-    *,
-    urgent: bool = False,
-) -> None:
-    """Tell a sign-up's volunteer about it, in the caller's transaction (the event is the sign-up
-    in its current round, ``seq``, reaching ``kind``: told once however often it is written)."""
-    tell_volunteer(
-        tx,
-        s.volunteer_id,
-        kind,
-        now_s,
-        f"{s.id}:{s.seq}:{kind.value}",
-        shift_id=s.shift_id,
-        signup_id=s.id,
-        detail=detail,
-        urgent=urgent,
-    )
-
-
-def tell_volunteer(
-    tx: Tx,
-    volunteer_id: str,
-    kind: MessageKind,
-    now_s: int,
-    event_key: str,
-    *,
-    shift_id: str | None = None,
-    signup_id: str | None = None,
-    detail: dict[str, Any] | None = None,
-    urgent: bool = False,
-) -> None:
-    """A message for the volunteer in the outbox (and their console inbox), written in the
-    caller's transaction; an event already told (same ``event_key``) is not told again."""
-    detail = dict(detail or {})
-    if shift_id is not None:  # worded as it was when told, whatever the posting becomes
-        titled = tx.one(
-            "SELECT a.title FROM shifts s JOIN activities a ON a.id = s.activity_id WHERE s.id = %s",
-            (shift_id,),
-        )
-        detail["title"] = "" if titled is None else str(titled[0])
-    told = tx.one(
-        "INSERT INTO messages (volunteer_id, kind, urgent, shift_id, signup_id, detail, event_key, created_s, due_s) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (event_key) DO NOTHING RETURNING id",
-        (volunteer_id, kind.value, urgent, shift_id, signup_id, json.dumps(detail, ensure_ascii=False),
-         event_key, now_s, now_s),
-    )  # fmt: skip
-    if told is not None:  # sent by e-mail too when the volunteer gave an address
-        tx.run(
-            "INSERT INTO deliveries (message_id, channel, status, next_s) "
-            "SELECT %s, 'email', 'pending', %s FROM volunteers WHERE id = %s AND coalesce(email, '') <> ''",
-            (told[0], now_s, volunteer_id),
-        )

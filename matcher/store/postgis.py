@@ -33,13 +33,16 @@ from matcher.store import migrations, rows
 from matcher.store.allocations import Allocations
 from matcher.store.audit import Audit
 from matcher.store.base import Account
+from matcher.store.calls import Calls
 from matcher.store.deliveries import Deliveries
 from matcher.store.feedback import Feedback
 from matcher.store.messages import Messages
 from matcher.store.needs import Needs
+from matcher.store.notices import Notices
 from matcher.store.observations import Observations
-from matcher.store.operations import Operations, Tx
+from matcher.store.operations import Operations
 from matcher.store.preferences import Preferences
+from matcher.store.tx import Tx
 
 
 class _HasId(Protocol):
@@ -241,6 +244,8 @@ class PostgisStore:
         self.audit = Audit(self._ops_tx)
         self.messages = Messages(self._ops_tx)
         self.deliveries = Deliveries(self._ops_tx)
+        self.notices = Notices(self._ops_tx)
+        self.calls = Calls(self._ops_tx, self.ops)
         self.observations = Observations(self._ops_tx)
 
     def close(self) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 
 from matcher.model.errors import ValidationError
-from matcher.store.operations import Tx
+from matcher.store.tx import Tx
 
 LANGUAGES = ("zh", "en")
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
+from api.auth import Links
 from api.usecases.dispatch import Dispatcher, Smtp
 from matcher.model.domain import World
 from matcher.store.base import Store
@@ -40,6 +41,9 @@ class Inbox:
         with self._lock:
             self.mails.append(mail)
         return "250 OK"
+
+
+LINKS = Links("a-test-signing-key-of-32-characters!", "http://volmatch.test")
 
 
 def free_port() -> int:
@@ -79,15 +83,15 @@ def test_a_sign_up_is_mailed_once_in_both_languages(db: str, smtp: tuple[Inbox, 
     try:
         for i in range(3):
             store.ops.sign_up(f"su{i}", "s1", f"v{i}", now_s, Policy())
-        sender = Dispatcher(store, {"email": Smtp(url, "team@example.org")}, clock=lambda: now_s)
+        sender = Dispatcher(store, {"email": Smtp(url, "team@example.org")}, LINKS, clock=lambda: now_s)
         assert sender.run_once() == 2  # v0 gave no address: told in the console only
         assert sender.run_once() == 0  # nothing is sent twice
-        assert store.deliveries.counts() == {"sent": 2}
+        assert store.deliveries.counts() == {"sent": 2, "pending": 4}  # and the reminders, due later
     finally:
         store.close()
     assert sorted(m["To"] for m in inbox.mails) == ["v1@example.org", "v2@example.org"]
     mail = inbox.mails[0]
-    assert mail["Subject"].startswith("报名成功：西湖边清洁") and "You have a place" in mail["Subject"]
+    assert mail["Subject"] == "报名成功：西湖边清洁 River clean-up"  # the volunteer's language
     assert mail["X-Volmatch-Delivery"].endswith(".email")
     assert "西湖边清洁 River clean-up" in mail.get_content()
 
@@ -98,18 +102,18 @@ def test_a_refusing_server_is_retried_then_dead_lettered(db: str) -> None:
     try:
         store.ops.sign_up("su1", "s1", "v1", now_s, Policy())
         down = Smtp(f"smtp://127.0.0.1:{free_port()}", "team@example.org")  # nobody listens there
-        sender = Dispatcher(store, {"email": down}, clock=lambda: clock[0])
+        sender = Dispatcher(store, {"email": down}, LINKS, clock=lambda: clock[0])
         assert sender.run_once() == 1
-        assert store.deliveries.counts() == {"pending": 1}
+        assert store.deliveries.counts() == {"pending": 3}  # with its two reminders, due later
         assert sender.run_once() == 0  # not before the backoff
         for attempt in range(2, MAX_ATTEMPTS + 1):
             clock[0] += BACKOFF_S * 2 ** (attempt - 1)
             assert sender.run_once() == 1, attempt
-        assert store.deliveries.counts() == {"dead": 1}
+        assert store.deliveries.counts() == {"dead": 1, "pending": 2}
         (dead,) = store.deliveries.dead()
         assert dead["attempts"] == MAX_ATTEMPTS and "SMTP" in dead["error"]
         assert store.deliveries.retry(dead["message_id"], "email", int(clock[0]))
-        assert store.deliveries.counts() == {"pending": 1}
+        assert store.deliveries.counts() == {"pending": 3}
     finally:
         store.close()
 
@@ -126,7 +130,8 @@ def test_two_dispatchers_at_once_send_each_delivery_once(db: str, smtp: tuple[In
     stores = [open_store(db), open_store(db)]  # two processes' connections
     try:
         senders = [
-            Dispatcher(s, {"email": Smtp(url, "team@example.org")}, clock=lambda: now_s) for s in stores
+            Dispatcher(s, {"email": Smtp(url, "team@example.org")}, LINKS, clock=lambda: now_s)
+            for s in stores
         ]
         for i, sender in enumerate(senders):
             sender.worker += f"-{i}"
@@ -142,7 +147,7 @@ def test_two_dispatchers_at_once_send_each_delivery_once(db: str, smtp: tuple[In
             t.start()
         for t in threads:
             t.join(60)
-        assert stores[0].deliveries.counts() == {"sent": people - 1}
+        assert stores[0].deliveries.counts() == {"sent": people - 1, "pending": 2 * (people - 1)}
     finally:
         for s in stores:
             s.close()

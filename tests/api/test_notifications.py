@@ -103,10 +103,11 @@ def test_a_refused_change_tells_nothing_and_approved_hours_are_told(
 
     store = open_store(db)  # one row per event in the outbox itself, none twice
     try:
-        messages, unread = store.messages.inbox("v1", limit=100)
+        messages, unread, _ = store.messages.inbox("v1", int(clock.now.timestamp()), limit=100)
     finally:
         store.close()
-    assert [m.kind.value for m in messages] == ["hours_approved", "signup_confirmed"] and unread == 2
+    told = [m.kind.value for m in messages if m.kind != "reminder"]  # reminders came due meanwhile
+    assert told == ["hours_approved", "signup_confirmed"] and unread == len(messages)
 
 
 def test_organisers_see_counts_and_admins_the_dead_letters(
@@ -122,6 +123,7 @@ def test_organisers_see_counts_and_admins_the_dead_letters(
         "told": 2,
         "by_kind": {"signup_confirmed": 1, "signup_waitlisted": 1},
         "deliveries": {},  # nobody here gave an e-mail address
+        "scheduled": 2,  # the confirmed place's reminders, 24 h and 2 h before
     }
     assert "v1" not in counts.text  # counts only
     assert client.get("/api/v1/shifts/s1/notifications", headers=h["o2"]).status_code == 403
@@ -129,7 +131,7 @@ def test_organisers_see_counts_and_admins_the_dead_letters(
 
     store = open_store(db)  # a delivery that failed every attempt
     try:
-        message = store.messages.inbox("v1", limit=1)[0][0]
+        message = store.messages.inbox("v1", 2**40, limit=100)[0][-1]
         with store._ops_tx() as tx:  # the store's own transaction
             tx.run(
                 "INSERT INTO deliveries (message_id, channel, status, attempts, next_s, last_error) "

@@ -9,28 +9,41 @@ from pathlib import Path
 
 import pytest
 
-from matcher.model.vocabulary import ROLES, MessageKind, Outcome, Role, SignupStatus
+from matcher.model.vocabulary import ROLES, MessageKind, NoticeChannel, Outcome, Role, SignupStatus
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "matcher" / "store" / "migrations"
 
 
 def check_list(backend: str, table: str, column: str) -> set[str]:
-    """The values of ``column``'s CHECK (... IN (...)) in ``table``'s CREATE TABLE."""
+    """The values of ``column``'s CHECK (... IN (...)) on ``table`` as the last migration that
+    sets it leaves it: a CREATE TABLE (or a ``_new`` table rebuilt in its place on SQLite), or
+    an ``ALTER TABLE ... ADD CONSTRAINT`` on PostgreSQL."""
+    latest: set[str] | None = None
     for path in sorted((MIGRATIONS / backend).glob("*.sql")):
         sql = path.read_text(encoding="utf-8")
-        found = re.search(rf"CREATE TABLE {table} \((.*?)\n\);", sql, flags=re.S)
-        if found is None:
-            continue
-        check = re.search(rf"\b{column}\b[^,]*?CHECK \({column} IN\s*\((.*?)\)\)", found.group(1), flags=re.S)
-        assert check is not None, (path, table, column)
-        return set(re.findall(r"'([a-z_]+)'", check.group(1)))
-    raise AssertionError(f"no CREATE TABLE {table} in the {backend} migrations")
+        for found in re.finditer(rf"CREATE TABLE {table}(?:_new)? \((.*?)\n\);", sql, flags=re.S):
+            check = re.search(
+                rf"\b{column}\b[^,]*?CHECK \({column} IN\s*\((.*?)\)\)", found.group(1), flags=re.S
+            )
+            assert check is not None, (path, table, column)
+            latest = set(re.findall(r"'([a-z_]+)'", check.group(1)))
+        for altered in re.finditer(
+            rf"ALTER TABLE {table} ADD CONSTRAINT \w+\s+CHECK \({column} IN\s*\((.*?)\)\)", sql, flags=re.S
+        ):
+            latest = set(re.findall(r"'([a-z_]+)'", altered.group(1)))
+    assert latest is not None, f"no CREATE TABLE {table} in the {backend} migrations"
+    return latest
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgis"])
 @pytest.mark.parametrize(
     ("table", "column", "words"),
-    [("signups", "status", SignupStatus), ("outcomes", "kind", Outcome), ("messages", "kind", MessageKind)],
+    [
+        ("signups", "status", SignupStatus),
+        ("outcomes", "kind", Outcome),
+        ("messages", "kind", MessageKind),
+        ("deliveries", "channel", NoticeChannel),
+    ],
 )
 def test_the_databases_accept_exactly_the_vocabulary(
     backend: str, table: str, column: str, words: type[StrEnum]
