@@ -130,7 +130,13 @@ def _dispatcher(
     With no channel configured it still runs: the waves go to the inbox."""
     if not settings.notify:
         return None
-    sender = Dispatcher(store, channels_from(settings), links, clock=lambda: clock().timestamp())
+    sender = Dispatcher(
+        store,
+        channels_from(settings),
+        links,
+        clock=lambda: clock().timestamp(),
+        claim_s=settings.notify_claim_seconds,
+    )
     threading.Thread(target=sender.run, name="notify", daemon=True).start()
     return sender
 

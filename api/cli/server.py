@@ -116,7 +116,12 @@ def notify(
             "volunteers are told in the console inbox, and emergency calls still widen"
         )
     with _store(db) as store:
-        sender = Dispatcher(store, channels, Links(settings.signing_key(), settings.public_url))
+        sender = Dispatcher(
+            store,
+            channels,
+            Links(settings.signing_key(), settings.public_url),
+            claim_s=settings.notify_claim_seconds,
+        )
         if once:
             sent = 0
             while (batch := sender.run_once()) > 0:

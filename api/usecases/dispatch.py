@@ -21,8 +21,10 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from email.message import EmailMessage
+from email.header import Header
+from email.mime.text import MIMEText
 from email.utils import formataddr, make_msgid
 from typing import Any, Protocol, TypeVar
 from urllib.parse import unquote, urlsplit
@@ -31,12 +33,14 @@ from api.auth import Links
 from api.usecases import wording
 from matcher.model.vocabulary import MessageKind
 from matcher.store.base import Store
-from matcher.store.deliveries import Delivery
+from matcher.store.deliveries import CLAIM_S, Delivery
 
 log = logging.getLogger("volmatch.notify")
 
 BATCH = 200
 """Deliveries one dispatcher claims at a time."""
+CONNECTIONS = 4
+"""SMTP connections one dispatcher sends a batch over at once."""
 IDLE_S = 1.0
 """How long a dispatcher waits when nothing is due (it is woken early by :meth:`Dispatcher.wake`)."""
 
@@ -105,6 +109,20 @@ class Smtp:
         return server
 
     def send(self, outgoing: list[Outgoing]) -> list[Result]:
+        """Over up to ``CONNECTIONS`` connections at once (each mail waits on the server's
+        replies; several connections keep it busy), results in the given order."""
+        if len(outgoing) <= 1:
+            return self._send(outgoing)
+        n = min(CONNECTIONS, len(outgoing))
+        chunks = [outgoing[i::n] for i in range(n)]
+        with ThreadPoolExecutor(n, thread_name_prefix="smtp") as pool:
+            answers = list(pool.map(self._send, chunks))
+        results: list[Result] = [Result()] * len(outgoing)
+        for i, answer in enumerate(answers):
+            results[i::n] = answer
+        return results
+
+    def _send(self, outgoing: list[Outgoing]) -> list[Result]:
         results: list[Result] = []
         try:
             server = self._connect()
@@ -113,7 +131,7 @@ class Smtp:
         with server:
             for o in outgoing:
                 try:
-                    server.send_message(self.email(o))
+                    server.sendmail(self.sender, [o.address], self.email(o).as_string())
                     results.append(Result())
                 except smtplib.SMTPRecipientsRefused as e:
                     results.append(Result(f"address refused: {e}", permanent=True))
@@ -121,21 +139,23 @@ class Smtp:
                     results.append(Result(str(e) or type(e).__name__))
         return results
 
-    def email(self, o: Outgoing) -> EmailMessage:
-        mail = EmailMessage()
-        mail["From"] = formataddr(
-            ("志愿服务 volmatch" if o.language == "zh" else "volmatch volunteering", self.sender)
-        )
-        mail["To"] = o.address
-        mail["Subject"] = o.subject
-        mail["Message-ID"] = make_msgid(idstring=o.keys[0], domain="volmatch")
-        mail["X-Volmatch-Delivery"] = ",".join(o.keys)
+    def email(self, o: Outgoing) -> MIMEText:
+        """The e-mail: UTF-8 text, the subject and sender's name as RFC 2047 words (built with
+        the compat32 classes: the default policy's header folding cost more than the sending)."""
         footer = ""
         if o.unsubscribe_url:
-            mail["List-Unsubscribe"] = f"<{o.unsubscribe_url}>"
             words = "不再接收邮件通知" if o.language == "zh" else "Stop these e-mails"
             footer = f"\n\n--\n{words}: {o.unsubscribe_url}\n"
-        mail.set_content(o.body + footer)
+        mail = MIMEText(o.body + footer, "plain", "utf-8")
+        name = "志愿服务 volmatch" if o.language == "zh" else "volmatch volunteering"
+        mail["From"] = formataddr((str(Header(name, "utf-8")), self.sender))
+        mail["To"] = o.address
+        mail["Subject"] = Header(o.subject, "utf-8").encode()
+        mail["Message-ID"] = make_msgid(idstring=o.keys[0], domain="volmatch")
+        mail["X-Volmatch-Delivery"] = ",".join(o.keys)
+        if o.unsubscribe_url:
+            mail["List-Unsubscribe"] = f"<{o.unsubscribe_url}>"
+            mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         return mail
 
 
@@ -232,8 +252,10 @@ class Dispatcher:
         channels: dict[str, Channel],
         links: Links,
         clock: Callable[[], float] = time.time,
+        claim_s: int = CLAIM_S,
     ) -> None:
         self.store = store
+        self.claim_s = claim_s
         self.channels = channels
         self.links = links
         self.clock = clock
@@ -244,7 +266,7 @@ class Dispatcher:
     def run_once(self, limit: int = BATCH) -> int:
         """Open calls' next waves, then one batch: returns how many deliveries were attempted."""
         self.store.calls.widen(int(self.clock()))
-        claimed = self.store.deliveries.claim(self.worker, int(self.clock()), limit)
+        claimed = self.store.deliveries.claim(self.worker, int(self.clock()), limit, self.claim_s)
         if not claimed:
             return 0
         overrides = self.store.notices.templates()

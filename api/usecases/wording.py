@@ -14,7 +14,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from matcher.model.calendar import zone
@@ -118,6 +118,12 @@ def fields(m: Message, tz: str, links: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+@lru_cache(maxsize=512)
+def _compiled(text: str) -> Template:
+    """A template compiled once (compiling costs a hundred times rendering)."""
+    return _lenient.from_string(text)
+
+
 def render(
     m: Message,
     language: str,
@@ -129,7 +135,7 @@ def render(
     key = (m.kind.value, language)
     subject, body = (overrides or {}).get(key) or packaged()[key]
     values = fields(m, tz, links or {})
-    return Worded(_lenient.from_string(subject).render(values), _lenient.from_string(body).render(values))
+    return Worded(_compiled(subject).render(values), _compiled(body).render(values))
 
 
 def both(m: Message, tz: str, overrides: Templates | None = None) -> dict[str, str]:

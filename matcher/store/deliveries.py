@@ -81,11 +81,11 @@ class Deliveries:
     def __init__(self, begin: Callable[[], AbstractContextManager[Tx]]) -> None:
         self._begin = begin
 
-    def claim(self, worker: str, now_s: int, limit: int) -> list[Delivery]:
+    def claim(self, worker: str, now_s: int, limit: int, claim_s: int = CLAIM_S) -> list[Delivery]:
         """Up to ``limit`` deliveries due now (new, retries due, or claims run out), now this
-        worker's for ``CLAIM_S``, oldest first."""
+        worker's for ``claim_s``, oldest first."""
         with self._begin() as tx:
-            claimed = tx.all(_CLAIM, (worker, now_s + CLAIM_S, now_s, now_s, limit))
+            claimed = tx.all(_CLAIM, (worker, now_s + claim_s, now_s, now_s, limit))
             if not claimed:
                 return []
             ids = sorted({int(r[0]) for r in claimed})
@@ -113,6 +113,16 @@ class Deliveries:
                 "WHERE message_id = %s AND channel = %s AND claimed_by = %s",
                 ("delivered" if delivered else "sent", now_s, provider_id, d.message.id, d.channel, worker),
             )
+
+    def sent_many(self, done: list[tuple[Delivery, str | None, bool]], worker: str, now_s: int) -> None:
+        """:meth:`sent` of a batch, in one transaction: (delivery, provider id, delivered)."""
+        with self._begin() as tx:
+            tx.run_many(
+                "UPDATE deliveries SET status = %s, sent_s = %s, last_error = NULL, provider_id = %s "
+                "WHERE message_id = %s AND channel = %s AND claimed_by = %s",
+                [("delivered" if delivered else "sent", now_s, provider_id, d.message.id, d.channel, worker)
+                 for d, provider_id, delivered in done],
+            )  # fmt: skip
 
     def dropped(self, d: Delivery, worker: str, why: str) -> None:
         """Not sent and not to be: nowhere to send it any more (an address removed, consent
