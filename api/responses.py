@@ -155,13 +155,16 @@ class MessageOut(BaseModel):
     id: int
     volunteer_id: str
     kind: MessageKind
-    urgent: bool = Field(description="sent even in quiet hours (a held place's deadline)")
+    urgent: bool = Field(description="sent even in quiet hours (a held place's deadline, an emergency call)")
     shift_id: str | None
     signup_id: str | None
     detail: dict[str, Any] = Field(description="the kind's fields: position, until_s, hours, note")
     created_s: int
     read_s: int | None = Field(description="when the volunteer read it (null: unread)")
     text: TextOut
+    links: dict[str, str] | None = Field(
+        default=None, description="an emergency call's accept_url and decline_url (no sign-in needed)"
+    )
 
 
 class InboxOut(BaseModel):
