@@ -65,6 +65,13 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
+class Exact(Strict):
+    """A body whose values must have their documented JSON types (no ``false`` for 0, no
+    ``"5"`` for 5)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
+
+
 class Point(Strict):
     lat: float = Field(ge=-90, le=90, description="latitude in degrees")
     lon: float = Field(ge=-180, le=180, description="longitude in degrees; 180 is the same as -180")

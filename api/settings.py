@@ -48,7 +48,8 @@ class Settings(BaseSettings):
     wechat_templates: str | None = None
     notify_claim_seconds: int = Field(default=60, ge=1, le=3600)
     """How long a dispatcher holds a claimed delivery; one that dies mid-send leaves its claims
-    to another after this long (sent again: the receiver counts a delivery key once)."""
+    to another after this long (sent again: the receiver counts a delivery key once). Keep it
+    well above the time a batch (500) takes to send, or live dispatchers send twice too."""
     public_url: str = "http://127.0.0.1:8000"
     """Where volunteers reach this service: the links in messages (answer a call, unsubscribe)."""
     receipts_token: str | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -41,20 +41,34 @@ def bench(
     ] = 1_000_000,
     http_volunteers: Annotated[int, typer.Option(min=1000, help="Volunteers for the HTTP load")] = 100_000,
     http_seconds: Annotated[float, typer.Option(min=1, help="Length of the HTTP load")] = 20.0,
+    notify: Annotated[
+        bool,
+        typer.Option("--notify/--no-notify", help="Messages sent per second, and queueing a call to 10,000"),
+    ] = True,
+    notify_only: Annotated[bool, typer.Option("--notify-only", help="Only the notification figures")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Build a large city in memory and print index build time, memory and query latencies;
     with --service (the default) also PostGIS import, the same top-50 in SQL, and HTTP load."""
     with _progress(auto_refresh=False) as bar:
         task = bar.add_task("benchmark", total=None)
-        figures = bench_mod.run(
-            load_taxonomy(),
-            volunteers=volunteers,
-            activities=activities,
-            queries=queries,
-            progress=lambda s: bar.update(task, description=s, refresh=True),
-        )
-        if service:
+        figures: dict[str, Any] = {}
+        if not notify_only:
+            figures |= bench_mod.run(
+                load_taxonomy(),
+                volunteers=volunteers,
+                activities=activities,
+                queries=queries,
+                progress=lambda s: bar.update(task, description=s, refresh=True),
+            )
+        if notify or notify_only:
+            from api import bench_notify
+
+            figures |= bench_notify.run(
+                postgres if service else None,
+                progress=lambda s: bar.update(task, description=s, refresh=True),
+            )
+        if service and not notify_only:
             from api import bench_service
 
             figures |= bench_service.run(

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Request
 from pydantic import Field
 
 from api.deps import CallerDep, LiveDep, NowDep, own_shift, policy
-from api.schemas import Strict
+from api.schemas import Exact
 from api.usecases import calls
 from matcher.matching.answers import MAX_K
 from matcher.operations.allocation import ASK_WINDOW_DAYS
@@ -20,7 +20,7 @@ from matcher.operations.allocation import ASK_WINDOW_DAYS
 router = APIRouter(prefix="/api/v1", tags=["emergency calls"])
 
 
-class CallIn(Strict):
+class CallIn(Exact):
     needed: int | None = Field(
         default=None, ge=1, le=MAX_K, description="people needed (default: the open places)"
     )
@@ -38,7 +38,7 @@ class CallIn(Strict):
     )
 
 
-class AnswerIn(Strict):
+class AnswerIn(Exact):
     answer: Literal["accept", "decline"]
 
 

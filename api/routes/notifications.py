@@ -12,7 +12,7 @@ from pydantic import Field
 from api.auth import BadToken
 from api.deps import Caller, CallerDep, LiveDep, NowDep, own_organisation, own_shift, own_volunteer, policy
 from api.responses import InboxOut, MessageOut
-from api.schemas import Strict
+from api.schemas import Exact
 from api.usecases import notifications, records
 from matcher.model.vocabulary import MessageKind
 from matcher.operations.notices import MAX_PER_WEEK
@@ -111,13 +111,13 @@ def offered(request: Request) -> tuple[str, ...]:
     return tuple(request.app.state.channels)
 
 
-class QuietHours(Strict):
+class QuietHours(Exact):
     start: str = Field(default="22:00", max_length=5, description="local time HH:MM")
     end: str = Field(default="07:00", max_length=5, description="local time HH:MM")
     overnight: bool = Field(default=True, description="the end is on the next day")
 
 
-class PreferencesIn(Strict):
+class PreferencesIn(Exact):
     channels: list[str] = Field(max_length=3, description="beside the inbox: email, sms, wechat")
     muted: list[str] = Field(default_factory=list, max_length=20, description="kinds left in the inbox only")
     quiet_hours: QuietHours = QuietHours()
@@ -150,11 +150,11 @@ def put_preferences(
     return notifications.set_preferences(service, volunteer_id, body.model_dump(), offered(request), clock)
 
 
-class PhoneIn(Strict):
+class PhoneIn(Exact):
     phone: str = Field(min_length=1, max_length=32, description="with its country code, e.g. +8613800138000")
 
 
-class CodeIn(Strict):
+class CodeIn(Exact):
     code: str = Field(min_length=1, max_length=12)
 
 
@@ -184,7 +184,7 @@ def verify_phone(
     return notifications.verify_phone(service, volunteer_id, body.code, clock)
 
 
-class RemindersIn(Strict):
+class RemindersIn(Exact):
     minutes: list[int] = Field(max_length=5, description="before each shift, e.g. [1440, 120]")
 
 
@@ -206,14 +206,14 @@ def put_reminders(activity_id: str, body: RemindersIn, who: CallerDep, service: 
     return notifications.set_reminder_minutes(service, activity_id, body.minutes)
 
 
-class Wording(Strict):
+class Wording(Exact):
     subject: str = Field(
         min_length=1, max_length=200, description="Jinja2; also the SMS, WeChat and inbox line"
     )
     body: str = Field(min_length=1, max_length=4000, description="Jinja2; the e-mail")
 
 
-class TemplatesIn(Strict):
+class TemplatesIn(Exact):
     zh: Wording
     en: Wording
 
@@ -237,14 +237,19 @@ def reset_templates(kind: MessageKind, service: LiveDep) -> dict[str, Any]:
     return notifications.reset_templates(service, kind)
 
 
-class ReceiptIn(Strict):
+class ReceiptIn(Exact):
     channel: Literal["sms", "wechat"]
     id: str = Field(min_length=1, max_length=128, description="the gateway's id for the message")
     status: Literal["delivered", "failed"]
     error: str | None = Field(default=None, max_length=500)
 
 
-@router.post("/notifications/receipts", status_code=204, **policy("SMS and WeChat gateways (their token)"))
+@router.post(
+    "/notifications/receipts",
+    status_code=204,
+    responses={401: {"description": "the receipts token is missing or wrong"}},
+    **policy("SMS and WeChat gateways (their token)"),
+)
 def receipts(body: ReceiptIn, request: Request, service: LiveDep, clock: NowDep) -> Response:
     """A gateway's delivery receipt (``Authorization: Bearer`` = ``VOLMATCH_RECEIPTS_TOKEN``)."""
     expected = request.app.state.settings.receipts_token

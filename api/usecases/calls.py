@@ -16,6 +16,7 @@ from matcher.matching.answers import MAX_K
 from matcher.model.calendar import epoch_seconds
 from matcher.model.errors import NotFoundError, ValidationError
 from matcher.operations import allocation
+from matcher.store.base import Store
 
 MAX_WAVES = 10
 """Candidates ranked for a call: enough for this many waves."""
@@ -57,6 +58,17 @@ def open_call(
         f"call_{secrets.token_hex(8)}", shift_id, needed=want, wave_size=size, wave_every_s=wave_every_minutes * 60,
         deadline_s=min(now_s + deadline_minutes * 60, starts_s), candidates=[p.volunteer_id for p in plan.assignments],
         by=by, now_s=now_s,
+    )  # fmt: skip
+
+
+def queue(
+    store: Store, call_id: str, shift_id: str, candidates: list[str], wave_size: int, now_s: int
+) -> dict[str, Any]:
+    """A call over an already ranked list, its first wave told (what ``volmatch bench`` times:
+    the outbox's part of a call, without the ranking)."""
+    return store.calls.open(
+        call_id, shift_id, needed=1, wave_size=wave_size, wave_every_s=600, deadline_s=now_s + 3600,
+        candidates=candidates, by="bench", now_s=now_s,
     )  # fmt: skip
 
 

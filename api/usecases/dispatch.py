@@ -37,9 +37,9 @@ from matcher.store.deliveries import CLAIM_S, Delivery
 
 log = logging.getLogger("volmatch.notify")
 
-BATCH = 200
+BATCH = 500
 """Deliveries one dispatcher claims at a time."""
-CONNECTIONS = 4
+CONNECTIONS = 8
 """SMTP connections one dispatcher sends a batch over at once."""
 IDLE_S = 1.0
 """How long a dispatcher waits when nothing is due (it is woken early by :meth:`Dispatcher.wake`)."""
@@ -282,19 +282,24 @@ class Dispatcher:
                     self.store.deliveries.dropped(d, self.worker, f"no {name} address (or consent) any more")
             parcels = self._parcels(sendable, name, overrides)
             results = channel.send([o for o, _ in parcels])
-            now_s = int(self.clock())
-            for (_, ds), r in zip(parcels, results, strict=True):
-                for d in ds:
-                    self._record(d, r, now_s)
+            self._record(parcels, results, int(self.clock()))
         return len(claimed)
 
-    def _record(self, d: Delivery, r: Result, now_s: int) -> None:
-        if r.error is None:
-            self.store.deliveries.sent(
-                d, self.worker, now_s, provider_id=r.provider_id, delivered=r.delivered
-            )
-        elif self.store.deliveries.failed(d, self.worker, now_s, r.error, final=r.permanent) == "dead":
-            log.warning("delivery %s dead-lettered: %s", d.key, r.error)
+    def _record(
+        self, parcels: list[tuple[Outgoing, list[Delivery]]], results: list[Result], now_s: int
+    ) -> None:
+        """What was sent, in one transaction; each failure on its own (its backoff or death)."""
+        sent = [(d, r.provider_id, r.delivered) for (_, ds), r in zip(parcels, results, strict=True)
+                for d in ds if r.error is None]  # fmt: skip
+        self.store.deliveries.sent_many(sent, self.worker, now_s)
+        for (_, ds), r in zip(parcels, results, strict=True):
+            for d in ds:
+                if (
+                    r.error is not None
+                    and self.store.deliveries.failed(d, self.worker, now_s, r.error, final=r.permanent)
+                    == "dead"
+                ):
+                    log.warning("delivery %s dead-lettered: %s", d.key, r.error)
 
     def _parcels(
         self, ds: list[Delivery], channel: str, overrides: wording.Templates
@@ -313,9 +318,13 @@ class Dispatcher:
         first = ds[0]
         m, language = first.message, first.language
         unsubscribe = self.links.unsubscribe(m.volunteer_id, channel) if channel == "email" else None
-        worded = [wording.render(d.message, language, d.timezone, overrides, self._links(d)) for d in ds]
+        links = [self._links(d) for d in ds]
+        worded = [
+            wording.render(d.message, language, d.timezone, overrides, ln)
+            for d, ln in zip(ds, links, strict=True)
+        ]
         if len(ds) == 1:
-            params = {k: str(v) for k, v in wording.fields(m, first.timezone, self._links(first)).items()
+            params = {k: str(v) for k, v in wording.fields(m, first.timezone, links[0]).items()
                       if k in wording.FIELDS[m.kind]}  # fmt: skip
             return Outgoing((first.key,), first.address, worded[0].subject, worded[0].body, m.kind.value, params,
                             language, unsubscribe)  # fmt: skip

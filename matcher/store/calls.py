@@ -15,7 +15,7 @@ from typing import Any
 from matcher.model.errors import ConflictError, NotFoundError, ValidationError
 from matcher.model.vocabulary import MessageKind
 from matcher.store.operations import Operations, Placed, Policy
-from matcher.store.outbox import tell_many
+from matcher.store.outbox import EACH, tell_many
 from matcher.store.tx import Tx
 
 _CALL = (
@@ -90,9 +90,10 @@ class Calls:
                 "UPDATE emergency_calls SET next_wave_s = %s WHERE id = %s", (call["deadline_s"], call["id"])
             )
             return 0
-        tx.run_many(
-            "INSERT INTO call_asks (call_id, volunteer_id, wave, asked_s) VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            [(call["id"], v, wave, now_s) for v in asked],
+        tx.run(
+            f"INSERT INTO call_asks (call_id, volunteer_id, wave, asked_s) SELECT %s, j.value, %s, %s FROM {EACH} "
+            "WHERE TRUE ON CONFLICT DO NOTHING",
+            (call["id"], wave, now_s, json.dumps(asked)),
         )
         tell_many(
             tx, asked, MessageKind.EMERGENCY_CALL, now_s, f"call:{call['id']}",

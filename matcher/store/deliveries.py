@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from matcher.store.messages import COLUMNS, Message, message_from
+from matcher.store.outbox import EACH
 from matcher.store.tx import Tx
 
 CLAIM_S = 60
@@ -38,7 +39,8 @@ _TO = (
     f"SELECT {', '.join('m.' + c.strip() for c in COLUMNS.split(','))}, v.email, v.phone, v.timezone, pv.phone, "
     "p.language, v.languages FROM messages m LEFT JOIN volunteers v ON v.id = m.volunteer_id "
     "LEFT JOIN phone_verifications pv ON pv.volunteer_id = m.volunteer_id "
-    "LEFT JOIN notice_preferences p ON p.volunteer_id = m.volunteer_id WHERE m.id IN "
+    "LEFT JOIN notice_preferences p ON p.volunteer_id = m.volunteer_id "
+    f"WHERE m.id IN (SELECT CAST(j.value AS BIGINT) FROM {EACH})"
 )
 """Claimed messages with where they go as it is now (an address changed or erased since the
 message was written is read here, not kept in the outbox)."""
@@ -89,7 +91,7 @@ class Deliveries:
             if not claimed:
                 return []
             ids = sorted({int(r[0]) for r in claimed})
-            rows = tx.all(_TO + "(" + ", ".join(["%s"] * len(ids)) + ")", tuple(ids))
+            rows = tx.all(_TO, (json.dumps(ids),))
         found = {int(r[0]): r for r in rows}
         out = []
         for message_id, channel, attempts in sorted(claimed, key=lambda r: (int(r[0]), str(r[1]))):
@@ -115,14 +117,37 @@ class Deliveries:
             )
 
     def sent_many(self, done: list[tuple[Delivery, str | None, bool]], worker: str, now_s: int) -> None:
-        """:meth:`sent` of a batch, in one transaction: (delivery, provider id, delivered)."""
+        """:meth:`sent` of a batch, in one transaction: (delivery, provider id, delivered). Those
+        a channel gave no id of its own (e-mail) are one statement per channel."""
+        plain: dict[str, list[int]] = {}
+        named = []
+        for d, provider_id, delivered in done:
+            if provider_id is None and not delivered:
+                plain.setdefault(d.channel, []).append(d.message.id)
+            else:
+                named.append(
+                    (
+                        "delivered" if delivered else "sent",
+                        now_s,
+                        provider_id,
+                        d.message.id,
+                        d.channel,
+                        worker,
+                    )
+                )
         with self._begin() as tx:
-            tx.run_many(
-                "UPDATE deliveries SET status = %s, sent_s = %s, last_error = NULL, provider_id = %s "
-                "WHERE message_id = %s AND channel = %s AND claimed_by = %s",
-                [("delivered" if delivered else "sent", now_s, provider_id, d.message.id, d.channel, worker)
-                 for d, provider_id, delivered in done],
-            )  # fmt: skip
+            for channel, ids in plain.items():
+                tx.run(
+                    "UPDATE deliveries SET status = 'sent', sent_s = %s, last_error = NULL WHERE channel = %s "
+                    f"AND claimed_by = %s AND message_id IN (SELECT CAST(j.value AS BIGINT) FROM {EACH})",
+                    (now_s, channel, worker, json.dumps(ids)),
+                )
+            if named:
+                tx.run_many(
+                    "UPDATE deliveries SET status = %s, sent_s = %s, last_error = NULL, provider_id = %s "
+                    "WHERE message_id = %s AND channel = %s AND claimed_by = %s",
+                    named,
+                )
 
     def dropped(self, d: Delivery, worker: str, why: str) -> None:
         """Not sent and not to be: nowhere to send it any more (an address removed, consent

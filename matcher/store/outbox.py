@@ -204,6 +204,11 @@ def drop_reminders(tx: Tx, signup_id: str, now_s: int) -> None:
     )
 
 
+EACH = "json_array_elements_text(%s::json) AS j"
+"""The rows of a JSON list of ids, one statement for any number (SQLite reads it as
+``json_each(%s)``; both name the element ``value``)."""
+
+
 def tell_many(
     tx: Tx,
     volunteer_ids: Sequence[str],
@@ -223,10 +228,11 @@ def tell_many(
     text = json.dumps(detail | {"title": detail.get("title") or _title(tx, shift_id)}, ensure_ascii=False)
     before = tx.one("SELECT coalesce(max(id), 0) FROM messages")
     floor = int(before[0]) if before else 0
-    tx.run_many(
+    tx.run(
         "INSERT INTO messages (volunteer_id, kind, urgent, shift_id, detail, event_key, created_s, due_s) "
-        "VALUES (%s, %s, TRUE, %s, %s, %s, %s, %s) ON CONFLICT (event_key) DO NOTHING",
-        [(v, kind.value, shift_id, text, f"{event_prefix}:{v}", now_s, now_s) for v in volunteer_ids],
+        f"SELECT j.value, %s, TRUE, %s, %s, %s || j.value, %s, %s FROM {EACH} WHERE TRUE "
+        "ON CONFLICT (event_key) DO NOTHING",
+        (kind.value, shift_id, text, f"{event_prefix}:", now_s, now_s, json.dumps(list(volunteer_ids))),
     )
     chosen = "(p.volunteer_id IS NULL OR (p.channels LIKE %s AND p.muted NOT LIKE %s))"
     mine = "m.id > %s AND m.event_key LIKE %s"

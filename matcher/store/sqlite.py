@@ -403,7 +403,12 @@ class _SqliteTx:
 
 @lru_cache(maxsize=256)
 def _dialect(sql: str) -> str:
-    return sql.replace(" FOR UPDATE SKIP LOCKED", "").replace(" FOR UPDATE", "").replace("%s", "?")
+    return (
+        sql.replace(" FOR UPDATE SKIP LOCKED", "")
+        .replace(" FOR UPDATE", "")
+        .replace("json_array_elements_text(%s::json)", "json_each(%s)")
+        .replace("%s", "?")
+    )
 
 
 def _log(db: sqlite3.Connection, kind: str, ident: str) -> None:

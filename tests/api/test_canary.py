@@ -89,6 +89,9 @@ def test_the_canarys_home_and_contacts_reach_nobody_else_and_no_log(tmp_path: Pa
             "version": "none",
             "need_id": "none",
             "allocation_id": "none",
+            "kind": "reminder",
+            "call_id": "none",
+            "token": "none",
         }
         # Everyone else reads everything they can.
         seen: list[tuple[str, str, int, str]] = []

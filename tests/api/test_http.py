@@ -122,6 +122,9 @@ def test_every_route_declares_a_policy_and_enforces_it(
                 need_id="none",
                 allocation_id="none",
                 message_id="1",
+                kind="reminder",
+                call_id="none",
+                token="none",
             )
             body = {} if method in ("post", "patch") else None
             anonymous = client.request(method, url, json=body)
