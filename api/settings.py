@@ -84,7 +84,9 @@ class Settings(BaseSettings):
         return Tiers.parse(self.tier_hours)
 
     def policy(self) -> Policy:
-        return Policy(int(self.cancel_cutoff_hours * 3600), int(self.offer_hold_minutes * 60))
+        return Policy(
+            int(self.cancel_cutoff_hours * 3600), int(self.offer_hold_minutes * 60), self.tiers().thresholds
+        )
 
     @field_validator("environment")
     @classmethod

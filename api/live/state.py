@@ -70,6 +70,7 @@ class Live:
     ) -> None:
         self.store = store
         self.policy = policy or Policy()
+        store.ops.tier_hours = self.policy.tier_hours
         self.taxonomy = taxonomy
         self.poll_s = poll_s
         self.lock = threading.RLock()

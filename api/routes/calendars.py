@@ -21,7 +21,7 @@ from api.deps import (
     policy,
 )
 from api.live import Live
-from api.usecases import places, records
+from api.usecases import notifications, places, records
 from matcher.model.errors import NotFoundError
 
 router = APIRouter(prefix="/api/v1", tags=["calendars"])
@@ -65,10 +65,11 @@ def volunteer_calendar_link(
 def volunteer_calendar(
     volunteer_id: str, token: Token, service: LiveDep, request: Request, clock: NowDep
 ) -> Response:
-    """A volunteer's confirmed shifts (private link from ``calendar-link``)."""
+    """A volunteer's confirmed shifts (private link from ``calendar-link``), each with an alarm
+    at the activity's reminder times (what the volunteer is also sent)."""
     _check_token(request, "volunteer", volunteer_id, token)
     mine = [s for s in places.signups_of(service, volunteer_id) if s.status == "confirmed"]
-    return _calendar(service, "my volunteer shifts", [(s.shift_id, None) for s in mine], clock)
+    return _calendar(service, "my volunteer shifts", [(s.shift_id, None) for s in mine], clock, alarms=True)
 
 
 @router.get(
@@ -96,7 +97,9 @@ def activity_calendar(
     return _calendar(service, a.title, shifts, clock)
 
 
-def _calendar(service: Live, name: str, shifts: list[tuple[str, int | None]], clock: datetime) -> Response:
+def _calendar(
+    service: Live, name: str, shifts: list[tuple[str, int | None]], clock: datetime, *, alarms: bool = False
+) -> Response:
     lines = ical.header(name)
     stamp = ical.utc(clock)
     for shift_id, left in shifts:
@@ -116,5 +119,9 @@ def _calendar(service: Live, name: str, shifts: list[tuple[str, int | None]], cl
             lines.append(f"DESCRIPTION:{ical.text(f'{left} places left')}")
         if a.location is not None:
             lines.append(f"GEO:{a.location.lat:.6f};{a.location.lon:.6f}")
+        if alarms:
+            for minutes in notifications.reminder_minutes(service, a.id)["minutes"]:
+                lines += ["BEGIN:VALARM", "ACTION:DISPLAY", f"DESCRIPTION:{ical.text(a.title)}",
+                          f"TRIGGER:-PT{minutes}M", "END:VALARM"]  # fmt: skip
         lines.append("END:VEVENT")
     return ical.response(lines)

@@ -294,12 +294,11 @@ class Dispatcher:
         self.store.deliveries.sent_many(sent, self.worker, now_s)
         for (_, ds), r in zip(parcels, results, strict=True):
             for d in ds:
-                if (
-                    r.error is not None
-                    and self.store.deliveries.failed(d, self.worker, now_s, r.error, final=r.permanent)
-                    == "dead"
-                ):
-                    log.warning("delivery %s dead-lettered: %s", d.key, r.error)
+                if r.error is None:
+                    continue
+                why = r.error.replace(d.address, "<address>") if d.address else r.error  # no contact kept
+                if self.store.deliveries.failed(d, self.worker, now_s, why, final=r.permanent) == "dead":
+                    log.warning("delivery %s dead-lettered: %s", d.key, why)
 
     def _parcels(
         self, ds: list[Delivery], channel: str, overrides: wording.Templates

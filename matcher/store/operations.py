@@ -37,6 +37,7 @@ from typing import Any
 from matcher.model.domain import ServiceRecord
 from matcher.model.errors import ConflictError, NotFoundError, ValidationError
 from matcher.model.vocabulary import OUTCOMES, MessageKind, SignupStatus
+from matcher.operations.recognition import NATIONAL_STARS, Tiers
 from matcher.store.outbox import drop_reminders, remind, tell, tell_volunteer
 from matcher.store.tx import Tx
 
@@ -108,6 +109,8 @@ class Policy:
 
     cancel_cutoff_s: int = 24 * 3600
     offer_hold_s: int = 2 * 3600
+    tier_hours: tuple[float, ...] = NATIONAL_STARS
+    """Approved hours at which each star is reached (a volunteer is told when they reach one)."""
 
 
 CHECK_IN_OPENS_S = 3600
@@ -132,6 +135,8 @@ class Operations:
     ) -> None:
         self._begin = begin
         self._unique = unique_violation
+        self.tier_hours: tuple[float, ...] = NATIONAL_STARS
+        """The association's star tiers (set by the service from its :class:`Policy`)."""
 
     # ------------------------------------------------------------------ places
 
@@ -662,7 +667,26 @@ class Operations:
             shift_id=shift_id,
             detail={"hours": hours, "note": note},
         )
+        self._tell_tier(tx, volunteer_id, hours, now_s)
         return LedgerEntry(int(ident), volunteer_id, activity_id, shift_id, kind, hours, note, by, now_s)
+
+    def _tell_tier(self, tx: Tx, volunteer_id: str, hours: float, now_s: int) -> None:
+        """The volunteer told when an entry takes their total past a star tier (each tier once,
+        however their total moves afterwards)."""
+        total = float(
+            self._one(
+                tx,
+                "SELECT coalesce(sum(hours), 0) FROM hours_ledger WHERE volunteer_id = %s",
+                (volunteer_id,),
+            )
+        )
+        tiers = Tiers(self.tier_hours)
+        before, after = tiers.standing(total - hours).stars, tiers.standing(total).stars
+        if after > before:
+            tell_volunteer(
+                tx, volunteer_id, MessageKind.TIER_REACHED, now_s, f"tier:{volunteer_id}:{after}",
+                detail={"stars": after, "hours": round(total, 2)},
+            )  # fmt: skip
 
     def _enter(
         self,

@@ -43,7 +43,7 @@ class Provider:
                                                  "key": self.headers.get("Idempotency-Key")})  # fmt: skip
                 refused = body["to"] in provider.refuse
                 answer = (
-                    {"error": "number unreachable"}
+                    {"error": f"number {body['to']} unreachable"}
                     if refused
                     else {"id": f"g{len(provider.requests)}", "status": "accepted"}
                 )
@@ -173,7 +173,7 @@ def test_a_refused_number_is_dead_at_once_and_an_admin_sees_it(
     )
     dead = until(lambda: client.get("/api/v1/admin/dead-letters", headers=h["ad"]).json()["items"])
     assert dead[0]["channel"] == "sms" and dead[0]["attempts"] == 1 and "unreachable" in dead[0]["error"]
-    assert "+447700900123" not in json.dumps(dead)  # no addresses in what admins list
+    assert "+447700900123" not in json.dumps(dead)  # the provider echoed it: scrubbed from what admins list
 
 
 def test_every_email_can_be_unsubscribed_from_without_signing_in(

@@ -229,3 +229,23 @@ def test_a_template_missing_a_language_or_using_an_unknown_field_is_refused(api:
     )
     assert good.status_code == 200 and good.json()["en"]["custom"] is True
     assert client.put(url, headers=h["o1"], json={"zh": zh, "en": zh}).status_code == 403
+
+
+def test_a_star_tier_reached_is_told_once(db: str) -> None:
+    clock = Clock()
+    world = World(
+        (volunteer("v1", email="v1@example.org"),), (activity("a1", shifts=(saturday_shift("s1"),)),)
+    )
+    client, h = serve(db, clock, world, notify="false", tier_hours="30,60")
+    with client:
+        for hours in (24, 24, 24, -24, 24):  # 24, 48 (1 star), 72 (2 stars), 48, 72 again
+            r = client.post(
+                "/api/v1/volunteers/v1/hours/corrections",
+                headers=h["ad"],
+                json={"hours": hours, "note": "carried over"},
+            )
+            assert r.status_code == 201, r.text
+        items = client.get("/api/v1/notifications", headers=h["v1"]).json()["items"]
+    tiers = [m for m in items if m["kind"] == "tier_reached"]
+    assert [m["detail"]["stars"] for m in reversed(tiers)] == [1, 2]  # each once, however the total moved
+    assert "2" in tiers[0]["text"]["zh"] and "2-star" in tiers[0]["text"]["en"]

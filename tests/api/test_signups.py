@@ -278,6 +278,14 @@ def test_calendar_feeds_parse_with_the_right_times(
     assert start.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%H:%M") == "08:00"
     assert start.utcoffset() == timedelta(0) and start.tzinfo is not None  # sent as UTC instants
     assert str(events[0]["SUMMARY"]) == "西湖马拉松医疗点"
+    alarms = [a.decoded("TRIGGER") for a in events[0].walk("VALARM")]
+    assert alarms == [timedelta(hours=-24), timedelta(hours=-2)]  # the activity's reminder times
+    assert (
+        client.put("/api/v1/activities/a1/reminders", headers=h["o1"], json={"minutes": [45]}).status_code
+        == 200
+    )
+    again = icalendar.Calendar.from_ical(client.get(link).content).walk("VEVENT")[0]
+    assert [a.decoded("TRIGGER") for a in again.walk("VALARM")] == [timedelta(minutes=-45)]
     assert client.get(link.replace("token=", "token=x")).status_code == 404
     assert client.get(link.replace("/volunteers/v1/", "/volunteers/v2/")).status_code == 404
 
