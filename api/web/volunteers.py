@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.routes import attendance, calendars, ledger, signups, volunteers
+from api.routes import notifications as notifications_routes
 from api.routes.attendance import CheckIn
 from api.schemas import CITY_ZONE
 from api.usecases import notifications, places
@@ -50,20 +52,68 @@ def _offer(page: Page, match: dict[str, Any]) -> dict[str, Any]:
             "reasons": [r[page.lang] for r in match["reasons"]]}  # fmt: skip
 
 
+QUIET_KINDS = ("signup_confirmed", "signup_waitlisted", "invited", "hours_approved", "hours_corrected", "reminder",
+               "tier_reached", "emergency_call")  # fmt: skip
+"""Kinds a volunteer may leave in the inbox only, as the page offers them."""
+
+
 @router.get("/me/inbox", response_class=HTMLResponse)
 async def inbox(request: Request) -> Response:
+    """The inbox (an emergency call with its accept and decline buttons), and how to be told."""
     page = await page_as(request, "volunteer")
     found = await run_in_threadpool(
-        notifications.inbox, page.service, page.volunteer_id, request.app.state.clock(), limit=50, before=None
-    )
+        notifications.inbox, page.service, page.volunteer_id, request.app.state.clock(), limit=50, before=None,
+        links=request.app.state.links,
+    )  # fmt: skip
     zone = CITY_ZONE  # times as the city keeps them
     messages = [
         m | {"when": f"{datetime.fromtimestamp(m['created_s'], zone):%Y-%m-%d %H:%M}",
-             "when_iso": datetime.fromtimestamp(m["created_s"], zone).isoformat()}
+             "when_iso": datetime.fromtimestamp(m["created_s"], zone).isoformat(),
+             "answer": {k: _local(v) for k, v in (m.get("links") or {}).items()}}
         for m in found["items"]
     ]  # fmt: skip
     unread_ids = ",".join(str(m["id"]) for m in messages if m["read_s"] is None)
-    return render(page, "inbox.html", messages=messages, unread_ids=unread_ids)
+    prefs = await run_in_threadpool(
+        notifications.preferences, page.service, page.volunteer_id, tuple(request.app.state.channels)
+    )
+    return render(
+        page, "inbox.html", messages=messages, unread_ids=unread_ids, prefs=prefs, kinds=QUIET_KINDS
+    )
+
+
+def _local(url: str) -> str:
+    """A link in a message as a path on this site (the page may be served under another name)."""
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
+@router.post("/me/notification-preferences")
+async def set_preferences(request: Request) -> Response:
+    """The form as ``PUT /volunteers/{id}/notification-preferences`` (quiet hours that end
+    earlier than they start are taken to run overnight, as the form says)."""
+    page = await page_as(request, "volunteer")
+    form = await request.form()
+    await form_of(page)
+    start, end = str(form.get("quiet_start") or "22:00")[:5], str(form.get("quiet_end") or "07:00")[:5]
+    try:
+        per_week = int(str(form.get("max_per_week") or "5"))
+    except ValueError:
+        per_week = -1  # refused below, naming the field
+    body = {
+        "channels": [str(c) for c in form.getlist("channels")][:3],
+        "muted": [str(k) for k in form.getlist("muted")][:20],
+        "quiet_hours": {"start": start, "end": end, "overnight": end < start},
+        "max_per_week": per_week,
+        "language": str(form.get("language") or "zh")[:5],
+    }
+
+    async def act() -> None:
+        choices = notifications_routes.PreferencesIn.model_validate(body)
+        notifications_routes.put_preferences(
+            page.volunteer_id, choices, page.caller, page.service, page.now, request
+        )
+
+    return await attempt(page, "/me/inbox", page.t("saved"), act)
 
 
 @router.post("/me/inbox/read")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
 from api.auth import issue_token, utcnow
@@ -209,6 +210,51 @@ def test_a_volunteer_signs_up_for_a_recommended_shift_and_sees_it(
     again.submit("header form[action='/lang'] button")  # and back to Chinese
     assert again.page.locator("html").get_attribute("lang") == "zh-CN"
     again.close()
+
+
+def test_a_volunteer_answers_an_emergency_call_from_the_inbox_and_chooses_how_to_be_told(
+    server: tuple[str, dict[str, str]], browser: Browser
+) -> None:
+    base, tokens = server
+    call = httpx.post(f"{base}/api/v1/shifts/s1/emergency-calls", headers={"Authorization": f"Bearer {tokens['o1']}"},
+                      json={"needed": 2, "wave_size": 6, "deadline_minutes": 60}, timeout=30)  # fmt: skip
+    assert call.status_code == 201, call.text
+
+    def called(name: str) -> bool:
+        box = httpx.get(
+            f"{base}/api/v1/notifications", headers={"Authorization": f"Bearer {tokens[name]}"}, timeout=30
+        )
+        return any(m["kind"] == "emergency_call" for m in box.json()["items"])
+
+    name = next(n for n in ("v2", "v3", "v4", "v5") if called(n))
+    v = Visit(browser, base, tokens[name])
+    v.go("/me/inbox")
+    asked = v.page.locator('#messages li[data-kind="emergency_call"]')
+    assert asked.count() == 1 and "紧急招募" in asked.inner_text()
+    v.submit(
+        '#messages li[data-kind="emergency_call"] a.button:not(.secondary)'
+    )  # the link, as in the e-mail
+    assert "/calls/" in v.page.url
+    v.submit('#link-form button[value="accept"]')
+    assert "confirmed" in v.page.locator("#link-result").inner_text()
+
+    # How to be told: quiet hours across midnight, reminders left in the inbox.
+    v.go("/me/inbox")
+    v.page.fill('input[name="quiet_start"]', "23:00")
+    v.page.fill('input[name="quiet_end"]', "06:00")
+    v.page.check('input[name="muted"][value="reminder"]')
+    v.submit("#preferences button")
+    assert v.page.locator('input[name="quiet_start"]').input_value() == "23:00"
+    assert v.page.locator('input[name="muted"][value="reminder"]').is_checked()
+    v.page.fill('input[name="quiet_start"]', "08:00")
+    v.page.fill('input[name="quiet_end"]', "08:00")
+    v.submit_expecting_error("#preferences button")  # quiet hours that end when they start
+    v.close()
+    kept = httpx.get(f"{base}/api/v1/volunteers/{name}/notification-preferences",
+                     headers={"Authorization": f"Bearer {tokens[name]}"}, timeout=30).json()  # fmt: skip
+    assert kept["quiet_hours"] == {"start": "23:00", "end": "06:00", "overnight": True} and kept["muted"] == [
+        "reminder"
+    ]
 
 
 def test_the_keyboard_reaches_the_content_and_signs_up(
