@@ -124,7 +124,7 @@ async def get_activity(activity_id: str, service: LiveDep) -> dict[str, Any]:
     **policy("organisers of the activity's organisation", "organiser", "admin"),
 )
 def update_activity(
-    activity_id: str, body: ActivityPatch, who: CallerDep, service: LiveDep, places: PlacesDep
+    activity_id: str, body: ActivityPatch, who: CallerDep, service: LiveDep, places: PlacesDep, clock: NowDep
 ) -> dict[str, Any]:
     current = records.activity(service, activity_id)
     own_organisation(who, current.organisation_id, kind="activity", ident=activity_id)
@@ -135,7 +135,8 @@ def update_activity(
         change = fill_point({"location": None} | change, "location", places)
     merged = activity_to_json(current) | change
     merged["id"], merged["organisation_id"] = activity_id, current.organisation_id
-    return activity_to_json(records.replace_activity(service, parse_activity(merged, service.taxonomy)))
+    changed = parse_activity(merged, service.taxonomy)
+    return activity_to_json(records.replace_activity(service, changed, clock))  # its volunteers told of moves
 
 
 @router.delete(
@@ -143,10 +144,10 @@ def update_activity(
     status_code=204,
     **policy("organisers of the activity's organisation", "organiser", "admin"),
 )
-def delete_activity(activity_id: str, who: CallerDep, service: LiveDep) -> Response:
+def delete_activity(activity_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> Response:
     current = records.activity(service, activity_id)
     own_organisation(who, current.organisation_id, kind="activity", ident=activity_id)
-    records.delete_activity(service, activity_id)
+    records.delete_activity(service, activity_id, clock)  # its volunteers told
     return Response(status_code=204)
 
 

@@ -4,8 +4,11 @@ transaction), then to this process's index (:meth:`api.live.Live.write`)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from api.live import Live
 from api.usecases.setup import export_document, load_document
+from matcher.model.calendar import epoch_seconds
 from matcher.model.domain import Activity, Volunteer
 from matcher.model.errors import ConflictError, NotFoundError
 from matcher.store.audit import Entry
@@ -76,18 +79,20 @@ def create_activity(live: Live, a: Activity) -> Activity:
     return a
 
 
-def replace_activity(live: Live, a: Activity) -> Activity:
+def replace_activity(live: Live, a: Activity, now: datetime | None = None) -> Activity:
+    """The activity as sent; with ``now``, its volunteers told of moved or removed shifts."""
+
     def store_write() -> None:
         activity(live, a.id)
-        live.store.upsert_activity(a)
+        live.store.upsert_activity(a, None if now is None else epoch_seconds(now))
 
     live.write("activity", a.id, store_write, lambda: live.index.upsert_activity(a))
     return a
 
 
-def delete_activity(live: Live, ident: str) -> None:
+def delete_activity(live: Live, ident: str, now: datetime | None = None) -> None:
     def store_write() -> None:
-        if not live.store.delete_activity(ident):
+        if not live.store.delete_activity(ident, None if now is None else epoch_seconds(now)):
             raise NotFoundError("activity", ident)
 
     live.write("activity", ident, store_write, lambda: live.index.remove_activity(ident))

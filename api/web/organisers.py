@@ -202,7 +202,9 @@ async def edit(request: Request, activity_id: str) -> Response:
             "title": form.get("title", ""), "description": form.get("description", ""),
             "category": form.get("category", ""), "district": form.get("district") or None, "shifts": shifts,
         })  # fmt: skip
-        activities.update_activity(activity_id, body, page.caller, page.service, request.app.state.places)
+        activities.update_activity(
+            activity_id, body, page.caller, page.service, request.app.state.places, page.now
+        )
 
     return await attempt(page, f"/org/activities/{activity_id}", page.t("saved"), act)
 

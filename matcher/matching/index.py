@@ -829,14 +829,15 @@ class MatchIndex:
 
     def upsert_activity(self, a: Activity) -> int:
         """Add or replace one activity and its shifts; bookings on shifts that keep their id are
-        carried over."""
+        carried over (those on shifts the activity no longer has go with them, as in the store)."""
         self._changed()
         carried: dict[str, list[int]] = {}
+        kept = {s.id for s in a.shifts}
         old = self.aid.get(a.id)
         if old is not None and self.activities.alive.data[old]:
             for s_row in self.shifts_of(old):
                 holders = [v for v, ss in self._v_bookings.items() if s_row in ss]
-                if holders:
+                if holders and self.shifts.ids[s_row] in kept:
                     carried[self.shifts.ids[s_row]] = holders
             self._remove_activity_row(old)
         for shift in a.shifts:

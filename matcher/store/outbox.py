@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from matcher.model.vocabulary import MessageKind, NoticeChannel
@@ -25,8 +26,10 @@ from matcher.operations.notices import (
 )
 from matcher.store.tx import Tx
 
-UNCAPPED = frozenset({MessageKind.REMINDER, MessageKind.PHONE_CODE})
-"""Kinds the weekly cap leaves alone: a reminder of a place the volunteer took, a code they asked for."""
+UNCAPPED = frozenset(
+    {MessageKind.REMINDER, MessageKind.PHONE_CODE, MessageKind.SHIFT_CHANGED, MessageKind.SHIFT_CANCELLED}
+)
+"""Kinds the weekly cap leaves alone: about a place the volunteer took, or a code they asked for."""
 
 PREFERENCES_COLUMNS = "channels, muted, quiet_start, quiet_end, max_per_week, language"
 
@@ -185,7 +188,7 @@ def remind(tx: Tx, s: Told, now_s: int) -> None:
         due = reminder_due_s(starts_s, int(m), tz, prefs)
         if due > now_s:
             tell_volunteer(
-                tx, s.volunteer_id, MessageKind.REMINDER, now_s, f"{s.id}:{s.seq}:reminder:{m}",
+                tx, s.volunteer_id, MessageKind.REMINDER, now_s, f"{s.id}:{s.seq}:reminder:{m}:{starts_s}",
                 shift_id=s.shift_id, signup_id=s.id, detail={"minutes": int(m), "starts_s": starts_s}, due_s=due,
             )  # fmt: skip
 
@@ -207,6 +210,62 @@ def drop_reminders(tx: Tx, signup_id: str, now_s: int) -> None:
 EACH = "json_array_elements_text(%s::json) AS j"
 """The rows of a JSON list of ids, one statement for any number (SQLite reads it as
 ``json_each(%s)``; both name the element ``value``)."""
+
+
+@dataclass(frozen=True)
+class _Place:
+    id: str
+    seq: int
+    volunteer_id: str
+    shift_id: str
+
+
+_ACTIVE = (
+    "SELECT id, seq, volunteer_id, shift_id, status FROM signups WHERE shift_id = %s "
+    "AND status IN ('confirmed', 'offered', 'waitlisted')"
+)
+
+
+def shift_times(tx: Tx, activity_id: str) -> dict[str, tuple[int, int]]:
+    """The activity's shifts as they are before an organiser's change: id -> (start, end)."""
+    rows = tx.all("SELECT id, starts_utc, ends_utc FROM shifts WHERE activity_id = %s", (activity_id,))
+    return {str(r[0]): (int(r[1]), int(r[2])) for r in rows}
+
+
+def tell_cancelled(tx: Tx, activity_id: str, kept: set[str] | None, now_s: int) -> None:
+    """Before the activity's shifts not ``kept`` (None: all of them) are removed: everyone holding
+    or waiting for a place on them is told (urgent: they may be on their way), and their
+    reminders are dropped."""
+    for shift_id, (starts_s, _) in shift_times(tx, activity_id).items():
+        if kept is not None and shift_id in kept:
+            continue
+        for r in tx.all(_ACTIVE, (shift_id,)):
+            place = _Place(str(r[0]), int(r[1]), str(r[2]), str(r[3]))
+            drop_reminders(tx, place.id, now_s)
+            tell_volunteer(
+                tx, place.volunteer_id, MessageKind.SHIFT_CANCELLED, now_s, f"{place.id}:{place.seq}:cancelled",
+                shift_id=shift_id, signup_id=place.id, detail={"starts_s": starts_s}, urgent=True,
+            )  # fmt: skip
+
+
+def tell_moved(tx: Tx, before: dict[str, tuple[int, int]], now_s: int) -> None:
+    """After an organiser's change: everyone on a shift whose times changed is told the new ones,
+    and a confirmed place's reminders follow the new start."""
+    for shift_id, was in before.items():
+        row = tx.one("SELECT starts_utc, ends_utc FROM shifts WHERE id = %s", (shift_id,))
+        if row is None or (int(row[0]), int(row[1])) == was:
+            continue
+        starts_s, ends_s = int(row[0]), int(row[1])
+        for r in tx.all(_ACTIVE, (shift_id,)):
+            place = _Place(str(r[0]), int(r[1]), str(r[2]), str(r[3]))
+            tell_volunteer(
+                tx, place.volunteer_id, MessageKind.SHIFT_CHANGED, now_s,
+                f"{place.id}:{place.seq}:moved:{starts_s}:{ends_s}", shift_id=shift_id, signup_id=place.id,
+                detail={"starts_s": starts_s, "was_s": was[0]},
+            )  # fmt: skip
+            if r[4] == "confirmed":
+                drop_reminders(tx, place.id, now_s)
+                remind(tx, place, now_s)
 
 
 def tell_many(

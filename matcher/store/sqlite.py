@@ -39,6 +39,7 @@ from matcher.store.needs import Needs
 from matcher.store.notices import Notices
 from matcher.store.observations import Observations
 from matcher.store.operations import Operations
+from matcher.store.outbox import shift_times, tell_cancelled, tell_moved
 from matcher.store.preferences import Preferences
 from matcher.store.tx import Tx
 
@@ -183,19 +184,27 @@ class SqliteStore:
             _log(db, "volunteer", v.id)
             db.execute(_UPSERT_VOLUNTEER, rows.volunteer_row(v))
 
-    def upsert_activity(self, a: Activity) -> None:
+    def upsert_activity(self, a: Activity, now_s: int | None = None) -> None:
         with self._tx() as db:
             _log(db, "activity", a.id)
+            tx = _SqliteTx(db)
+            before = {} if now_s is None else shift_times(tx, a.id)
+            if now_s is not None:
+                tell_cancelled(tx, a.id, {s.id for s in a.shifts}, now_s)
             _write_activity(db, a)
+            if now_s is not None:
+                tell_moved(tx, before, now_s)
 
     def delete_volunteer(self, ident: str) -> bool:
         with self._tx() as db:
             _log(db, "volunteer", ident)
             return db.execute("DELETE FROM volunteers WHERE id = ?", (ident,)).rowcount > 0
 
-    def delete_activity(self, ident: str) -> bool:
+    def delete_activity(self, ident: str, now_s: int | None = None) -> bool:
         with self._tx() as db:
             _log(db, "activity", ident)
+            if now_s is not None:
+                tell_cancelled(_SqliteTx(db), ident, None, now_s)
             return db.execute("DELETE FROM activities WHERE id = ?", (ident,)).rowcount > 0
 
     def add_service_record(self, r: ServiceRecord) -> None:

@@ -249,3 +249,41 @@ def test_a_star_tier_reached_is_told_once(db: str) -> None:
     tiers = [m for m in items if m["kind"] == "tier_reached"]
     assert [m["detail"]["stars"] for m in reversed(tiers)] == [1, 2]  # each once, however the total moved
     assert "2" in tiers[0]["text"]["zh"] and "2-star" in tiers[0]["text"]["en"]
+
+
+def test_a_moved_shift_is_told_and_its_reminders_follow_a_cancelled_one_at_once(api: Api) -> None:
+    client, h, clock, db = api
+    sign_up(client, h["v1"])  # the place on s1 (Saturday 5 December, 08:00-12:00 in Beijing)
+    sign_up(client, h["v2"])  # the waitlist
+    later = {
+        "id": "s1",
+        "start": "2026-12-05T10:00:00+08:00",
+        "end": "2026-12-05T14:00:00+08:00",
+        "capacity": 1,
+    }
+    moved = client.patch("/api/v1/activities/a1", headers=h["o1"], json={"shifts": [later]})
+    assert moved.status_code == 200, moved.text
+    for who in ("v1", "v2"):
+        (told,) = [m for m in outbox(db, who) if m["kind"] == "shift_changed"]
+        assert told["next_s"] == at(clock.now)
+    reminders = [m for m in outbox(db, "v1") if m["kind"] == "reminder"]
+    assert [m["status"] for m in reminders] == ["dropped", "dropped", "pending", "pending"]  # the old ones go
+    ten = datetime(2026, 12, 5, 10, 0, tzinfo=CST)
+    assert [m["next_s"] for m in reminders[2:]] == [
+        at(ten - timedelta(hours=24)),
+        at(ten - timedelta(hours=2)),
+    ]
+    box = client.get("/api/v1/notifications", headers=h["v1"]).json()["items"]
+    assert box[0]["kind"] == "shift_changed" and "10:00" in box[0]["text"]["zh"]
+
+    clock.now = datetime(2026, 11, 28, 23, 30, tzinfo=CST)  # at night: a cancellation still goes at once
+    other = {"start": "2026-12-06T10:00:00+08:00", "end": "2026-12-06T14:00:00+08:00", "capacity": 5}
+    gone_r = client.patch("/api/v1/activities/a1", headers=h["o1"], json={"shifts": [other]})
+    assert gone_r.status_code == 200, gone_r.text
+    for who in ("v1", "v2"):
+        (gone,) = [m for m in outbox(db, who) if m["kind"] == "shift_cancelled"]
+        assert gone["urgent"] and gone["next_s"] == at(clock.now)
+    assert {m["status"] for m in outbox(db, "v1") if m["kind"] == "reminder"} == {"dropped"}
+    assert (
+        client.delete("/api/v1/activities/a2", headers=h["o2"]).status_code == 204
+    )  # nobody on it: nobody told
