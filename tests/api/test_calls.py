@@ -9,12 +9,10 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -22,37 +20,20 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 
 from api.auth import issue_token, utcnow
 from matcher.model.domain import World
 from matcher.store.base import Account
 from matcher.store.connect import open_store
-from tests.api.served import Served, free_port
+from tests.api.mailbox import Mailbox, smtp_server
+from tests.api.served import Served
 from tests.api.test_signups import SECRET as SIGNUPS_SECRET
 from tests.api.test_signups import Clock, serve
 from tests.conftest import NOW, activity, saturday_shift, volunteer
 
 SECRET = "a-test-signing-key-of-32-characters!"
 LINK = re.compile(r"https?://\S+/calls/(\S+)\?answer=accept")
-
-
-class Mailbox:
-    def __init__(self) -> None:
-        self.mails: list[tuple[float, EmailMessage]] = []
-        self._lock = threading.Lock()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        mail = message_from_bytes(envelope.original_content, policy=policy.default)
-        assert isinstance(mail, EmailMessage)
-        with self._lock:
-            self.mails.append((time.monotonic(), mail))
-        return "250 OK"
-
-    def calls(self) -> list[tuple[float, EmailMessage]]:
-        with self._lock:
-            return [(t, m) for t, m in self.mails if "/calls/" in m.get_content()]
 
 
 @pytest.fixture(scope="module")
@@ -62,18 +43,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, Mai
     url = f"sqlite:///{tmp / 'demo.db'}"
     subprocess.run([sys.executable, "-m", "api.cli", "demo", "--db", url], check=True, capture_output=True)
     mailbox = Mailbox()
-    port = free_port()
-    smtp = Controller(mailbox, hostname="127.0.0.1", port=port)
-    smtp.start()
-    served = Served(
-        url, SECRET, tmp / "serve.log", workers=1, env={"VOLMATCH_SMTP_URL": f"smtp://127.0.0.1:{port}"}
-    )
-    served.env["VOLMATCH_PUBLIC_URL"] = served.base
-    try:
+    with smtp_server(mailbox) as smtp_url:
+        served = Served(url, SECRET, tmp / "serve.log", workers=1, env={"VOLMATCH_SMTP_URL": smtp_url})
+        served.env["VOLMATCH_PUBLIC_URL"] = served.base
         with served:
             yield served, mailbox, url
-    finally:
-        smtp.stop()
 
 
 def organiser_of(url: str, shift_id: str) -> dict[str, str]:
@@ -136,7 +110,7 @@ def test_a_call_in_the_demo_city_reaches_its_first_wave_in_5_s_and_never_overboo
     deadline = started + 30
     arrived: list[tuple[float, EmailMessage]] = []
     while time.monotonic() < deadline:
-        arrived = [(t, m) for t, m in mailbox.calls() if of_this_call(m)]
+        arrived = [(t, m) for t, m in mailbox.received() if of_this_call(m)]
         if len(arrived) >= 30:
             break
         time.sleep(0.05)

@@ -10,17 +10,15 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 
 from api.usecases.dispatch import Gateway, Outgoing
 from matcher.model.domain import World
+from tests.api.mailbox import Mailbox, smtp_server
 from tests.api.served import free_port
 from tests.api.test_signups import Clock, serve, sign_up
 from tests.conftest import activity, saturday_shift, volunteer
@@ -65,17 +63,6 @@ class Provider:
         self.server.shutdown()
 
 
-class Mailbox:
-    def __init__(self) -> None:
-        self.mails: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        mail = message_from_bytes(envelope.original_content, policy=policy.default)
-        assert isinstance(mail, EmailMessage)
-        self.mails.append(mail)
-        return "250 OK"
-
-
 def until(what: Any, timeout_s: float = 15) -> Any:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -89,23 +76,20 @@ def until(what: Any, timeout_s: float = 15) -> Any:
 @pytest.fixture
 def served(db: str) -> Iterator[tuple[TestClient, dict[str, dict[str, str]], Provider, Mailbox]]:
     provider, mailbox = Provider(), Mailbox()
-    port = free_port()
-    smtp = Controller(mailbox, hostname="127.0.0.1", port=port)
-    smtp.start()
     world = World(
         tuple(volunteer(f"v{i}", email=f"v{i}@example.org", languages=("en",)) for i in range(1, 4)),
         (activity("a1", title="Flood watch 防汛值守", shifts=(saturday_shift("s1"),)),),
     )
-    client, heads = serve(
-        db, Clock(), world, smtp_url=f"smtp://127.0.0.1:{port}", sms_gateway_url=provider.url,
-        sms_gateway_token=TOKEN, sms_templates="phone_code=SMS_0001", receipts_token="receipts-secret",
-        public_url="http://volmatch.test",
-    )  # fmt: skip
     try:
-        with client:
-            yield client, heads, provider, mailbox
+        with smtp_server(mailbox) as smtp_url:
+            client, heads = serve(
+                db, Clock(), world, smtp_url=smtp_url, sms_gateway_url=provider.url,
+                sms_gateway_token=TOKEN, sms_templates="phone_code=SMS_0001", receipts_token="receipts-secret",
+                public_url="http://volmatch.test",
+            )  # fmt: skip
+            with client:
+                yield client, heads, provider, mailbox
     finally:
-        smtp.stop()
         provider.close()
 
 

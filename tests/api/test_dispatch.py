@@ -1,21 +1,16 @@
 """Sending the outbox by e-mail to a real SMTP server the test starts (aiosmtpd): what a
-volunteer is told arrives once, worded in both languages with a Chinese subject that decodes;
+volunteer is told arrives once, worded in their language with a Chinese subject that decodes;
 a server that refuses is retried with backoff and then dead-lettered; several dispatchers at
 once never send a delivery twice. On both stores."""
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from api.auth import Links
 from api.usecases.dispatch import Dispatcher, Smtp
@@ -24,44 +19,19 @@ from matcher.store.base import Store
 from matcher.store.connect import open_store
 from matcher.store.deliveries import BACKOFF_S, MAX_ATTEMPTS
 from matcher.store.operations import Policy
+from tests.api.mailbox import Mailbox, smtp_server
+from tests.api.served import free_port
 from tests.api.test_served_operations import next_saturday
 from tests.conftest import activity, volunteer
-
-
-class Inbox:
-    """An SMTP server's mailbox: every message handed to it, parsed."""
-
-    def __init__(self) -> None:
-        self.mails: list[EmailMessage] = []
-        self._lock = threading.Lock()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        mail = message_from_bytes(envelope.original_content, policy=policy.default)
-        assert isinstance(mail, EmailMessage)
-        with self._lock:
-            self.mails.append(mail)
-        return "250 OK"
-
 
 LINKS = Links("a-test-signing-key-of-32-characters!", "http://volmatch.test")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, str]]:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, f"smtp://127.0.0.1:{port}"
-    finally:
-        controller.stop()
+def smtp() -> Iterator[tuple[Mailbox, str]]:
+    box = Mailbox()
+    with smtp_server(box) as url:
+        yield box, url
 
 
 def city(db: str, people: int) -> tuple[Store, int]:
@@ -77,7 +47,7 @@ def city(db: str, people: int) -> tuple[Store, int]:
     return store, int((shift.starts_at - timedelta(days=2)).timestamp())
 
 
-def test_a_sign_up_is_mailed_once_in_both_languages(db: str, smtp: tuple[Inbox, str]) -> None:
+def test_a_sign_up_is_mailed_once_in_both_languages(db: str, smtp: tuple[Mailbox, str]) -> None:
     inbox, url = smtp
     store, now_s = city(db, 3)
     try:
@@ -118,7 +88,7 @@ def test_a_refusing_server_is_retried_then_dead_lettered(db: str) -> None:
         store.close()
 
 
-def test_two_dispatchers_at_once_send_each_delivery_once(db: str, smtp: tuple[Inbox, str]) -> None:
+def test_two_dispatchers_at_once_send_each_delivery_once(db: str, smtp: tuple[Mailbox, str]) -> None:
     inbox, url = smtp
     people = 120
     store, now_s = city(db, people)

@@ -6,28 +6,23 @@ once on PostgreSQL send 10,000 messages with no delivery key twice. On both stor
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
-from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from api.usecases.dispatch import BATCH
 from matcher.model.domain import World
 from matcher.model.vocabulary import MessageKind
 from matcher.store.connect import open_store
 from matcher.store.outbox import tell_many
-from tests.api.served import free_port
+from tests.api.mailbox import Mailbox, smtp_server
 from tests.api.test_served_operations import next_saturday
 from tests.conftest import activity, volunteer
 
@@ -35,40 +30,11 @@ CLAIM_S = 2
 """How long the killed dispatcher's claims last before the next one takes them over."""
 
 
-class Keys:
-    """An SMTP server's mailbox counted by delivery key (a bundle carries several), each mail
-    taking ``delay_s`` so that a dispatcher can be killed in the middle."""
-
-    def __init__(self, delay_s: float = 0.0) -> None:
-        self.keys: Counter[str] = Counter()
-        self.mails = 0
-        self.delay_s = delay_s
-        self._lock = threading.Lock()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.delay_s:
-            await asyncio.sleep(self.delay_s)
-        mail = message_from_bytes(envelope.original_content, policy=policy.default)
-        with self._lock:
-            self.mails += 1
-            self.keys.update(str(mail["X-Volmatch-Delivery"]).split(","))
-        return "250 OK"
-
-    def distinct(self) -> int:
-        with self._lock:
-            return len(self.keys)
-
-
 @pytest.fixture
-def keys() -> Iterator[tuple[Keys, str]]:
-    counted = Keys(delay_s=0.002)
-    port = free_port()
-    controller = Controller(counted, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield counted, f"smtp://127.0.0.1:{port}"
-    finally:
-        controller.stop()
+def keys() -> Iterator[tuple[Mailbox, str]]:
+    counted = Mailbox(delay_s=0.002)
+    with smtp_server(counted) as url:
+        yield counted, url
 
 
 def queue(db: str, n: int) -> None:
@@ -135,7 +101,7 @@ def wait_for(what: Any, timeout_s: float, log: Path) -> None:
 
 
 def test_a_killed_dispatcher_loses_nothing_and_the_receiver_counts_each_once(
-    db: str, keys: tuple[Keys, str], tmp_path: Path
+    db: str, keys: tuple[Mailbox, str], tmp_path: Path
 ) -> None:
     counted, url = keys
     n = 1000
@@ -166,21 +132,16 @@ def test_a_killed_dispatcher_loses_nothing_and_the_receiver_counts_each_once(
 def test_two_dispatchers_on_postgresql_send_ten_thousand_with_no_key_twice(
     postgis_url: str, tmp_path: Path
 ) -> None:
-    counted = Keys()
-    port = free_port()
-    controller = Controller(counted, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    counted = Mailbox()
+    with smtp_server(counted) as url:
         n = 10_000
         queue(postgis_url, n)
         log = tmp_path / "notify.log"
         # The default claim (60 s): a claim shorter than a batch takes to send is taken over
         # while it is being sent, and sent twice, as designed for a dispatcher that died.
-        both = [notify(postgis_url, f"smtp://127.0.0.1:{port}", log, once=True, claim_s=60) for _ in range(2)]
+        both = [notify(postgis_url, url, log, once=True, claim_s=60) for _ in range(2)]
         for p in both:
             assert p.wait(600) == 0, log.read_text()[-3000:]
         assert sent(postgis_url) == {"sent": n}
-    finally:
-        controller.stop()
-    assert set(counted.keys) == delivery_keys(postgis_url) and counted.mails == n
+    assert set(counted.keys) == delivery_keys(postgis_url) and len(counted.mails) == n
     assert max(counted.keys.values()) == 1  # neither sent what the other had claimed
