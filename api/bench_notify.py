@@ -123,7 +123,8 @@ def run(
             out[f"notify_smtp_msgs_per_s_{name}"] = round(statistics.median(rates))
             progress(f"notifications: queueing a call to {call_size:,} on {name}")
             times = [_queue_call_s(url(repeat + i), call_size) for i in range(repeat)]
-            out[f"notify_queue_call_{call_size}_s_{name}"] = round(statistics.median(times), 3)
+            out[f"notify_queue_call_s_{name}"] = round(statistics.median(times), 3)
+            out["notify_call_size"] = call_size
     return out
 
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import gc
-import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -137,7 +136,7 @@ def _dispatcher(
         clock=lambda: clock().timestamp(),
         claim_s=settings.notify_claim_seconds,
     )
-    threading.Thread(target=sender.run, name="notify", daemon=True).start()
+    sender.start()
     return sender
 
 

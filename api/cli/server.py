@@ -46,6 +46,10 @@ def bench(
         typer.Option("--notify/--no-notify", help="Messages sent per second, and queueing a call to 10,000"),
     ] = True,
     notify_only: Annotated[bool, typer.Option("--notify-only", help="Only the notification figures")] = False,
+    notify_messages: Annotated[int, typer.Option(min=10, help="Messages for the sending rate")] = 3000,
+    notify_call: Annotated[
+        int, typer.Option(min=10, help="Volunteers an emergency call is queued to")
+    ] = 10_000,
     as_json: JsonOption = False,
 ) -> None:
     """Build a large city in memory and print index build time, memory and query latencies;
@@ -65,9 +69,9 @@ def bench(
             from api import bench_notify
 
             figures |= bench_notify.run(
-                postgres if service else None,
+                postgres if service else None, messages=notify_messages, call_size=notify_call,
                 progress=lambda s: bar.update(task, description=s, refresh=True),
-            )
+            )  # fmt: skip
         if service and not notify_only:
             from api import bench_service
 

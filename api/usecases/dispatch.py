@@ -358,9 +358,19 @@ class Dispatcher:
         """Something is due now (an emergency call was made): do not wait out the pause."""
         self._wake.set()
 
-    def stop(self) -> None:
+    def start(self) -> None:
+        """:meth:`run` in a thread of its own (what each serving worker does)."""
+        self._thread = threading.Thread(target=self.run, name="notify", daemon=True)
+        self._thread.start()
+
+    def stop(self, wait_s: float = 30.0) -> None:
+        """Stop after the batch in hand, and wait for it: the store may be closed next (closing
+        it under a transaction in flight would take the process down)."""
         self._stop.set()
         self._wake.set()
+        thread = getattr(self, "_thread", None)
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(wait_s)
 
     def counts(self) -> dict[str, int]:
         """Deliveries by status (pending, sending, sent, delivered, dead, dropped)."""

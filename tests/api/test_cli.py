@@ -101,6 +101,10 @@ def test_bench_json_has_the_promised_figures(tmp_path: Path) -> None:
         "--queries",
         "10",
         "--core-only",
+        "--notify-messages",
+        "100",
+        "--notify-call",
+        "200",
         "--json",
         db=tmp_path / "b.db",
     )
@@ -115,6 +119,8 @@ def test_bench_json_has_the_promised_figures(tmp_path: Path) -> None:
         "build_s_per_million",
         "allocation_1k_solve_s",  # the campaign is a fifth of the city's volunteers
         "allocation_largest_org_shifts",
+        "notify_smtp_msgs_per_s_sqlite",
+        "notify_queue_call_s_sqlite",
     ):
         assert figures[key] > 0
     assert 0 < figures["allocation_1k_fill_rate"] <= 1 and figures["allocation_1k_optimal"] is True
@@ -173,6 +179,10 @@ def test_service_bench_prints_its_figures(tmp_path: Path, postgis_conn: object) 
         "2",
         "--postgres",
         POSTGRES_URL,
+        "--notify-messages",
+        "100",
+        "--notify-call",
+        "200",
         "--json",
         db=tmp_path / "b.db",
     )
@@ -192,6 +202,8 @@ def test_service_bench_prints_its_figures(tmp_path: Path, postgis_conn: object) 
         "gaps_s",
         "train_linear_s",
         "learned_vs_default_p50",
+        "notify_smtp_msgs_per_s_postgis",
+        "notify_queue_call_s_postgis",
     ):
         assert figures[key] > 0, key
     assert figures["http_errors"] == figures["http_new_errors"] == 0
