@@ -47,7 +47,7 @@ def city(db: str, people: int) -> tuple[Store, int]:
     return store, int((shift.starts_at - timedelta(days=2)).timestamp())
 
 
-def test_a_sign_up_is_mailed_once_in_both_languages(db: str, smtp: tuple[Mailbox, str]) -> None:
+def test_a_sign_up_is_mailed_once_in_the_volunteers_language(db: str, smtp: tuple[Mailbox, str]) -> None:
     inbox, url = smtp
     store, now_s = city(db, 3)
     try:
@@ -123,3 +123,25 @@ def test_two_dispatchers_at_once_send_each_delivery_once(db: str, smtp: tuple[Ma
             s.close()
     keys = Counter(m["X-Volmatch-Delivery"] for m in inbox.mails)
     assert len(keys) == people - 1 and max(keys.values()) == 1
+
+
+def test_updates_due_together_go_as_one_message_and_urgent_ones_alone(
+    db: str, smtp: tuple[Mailbox, str]
+) -> None:
+    box, url = smtp
+    store, now_s = city(db, 3)
+    try:
+        store.ops.sign_up("su1", "s1", "v1", now_s, Policy())  # a place (not urgent)
+        store.ops.correct_hours("v1", 2.0, "carried over", "admin", now_s)  # hours (not urgent)
+        store.ops.sign_up("su2", "s1", "v2", now_s, Policy())
+        store.ops.cancel("su2", now_s, Policy())  # frees nothing urgent for v2: a plain update
+        sender = Dispatcher(store, {"email": Smtp(url, "team@example.org")}, LINKS, clock=lambda: now_s)
+        assert sender.run_once() == 3
+    finally:
+        store.close()
+    by_address = {m["To"]: m for m in box.mails}
+    assert len(box.mails) == 2  # v1's two updates in one e-mail, v2's one alone
+    bundle = by_address["v1@example.org"]
+    assert len(str(bundle["X-Volmatch-Delivery"]).split(",")) == 2
+    text = bundle.get_content()
+    assert "报名成功" in text and "服务时长已更正" in text and bundle["Subject"].startswith("你有 2 条新通知")
