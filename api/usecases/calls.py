@@ -94,17 +94,20 @@ def answer(live: Live, call_id: str, volunteer_id: str, accept: bool, now: datet
 def answer_by_link(live: Live, links: Links, token: str, accept: bool, now: datetime) -> dict[str, Any]:
     """An answer through the link in the message (no sign-in: the link is signed for this
     volunteer and call, and lapses an hour after the call closes)."""
-    try:
-        claims = links.claims("call", token)
-    except BadToken as e:
-        raise ValidationError("token", f"this link is not valid or has expired ({e})") from e
-    return answer(live, str(claims["c"]), str(claims["v"]), accept, now)
+    call_id, volunteer_id = _asked(links, token)
+    return answer(live, call_id, volunteer_id, accept, now)
 
 
 def details(live: Live, links: Links, token: str) -> dict[str, Any]:
     """What a call's link shows before the volunteer answers: the call and the shift."""
+    call_id, volunteer_id = _asked(links, token)
+    return live.store.calls.status(call_id) | {"volunteer_id": volunteer_id}
+
+
+def _asked(links: Links, token: str) -> tuple[str, str]:
+    """The call and the volunteer a link's token names (422 if it is not ours or has lapsed)."""
     try:
         claims = links.claims("call", token)
     except BadToken as e:
         raise ValidationError("token", f"this link is not valid or has expired ({e})") from e
-    return live.store.calls.status(str(claims["c"])) | {"volunteer_id": str(claims["v"])}
+    return str(claims["c"]), str(claims["v"])

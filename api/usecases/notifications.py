@@ -38,10 +38,8 @@ def inbox(
 
 
 def mark_read(live: Live, volunteer_id: str, message_id: int, now: datetime) -> dict[str, Any]:
-    m = live.store.messages.mark_read(volunteer_id, message_id, epoch_seconds(now))
-    return _worded(
-        m, live.store.messages.inbox(volunteer_id, 0, limit=1)[2], live.store.notices.templates(), None
-    )
+    m, tz = live.store.messages.mark_read(volunteer_id, message_id, epoch_seconds(now))
+    return _worded(m, tz, live.store.notices.templates(), None)
 
 
 def unread(live: Live, volunteer_id: str, now: datetime) -> int:

@@ -19,9 +19,11 @@ from matcher.store.outbox import EACH, tell_many
 from matcher.store.tx import Tx
 
 _CALL = (
-    "SELECT id, shift_id, needed, wave_size, wave_every_s, deadline_s, candidates, waves, next_wave_s, "
-    "created_by, created_s, closed_s FROM emergency_calls"
+    "SELECT c.id, c.shift_id, c.needed, c.wave_size, c.wave_every_s, c.deadline_s, c.candidates, c.waves, "
+    "c.next_wave_s, c.created_by, c.created_s, c.closed_s, s.starts_utc, a.title FROM emergency_calls c "
+    "JOIN shifts s ON s.id = c.shift_id JOIN activities a ON a.id = s.activity_id"
 )
+"""A call with its shift's start and title (one read)."""
 
 
 class Calls:
@@ -217,17 +219,12 @@ class Calls:
 
     @staticmethod
     def _get(tx: Tx, call_id: str) -> dict[str, Any]:
-        r = tx.one(f"{_CALL} WHERE id = %s", (call_id,))
+        r = tx.one(f"{_CALL} WHERE c.id = %s", (call_id,))
         if r is None:
             raise NotFoundError("emergency call", call_id)
-        starts = tx.one(
-            "SELECT s.starts_utc, a.title FROM shifts s JOIN activities a ON a.id = s.activity_id WHERE s.id = %s",
-            (r[1],),
-        )
         return {
             "id": str(r[0]), "shift_id": str(r[1]), "needed": int(r[2]), "wave_size": int(r[3]),
             "wave_every_s": int(r[4]), "deadline_s": int(r[5]), "candidates": json.loads(r[6]),
             "waves": int(r[7]), "next_wave_s": int(r[8]), "created_by": str(r[9]), "created_s": int(r[10]),
-            "closed_s": None if r[11] is None else int(r[11]), "starts_s": int(starts[0]) if starts else 0,
-            "title": str(starts[1]) if starts else "",
+            "closed_s": None if r[11] is None else int(r[11]), "starts_s": int(r[12]), "title": str(r[13]),
         }  # fmt: skip

@@ -104,21 +104,11 @@ class Deliveries:
                                 str(tz or "Asia/Shanghai"), _language(chosen, languages)))  # fmt: skip
         return out
 
-    def sent(
-        self, d: Delivery, worker: str, now_s: int, *, provider_id: str | None = None, delivered: bool = False
-    ) -> None:
-        """Sent (``delivered`` when the channel says it reached the person): recorded unless
-        another worker took the claim over meanwhile (then it records)."""
-        with self._begin() as tx:
-            tx.run(
-                "UPDATE deliveries SET status = %s, sent_s = %s, last_error = NULL, provider_id = %s "
-                "WHERE message_id = %s AND channel = %s AND claimed_by = %s",
-                ("delivered" if delivered else "sent", now_s, provider_id, d.message.id, d.channel, worker),
-            )
-
     def sent_many(self, done: list[tuple[Delivery, str | None, bool]], worker: str, now_s: int) -> None:
-        """:meth:`sent` of a batch, in one transaction: (delivery, provider id, delivered). Those
-        a channel gave no id of its own (e-mail) are one statement per channel."""
+        """A batch sent (delivered, where the channel says it reached the person), in one
+        transaction: (delivery, provider id, delivered). Each is recorded unless another worker
+        took its claim over meanwhile (then that one records). Those a channel gave no id of
+        its own (e-mail) are one statement per channel."""
         plain: dict[str, list[int]] = {}
         named = []
         for d, provider_id, delivered in done:

@@ -68,8 +68,9 @@ class Messages:
             tz = tx.one("SELECT timezone FROM volunteers WHERE id = %s", (volunteer_id,))
         return [message_from(r) for r in rows], int(unread[0]) if unread else 0, str(tz[0]) if tz else "UTC"
 
-    def mark_read(self, volunteer_id: str, message_id: int, now_s: int) -> Message:
-        """The message read (reading it again keeps the first time); another's is not found."""
+    def mark_read(self, volunteer_id: str, message_id: int, now_s: int) -> tuple[Message, str]:
+        """The message read (reading it again keeps the first time), and the volunteer's time
+        zone; another's is not found."""
         with self._begin() as tx:
             row = tx.one(
                 f"SELECT {COLUMNS} FROM messages WHERE id = %s AND volunteer_id = %s",
@@ -80,7 +81,8 @@ class Messages:
             if row[8] is None:
                 tx.run("UPDATE messages SET read_s = %s WHERE id = %s", (now_s, message_id))
                 row = (*row[:8], now_s)
-        return message_from(row)
+            tz = tx.one("SELECT timezone FROM volunteers WHERE id = %s", (volunteer_id,))
+        return message_from(row), str(tz[0]) if tz else "UTC"
 
     def shift_counts(self, shift_id: str, now_s: int) -> dict[str, Any]:
         """What the shift's volunteers were told by ``now_s``, counted: messages by kind, and

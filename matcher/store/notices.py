@@ -8,6 +8,7 @@ import hmac
 import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import replace
 
 from matcher.model.errors import ConflictError, NotFoundError, ValidationError
 from matcher.model.vocabulary import MessageKind
@@ -76,13 +77,7 @@ class Notices:
         """The channel dropped from the volunteer's choices (the link in every e-mail), and what
         was still waiting to go out on it."""
         prefs, _ = self.preferences(volunteer_id)
-        kept = [c.value for c in prefs.channels if c.value != channel]
-        j = prefs.to_json()
-        fewer = NoticePreferences.checked(
-            channels=kept, muted=j["muted"], quiet_start=prefs.quiet_start, quiet_end=prefs.quiet_end,
-            overnight=j["quiet_hours"]["overnight"], max_per_week=prefs.max_per_week,
-            language=prefs.language, offered=tuple(kept),
-        )  # fmt: skip
+        fewer = replace(prefs, channels=tuple(c for c in prefs.channels if c.value != channel))
         self.set_preferences(volunteer_id, fewer, now_s)
         with self._begin() as tx:
             tx.run(
