@@ -16,10 +16,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import OAuth2PasswordBearer
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import BadToken, account_id_from
+from api.auth import BadToken, token_claims
 from api.geocoding import Places
 from api.limits import Budget
 from api.live import Live
@@ -27,10 +27,15 @@ from api.settings import Settings
 from api.usecases import accounts, audit, records
 from api.usecases import places as shift_places
 from matcher.model.errors import NotFoundError
-from matcher.store.base import Account
+from matcher.store.base import ACTS_FOR_ORGANISATION, Account
 from matcher.store.operations import Signup
 
-_bearer = HTTPBearer(auto_error=False, description="a token from `volmatch user create`")
+_bearer = OAuth2PasswordBearer(
+    tokenUrl="/api/v1/auth/token",
+    auto_error=False,
+    description="sign in with a phone number (or account name) and password; a token from "
+    "`volmatch user create` works too",
+)
 
 
 # Dependencies that only read the app's state are coroutines: FastAPI runs a plain function
@@ -70,31 +75,49 @@ NowDep = Annotated[datetime, Depends(now)]
 @dataclass(frozen=True)
 class Caller:
     account: Account
+    reach: frozenset[str] = frozenset()
+    """The organisations the caller acts for: an organiser's own, an org admin's and every one
+    under it (empty for others)."""
+    session: str | None = None
 
     @property
     def role(self) -> str:
         return self.account.role
 
+    @property
+    def staff(self) -> bool:
+        """An organiser or an org admin: acts for organisations (``reach``)."""
+        return self.account.role in ACTS_FOR_ORGANISATION
 
-async def caller(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Caller:
+    def acts_for(self, organisation_id: str | None) -> bool:
+        return self.role == "admin" or (organisation_id is not None and organisation_id in self.reach)
+
+
+def caller_for(service: Live, account: Account, session: str | None = None) -> Caller:
+    """The caller an account is, with the organisations it reaches now."""
+    reach = service.organisations.reach(account.role, account.organisation_id)
+    return Caller(account, reach, session)
+
+
+async def caller(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Caller:
     unauthorised = {"WWW-Authenticate": "Bearer"}
-    if credentials is None:
+    if not token:
         raise HTTPException(401, "sign in: send 'Authorization: Bearer <token>'", headers=unauthorised)
+    service: Live = request.app.state.live
     try:
-        ident = account_id_from(credentials.credentials, request.app.state.signing_key)
+        ident, session = token_claims(token, request.app.state.signing_key)
     except BadToken as e:
         raise HTTPException(401, f"the token is not valid ({e})", headers=unauthorised) from e
+    if session is not None and service.revoked(session):
+        raise HTTPException(401, "this sign-in has ended (signed out): sign in again", headers=unauthorised)
     budget: Budget = request.app.state.budget
     budget.check(ident, "requests with this token")
-    service: Live = request.app.state.live
     # Most requests find the account in the process's cache; a miss reads the store in a worker
     # thread, which may have to wait for a write in progress.
     account = accounts.cached(service, ident) or await run_in_threadpool(accounts.get, service, ident)
     if account is None:
         raise HTTPException(401, "the token's account no longer exists", headers=unauthorised)
-    return Caller(account)
+    return caller_for(service, account, session)
 
 
 CallerDep = Annotated[Caller, Depends(caller)]
@@ -155,16 +178,17 @@ PUBLIC_KINDS = ("activity", "shift")
 
 
 def own_organisation(who: Caller, organisation_id: str | None, *, kind: str, ident: str) -> None:
-    """An organiser acts on their organisation's activities only; admins on any."""
-    if who.role == "admin":
-        return
-    if who.role == "organiser" and who.account.organisation_id == organisation_id:
+    """An organiser acts on their organisation's activities only, an org admin on those of its
+    organisation and every one under it; admins on any."""
+    if who.acts_for(organisation_id):
         return
     if kind not in PUBLIC_KINDS:
         raise NotFoundError(kind, ident)  # a private record's existence is not told
     # Postings are public, so their existence is no secret: say whose it is, not "no such".
     raise HTTPException(
-        403, f"{kind} {ident!r} belongs to another organisation; you act for {who.account.organisation_id!r}"
+        403,
+        f"{kind} {ident!r} belongs to another organisation; you act for {who.account.organisation_id!r}"
+        + (" and those under it" if who.role == "org_admin" else ""),
     )
 
 
@@ -205,7 +229,7 @@ def own_signup(service: Live, who: Caller, signup_id: str, *, organiser: bool, v
         return s
     if volunteer and who.role == "volunteer" and who.account.volunteer_id == s.volunteer_id:
         return s
-    if organiser and who.role == "organiser":
+    if organiser and who.staff:
         activity_id = shift_places.shift_activity(service, s.shift_id)
         own_organisation(who, records.organisation_of(service, activity_id), kind="sign-up", ident=signup_id)
         return s

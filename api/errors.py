@@ -15,6 +15,7 @@ from starlette.routing import Match
 
 from api import problems
 from matcher.model.errors import ConflictError, NotFoundError, ValidationError
+from matcher.store.operations import TeamRefused
 
 RETRY_AFTER_S = 2
 """What a 503 asks the client to wait before trying again."""
@@ -35,7 +36,9 @@ def method_not_allowed(request: Request, e: StarletteHTTPException) -> Starlette
 
 
 KINDS_ZH = {"volunteer": "志愿者", "activity": "活动", "shift": "班次", "signup": "报名", "account": "账号",
-            "need": "需求", "allocation": "分配方案", "service record": "服务记录", "model": "模型"}  # fmt: skip
+            "need": "需求", "allocation": "分配方案", "service record": "服务记录", "model": "模型",
+            "organisation": "组织", "team": "小队", "station": "服务站点", "invitation": "邀请",
+            "membership": "成员资格", "membership request": "入会申请"}  # fmt: skip
 
 
 def _where(request: Request, field: str) -> str:
@@ -82,6 +85,11 @@ def install(app: FastAPI) -> None:
         if _lang(request) == "zh":
             return JSONResponse({"detail": f"找不到 id 为 {e.ident!r} 的{KINDS_ZH.get(e.kind, e.kind)}"}, 404)
         return JSONResponse({"detail": str(e)}, status_code=404)
+
+    @app.exception_handler(TeamRefused)
+    async def _team_refused(_: Request, e: TeamRefused) -> JSONResponse:
+        failed = [{"volunteer_id": k or None, "reason": v} for k, v in e.failed.items()]
+        return JSONResponse({"detail": f"no one is signed up: {e}", "failed": failed}, status_code=409)
 
     @app.exception_handler(ConflictError)
     async def _conflict(_: Request, e: ConflictError) -> JSONResponse:

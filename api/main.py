@@ -18,6 +18,7 @@ from api.geocoding import Places
 from api.limits import Budget
 from api.live import Live
 from api.routes import (
+    accounts,
     activities,
     allocations,
     attendance,
@@ -31,6 +32,7 @@ from api.routes import (
     learning,
     ledger,
     notifications,
+    organisations,
     signups,
     volunteers,
 )
@@ -180,12 +182,19 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.state.tiers = settings.tiers()
     app.state.budget = Budget(settings.rate_per_s, settings.rate_burst)
     app.state.sign_ins = Budget(settings.sign_ins_per_minute / 60.0, settings.sign_ins_per_minute)
+    app.state.sign_ins_by_address = Budget(
+        settings.sign_ins_per_address_per_minute / 60.0, settings.sign_ins_per_address_per_minute
+    )
+    app.state.registrations = Budget(
+        settings.registrations_per_hour / 3600.0, settings.registrations_per_hour
+    )
     app.state.places = Places.from_settings(
         settings.geocoder, settings.geocoder_api_key, settings.geocoder_user_agent
     )
     errors.install(app)
     for module in (
         health,
+        accounts,
         volunteers,
         activities,
         signups,
@@ -200,6 +209,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         demand,
         allocations,
         audit,
+        organisations,
     ):
         app.include_router(module.router)
     web.install(app)

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
-from matcher.model.domain import MAX_TRAVEL_KM
+from matcher.model.domain import MAX_TRAVEL_KM, GeoPoint
+from matcher.model.errors import ValidationError
 
 Text = Annotated[str, Field(max_length=200)]
 LongText = Annotated[str, Field(max_length=5000)]
@@ -188,3 +189,20 @@ class ConsentIn(Strict):
 
     location: StrictBool
     note: Text = ""
+
+
+def near_point(near: str | None) -> GeoPoint | None:
+    """A ``near=lat,lon`` query as a point (None when not given); a bad one is a 422 naming it."""
+    if near is None:
+        return None
+    parts = near.split(",")
+    if len(parts) != 2:
+        raise ValidationError("near", "give 'lat,lon' in degrees, for example near=30.25,120.14")
+    try:
+        lat, lon = float(parts[0]), float(parts[1])
+    except ValueError as e:
+        raise ValidationError("near", "give 'lat,lon' as two numbers, for example near=30.25,120.14") from e
+    try:
+        return GeoPoint(lat, lon)  # refuses NaN and out-of-range values, naming the coordinate
+    except ValidationError as e:
+        raise e.prefixed("near") from None

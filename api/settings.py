@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     """Requests an account may make at once before ``rate_per_s`` applies."""
     sign_ins_per_minute: float = Field(default=10.0, gt=0, le=1e6)
     """Password sign-in attempts per account name and minute, per worker."""
+    sign_ins_per_address_per_minute: float = Field(default=30.0, gt=0, le=1e6)
+    """Password sign-in attempts per client address and minute, per worker (many names tried
+    from one place)."""
+    registrations_per_hour: float = Field(default=20.0, gt=0, le=1e6)
+    """Registrations and phone codes per client address and hour, per worker (each number gets
+    at most 5 codes an hour whatever the address)."""
+    access_token_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    """How long an access token from ``/api/v1/auth/token`` lives (a refresh token renews it)."""
     query_timeout_s: float = Field(default=10.0, gt=0, le=3600)
     """A database statement running longer is cancelled and the request answered 503 (bulk
     imports are exempt: they run as long as their data needs)."""

@@ -98,8 +98,77 @@ class Accounts:
         if account.volunteer_id is not None:
             self._of_volunteer[account.volunteer_id] = account.id
 
+    def forget(self, account_id: str) -> None:
+        """Drop an account whose role or organisation changed (read again when next used)."""
+        self._kept.pop(account_id, None)
+
     def forget_volunteer(self, volunteer_id: str) -> None:
         """Drop the account of an erased volunteer."""
         ident = self._of_volunteer.pop(volunteer_id, None)
         if ident is not None:
             self._kept.pop(ident, None)
+
+
+class Organisations:
+    """The registry's tree, kept in memory (ids, parents, statuses: a few hundred bytes per
+    organisation), so that every request knows which organisations its caller reaches without
+    a database call. Replaced whole when the change log shows a change to the registry."""
+
+    def __init__(self, links: list[tuple[str, str | None, str]]) -> None:
+        self.replace(links)
+
+    def replace(self, links: list[tuple[str, str | None, str]]) -> None:
+        children: dict[str, list[str]] = {}
+        for ident, parent, _ in links:
+            if parent is not None:
+                children.setdefault(parent, []).append(ident)
+        self._parent = {ident: parent for ident, parent, _ in links}
+        self._status = {ident: status for ident, _, status in links}
+        self._children = children
+        self._subtrees: dict[str, frozenset[str]] = {}
+
+    def subtree(self, root: str) -> frozenset[str]:
+        """The organisation and everything under it (just itself if the registry lacks it:
+        activities may name organisations that were never registered)."""
+        found = self._subtrees.get(root)
+        if found is None:
+            seen, todo = {root}, [root]
+            while todo:
+                for child in self._children.get(todo.pop(), ()):
+                    if child not in seen:
+                        seen.add(child)
+                        todo.append(child)
+            found = self._subtrees[root] = frozenset(seen)
+        return found
+
+    def reach(self, role: str, organisation_id: str | None) -> frozenset[str]:
+        """What an account acts for: an organiser its organisation, an org admin its
+        organisation's subtree (nothing while the organisation is not approved)."""
+        if organisation_id is None:
+            return frozenset()
+        if role == "organiser":
+            return frozenset({organisation_id})
+        if role == "org_admin" and self._status.get(organisation_id) == "approved":
+            return self.subtree(organisation_id)
+        return frozenset()
+
+    def parent(self, ident: str) -> str | None:
+        return self._parent.get(ident)
+
+    def known(self, ident: str) -> bool:
+        return ident in self._parent
+
+
+class Revoked:
+    """Sign-in sessions ended before their access tokens expire (signing out, a copied refresh
+    token), which every process refuses: loaded when the process starts and added to from the
+    change log."""
+
+    def __init__(self, sessions: list[str]) -> None:
+        self._ended = set(sessions)
+
+    def add(self, session: str) -> None:
+        self._ended.add(session)
+
+    def __contains__(self, session: object) -> bool:
+        return session in self._ended

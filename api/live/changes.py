@@ -61,4 +61,6 @@ def fetch(store: Store, index: MatchIndex, kind: str, ident: str) -> Any:
         return store.get_volunteer(ident)
     if kind == "activity":
         return store.get_activity(ident)
+    if kind == "organisation":  # the tree is replaced whole: it is small
+        return store.organisations.links()
     return None

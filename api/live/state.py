@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import pandas as pd
 from starlette.concurrency import run_in_threadpool
 
-from api.live.caches import Accounts, Shown
+from api.live.caches import Accounts, Organisations, Revoked, Shown
 from api.live.changes import Position, fetch
 from api.live.feedback import FeedbackLog
 from matcher.learning.training import FACTORS, Model
@@ -35,6 +35,10 @@ shows in every worker's recommendations within this (well under the one second p
 LOOP_WAIT_S = 0.02
 """How long a question waits on the event loop for the index lock before it moves to a worker
 thread (:meth:`Live.answer`)."""
+REVOKED_KEPT_S = 2 * 24 * 3600
+"""Revoked sessions a starting process loads: those ended within this (longer than an access
+token lives, ``Settings.access_token_minutes`` at most a day), whose tokens may still be
+unexpired."""
 RERANK_POOL = 5
 """A boosted model re-orders the best ``RERANK_POOL * k`` (at least 50) by the default weights."""
 
@@ -85,6 +89,8 @@ class Live:
         self.index = MatchIndex.from_world(world, taxonomy, today)
         self._polled = time.monotonic()
         self.accounts = Accounts(store)
+        self.organisations = Organisations(store.organisations.links())
+        self._revoked = Revoked(store.joining.revoked_since(int(time.time()) - REVOKED_KEPT_S))
         # Records shown often and changed rarely, kept until a change to them is seen.
         self.cards: Shown[tuple[str, str | None]] = Shown(store.volunteer_cards)
         self.homes: Shown[GeoPoint | None] = Shown(self._read_homes)
@@ -271,10 +277,20 @@ class Live:
             self.index, self.model = index, model
         self.rebuilt()
 
+    def revoked(self, session: str) -> bool:
+        """Whether the sign-in session has ended (signed out)."""
+        return session in self._revoked
+
     def _apply(self, kind: str, ident: str, found: Any) -> None:
         """A change from the log, with what :func:`~api.live.changes.fetch` read for it,
         applied to the index (under the index lock)."""
         self._forget(kind, ident)
+        if kind == "session":
+            self._revoked.add(ident)
+        elif kind == "account":
+            self.accounts.forget(ident)
+        elif kind == "organisation" and found is not None:
+            self.organisations.replace(found)
         if kind == "shift":
             if found is not None and self.index.has_shift(ident):
                 self.index.set_shift_bookings(ident, *found)

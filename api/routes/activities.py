@@ -16,11 +16,11 @@ from api.schemas import (
     ActivityPatch,
     IsoDateTime,
     assign_ids,
+    near_point,
 )
 from api.usecases import recommend, records
 from matcher.interchange.records import activity_to_json, parse_activity
 from matcher.matching.ranking import Ranking
-from matcher.model.domain import GeoPoint
 from matcher.model.errors import NotFoundError, ValidationError
 from matcher.model.vocabulary import ROLES
 
@@ -34,11 +34,11 @@ SIGNED_IN = ROLES
     response_model=ActivityOut,
     response_model_exclude_unset=True,
     status_code=201,
-    **policy("organisers post for their organisation", "organiser", "admin"),
+    **policy("organisers post for their organisation", "organiser", "org_admin", "admin"),
 )
 def create_activity(body: ActivityIn, who: CallerDep, service: LiveDep, places: PlacesDep) -> dict[str, Any]:
-    own = who.account.organisation_id if who.role == "organiser" else None
-    if own is not None and body.organisation_id not in (None, own):
+    own = who.account.organisation_id if who.staff else None
+    if own is not None and body.organisation_id is not None and not who.acts_for(body.organisation_id):
         raise HTTPException(403, f"you post for organisation {own!r} only")
     if body.organisation_id is None and own is None:
         raise ValidationError("organisation_id", "say which organisation posts this activity")
@@ -50,22 +50,6 @@ def create_activity(body: ActivityIn, who: CallerDep, service: LiveDep, places: 
         doc = fill_point(doc, "location", places)
     a = parse_activity(doc, service.taxonomy)
     return activity_to_json(records.create_activity(service, a))
-
-
-def _near(near: str | None) -> GeoPoint | None:
-    if near is None:
-        return None
-    parts = near.split(",")
-    if len(parts) != 2:
-        raise ValidationError("near", "give 'lat,lon' in degrees, for example near=30.25,120.14")
-    try:
-        lat, lon = float(parts[0]), float(parts[1])
-    except ValueError as e:
-        raise ValidationError("near", "give 'lat,lon' as two numbers, for example near=30.25,120.14") from e
-    try:
-        return GeoPoint(lat, lon)  # refuses NaN and out-of-range values, naming the coordinate
-    except ValidationError as e:
-        raise e.prefixed("near") from None
 
 
 @router.get("", response_model=Page, **policy("anyone signed in", *SIGNED_IN))
@@ -80,7 +64,7 @@ def list_activities(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:
     """Open postings filtered by place, category and when their shifts start; paginated."""
-    point = _near(near)
+    point = near_point(near)
     if radius_km is not None and point is None:
         raise ValidationError("radius_km", "needs near=lat,lon")
     if starts_from is not None and starts_to is not None and starts_to <= starts_from:
@@ -121,7 +105,7 @@ async def get_activity(activity_id: str, service: LiveDep) -> dict[str, Any]:
     "/{activity_id}",
     response_model=ActivityOut,
     response_model_exclude_unset=True,
-    **policy("organisers of the activity's organisation", "organiser", "admin"),
+    **policy("organisers of the activity's organisation", "organiser", "org_admin", "admin"),
 )
 def update_activity(
     activity_id: str, body: ActivityPatch, who: CallerDep, service: LiveDep, places: PlacesDep, clock: NowDep
@@ -142,7 +126,7 @@ def update_activity(
 @router.delete(
     "/{activity_id}",
     status_code=204,
-    **policy("organisers of the activity's organisation", "organiser", "admin"),
+    **policy("organisers of the activity's organisation", "organiser", "org_admin", "admin"),
 )
 def delete_activity(activity_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> Response:
     current = records.activity(service, activity_id)
@@ -154,7 +138,7 @@ def delete_activity(activity_id: str, who: CallerDep, service: LiveDep, clock: N
 @router.get(
     "/{activity_id}/recommended-volunteers",
     response_model=VolunteerRankingOut,
-    **policy("organisers of the activity's organisation", "organiser", "admin"),
+    **policy("organisers of the activity's organisation", "organiser", "org_admin", "admin"),
 )
 async def recommended_volunteers(
     activity_id: str,

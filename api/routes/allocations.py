@@ -29,7 +29,7 @@ from matcher.model.errors import NotFoundError, ValidationError
 from matcher.operations import allocation
 
 router = APIRouter(prefix="/api/v1", tags=["campaign allocation"])
-PLANNERS = ("organisers (their organisation's shifts), admins", "organiser", "admin")
+PLANNERS = ("organisers (their organisation's shifts), admins", "organiser", "org_admin", "admin")
 PLAN_TIME_LIMIT_S = 20.0
 """Longest a request's solve may take; a plan cut short says it is not proven optimal."""
 
@@ -139,11 +139,7 @@ def _campaign_organisation(service: Live, who: Caller, body: AllocationIn) -> st
     unknown = (set(body.options.minimum) | set(body.options.priority)) - set(body.shift_ids)
     if unknown and not body.activity_ids:
         raise ValidationError("options", f"minimum or priority for shifts not listed: {sorted(unknown)[:10]}")
-    return (
-        who.account.organisation_id
-        if who.role == "organiser"
-        else (owners.pop() if len(owners) == 1 else None)
-    )
+    return owners.pop() if len(owners) == 1 else (who.account.organisation_id if who.staff else None)
 
 
 def _own_allocation(service: Live, who: Caller, allocation_id: str) -> dict[str, Any]:

@@ -42,7 +42,8 @@ def check_in_code(request: Request, shift_id: str, window: int) -> str:
 
 
 @router.get(
-    "/shifts/{shift_id}/check-in-code", **policy("the shift's organisers or an admin", "organiser", "admin")
+    "/shifts/{shift_id}/check-in-code",
+    **policy("the shift's organisers or an admin", "organiser", "org_admin", "admin"),
 )
 def shift_check_in_code(
     shift_id: str, who: CallerDep, service: LiveDep, request: Request, clock: NowDep
@@ -65,6 +66,7 @@ def shift_check_in_code(
         "the shift's organisers or an admin; its volunteer with the organiser's code",
         "volunteer",
         "organiser",
+        "org_admin",
         "admin",
     ),
 )
@@ -104,7 +106,7 @@ def check_in(
 @router.post(
     "/signups/{signup_id}/check-out",
     response_model=SignupOut,
-    **policy("the shift's organisers or an admin", "organiser", "admin"),
+    **policy("the shift's organisers or an admin", "organiser", "org_admin", "admin"),
 )
 def check_out(
     signup_id: str, who: CallerDep, service: LiveDep, clock: NowDep, body: CheckIn | None = None
@@ -117,7 +119,7 @@ def check_out(
 @router.post(
     "/signups/{signup_id}/no-show",
     response_model=SignupOut,
-    **policy("the shift's organisers or an admin", "organiser", "admin"),
+    **policy("the shift's organisers or an admin", "organiser", "org_admin", "admin"),
 )
 def no_show(signup_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> dict[str, Any]:
     """After the shift: the volunteer held a place and did not come (it counts in their record)."""

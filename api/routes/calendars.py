@@ -74,7 +74,7 @@ def volunteer_calendar(
 
 @router.get(
     "/activities/{activity_id}/calendar-link",
-    **policy("the activity's organisers or an admin", "organiser", "admin"),
+    **policy("the activity's organisers or an admin", "organiser", "org_admin", "admin"),
 )
 def activity_calendar_link(
     activity_id: str, who: CallerDep, service: LiveDep, request: Request

@@ -49,7 +49,7 @@ class LinkAnswerIn(AnswerIn):
 @router.post(
     "/shifts/{shift_id}/emergency-calls",
     status_code=201,
-    **policy("the shift's organisers, admins", "organiser", "admin"),
+    **policy("the shift's organisers, admins", "organiser", "org_admin", "admin"),
 )
 def open_call(
     shift_id: str, body: CallIn, who: CallerDep, service: LiveDep, clock: NowDep, request: Request
@@ -63,7 +63,10 @@ def open_call(
     return found
 
 
-@router.get("/emergency-calls/{call_id}", **policy("the shift's organisers, admins", "organiser", "admin"))
+@router.get(
+    "/emergency-calls/{call_id}",
+    **policy("the shift's organisers, admins", "organiser", "org_admin", "admin"),
+)
 def call_status(
     call_id: Annotated[str, Path(max_length=64)], who: CallerDep, service: LiveDep
 ) -> dict[str, Any]:

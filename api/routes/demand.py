@@ -55,18 +55,18 @@ class NeedPatch(Strict):
     urgency: Literal["low", "normal", "high", "urgent"] | None = None
 
 
-NEED_WRITERS = ("organisers (for their organisation), admins", "organiser", "admin")
-READERS = ("analysts, organisers, admins", "analyst", "organiser", "admin")
+NEED_WRITERS = ("organisers (for their organisation), admins", "organiser", "org_admin", "admin")
+READERS = ("analysts, organisers, admins", "analyst", "organiser", "org_admin", "admin")
 
 
 @router.post("/needs", status_code=201, **policy(*NEED_WRITERS))
 def create_need(body: NeedIn, who: CallerDep, service: LiveDep) -> dict[str, Any]:
     """Post a need that no activity answers yet."""
     data = body.model_dump(mode="json")
-    if who.role == "organiser":
-        if body.organisation_id not in (None, who.account.organisation_id):
+    if who.staff:
+        if body.organisation_id is not None and not who.acts_for(body.organisation_id):
             raise ValidationError("organisation_id", "an organiser posts needs for their own organisation")
-        data["organisation_id"] = who.account.organisation_id
+        data["organisation_id"] = body.organisation_id or who.account.organisation_id
     elif body.organisation_id is None:
         raise ValidationError("organisation_id", "say which organisation the need is for")
     need = parse_need(data, service.taxonomy)
@@ -96,7 +96,7 @@ def update_need(need_id: Ident, body: NeedPatch, who: CallerDep, service: LiveDe
     """Mark a need met or closed, change how many it asks for, or link the activities that
     answer it (they must exist)."""
     need = demand.need(service, need_id)
-    if who.role == "organiser" and need.organisation_id != who.account.organisation_id:
+    if who.staff and not who.acts_for(need.organisation_id):
         raise NotFoundError("need", need_id)
     for ident in body.activity_ids or ():
         records.activity(service, ident)  # 404 for an activity that does not exist

@@ -35,7 +35,11 @@ class FeedbackIn(Strict):
     "/feedback",
     status_code=201,
     **policy(
-        "a volunteer about themself, organisers about their shifts, admins", "volunteer", "organiser", "admin"
+        "a volunteer about themself, organisers about their shifts, admins",
+        "volunteer",
+        "organiser",
+        "org_admin",
+        "admin",
     ),
 )
 def feedback(body: FeedbackIn, who: CallerDep, service: LiveDep, clock: NowDep) -> dict[str, Any]:
@@ -44,7 +48,7 @@ def feedback(body: FeedbackIn, who: CallerDep, service: LiveDep, clock: NowDep) 
     activity_id = places.shift_activity(service, body.shift_id)
     if who.role == "volunteer":
         own_volunteer(who, body.volunteer_id)
-    elif who.role == "organiser":  # an organiser's view or rating concerns their own shifts
+    elif who.staff:  # an organiser's view or rating concerns their own shifts
         own_organisation(
             who, records.organisation_of(service, activity_id), kind="activity", ident=activity_id
         )

@@ -77,7 +77,7 @@ def _recorded(answer: tuple[dict[str, Any], bool]) -> Response:
 @router.post(
     "/signups/{signup_id}/hours",
     status_code=201,
-    **policy("the shift's organisers or an admin", "organiser", "admin"),
+    **policy("the shift's organisers or an admin", "organiser", "org_admin", "admin"),
 )
 def approve_hours(
     signup_id: str,
@@ -99,7 +99,7 @@ def approve_hours(
 @router.post(
     "/volunteers/{volunteer_id}/hours/corrections",
     status_code=201,
-    **policy("admins, or the organisers of the shift corrected", "organiser", "admin"),
+    **policy("admins, or the organisers of the shift corrected", "organiser", "org_admin", "admin"),
 )
 def correct_hours(
     volunteer_id: str,
@@ -110,7 +110,7 @@ def correct_hours(
     idempotency_key: KeyHeader = None,
 ) -> Response:
     """A further ledger entry (negative to take hours away); entries are never edited."""
-    if who.role == "organiser":
+    if who.staff:
         if body.shift_id is None or not places.is_shift(service, body.shift_id):
             raise HTTPException(
                 403, "an organiser corrects hours of their own organisation's shifts: give shift_id"
@@ -137,7 +137,11 @@ class ClaimIn(Strict):
     "/service-records",
     status_code=201,
     **policy(
-        "a volunteer for themself, organisers for their activities, admins", "volunteer", "organiser", "admin"
+        "a volunteer for themself, organisers for their activities, admins",
+        "volunteer",
+        "organiser",
+        "org_admin",
+        "admin",
     ),
 )
 def claim_hours(
@@ -148,7 +152,7 @@ def claim_hours(
     if who.role == "volunteer" and body.volunteer_id != who.account.volunteer_id:
         raise HTTPException(403, "a volunteer reports their own hours only")
     organisation = records.organisation_of(service, body.activity_id)  # 404 for an unknown activity
-    if who.role == "organiser":
+    if who.staff:
         own_organisation(who, organisation, kind="activity", ident=body.activity_id)
     if body.date > clock.date():
         raise HTTPException(422, "hours are reported for service done: the date is in the future")
@@ -174,7 +178,7 @@ def claim_hours(
 @router.post(
     "/service-records/{claim_id}/approve",
     status_code=201,
-    **policy("the activity's organisers or an admin", "organiser", "admin"),
+    **policy("the activity's organisers or an admin", "organiser", "org_admin", "admin"),
 )
 def approve_claim(
     claim_id: str, who: CallerDep, service: LiveDep, clock: NowDep, idempotency_key: KeyHeader = None

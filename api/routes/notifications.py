@@ -74,7 +74,8 @@ def mark_read(
 
 
 @router.get(
-    "/shifts/{shift_id}/notifications", **policy("the shift's organisers or an admin", "organiser", "admin")
+    "/shifts/{shift_id}/notifications",
+    **policy("the shift's organisers or an admin", "organiser", "org_admin", "admin"),
 )
 def shift_notifications(shift_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> dict[str, Any]:
     """How many of the shift's volunteers were told what, and how it went out by channel and
@@ -189,7 +190,8 @@ class RemindersIn(Exact):
 
 
 @router.get(
-    "/activities/{activity_id}/reminders", **policy("the activity's organisers, admins", "organiser", "admin")
+    "/activities/{activity_id}/reminders",
+    **policy("the activity's organisers, admins", "organiser", "org_admin", "admin"),
 )
 def get_reminders(activity_id: str, who: CallerDep, service: LiveDep) -> dict[str, Any]:
     """When the activity's volunteers are reminded of their places (minutes before each shift)."""
@@ -198,7 +200,8 @@ def get_reminders(activity_id: str, who: CallerDep, service: LiveDep) -> dict[st
 
 
 @router.put(
-    "/activities/{activity_id}/reminders", **policy("the activity's organisers, admins", "organiser", "admin")
+    "/activities/{activity_id}/reminders",
+    **policy("the activity's organisers, admins", "organiser", "org_admin", "admin"),
 )
 def put_reminders(activity_id: str, body: RemindersIn, who: CallerDep, service: LiveDep) -> dict[str, Any]:
     """New reminder times (each 10 minutes to 14 days; [] for none), for places confirmed from now on."""

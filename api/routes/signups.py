@@ -41,6 +41,7 @@ class InviteIn(Strict):
         "a volunteer for themself, an organiser inviting (own shifts), an admin for anyone",
         "volunteer",
         "organiser",
+        "org_admin",
         "admin",
     ),
 )
@@ -51,7 +52,7 @@ def sign_up(
     The core's hard rules apply (skills, certificates, age, availability, overlapping shifts);
     a refusal says which. An organiser's sign-up of someone else is an invitation, which the
     volunteer accepts or declines."""
-    if who.role == "organiser":
+    if who.staff:
         if body is None or body.volunteer_id is None:
             raise HTTPException(422, "give volunteer_id: the volunteer to invite")
         own_shift(service, who, shift_id)
@@ -69,7 +70,9 @@ def sign_up(
 @router.get(
     "/signups/{signup_id}",
     response_model=SignupOut,
-    **policy("its volunteer, the shift's organisers, admins", *("volunteer", "organiser", "admin")),
+    **policy(
+        "its volunteer, the shift's organisers, admins", *("volunteer", "organiser", "org_admin", "admin")
+    ),
 )
 def get_signup(signup_id: str, who: CallerDep, service: LiveDep) -> dict[str, Any]:
     return own_signup(service, who, signup_id, organiser=True, volunteer=True).to_json()
@@ -119,7 +122,10 @@ def decline(signup_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> 
     return places.decline(service, signup_id, clock).to_json()
 
 
-@router.get("/shifts/{shift_id}/roster", **policy("the shift's organisers or an admin", "organiser", "admin"))
+@router.get(
+    "/shifts/{shift_id}/roster",
+    **policy("the shift's organisers or an admin", "organiser", "org_admin", "admin"),
+)
 def roster(shift_id: str, who: CallerDep, service: LiveDep, clock: NowDep) -> dict[str, Any]:
     """Everyone signed up for the shift in order of arrival: places, offers, the waitlist with
     positions, cancellations, attendance."""

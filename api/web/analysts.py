@@ -23,7 +23,7 @@ from matcher.model.errors import MatcherError
 from matcher.store.base import data_dir
 
 router = APIRouter(include_in_schema=False)
-READERS = ("analyst", "admin", "organiser")
+READERS = ("analyst", "admin", "organiser", "org_admin")
 WIDTH = 600.0
 MAX_ROWS = 60
 ONLINE = "(online)"
@@ -157,7 +157,7 @@ async def analytics(request: Request) -> Response:
         r["what"] = (
             skill_label if skill is not None else category_label(str(r.get("category") or ""), page.lang)
         )
-    models = learning.models(page.service) if page.caller.role != "organiser" else None
+    models = learning.models(page.service) if not page.caller.staff else None
     rows.sort(key=lambda r: -(r.get("gap_hours") or 0.0))
     answered = table.get("by") is not None  # the API answered: its "to" is the day after the last
     last_shown = (

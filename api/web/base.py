@@ -35,11 +35,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import problems
-from api.auth import BadToken, account_id_from, issue_token, password_matches, utcnow
-from api.deps import Caller
+from api.auth import BadToken, account_id_from, issue_token, token_claims, utcnow
+from api.deps import Caller, caller_for
 from api.errors import method_not_allowed
 from api.live import Live
-from api.usecases import accounts, notifications
+from api.usecases import accounts, joining, notifications
 from api.web.i18n import LANGUAGES, pick_language, translate
 from matcher.model.domain import category_label
 from matcher.model.errors import MatcherError, NotFoundError, ValidationError
@@ -49,7 +49,13 @@ templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals["category_label"] = category_label
 SESSION, CSRF, LANG = "vm_session", "vm_csrf", "vm_lang"
 SESSION_HOURS = 12
-HOME = {"volunteer": "/me", "organiser": "/org", "analyst": "/analytics", "admin": "/analytics"}
+HOME = {
+    "volunteer": "/me",
+    "organiser": "/org",
+    "org_admin": "/org",
+    "analyst": "/analytics",
+    "admin": "/analytics",
+}
 
 
 @dataclass(frozen=True)
@@ -101,13 +107,13 @@ async def page_for(request: Request) -> Page:
     service: Live = request.app.state.live
     if token:
         try:
-            ident = account_id_from(token, request.app.state.signing_key)
+            ident, session = token_claims(token, request.app.state.signing_key)
         except BadToken:
-            ident = None
-        if ident is not None:
+            ident, session = None, None
+        if ident is not None and not (session is not None and service.revoked(session)):
             request.app.state.budget.check(ident, "requests from this account")
             account = accounts.cached(service, ident) or await run_in_threadpool(accounts.get, service, ident)
-            who = None if account is None else Caller(account)
+            who = None if account is None else caller_for(service, account, session)
     unread = 0
     if who is not None:
         chosen = await run_in_threadpool(accounts.language, service, who.account.id) or chosen
@@ -243,31 +249,43 @@ async def login(request: Request) -> Response:
         except BadToken:
             account = None
     elif form.get("name") and form.get("password"):
-        wait = request.app.state.sign_ins.take(form["name"][:200])
+        address = request.client.host if request.client is not None else "unknown"
+        wait = max(request.app.state.sign_ins.take(form["name"][:200]),
+                   request.app.state.sign_ins_by_address.take(address))  # fmt: skip
         if wait > 0:
             seconds = str(max(1, math.ceil(wait)))
             refused = render(page, "login.html", 429, error=page.t("sign_in_wait").format(seconds=seconds))
             refused.headers["Retry-After"] = seconds
             return refused
-        found = await run_in_threadpool(accounts.find, service, form["name"][:200])
-        if (
-            found is not None
-            and found.password_hash
-            and password_matches(found.password_hash, form["password"])
-        ):
-            account = found
+        try:  # the API's sign-in: the same rules, and a session that signing out ends
+            tokens = await run_in_threadpool(
+                joining.sign_in, service, request.app.state.signing_key, form["name"][:200].strip(),
+                form["password"], utcnow(), SESSION_HOURS * 60,
+            )  # fmt: skip
+        except joining.Refused as e:
+            return render(page, "login.html", 401, error=page.t("bad_login") + f" ({e})")
+        response = back(_next(form.get("next", ""), str(tokens["role"])))
+        set_cookie(request, response, SESSION, str(tokens["access_token"]), max_age=SESSION_HOURS * 3600)
+        return response
     if account is None:
         return render(page, "login.html", 401, error=page.t("bad_login"))
     token = issue_token(account, request.app.state.signing_key, now=utcnow(), ttl_hours=SESSION_HOURS)
-    target = form.get("next", "")
-    response = back(target if target.startswith("/") and not target.startswith("//") else HOME[account.role])
+    response = back(_next(form.get("next", ""), account.role))
     set_cookie(request, response, SESSION, token, max_age=SESSION_HOURS * 3600)
     return response
 
 
+def _next(target: str, role: str) -> str:
+    """Where to go after signing in: the page asked for (on this site), else the role's home."""
+    return target if target.startswith("/") and not target.startswith("//") else HOME[role]
+
+
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    await form_of(await page_for(request))
+    page = await page_for(request)
+    await form_of(page)
+    if page.who is not None and page.who.session is not None:
+        await run_in_threadpool(joining.sign_out, page.service, page.who.session, utcnow())
     response = back("/login")
     response.delete_cookie(SESSION)
     return response

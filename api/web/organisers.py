@@ -31,7 +31,7 @@ from api.web.shifts import describe
 from matcher.model.errors import MatcherError, ValidationError
 
 router = APIRouter(include_in_schema=False)
-ORGANISERS = ("organiser", "admin")
+ORGANISERS = ("organiser", "org_admin", "admin")
 LOCAL = ZoneInfo("Asia/Shanghai")
 
 

@@ -13,6 +13,7 @@ class Role(StrEnum):
 
     VOLUNTEER = "volunteer"
     ORGANISER = "organiser"
+    ORG_ADMIN = "org_admin"  # manages an organisation and everything under it
     ANALYST = "analyst"
     ADMIN = "admin"
 
@@ -82,6 +83,7 @@ class MessageKind(StrEnum):
     SHIFT_CANCELLED = "shift_cancelled"  # the organiser called the shift off
     TIER_REACHED = "tier_reached"  # a new star tier for their hours
     PHONE_CODE = "phone_code"  # a code proving a phone number is theirs (urgent)
+    MEMBERSHIP_DECIDED = "membership_decided"  # an organisation approved or refused them
 
 
 class NoticeChannel(StrEnum):
@@ -90,3 +92,42 @@ class NoticeChannel(StrEnum):
     EMAIL = "email"
     SMS = "sms"
     WECHAT = "wechat"
+
+
+class OrganisationKind(StrEnum):
+    """What an organisation in the registry is (the hierarchy's levels, then the rest)."""
+
+    ASSOCIATION = "association"  # the city's volunteer association: the root
+    DISTRICT_FEDERATION = "district_federation"
+    STREET_STATION = "street_station"
+    COMMUNITY_STATION = "community_station"
+    SCHOOL = "school"
+    COMPANY = "company"
+    NGO = "ngo"
+    GOVERNMENT = "government"  # a department (civilisation office, Youth League ...)
+
+
+class OrganisationStatus(StrEnum):
+    """Where an organisation stands: it applies, its parent's admins approve (or refuse) it,
+    and an approved one may be suspended (its activities stay, it posts no new ones)."""
+
+    APPLIED = "applied"
+    APPROVED = "approved"
+    SUSPENDED = "suspended"
+    REFUSED = "refused"
+
+
+class MembershipStatus(StrEnum):
+    """A volunteer's membership of an organisation."""
+
+    APPLIED = "applied"
+    APPROVED = "approved"
+    REFUSED = "refused"
+    LEFT = "left"
+
+
+class StationSetting(StrEnum):
+    """Where a service station stands."""
+
+    TOWN = "town"
+    VILLAGE = "village"

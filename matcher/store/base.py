@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -15,18 +16,25 @@ from matcher.store.audit import Audit
 from matcher.store.calls import Calls
 from matcher.store.deliveries import Deliveries
 from matcher.store.feedback import Feedback
+from matcher.store.joining import Joining
 from matcher.store.messages import Messages
 from matcher.store.needs import Needs
 from matcher.store.notices import Notices
 from matcher.store.observations import Observations
 from matcher.store.operations import Operations
+from matcher.store.organisations import Organisations
 from matcher.store.preferences import Preferences
+from matcher.store.tx import Tx
+
+ACTS_FOR_ORGANISATION = frozenset({"organiser", "org_admin"})
+"""Roles that act for one organisation (an org admin, for everything under it too)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Account:
     """Someone who may call the API: a volunteer (their own data), an organiser (of one
-    organisation), an analyst (aggregates only) or an admin."""
+    organisation), an org admin (of an organisation and everything under it), an analyst
+    (aggregates only) or an admin."""
 
     id: str
     name: str
@@ -38,12 +46,13 @@ class Account:
     def __post_init__(self) -> None:
         if self.role not in ROLES:
             raise ValidationError("role", f"must be one of {', '.join(ROLES)}")
-        if (self.role == "organiser") != (self.organisation_id is not None):
+        if (self.role in ACTS_FOR_ORGANISATION) != (self.organisation_id is not None):
             raise ValidationError(
-                "organisation_id", "an organiser, and only an organiser, has an organisation"
+                "organisation_id", "organisers and org admins, and only they, act for an organisation"
             )
-        if (self.role == "volunteer") != (self.volunteer_id is not None):
-            raise ValidationError("volunteer_id", "a volunteer account, and only one, names its volunteer")
+        if self.role == "volunteer" and self.volunteer_id is None:
+            # others may keep one too: a volunteer who became an organiser keeps their record
+            raise ValidationError("volunteer_id", "a volunteer account names its volunteer")
 
 
 class Store(Protocol):
@@ -68,6 +77,10 @@ class Store(Protocol):
     """Reads of personal data by others, and consents (:mod:`matcher.store.audit`)."""
     observations: Observations
     """Demand and supply signals imported from published data (:mod:`matcher.store.observations`)."""
+    joining: Joining
+    """Sessions, real names and guardians (:mod:`matcher.store.joining`)."""
+    organisations: Organisations
+    """The registry, members, invitations, teams, stations (:mod:`matcher.store.organisations`)."""
 
     def close(self) -> None: ...
 
@@ -124,6 +137,12 @@ class Store(Protocol):
         ...
 
     def create_account(self, account: Account) -> None: ...
+
+    def register(self, v: Volunteer, account: Account, also: Callable[[Tx], None]) -> None:
+        """A new volunteer and their account in one transaction, with ``also`` (the rest of a
+        registration: real name, guardian, consent) written in it; a name taken is a
+        ConflictError and nothing is written."""
+        ...
 
     def get_account(self, ident: str) -> Account | None: ...
 

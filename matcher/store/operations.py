@@ -31,13 +31,16 @@ import json
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from matcher.model.domain import ServiceRecord
 from matcher.model.errors import ConflictError, NotFoundError, ValidationError
 from matcher.model.vocabulary import OUTCOMES, MessageKind, SignupStatus
+from matcher.operations.joining import ADULT_AGE, is_minor
 from matcher.operations.recognition import NATIONAL_STARS, Tiers
+from matcher.store.joining import birth_date_of, has_guardian
+from matcher.store.organisations import audience_refusal
 from matcher.store.outbox import drop_reminders, remind, tell, tell_volunteer
 from matcher.store.tx import Tx
 
@@ -71,6 +74,27 @@ class Signup:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class TeamSignup:
+    """A team leader's request: these members of the team, on this shift, together."""
+
+    id: str
+    team_id: str
+    team_name: str
+    shift_id: str
+    members: tuple[str, ...]
+    by: str
+
+
+class TeamRefused(ConflictError):
+    """A team sign-up refused whole: ``failed`` maps each member who may not go to why (the
+    key "" for the shift itself: too few places)."""
+
+    def __init__(self, failed: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" if k else v for k, v in failed.items()))
+        self.failed = failed
 
 
 @dataclass(frozen=True)
@@ -176,6 +200,7 @@ class Operations:
         if old is not None and old[3] in ACTIVE:
             return self._with_position(tx, _signup(old))
         self._no_overlap(tx, volunteer_id, shift_id)
+        self._may_serve(tx, volunteer_id, shift_id, now_s)
         status = "confirmed" if self._holding(tx, shift_id) < capacity else "waitlisted"
         signup_id = self._enter(tx, signup_id, old, shift_id, volunteer_id, status, now_s)
         self._book(tx, volunteer_id, shift_id, status == "confirmed")
@@ -189,6 +214,93 @@ class Operations:
         if status == "confirmed":
             remind(tx, placed, now_s)
         return placed
+
+    def sign_up_team(
+        self, team: TeamSignup, now_s: int, policy: Policy, *, waitlist: bool
+    ) -> tuple[str, list[Signup], list[str], int]:
+        """Every member named gets a place, or none does: in one transaction under the shift's
+        lock, each member is checked (not already on the shift, no overlapping place, a
+        guardian's consent for a minor, the activity's audience), then the places left are
+        counted. Enough for all: all confirmed. Too few: all waitlisted together if
+        ``waitlist``, else :class:`TeamRefused` naming the shortfall (so two teams racing for
+        the last places never split). Returns (status, the sign-ups, and the shift's places as
+        :class:`Placed` has them). A team signed up before gets its sign-up back as it is."""
+        with self._begin() as tx:
+            starts_s, capacity = self._lock_shift(tx, team.shift_id)
+            if starts_s <= now_s:
+                raise ValidationError("shift_id", "the shift has started: sign-ups are closed")
+            self._settle(tx, team.shift_id, now_s, capacity, policy)
+            old = tx.one("SELECT status, members FROM team_signups WHERE team_id = %s AND shift_id = %s",
+                         (team.team_id, team.shift_id))  # fmt: skip
+            if old is not None:
+                members = json.loads(str(old[1]))
+                found = [_signup(r) for r in tx.all(
+                    f"{_SIGNUP} WHERE shift_id = %s AND volunteer_id IN ({', '.join(['%s'] * len(members))})",
+                    (team.shift_id, *members))]  # fmt: skip
+                return (
+                    str(old[0]),
+                    [self._with_position(tx, f) for f in found],
+                    *self._places(tx, team.shift_id),
+                )
+            failed: dict[str, str] = {}
+            for vid in team.members:
+                held = tx.one(f"{_SIGNUP} WHERE shift_id = %s AND volunteer_id = %s", (team.shift_id, vid))
+                try:
+                    if held is not None and held[3] in ACTIVE:
+                        raise ConflictError(f"already {held[3]} on this shift")
+                    self._no_overlap(tx, vid, team.shift_id)
+                    self._may_serve(tx, vid, team.shift_id, now_s)
+                except (ConflictError, ValidationError) as e:
+                    failed[vid] = e.message if isinstance(e, ValidationError) else str(e)
+            if failed:
+                raise TeamRefused(failed)
+            free = capacity - self._holding(tx, team.shift_id)
+            if free < len(team.members) and not waitlist:
+                raise TeamRefused({"": f"{max(0, free)} places left for a team of {len(team.members)}"})
+            status = "confirmed" if free >= len(team.members) else "waitlisted"
+            tx.run(
+                "INSERT INTO team_signups (id, team_id, shift_id, status, members, created_by, created_s) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (
+                    team.id,
+                    team.team_id,
+                    team.shift_id,
+                    status,
+                    json.dumps(list(team.members)),
+                    team.by,
+                    now_s,
+                ),
+            )
+            placed = []
+            for i, vid in enumerate(team.members):
+                prior = tx.one(f"{_SIGNUP} WHERE shift_id = %s AND volunteer_id = %s", (team.shift_id, vid))
+                ident = self._enter(tx, f"{team.id}_{i}", prior, team.shift_id, vid, status, now_s)
+                self._book(tx, vid, team.shift_id, status == "confirmed")
+                insert_outcome(tx, "signed_up", vid, team.shift_id, now_s)
+                one = self._with_position(tx, self._get(tx, ident))
+                told = (
+                    MessageKind.SIGNUP_CONFIRMED if status == "confirmed" else MessageKind.SIGNUP_WAITLISTED
+                )
+                tell(tx, one, told, now_s, {"position": one.position, "team": team.team_name})
+                if status == "confirmed":
+                    remind(tx, one, now_s)
+                placed.append(one)
+            self._log(tx, "shift", team.shift_id)
+            return (status, placed, *self._places(tx, team.shift_id))
+
+    def _may_serve(self, tx: Tx, volunteer_id: str, shift_id: str, now_s: int) -> None:
+        """The rules kept with the records rather than in the index: a minor needs a guardian's
+        consent on record, and an activity open to an organisation's members takes only them."""
+        today = datetime.fromtimestamp(now_s, UTC).date()
+        if is_minor(birth_date_of(tx, volunteer_id), today) and not has_guardian(tx, volunteer_id):
+            raise ValidationError(
+                "guardian",
+                f"a volunteer under {ADULT_AGE} needs a guardian's consent on record before taking a place: "
+                "add it to the profile (PUT /api/v1/volunteers/{id}/guardian)",
+            )
+        refused = audience_refusal(tx, volunteer_id, shift_id)
+        if refused is not None:
+            raise ConflictError(f"this activity is {refused}: ask to join the organisation first")
 
     def invite(self, signup_id: str, shift_id: str, volunteer_id: str, now_s: int) -> Signup:
         """An organiser's invitation: recorded, no place held until the volunteer accepts. A

@@ -36,11 +36,13 @@ from matcher.store.base import Account
 from matcher.store.calls import Calls
 from matcher.store.deliveries import Deliveries
 from matcher.store.feedback import Feedback
+from matcher.store.joining import Joining
 from matcher.store.messages import Messages
 from matcher.store.needs import Needs
 from matcher.store.notices import Notices
 from matcher.store.observations import Observations
 from matcher.store.operations import Operations
+from matcher.store.organisations import Organisations
 from matcher.store.outbox import shift_times, tell_cancelled, tell_moved
 from matcher.store.preferences import Preferences
 from matcher.store.tx import Tx
@@ -248,6 +250,8 @@ class PostgisStore:
         self.notices = Notices(self._ops_tx)
         self.calls = Calls(self._ops_tx, self.ops)
         self.observations = Observations(self._ops_tx)
+        self.joining = Joining(self._ops_tx)
+        self.organisations = Organisations(self._ops_tx)
 
     def close(self) -> None:
         self._pool.close()
@@ -428,26 +432,31 @@ class PostgisStore:
                 (ident,),
             )
             db.execute("DELETE FROM bookings WHERE volunteer_id = %s", (ident,))
+            db.execute(
+                "UPDATE sessions SET revoked_s = extract(epoch FROM now())::bigint WHERE revoked_s IS NULL "
+                "AND account_id IN (SELECT id FROM accounts WHERE volunteer_id = %s)",
+                (ident,),
+            )
             db.execute("DELETE FROM accounts WHERE volunteer_id = %s", (ident,))
+            db.execute("DELETE FROM real_names WHERE volunteer_id = %s", (ident,))
+            db.execute("DELETE FROM guardians WHERE volunteer_id = %s", (ident,))
             return cur.rowcount > 0
 
     def create_account(self, account: Account) -> None:
-        try:
-            with self._tx() as db:
-                db.execute(
-                    "INSERT INTO accounts (id, name, role, organisation_id, volunteer_id, password_hash) "
-                    "VALUES (%s, %s, %s, %s, %s, %s)",
-                    (
-                        account.id,
-                        account.name,
-                        account.role,
-                        account.organisation_id,
-                        account.volunteer_id,
-                        account.password_hash,
-                    ),
-                )
-        except psycopg.errors.UniqueViolation as e:
-            raise ConflictError(f"an account named {account.name!r} already exists") from e
+        with self._tx() as db:
+            _insert_account(db, account)
+
+    def register(self, v: Volunteer, account: Account, also: Callable[[Tx], None]) -> None:
+        with self._tx() as db:
+            if db.execute("SELECT 1 FROM volunteers WHERE id = %s", (v.id,)).fetchone() is not None:
+                raise ConflictError(f"a volunteer with id {v.id!r} exists already")
+            _log(db, "volunteer", v.id)
+            db.execute(
+                f"INSERT INTO volunteers ({_V_COLUMNS}) VALUES (%s, %s, %s::geography, {', '.join(['%s'] * 13)})",
+                _volunteer_copy_row(v),
+            )
+            _insert_account(db, account)
+            also(_PgTx(db))
 
     # ------------------------------------------------------------------ reads
 
@@ -597,6 +606,19 @@ def _require_postgis(db: psycopg.Connection[Any]) -> None:
             "this database has no postgis extension and this user may not create it: "
             "run CREATE EXTENSION postgis as a superuser in it, then start volmatch again"
         ) from e
+
+
+def _insert_account(db: psycopg.Connection[Any], account: Account) -> None:
+    try:
+        with db.transaction():  # a savepoint: the caller's transaction survives to report it
+            db.execute(
+                "INSERT INTO accounts (id, name, role, organisation_id, volunteer_id, password_hash) "
+                "VALUES (%s, %s, %s, %s, %s, %s)",
+                (account.id, account.name, account.role, account.organisation_id, account.volunteer_id,
+                 account.password_hash),
+            )  # fmt: skip
+    except psycopg.errors.UniqueViolation as e:
+        raise ConflictError(f"an account named {account.name!r} already exists") from e
 
 
 class _PgTx:

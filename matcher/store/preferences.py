@@ -21,13 +21,13 @@ class Preferences:
         return None if row is None else str(row[0])
 
     def set_language(self, account_id: str, language: str) -> None:
-        if language not in LANGUAGES:
-            raise ValidationError("language", f"must be one of {', '.join(LANGUAGES)}")
         with self._begin() as tx:
-            if (
-                tx.run("UPDATE preferences SET language = %s WHERE account_id = %s", (language, account_id))
-                == 0
-            ):
-                tx.run(
-                    "INSERT INTO preferences (account_id, language) VALUES (%s, %s)", (account_id, language)
-                )
+            write_language(tx, account_id, language)
+
+
+def write_language(tx: Tx, account_id: str, language: str) -> None:
+    """The account's console language, in the caller's transaction."""
+    if language not in LANGUAGES:
+        raise ValidationError("language", f"must be one of {', '.join(LANGUAGES)}")
+    if tx.run("UPDATE preferences SET language = %s WHERE account_id = %s", (language, account_id)) == 0:
+        tx.run("INSERT INTO preferences (account_id, language) VALUES (%s, %s)", (account_id, language))

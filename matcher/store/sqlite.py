@@ -11,7 +11,7 @@ import math
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -34,11 +34,13 @@ from matcher.store.base import Account
 from matcher.store.calls import Calls
 from matcher.store.deliveries import Deliveries
 from matcher.store.feedback import Feedback
+from matcher.store.joining import Joining
 from matcher.store.messages import Messages
 from matcher.store.needs import Needs
 from matcher.store.notices import Notices
 from matcher.store.observations import Observations
 from matcher.store.operations import Operations
+from matcher.store.organisations import Organisations
 from matcher.store.outbox import shift_times, tell_cancelled, tell_moved
 from matcher.store.preferences import Preferences
 from matcher.store.tx import Tx
@@ -118,6 +120,8 @@ class SqliteStore:
         self.notices = Notices(self._ops_tx)
         self.calls = Calls(self._ops_tx, self.ops)
         self.observations = Observations(self._ops_tx)
+        self.joining = Joining(self._ops_tx)
+        self.organisations = Organisations(self._ops_tx)
 
     def close(self) -> None:
         self._db.close()
@@ -221,7 +225,14 @@ class SqliteStore:
                 (ident,),
             )
             db.execute("DELETE FROM bookings WHERE volunteer_id = ?", (ident,))
+            db.execute(
+                "UPDATE sessions SET revoked_s = CAST(strftime('%s', 'now') AS INTEGER) WHERE revoked_s IS NULL "
+                "AND account_id IN (SELECT id FROM accounts WHERE volunteer_id = ?)",
+                (ident,),
+            )
             db.execute("DELETE FROM accounts WHERE volunteer_id = ?", (ident,))
+            db.execute("DELETE FROM real_names WHERE volunteer_id = ?", (ident,))
+            db.execute("DELETE FROM guardians WHERE volunteer_id = ?", (ident,))
             return cur.rowcount > 0
 
     def service_records_of(self, volunteer_id: str) -> list[ServiceRecord]:
@@ -247,21 +258,16 @@ class SqliteStore:
 
     def create_account(self, account: Account) -> None:
         with self._tx() as db:
-            try:
-                db.execute(
-                    "INSERT INTO accounts (id, name, role, organisation_id, volunteer_id, password_hash, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, datetime('now'))",
-                    (
-                        account.id,
-                        account.name,
-                        account.role,
-                        account.organisation_id,
-                        account.volunteer_id,
-                        account.password_hash,
-                    ),
-                )
-            except sqlite3.IntegrityError as e:
-                raise ConflictError(f"an account named {account.name!r} already exists") from e
+            _insert_account(db, account)
+
+    def register(self, v: Volunteer, account: Account, also: Callable[[Tx], None]) -> None:
+        with self._tx() as db:
+            if db.execute("SELECT 1 FROM volunteers WHERE id = ?", (v.id,)).fetchone() is not None:
+                raise ConflictError(f"a volunteer with id {v.id!r} exists already")
+            _log(db, "volunteer", v.id)
+            db.execute(_UPSERT_VOLUNTEER, rows.volunteer_row(v))
+            _insert_account(db, account)
+            also(_SqliteTx(db))
 
     def get_account(self, ident: str) -> Account | None:
         return self._account("id", ident)
@@ -418,6 +424,18 @@ def _dialect(sql: str) -> str:
         .replace("json_array_elements_text(%s::json)", "json_each(%s)")
         .replace("%s", "?")
     )
+
+
+def _insert_account(db: sqlite3.Connection, account: Account) -> None:
+    try:
+        db.execute(
+            "INSERT INTO accounts (id, name, role, organisation_id, volunteer_id, password_hash, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, datetime('now'))",
+            (account.id, account.name, account.role, account.organisation_id, account.volunteer_id,
+             account.password_hash),
+        )  # fmt: skip
+    except sqlite3.IntegrityError as e:
+        raise ConflictError(f"an account named {account.name!r} already exists") from e
 
 
 def _log(db: sqlite3.Connection, kind: str, ident: str) -> None:

@@ -92,6 +92,10 @@ def test_the_canarys_home_and_contacts_reach_nobody_else_and_no_log(tmp_path: Pa
             "kind": "reminder",
             "call_id": "none",
             "token": "none",
+            "organisation_id": "o1",
+            "team_id": "none",
+            "station_id": "none",
+            "code": "none",
         }
         # Everyone else reads everything they can.
         seen: list[tuple[str, str, int, str]] = []

@@ -28,7 +28,7 @@ from matcher.store.connect import open_store
 from tests.conftest import NOW, WEST_LAKE, activity, km_north, saturday_shift, volunteer
 
 SECRET = "s" * 40
-ROLES = ("volunteer", "organiser", "analyst", "admin")
+ROLES = ("volunteer", "organiser", "org_admin", "analyst", "admin")
 
 
 def world() -> World:
@@ -73,6 +73,7 @@ def app_client(
         "volunteer2": Account("acct_v2", "v2", "volunteer", volunteer_id="v2"),
         "organiser": Account("acct_o1", "o1", "organiser", organisation_id="o1"),
         "organiser2": Account("acct_o2", "o2", "organiser", organisation_id="o2"),
+        "org_admin": Account("acct_oa", "oa", "org_admin", organisation_id="o1"),
         "analyst": Account("acct_an", "an", "analyst"),
         "admin": Account("acct_ad", "ad", "admin"),
     }
@@ -125,6 +126,10 @@ def test_every_route_declares_a_policy_and_enforces_it(
                 kind="reminder",
                 call_id="none",
                 token="none",
+                organisation_id="nowhere",
+                team_id="none",
+                station_id="none",
+                code="none",
             )
             body = {} if method in ("post", "patch") else None
             anonymous = client.request(method, url, json=body)

@@ -9,7 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from matcher.model.vocabulary import ROLES, MessageKind, NoticeChannel, Outcome, Role, SignupStatus
+from matcher.model.vocabulary import (
+    ROLES,
+    MembershipStatus,
+    MessageKind,
+    NoticeChannel,
+    OrganisationKind,
+    OrganisationStatus,
+    Outcome,
+    Role,
+    SignupStatus,
+    StationSetting,
+)
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "matcher" / "store" / "migrations"
 
@@ -43,6 +54,11 @@ def check_list(backend: str, table: str, column: str) -> set[str]:
         ("outcomes", "kind", Outcome),
         ("messages", "kind", MessageKind),
         ("deliveries", "channel", NoticeChannel),
+        ("accounts", "role", Role),
+        ("organisations", "kind", OrganisationKind),
+        ("organisations", "status", OrganisationStatus),
+        ("memberships", "status", MembershipStatus),
+        ("stations", "setting", StationSetting),
     ],
 )
 def test_the_databases_accept_exactly_the_vocabulary(
@@ -52,5 +68,5 @@ def test_the_databases_accept_exactly_the_vocabulary(
 
 
 def test_roles_are_the_enum_in_its_order() -> None:
-    assert ROLES == (Role.VOLUNTEER, Role.ORGANISER, Role.ANALYST, Role.ADMIN)
+    assert ROLES == (Role.VOLUNTEER, Role.ORGANISER, Role.ORG_ADMIN, Role.ANALYST, Role.ADMIN)
     assert all(isinstance(r, str) and r == r.value for r in ROLES)
