@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
-from fastapi.security import OAuth2PasswordBearer
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, OAuth2PasswordBearer
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import BadToken, token_claims
@@ -30,12 +30,16 @@ from matcher.model.errors import NotFoundError
 from matcher.store.base import ACTS_FOR_ORGANISATION, Account
 from matcher.store.operations import Signup
 
-_bearer = OAuth2PasswordBearer(
+_password = OAuth2PasswordBearer(
     tokenUrl="/api/v1/auth/token",
     auto_error=False,
-    description="sign in with a phone number (or account name) and password; a token from "
-    "`volmatch user create` works too",
+    description="sign in with a phone number (or account name) and password",
 )
+_bearer = HTTPBearer(
+    auto_error=False, description="a token from `volmatch user demo` or `volmatch user create`"
+)
+# Both read the same Authorization header; two schemes so that Swagger's Authorize dialog offers
+# a sign-in form and a field to paste a token.
 
 
 # Dependencies that only read the app's state are coroutines: FastAPI runs a plain function
@@ -99,7 +103,12 @@ def caller_for(service: Live, account: Account, session: str | None = None) -> C
     return Caller(account, reach, session)
 
 
-async def caller(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Caller:
+async def caller(
+    request: Request,
+    signed_in: Annotated[str | None, Depends(_password)],
+    pasted: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller:
+    token = pasted.credentials if pasted is not None else signed_in
     unauthorised = {"WWW-Authenticate": "Bearer"}
     if not token:
         raise HTTPException(401, "sign in: send 'Authorization: Bearer <token>'", headers=unauthorised)

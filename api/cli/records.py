@@ -170,6 +170,7 @@ def user_demo(db: DbOption = None) -> None:
         "admin": "everything",
         "analyst": "aggregates: demand-and-supply gaps, suggestions, forecast, ranking models",
         "organiser": "organisation {org}'s activities and their recommended volunteers",
+        "org_admin": "organisation {org} and everything under it: approvals, invitations, members, teams",
         "volunteer": "volunteer {vol}'s profile and recommended activities",
     }
     for a in demo:

@@ -129,7 +129,7 @@ def phone_code(body: PhoneIn, request: Request, service: LiveDep, clock: NowDep)
     return answer
 
 
-@router.post("/auth/phone-codes/verify", **policy("anyone with the code"))
+@router.post("/auth/phone-codes/verify", responses=LIMITED, **policy("anyone with the code"))
 def verify_phone(body: PhoneCodeIn, request: Request, service: LiveDep, clock: NowDep) -> dict[str, Any]:
     """Prove the number with its code: it then signs in, and SMS may go to it."""
     _limit(request, "sign_ins_by_address", _address(request), "codes tried from this address")

@@ -21,7 +21,8 @@ from api.usecases import organisations as orgs
 from api.usecases import records
 from matcher.model.errors import NotFoundError, ValidationError
 from matcher.model.vocabulary import ROLES, OrganisationKind, OrganisationStatus, StationSetting
-from matcher.store.organisations import Organisation, Station, Team
+from matcher.operations.joining import Organisation
+from matcher.store.organisations import Station, Team
 
 router = APIRouter(prefix="/api/v1", tags=["organisations"])
 
@@ -393,7 +394,6 @@ def my_teams(volunteer_id: str, who: CallerDep, service: LiveDep) -> dict[str, A
 class TeamSignupIn(Exact):
     team_id: Ident
     members: Annotated[list[Ident], Field(min_length=1, max_length=500)]
-    waitlist: bool = Field(default=False, description="too few places: all on the waitlist (else refused)")
 
 
 @router.post(
@@ -406,11 +406,10 @@ def team_sign_up(
 ) -> dict[str, Any]:
     """Sign the members going up together: every one confirmed (each eligible by the core's
     rules, the places decided in the database) or none, and a refusal (409) says who failed
-    which rule (``failed``). With ``waitlist``, too few places puts them all on the waitlist."""
+    which rule (``failed``), or how many places are left. A team does not wait on the waitlist:
+    freed places go one person at a time, which would split it."""
     team = _own_team(service, who, body.team_id, leader=True)
-    return orgs.team_sign_up(
-        service, team, shift_id, body.members, who.account.id, clock, waitlist=body.waitlist
-    )
+    return orgs.team_sign_up(service, team, shift_id, body.members, who.account.id, clock)
 
 
 # ---------------------------------------------------------------------- stations

@@ -4,8 +4,11 @@ registration, sign-in by name, and each account's language."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 from api.live import Live
+from api.usecases.setup import seed_registry
+from matcher.demo.organisations import ROOT
 from matcher.model.errors import ConflictError, NotFoundError
 from matcher.store.base import Account, Store
 
@@ -38,7 +41,7 @@ def set_language(live: Live, account_id: str, language: str) -> None:
 # ---------------------------------------------------------------------------- offline (a store)
 
 
-DEMO_ROLES = ("admin", "analyst", "organiser", "volunteer")
+DEMO_ROLES = ("admin", "analyst", "org-admin", "organiser", "volunteer")
 
 
 def register(store: Store, account: Account) -> Account:
@@ -51,15 +54,19 @@ def register(store: Store, account: Account) -> Account:
 
 def demo_accounts(store: Store, new_id: Callable[[], str]) -> list[Account]:
     """One account per role in the demo city (``demo-admin`` ...), created the first time: the
-    organiser runs the first activity's organisation, the volunteer is the first volunteer."""
-    if store.find_account("demo-organiser") is None:
+    organiser runs the first activity's organisation, the org admin its district's federation
+    (and so everything under it), the volunteer is the first volunteer."""
+    if store.find_account("demo-org-admin") is None:
         world = store.snapshot()
         if not world.volunteers or not world.activities:
             raise ConflictError("the store has no demo city: run 'volmatch demo' first")
+        seed_registry(store, world, date(2026, 12, 1))  # a city built before the registry existed
         org, vol = world.activities[0].organisation_id, world.volunteers[0].id
+        district = store.organisations.get(org).parent_id if store.organisations.link(org) else None
         for account in (
             Account(new_id(), "demo-admin", "admin"),
             Account(new_id(), "demo-analyst", "analyst"),
+            Account(new_id(), "demo-org-admin", "org_admin", organisation_id=district or ROOT),
             Account(new_id(), "demo-organiser", "organiser", organisation_id=org),
             Account(new_id(), "demo-volunteer", "volunteer", volunteer_id=vol),
         ):

@@ -16,6 +16,7 @@ from api.auth import (
     new_session,
     password_matches,
     refresh_hash,
+    utcnow,
 )
 from api.live import Live
 from matcher.interchange.records import parse_volunteer
@@ -185,7 +186,8 @@ def _tokens(
     account: Account, key: str, session: str, refresh: str, now: datetime, ttl_minutes: int
 ) -> dict[str, Any]:
     return {
-        "access_token": issue_token(account, key, now=now, ttl_hours=ttl_minutes / 60, session=session),
+        # signatures expire by the real clock, whatever the service's clock says (tests, demos)
+        "access_token": issue_token(account, key, now=utcnow(), ttl_hours=ttl_minutes / 60, session=session),
         "token_type": "bearer",
         "expires_in": ttl_minutes * 60,
         "refresh_token": refresh,
@@ -204,6 +206,7 @@ def refresh(live: Live, key: str, token: str, now: datetime, ttl_minutes: int) -
             refresh_hash(token), hashed, now_s, now_s + REFRESH_DAYS * 86400
         )
     except Unrecognised as e:
+        live.refresh(force=True)  # a copied token may have ended a session: refuse it here at once
         raise Refused(str(e)) from None
     account = live.accounts.get(account_id)
     if account is None:

@@ -15,9 +15,10 @@ from api.live import Live
 from matcher.matching.ranking import why_not
 from matcher.model.errors import NotFoundError, ValidationError
 from matcher.model.vocabulary import OrganisationKind, OrganisationStatus
+from matcher.operations.joining import Organisation
 from matcher.operations.notices import normalise_phone
 from matcher.store.operations import Placed, Signup, TeamRefused, TeamSignup
-from matcher.store.organisations import Membership, Organisation, Station, Team
+from matcher.store.organisations import Membership, Station, Team
 
 INVITATION_DAYS = 14
 """An invitation to act for an organisation can be accepted this long."""
@@ -196,7 +197,7 @@ def teams(live: Live, organisation_id: str | None = None, member: str | None = N
 
 
 def team_sign_up(
-    live: Live, t: Team, shift_id: str, going: list[str], by: str, now: datetime, *, waitlist: bool
+    live: Live, t: Team, shift_id: str, going: list[str], by: str, now: datetime
 ) -> dict[str, Any]:
     """The members going, all on the shift or none: each is checked by the core's rules on the
     index (skills, certificates, age, availability, travel ...), then the database decides
@@ -221,9 +222,7 @@ def team_sign_up(
         raise TeamRefused(failed)
     ident = f"ts_{secrets.token_hex(8)}"
     request = TeamSignup(ident, t.id, t.name, shift_id, tuple(going), by)
-    status, signups, confirmed, taken = live.store.ops.sign_up_team(
-        request, epoch_s(now), live.policy, waitlist=waitlist
-    )
+    status, signups, confirmed, taken = live.store.ops.sign_up_team(request, epoch_s(now), live.policy)
     if signups:
         live.placed(Placed(signups[0], confirmed, taken))
     return {"team_id": t.id, "shift_id": shift_id, "status": status,

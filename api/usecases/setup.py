@@ -5,12 +5,13 @@ outcomes, and the index built from what is stored (``volmatch load``, ``export``
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 
 import pandas as pd
 
 from matcher.demo import outcomes as demo_outcomes
 from matcher.demo.city import demo_needs, generate_city
+from matcher.demo.organisations import demo_organisations
 from matcher.interchange.records import check_references, parse_world, world_to_json
 from matcher.learning.training import FACTORS
 from matcher.matching.index import MatchIndex
@@ -63,7 +64,9 @@ def build_demo(
     store: Store, *, volunteers: int, activities: int, records: int, seed: int, as_of: date
 ) -> dict[str, int]:
     city = generate_city(volunteers, activities, records, seed=seed, as_of=as_of)
-    store.load_world(city.to_world())
+    world = city.to_world()
+    store.load_world(world)
+    seed_registry(store, world, as_of)
     for need in demo_needs(city, max(int(activities * DEMO_NEEDS_PER_ACTIVITY), 1), seed=seed):
         store.needs.add(need)
     return store.counts()
@@ -71,6 +74,12 @@ def build_demo(
 
 DEMO_OUTCOME_SPACING_S = 600
 """Simulated answers are ten minutes apart, the month before the city's today."""
+
+
+def seed_registry(store: Store, world: World, as_of: date) -> int:
+    """The demo city's organisations in the registry (those missing: safe to run again)."""
+    created_s = int(datetime.combine(as_of, time(0), UTC).timestamp())
+    return store.organisations.seed(demo_organisations(world, created_s))
 
 
 def build_demo_outcomes(

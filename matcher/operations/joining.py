@@ -12,7 +12,7 @@ from datetime import date
 
 from matcher.model.domain import age_on, check_birth_date
 from matcher.model.errors import ValidationError
-from matcher.model.vocabulary import OrganisationKind
+from matcher.model.vocabulary import OrganisationKind, OrganisationStatus
 
 MIN_PASSWORD = 10
 """Characters a password needs at least (NIST SP 800-63B asks 8; we ask a little more)."""
@@ -105,6 +105,25 @@ class Guardian:
         if self.consent_date > today:
             raise ValidationError("guardian.consent_date", "cannot be in the future")
         return self
+
+
+@dataclass(frozen=True, slots=True)
+class Organisation:
+    """An organisation in the registry: its place in the hierarchy, what it serves, whom to
+    contact, and where its application stands."""
+
+    id: str
+    name: str
+    kind: OrganisationKind
+    parent_id: str | None
+    status: OrganisationStatus
+    district: str | None = None
+    area: tuple[str, ...] = ()
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    contact_email: str | None = None
+    created_s: int = 0
+    decided_s: int | None = None
 
 
 # Which kinds may sit under which: the geographic levels in order, the rest anywhere.

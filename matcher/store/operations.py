@@ -216,15 +216,16 @@ class Operations:
         return placed
 
     def sign_up_team(
-        self, team: TeamSignup, now_s: int, policy: Policy, *, waitlist: bool
+        self, team: TeamSignup, now_s: int, policy: Policy
     ) -> tuple[str, list[Signup], list[str], int]:
         """Every member named gets a place, or none does: in one transaction under the shift's
         lock, each member is checked (not already on the shift, no overlapping place, a
         guardian's consent for a minor, the activity's audience), then the places left are
-        counted. Enough for all: all confirmed. Too few: all waitlisted together if
-        ``waitlist``, else :class:`TeamRefused` naming the shortfall (so two teams racing for
-        the last places never split). Returns (status, the sign-ups, and the shift's places as
-        :class:`Placed` has them). A team signed up before gets its sign-up back as it is."""
+        counted. Enough for all: all confirmed. Too few: :class:`TeamRefused` naming the
+        shortfall, so two teams racing for the last places never split. (A team does not wait:
+        freed places are offered one person at a time, which would split it.) Returns (status,
+        the sign-ups, and the shift's places as :class:`Placed` has them). A team signed up
+        before gets its sign-up back as it is."""
         with self._begin() as tx:
             starts_s, capacity = self._lock_shift(tx, team.shift_id)
             if starts_s <= now_s:
@@ -234,14 +235,12 @@ class Operations:
                          (team.team_id, team.shift_id))  # fmt: skip
             if old is not None:
                 members = json.loads(str(old[1]))
-                found = [_signup(r) for r in tx.all(
-                    f"{_SIGNUP} WHERE shift_id = %s AND volunteer_id IN ({', '.join(['%s'] * len(members))})",
-                    (team.shift_id, *members))]  # fmt: skip
-                return (
-                    str(old[0]),
-                    [self._with_position(tx, f) for f in found],
-                    *self._places(tx, team.shift_id),
+                marks = ", ".join(["%s"] * len(members))
+                found = tx.all(
+                    f"{_SIGNUP} WHERE shift_id = %s AND volunteer_id IN ({marks})", (team.shift_id, *members)
                 )
+                return (str(old[0]), [self._with_position(tx, _signup(r)) for r in found],
+                        *self._places(tx, team.shift_id))  # fmt: skip
             failed: dict[str, str] = {}
             for vid in team.members:
                 held = tx.one(f"{_SIGNUP} WHERE shift_id = %s AND volunteer_id = %s", (team.shift_id, vid))
@@ -255,38 +254,25 @@ class Operations:
             if failed:
                 raise TeamRefused(failed)
             free = capacity - self._holding(tx, team.shift_id)
-            if free < len(team.members) and not waitlist:
+            if free < len(team.members):
                 raise TeamRefused({"": f"{max(0, free)} places left for a team of {len(team.members)}"})
-            status = "confirmed" if free >= len(team.members) else "waitlisted"
             tx.run(
                 "INSERT INTO team_signups (id, team_id, shift_id, status, members, created_by, created_s) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                (
-                    team.id,
-                    team.team_id,
-                    team.shift_id,
-                    status,
-                    json.dumps(list(team.members)),
-                    team.by,
-                    now_s,
-                ),
+                "VALUES (%s, %s, %s, 'confirmed', %s, %s, %s)",
+                (team.id, team.team_id, team.shift_id, json.dumps(list(team.members)), team.by, now_s),
             )
             placed = []
             for i, vid in enumerate(team.members):
                 prior = tx.one(f"{_SIGNUP} WHERE shift_id = %s AND volunteer_id = %s", (team.shift_id, vid))
-                ident = self._enter(tx, f"{team.id}_{i}", prior, team.shift_id, vid, status, now_s)
-                self._book(tx, vid, team.shift_id, status == "confirmed")
+                ident = self._enter(tx, f"{team.id}_{i}", prior, team.shift_id, vid, "confirmed", now_s)
+                self._book(tx, vid, team.shift_id, True)
                 insert_outcome(tx, "signed_up", vid, team.shift_id, now_s)
-                one = self._with_position(tx, self._get(tx, ident))
-                told = (
-                    MessageKind.SIGNUP_CONFIRMED if status == "confirmed" else MessageKind.SIGNUP_WAITLISTED
-                )
-                tell(tx, one, told, now_s, {"position": one.position, "team": team.team_name})
-                if status == "confirmed":
-                    remind(tx, one, now_s)
+                one = self._get(tx, ident)
+                tell(tx, one, MessageKind.SIGNUP_CONFIRMED, now_s, {"team": team.team_name})
+                remind(tx, one, now_s)
                 placed.append(one)
             self._log(tx, "shift", team.shift_id)
-            return (status, placed, *self._places(tx, team.shift_id))
+            return ("confirmed", placed, *self._places(tx, team.shift_id))
 
     def _may_serve(self, tx: Tx, volunteer_id: str, shift_id: str, now_s: int) -> None:
         """The rules kept with the records rather than in the index: a minor needs a guardian's

@@ -17,29 +17,13 @@ from matcher.model.domain import GeoPoint
 from matcher.model.errors import ConflictError, NotFoundError, ValidationError
 from matcher.model.geo import haversine_km
 from matcher.model.vocabulary import MembershipStatus, MessageKind, OrganisationKind, OrganisationStatus
-from matcher.operations.joining import check_no_cycle, check_parent
+from matcher.operations.joining import Organisation, check_no_cycle, check_parent
 from matcher.store.outbox import tell_volunteer
 from matcher.store.tx import Tx
 
 MAX_DEPTH = 32
 """Levels a walk of the hierarchy follows at most (the registry is city, district, street,
 community and a few more: a deeper chain is a mistake, not a reason to loop)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Organisation:
-    id: str
-    name: str
-    kind: OrganisationKind
-    parent_id: str | None
-    status: OrganisationStatus
-    district: str | None = None
-    area: tuple[str, ...] = ()
-    contact_name: str | None = None
-    contact_phone: str | None = None
-    contact_email: str | None = None
-    created_s: int = 0
-    decided_s: int | None = None
 
 
 _ORG = (
