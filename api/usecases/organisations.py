@@ -59,7 +59,11 @@ def listed(
 ) -> list[Organisation]:  # fmt: skip
     """Organisations in ``reach`` (None: all), optionally the children of ``parent``."""
     if parent is not None:
-        found = [o for o in live.store.organisations.children(parent) if reach is None or o.id in reach]
+        try:
+            children_ = live.store.organisations.children(parent)
+        except NotFoundError:
+            return []  # a filter that matches nothing
+        found = [o for o in children_ if reach is None or o.id in reach]
         return [
             o for o in found if (status is None or o.status == status) and (kind is None or o.kind == kind)
         ][offset : offset + limit]

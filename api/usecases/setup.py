@@ -11,7 +11,7 @@ import pandas as pd
 
 from matcher.demo import outcomes as demo_outcomes
 from matcher.demo.city import demo_needs, generate_city
-from matcher.demo.organisations import demo_organisations
+from matcher.demo.organisations import demo_guardians, demo_organisations
 from matcher.interchange.records import check_references, parse_world, world_to_json
 from matcher.learning.training import FACTORS
 from matcher.matching.index import MatchIndex
@@ -77,8 +77,10 @@ DEMO_OUTCOME_SPACING_S = 600
 
 
 def seed_registry(store: Store, world: World, as_of: date) -> int:
-    """The demo city's organisations in the registry (those missing: safe to run again)."""
+    """The demo city's organisations in the registry, and its minors' guardians (those
+    missing: safe to run again on a city built before either existed)."""
     created_s = int(datetime.combine(as_of, time(0), UTC).timestamp())
+    store.joining.seed_guardians(demo_guardians(world, as_of), "demo", created_s)
     return store.organisations.seed(demo_organisations(world, created_s))
 
 

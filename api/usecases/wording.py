@@ -38,6 +38,7 @@ FIELDS: dict[MessageKind, tuple[str, ...]] = {
     MessageKind.SHIFT_CANCELLED: _COMMON,
     MessageKind.TIER_REACHED: ("stars", "hours"),
     MessageKind.PHONE_CODE: ("code", "minutes"),
+    MessageKind.MEMBERSHIP_DECIDED: ("organisation", "approved"),
 }
 """The fields each kind's templates may use."""
 

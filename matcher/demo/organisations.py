@@ -1,4 +1,6 @@
-"""The demo city's organisations as the association is organised: the city association at the
+"""The demo city's organisations as the association is organised, and its minors' guardians.
+
+The registry has the city association at the
 root, a federation for each district, a street station and a community station in each, and
 every organisation that posts activities under the federation of the district where most of
 its activities are (as a school, a company or an NGO, by a fixed rule). Deterministic: the same
@@ -7,11 +9,12 @@ world gives the same registry."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 
 from matcher.demo.city import DISTRICTS
 from matcher.model.domain import World
 from matcher.model.vocabulary import OrganisationKind, OrganisationStatus
-from matcher.operations.joining import Organisation
+from matcher.operations.joining import Guardian, Organisation, is_minor
 
 ROOT = "hz-association"
 """The city association's id."""
@@ -62,3 +65,16 @@ def kind_label(kind: OrganisationKind) -> str:
         OrganisationKind.SCHOOL: "学校",
         OrganisationKind.COMPANY: "企业",
     }.get(kind, "")
+
+
+def demo_guardians(world: World, today: date) -> list[tuple[str, Guardian]]:
+    """A guardian's consent on record for every volunteer under 18 on ``today`` (a parent, who
+    consented a month before): the demo's young volunteers can take places as real ones would
+    once their parents agreed."""
+    found = []
+    for i, v in enumerate(world.volunteers):
+        if is_minor(v.birth_date, today):
+            consented = date(today.year, today.month, 1) if today.day > 1 else today
+            phone = f"+86139{i:08d}"
+            found.append((v.id, Guardian(f"{v.name[:1]}家长", phone, "父母", consented)))
+    return found

@@ -150,6 +150,20 @@ class Joining:
                 raise NotFoundError("volunteer", volunteer_id)
             write_identity(tx, volunteer_id, real_name, guardian, by, now_s)
 
+    def seed_guardians(self, given: list[tuple[str, Guardian]], by: str, now_s: int) -> int:
+        """Guardians' consent for volunteers who have none on record (the demo city's minors),
+        in one transaction; returns how many were added."""
+        with self._begin() as tx:
+            held = {str(r[0]) for r in tx.all("SELECT volunteer_id FROM guardians", ())}
+            rows = [(vid, g.name, g.phone, g.relationship, g.consent_date.isoformat(), now_s, by)
+                    for vid, g in given if vid not in held]  # fmt: skip
+            tx.run_many(
+                "INSERT INTO guardians (volunteer_id, name, phone, relationship, consent_date, recorded_s, recorded_by) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                rows,
+            )
+        return len(rows)
+
     def guardian(self, volunteer_id: str) -> Guardian | None:
         with self._begin() as tx:
             row = tx.one(

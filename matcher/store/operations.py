@@ -282,7 +282,7 @@ class Operations:
             raise ValidationError(
                 "guardian",
                 f"a volunteer under {ADULT_AGE} needs a guardian's consent on record before taking a place: "
-                "add it to the profile (PUT /api/v1/volunteers/{id}/guardian)",
+                "add it to the profile (PUT /api/v1/volunteers/{id}/identity)",
             )
         refused = audience_refusal(tx, volunteer_id, shift_id)
         if refused is not None:
