@@ -25,6 +25,9 @@ FIELDS_ZH: dict[str, str] = {
     "capacity": "名额", "min_age": "最低年龄", "k": "数量 k", "radius_km": "搜索半径",
     "from": "起始时间 from", "to": "截止时间 to", "offset": "偏移 offset", "limit": "每页条数 limit",
     "hours": "时长", "organisation_id": "组织", "languages": "语言", "blackout_dates": "不可服务日期",
+    "password": "密码", "national_id": "身份证号", "guardian": "监护人", "relationship": "关系",
+    "consent_date": "同意日期", "parent_id": "上级组织", "kind": "类型", "code": "验证码", "members": "队员",
+    "leader_id": "队长", "setting": "所在地",
 }  # fmt: skip
 """Chinese names of the fields people type."""
 
@@ -105,6 +108,29 @@ _CORE_ZH: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^give 'lat,lon'.*$", "请写作“纬度,经度”，例如 near=30.25,120.14"),
         (r"^needs near=lat,lon$", "需要同时给出 near=纬度,经度"),
         (r"^must not be empty$", "不能为空"),
+        (r"^must be at least (\d+) characters$", r"至少 \1 个字符"),
+        (r"^must be 18 characters: 17 digits and a digit or X$", "应为 18 位：17 位数字加一位数字或 X"),
+        (r"^the check character does not match: a digit is mistyped$", "校验位不符：有数字输错了"),
+        (
+            r"^the birth date in the number \(characters 7-14\) does not exist$",
+            "号码中的出生日期（第 7–14 位）不存在",
+        ),
+        (
+            r"^is needed \(or a national ID number, which holds it\)$",
+            "必须填写（或填写身份证号，其中含出生日期）",
+        ),
+        (r"^does not match the birth date in the ID number$", "与身份证号中的出生日期不符"),
+        (
+            r"^a volunteer under 18 needs a guardian's consent on record.*$",
+            "未满 18 岁的志愿者须先登记监护人同意，才能确认报名：请在个人资料中补充",
+        ),
+        (r"^cannot be in the future$", "不能是将来的日期"),
+        (
+            r"^an organisation cannot sit under itself or one of its own descendants$",
+            "组织不能隶属于自己或自己的下级",
+        ),
+        (r"^the code is six digits$", "验证码为 6 位数字"),
+        (r"^wrong code \((\d+) tries left\)$", r"验证码不正确（还可尝试 \1 次）"),
         (r"^at most (\d+) (.+)$", r"最多 \1 项"),
         (
             r"^give an ISO 8601 date or time.*$",

@@ -12,7 +12,8 @@ from fastapi import APIRouter, Form, HTTPException, Request, Response
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import CallerDep, LiveDep, NowDep, own_volunteer, policy
+from api.deps import CallerDep, LiveDep, NowDep, PlacesDep, own_volunteer, policy
+from api.geocoding import fill_point
 from api.limits import Budget
 from api.schemas import Certificate, Exact, LevelledSkill, Point, Strict, Text, Window
 from api.usecases import joining
@@ -84,7 +85,9 @@ class AccountIn(Strict):
     responses=LIMITED,
     **policy("anyone: joining (limited per address and per number)"),
 )
-def register(body: AccountIn, request: Request, service: LiveDep, clock: NowDep) -> dict[str, Any]:
+def register(
+    body: AccountIn, request: Request, service: LiveDep, places: PlacesDep, clock: NowDep
+) -> dict[str, Any]:
     """Join as a volunteer: answers the new ``account_id`` and ``volunteer_id``. Next, verify
     the phone (``POST /api/v1/auth/phone-codes``), then sign in (``POST /api/v1/auth/token``)."""
     _limit(request, "registrations", _address(request), "registrations from this address")
@@ -95,6 +98,9 @@ def register(body: AccountIn, request: Request, service: LiveDep, clock: NowDep)
                  "online_ok", "email"},
         exclude_none=True,
     )  # fmt: skip
+    if not body.location_consent:
+        profile.pop("home", None)  # a precise home is kept only with consent
+    profile = fill_point(profile, "home", places)  # else the district's centre, if one is given
     registration = joining.Registration(
         name=body.name.strip(), phone=body.phone, password=body.password, birth_date=body.birth_date,
         national_id=body.national_id, volunteer=profile, location_consent=body.location_consent,

@@ -47,7 +47,8 @@ class Registration:
     birth_date: date | None
     national_id: str | None
     volunteer: dict[str, Any]
-    """The profile in the interchange format (district, home, skills, availability ...)."""
+    """The profile in the interchange format (district, home, skills, availability ...): its
+    home is precise only with ``location_consent`` (else a district's centre, or none)."""
     location_consent: bool
     guardian: Guardian | None
     language: str
@@ -76,8 +77,6 @@ def register(live: Live, key: str, r: Registration, now: datetime) -> dict[str, 
     check_birth_date(birth, today)
     doc = {**r.volunteer, "id": f"v_{secrets.token_hex(6)}", "name": r.name, "phone": phone,
            "birth_date": birth.isoformat()}  # fmt: skip
-    if not r.location_consent:
-        doc.pop("home", None)
     volunteer = parse_volunteer(doc, live.taxonomy)
     guardian = None if r.guardian is None else r.guardian.check(today)
     account = Account(new_account_id(), phone, "volunteer", volunteer_id=volunteer.id,
@@ -88,7 +87,7 @@ def register(live: Live, key: str, r: Registration, now: datetime) -> dict[str, 
         write_identity(tx, volunteer.id, None if checked is None else real_name(key, checked), guardian,
                        account.id, now_s)  # fmt: skip
         write_language(tx, account.id, r.language)
-        if volunteer.home is not None:
+        if r.location_consent and volunteer.home is not None:
             live.store.audit.record(account.id, "volunteer", "consent.location.given", [volunteer.id], now_s,
                                     "registration", tx=tx)  # fmt: skip
 

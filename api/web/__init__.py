@@ -8,7 +8,7 @@ from typing import Any
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.web import analysts, links, organisers, profile, volunteers
+from api.web import analysts, community, links, organisers, profile, volunteers
 from api.web.base import HERE, FormExpired, Refused, _expired, _http_error, _refused, router
 
 
@@ -18,6 +18,6 @@ def install(app: Any) -> None:
     app.add_exception_handler(Refused, _refused)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (volunteers, profile, organisers, analysts, links):
+    for module in (volunteers, profile, organisers, analysts, links, community):
         app.include_router(module.router)
     app.include_router(router)

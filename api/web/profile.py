@@ -1,4 +1,4 @@
-"""A volunteer's own profile, and registration.
+"""A volunteer's own profile, registration (the API's, phone and all) and proving the phone.
 
 The profile is edited in one form and saved through the API's ``PATCH /volunteers/{id}``
 (its validation and messages): skills picked from the taxonomy with a search in Chinese or
@@ -11,18 +11,19 @@ centre (the district is geocoded by the offline gazetteer) and matching works fr
 from __future__ import annotations
 
 import json
-import secrets
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError as PydanticError
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import hash_password, issue_token, new_account_id, utcnow
-from api.geocoding import fill_point
+from api.auth import issue_token, utcnow
+from api.routes import accounts as account_routes
 from api.routes import volunteers
+from api.routes.accounts import AccountIn
 from api.schemas import ConsentIn, VolunteerPatch
-from api.usecases import accounts, demand, records
+from api.usecases import accounts, demand, joining
 from api.web.base import (
     SESSION,
     SESSION_HOURS,
@@ -36,10 +37,8 @@ from api.web.base import (
     render,
     set_cookie,
 )
-from matcher.interchange.records import parse_volunteer
 from matcher.model.domain import MAX_AGE_YEARS
 from matcher.model.errors import MatcherError
-from matcher.store.base import Account
 
 router = APIRouter(include_in_schema=False)
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -208,36 +207,75 @@ async def register_page(request: Request) -> Response:
 
 @router.post("/register")
 async def register(request: Request) -> Response:
-    """A new volunteer and their sign-in; then on to their profile."""
+    """Join through the API's own registration (phone, password, birth date, an optional ID
+    number, a guardian for a minor); then signed in, on to verify the phone."""
     page = await page_for(request)
     form = await form_of(page)
     service = page.service
-    name, password = form.get("account", "").strip(), form.get("password", "")
-    if len(password.strip()) < MIN_PASSWORD:
-        return back("/register", error=page.t("password_short"))
-    if not name or len(name) > 200 or len(form.get("name", "")) > 200:
-        return back("/register", error=page.t("name_long"))
-    if await run_in_threadpool(accounts.find, service, name) is not None:
-        return back("/register", error=page.t("name_taken"))
-    doc = {"id": f"v_{secrets.token_hex(6)}", "name": form.get("name", "").strip() or name,
-           "max_travel_km": _number(form.get("max_travel_km") or 10), "district": form.get("district") or None,
-           "birth_date": form.get("birth_date") or None}  # fmt: skip
+    doc: dict[str, Any] = {
+        "name": form.get("name", "").strip(), "phone": form.get("phone", ""), "password": form.get("password", ""),
+        "birth_date": form.get("birth_date") or None, "national_id": form.get("national_id") or None,
+        "district": form.get("district") or None, "max_travel_km": _number(form.get("max_travel_km") or 10),
+        "location_consent": form.get("consent") == "on", "language": page.lang,
+    }  # fmt: skip
+    if form.get("consent") == "on" and form.get("lat") and form.get("lon"):
+        doc["home"] = {"lat": _number(form["lat"]), "lon": _number(form["lon"])}
+    if form.get("guardian_name"):
+        doc["guardian"] = {
+            key: form.get(f"guardian_{key}", "") for key in ("name", "phone", "relationship", "consent_date")
+        }
     try:
-        if form.get("consent") == "on" and form.get("lat") and form.get("lon"):
-            doc["home"] = {"lat": _number(form["lat"]), "lon": _number(form["lon"])}
-        volunteer = parse_volunteer(fill_point(doc, "home", request.app.state.places), service.taxonomy)
-        records.create_volunteer(service, volunteer)
-        account = Account(new_account_id(), name, "volunteer", volunteer_id=volunteer.id,
-                          password_hash=hash_password(password))  # fmt: skip
-        await run_in_threadpool(accounts.create, service, account)
-        if "home" in doc:  # the consent box was ticked and a place given: on record
-            await run_in_threadpool(
-                records.record_consent, service, account.id, "volunteer", volunteer.id, True,
-                int(page.now.timestamp()), "registration",
-            )  # fmt: skip
-    except (MatcherError, ValueError) as e:
+        body = AccountIn.model_validate(doc)
+        joined = await run_in_threadpool(
+            account_routes.register, body, request, service, request.app.state.places, page.now
+        )
+        account = await run_in_threadpool(accounts.get, service, joined["account_id"])
+        assert account is not None
+        session = await run_in_threadpool(joining.session_for, service, account, page.now)
+    except (MatcherError, PydanticError, HTTPException) as e:
         return back("/register", error=problem(e, page.lang))
-    token = issue_token(account, request.app.state.signing_key, now=utcnow(), ttl_hours=SESSION_HOURS)
-    response = back("/me/profile", ok=page.t("welcome"))
+    token = issue_token(
+        account, request.app.state.signing_key, now=utcnow(), ttl_hours=SESSION_HOURS, session=session
+    )
+    response = back("/me/verify", ok=page.t("welcome"))
     set_cookie(request, response, SESSION, token, max_age=SESSION_HOURS * 3600)
     return response
+
+
+@router.get("/me/verify", response_class=HTMLResponse)
+async def verify_page(request: Request) -> Response:
+    """Prove the phone number with a code (it then signs in by itself; SMS may go to it)."""
+    page = await page_as(request, "volunteer")
+    v = await run_in_threadpool(
+        volunteers.get_volunteer, page.volunteer_id, page.caller, page.service, page.now
+    )
+    return render(page, "verify.html", phone=v.get("phone") or "")
+
+
+@router.post("/me/verify/send")
+async def send_code(request: Request) -> Response:
+    page = await page_as(request, "volunteer")
+    form = await form_of(page)
+
+    async def act() -> None:
+        await run_in_threadpool(
+            account_routes.phone_code, account_routes.PhoneIn(phone=form.get("phone", "")), request, page.service,
+            page.now,
+        )  # fmt: skip
+
+    return await attempt(page, "/me/verify", page.t("code_sent"), act)
+
+
+@router.post("/me/verify")
+async def verify(request: Request) -> Response:
+    page = await page_as(request, "volunteer")
+    form = await form_of(page)
+
+    async def act() -> None:
+        body = account_routes.PhoneCodeIn(phone=form.get("phone", ""), code=form.get("code", "").strip())
+        await run_in_threadpool(account_routes.verify_phone, body, request, page.service, page.now)
+
+    done = await attempt(page, "/me/verify", page.t("phone_verified"), act)
+    if "error=" in done.headers["location"]:
+        return done
+    return back("/me/profile", ok=page.t("phone_verified"))
