@@ -117,6 +117,7 @@ def _range(clock: Any, start: date | None, end: date | None) -> tuple[date, date
 @router.get("/analytics/gaps", **policy(*READERS))
 def gap_table(
     service: LiveDep,
+    who: CallerDep,
     clock: NowDep,
     by: Annotated[
         str,
@@ -130,13 +131,28 @@ def gap_table(
         IsoDate | None, Query(alias="to", description="end date, exclusive (default: 4 weeks on)")
     ] = None,
     format: Literal["json", "geojson"] = "json",
+    organisation: Annotated[
+        str | None,
+        Query(
+            max_length=64, description="an organisation's subtree: its postings, volunteers in its districts"
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     """Demand against supply per cell: hours needed, hours volunteers are free (after their
     confirmed shifts), the gap and the fill rate. Cells from fewer than five volunteers are
-    suppressed. ``format=geojson`` gives one point feature per row at its district's centre."""
+    suppressed. ``format=geojson`` gives one point feature per row at its district's centre.
+    With ``organisation`` (an org admin's own by default) the table is its subtree's: demand
+    from its postings and needs, supply from the districts it serves."""
     keys = [k.strip() for k in by.split(",") if k.strip()]
     first, last = _range(clock, start, end)
-    frame = demand.gaps(service, keys, first, last)
+    if organisation is None and who.role == "org_admin":
+        organisation = who.account.organisation_id  # an org admin's figures are its subtree's
+    scope = None
+    if organisation is not None:
+        if who.staff and not who.acts_for(organisation):
+            raise NotFoundError("organisation", organisation)
+        scope = demand.subtree_scope(service, organisation)
+    frame = demand.gaps(service, keys, first, last, scope)
     rows = [
         {k: (None if v != v else v) for k, v in r.items()} for r in frame.to_dict("records")
     ]  # NaN -> null

@@ -9,6 +9,7 @@ from datetime import date, datetime
 import pandas as pd
 
 from api.live import Live
+from matcher.analytics.gaps import Scope
 from matcher.analytics.gaps import district_centres as centres_of
 from matcher.analytics.gaps import gaps as gap_table
 from matcher.analytics.gaps import suggestions as suggest
@@ -33,11 +34,23 @@ def needs(live: Live, status: str | None) -> list[Need]:
     return live.store.needs.list(status)
 
 
-def gaps(live: Live, by: list[str], first: date, last: date) -> pd.DataFrame:
+def gaps(live: Live, by: list[str], first: date, last: date, scope: Scope | None = None) -> pd.DataFrame:
     """The demand-and-supply table (:func:`matcher.analytics.gaps.gaps`) with the open needs."""
     open_needs = live.store.needs.list("open")
     with live.reading() as index:
-        return gap_table(index, open_needs, by=by, first=first, last=last)
+        return gap_table(index, open_needs, by=by, first=first, last=last, scope=scope)
+
+
+def subtree_scope(live: Live, organisation_id: str) -> Scope:
+    """An organisation's subtree as a gap table's scope: the postings of every organisation in
+    it, and the volunteers living in the districts they serve (their areas and districts; all
+    volunteers when none is recorded)."""
+    members = live.organisations.subtree(organisation_id)
+    found = live.store.organisations.listed(
+        sorted(members), status=None, kind=None, limit=len(members), offset=0
+    )
+    districts = {d for o in found for d in (*o.area, *((o.district,) if o.district else ()))}
+    return Scope(organisations=members, districts=frozenset(districts) or None)
 
 
 def suggestions(live: Live, first: date, last: date, limit: int) -> dict[str, list[dict[str, object]]]:

@@ -52,7 +52,7 @@ async def analytics(request: Request) -> Response:
         start = date.fromisoformat(q["from"]) if q.get("from") else None
         # The form's "to" is the last day shown (the API's end is the day after).
         end = date.fromisoformat(q["to"]) + timedelta(days=1) if q.get("to") else None
-        table = demand.gap_table(page.service, page.now, ",".join(by), start, end)
+        table = demand.gap_table(page.service, page.caller, page.now, ",".join(by), start, end)
         ideas = demand.suggestions(page.service, page.now, start, end, 10)
     except (MatcherError, ValueError) as e:
         error = problem(e, page.lang)

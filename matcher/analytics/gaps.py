@@ -29,6 +29,7 @@ weekdays 0 = Monday.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -74,6 +75,16 @@ def check_range(first: date, last: date) -> None:
         raise ValidationError("to", f"a range covers at most {MAX_DAYS} days")
 
 
+@dataclass(frozen=True)
+class Scope:
+    """The part of the city a table is about (an organisation's subtree): demand from the
+    postings and needs of ``organisations``, supply from the volunteers living in
+    ``districts``; None keeps everything on that side."""
+
+    organisations: frozenset[str] | None = None
+    districts: frozenset[str] | None = None
+
+
 def gaps(
     index: MatchIndex,
     needs: Sequence[Need],
@@ -83,9 +94,12 @@ def gaps(
     last: date,
     tz: str = "Asia/Shanghai",
     min_volunteers: int = MIN_VOLUNTEERS,
+    scope: Scope | None = None,
 ) -> pd.DataFrame:
     """The gap table (one row per cell with demand or supply); see the module docstring."""
-    return _table(index, needs, by=by, first=first, last=last, tz=tz, min_volunteers=min_volunteers)
+    return _table(
+        index, needs, by=by, first=first, last=last, tz=tz, min_volunteers=min_volunteers, scope=scope
+    )
 
 
 def _table(
@@ -98,6 +112,7 @@ def _table(
     tz: str,
     min_volunteers: int,
     with_posted: bool = False,
+    scope: Scope | None = None,
 ) -> pd.DataFrame:
     """:func:`gaps`, and with ``with_posted`` a ``posted_hours`` column: the part of the demand
     that comes from posted shifts (the rest is open needs)."""
@@ -106,8 +121,11 @@ def _table(
     zone = ZoneInfo(tz)
     group = "category" if "category" in keys else "skill" if "skill" in keys else None
     time_map, time_labels = _time_cells(keys)
-    labels, supply, counts = _supply(index, group, keys, first, last, zone, time_map)
-    demand = _demand(index, needs, group, "district" in keys, first, last, zone, labels)  # shifts first
+    scope = scope or Scope()
+    if scope.organisations is not None:
+        needs = [n for n in needs if n.organisation_id in scope.organisations]
+    labels, supply, counts = _supply(index, group, keys, first, last, zone, time_map, scope.districts)
+    demand = _demand(index, needs, group, "district" in keys, first, last, zone, labels, scope.organisations)
     n_t = len(time_labels)
     d_array = np.zeros((len(labels.names), n_t))
     g_codes, cells, hours, n_posted = demand
@@ -228,10 +246,14 @@ def _supply(
     last: date,
     zone: ZoneInfo,
     time_map: NDArray[np.int64],
+    districts: frozenset[str] | None = None,
 ) -> tuple[_Labels, NDArray[np.float64], NDArray[np.int64]]:
     labels = _Labels()
     n_rows = index.n_volunteer_rows
     alive = np.flatnonzero(index.volunteers.alive.data[:n_rows]).astype(np.int64)
+    if districts is not None:
+        wanted = [c for c in (index.districts.get(d) for d in districts) if c is not None]
+        alive = alive[np.isin(index.volunteers.district.data[alive], wanted)]
     per_weekday = _date_counts(first, last)
     district_names = index.districts.names
     by_district = "district" in keys
@@ -400,10 +422,11 @@ def _demand(
     last: date,
     zone: ZoneInfo,
     labels: _Labels,
+    organisations: frozenset[str] | None = None,
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], int]:
     """Demand hours as (label code, weekday*24 + hour cell, hours) triples, the posted shifts'
     first, and how many of them are the shifts'."""
-    parts = [_shift_demand(index, group, by_district, first, last, zone, labels)]
+    parts = [_shift_demand(index, group, by_district, first, last, zone, labels, organisations)]
     triples: list[tuple[int, int, float]] = []
     for need in needs:
         if need.status != "open":
@@ -435,15 +458,19 @@ def _shift_demand(
     last: date,
     zone: ZoneInfo,
     labels: _Labels,
+    organisations: frozenset[str] | None = None,
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
-    """Unfilled places times hours of the shifts starting in the range, hour by local hour, all
-    shifts at once."""
+    """Unfilled places times hours of the shifts starting in the range (of ``organisations``'
+    postings only, when given), hour by local hour, all shifts at once."""
     n = index.shifts.alive.n
     lo = datetime.combine(first, datetime.min.time(), zone).timestamp() - 86400
     hi = datetime.combine(last, datetime.min.time(), zone).timestamp() + 86400
     starts = index.shifts.start.data[:n]
     open_places = index.shifts.cap.data[:n].astype(np.int64) - index.shifts.taken.data[:n]
     rows = np.flatnonzero(index.shifts.alive.data[:n] & (starts >= lo) & (starts < hi) & (open_places > 0))
+    if organisations is not None:
+        wanted = [c for c in (index.organisations.get(o) for o in organisations) if c is not None]
+        rows = rows[np.isin(index.activities.org.data[index.shifts.act.data[rows]], wanted)]
     start_s = starts[rows].astype(np.int64)
     end_s = index.shifts.end.data[rows].astype(np.int64)
     local = pd.DatetimeIndex(pd.to_datetime(start_s, unit="s", utc=True)).tz_convert(zone)

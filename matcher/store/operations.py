@@ -303,6 +303,9 @@ class Operations:
         old = tx.one(f"{_SIGNUP} WHERE shift_id = %s AND volunteer_id = %s", (shift_id, volunteer_id))
         if old is not None and old[3] in (*ACTIVE, "invited"):
             return self._with_position(tx, _signup(old))
+        refused = audience_refusal(tx, volunteer_id, shift_id)  # a minor's guardian is asked at accepting
+        if refused is not None:
+            raise ConflictError(f"this activity is {refused}: invite its members")
         signup_id = self._enter(tx, signup_id, old, shift_id, volunteer_id, "invited", now_s)
         insert_outcome(tx, "invited", volunteer_id, shift_id, now_s)
         invited = self._get(tx, signup_id)

@@ -442,3 +442,19 @@ def sign_in_volunteer(city: City, vid: str) -> dict[str, str]:
     finally:
         store.close()
     return {"Authorization": f"Bearer {issue_token(account, SECRET, now=utcnow(), ttl_hours=1)}"}
+
+
+def test_an_org_admins_gap_table_is_its_subtrees_and_the_subtrees_add_up(city: City) -> None:
+    c = city.client
+    query = "/api/v1/analytics/gaps?by=category&from=2026-11-28&to=2027-01-01"
+
+    def demand(who: str, extra: str = "") -> float:
+        r = c.get(query + extra, headers=city.h(who))
+        assert r.status_code == 200, r.text
+        return sum(row["demand_hours"] for row in r.json()["rows"])
+
+    whole, a, b = demand("admin"), demand("oa"), demand("ob")
+    assert a > 0 and b > 0 and a + b == pytest.approx(whole)  # every posting is in one district's subtree
+    assert demand("admin", "&organisation=fed-a") == pytest.approx(a)
+    assert demand("oa", "&organisation=street-a") == pytest.approx(a)  # a1 and a3 are street-a's
+    assert c.get(query + "&organisation=fed-b", headers=city.h("oa")).status_code == 404

@@ -165,3 +165,33 @@ def test_supply_matches_a_walk_over_every_date_and_slot(
     assert set(got) == {k for k, v in expected.items() if v > 1e-9}
     for key, value in got.items():
         assert value == pytest.approx(expected[key], abs=0.011)
+
+
+def test_a_scope_of_everything_is_the_whole_table_and_scopes_split_it(index: MatchIndex) -> None:
+    """An organisation's subtree narrows the table: the scope of every organisation and every
+    district is the whole table, and scoping demand by disjoint organisations splits it."""
+    _, needs = world()
+    whole = gaps.gaps(index, needs, by=["district", "category"], first=FIRST, last=LAST, min_volunteers=1)
+    everything = gaps.Scope(frozenset(index.organisations.names), frozenset(index.districts.names))
+    pd.testing.assert_frame_equal(
+        whole,
+        gaps.gaps(
+            index,
+            needs,
+            by=["district", "category"],
+            first=FIRST,
+            last=LAST,
+            min_volunteers=1,
+            scope=everything,
+        ),
+    )
+    parts = [
+        gaps.gaps(index, needs, by=["category"], first=FIRST, last=LAST, scope=gaps.Scope(frozenset({org})))
+        for org in index.organisations.names
+    ]
+    total = gaps.gaps(index, needs, by=["category"], first=FIRST, last=LAST)
+    assert sum(p["demand_hours"].sum() for p in parts) == pytest.approx(total["demand_hours"].sum())
+    nobody = gaps.gaps(
+        index, needs, by=["category"], first=FIRST, last=LAST, scope=gaps.Scope(None, frozenset())
+    )
+    assert nobody["supply_hours"].fillna(0).sum() == 0

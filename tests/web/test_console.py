@@ -576,8 +576,9 @@ def test_the_api_documentation_works_without_the_internet(
 
 
 @pytest.fixture(scope="module")
-def demo_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """``make run``'s city: ``volmatch demo`` with its defaults, served; and an analyst's token."""
+def demo_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
+    """``make run``'s city: ``volmatch demo`` with its defaults, served; an analyst's token; and
+    the database."""
     tmp = tmp_path_factory.mktemp("demo")
     url = f"sqlite:///{tmp / 'demo.db'}"
     subprocess.run([sys.executable, "-m", "api.cli", "demo", "--db", url], check=True, capture_output=True)
@@ -586,7 +587,7 @@ def demo_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, s
     store.create_account(analyst)
     store.close()
     with Served(url, SECRET, tmp / "serve.log", workers=1) as served:
-        yield served.base, issue_token(analyst, SECRET, now=utcnow(), ttl_hours=2)
+        yield served.base, issue_token(analyst, SECRET, now=utcnow(), ttl_hours=2), url
 
 
 OVERLAPS = """() => {
@@ -602,9 +603,9 @@ OVERLAPS = """() => {
 
 @pytest.mark.parametrize("width", [360, 1280])
 def test_the_demo_citys_gap_map_shows_its_shortages(
-    demo_city: tuple[str, str], browser: Browser, width: int
+    demo_city: tuple[str, str, str], browser: Browser, width: int
 ) -> None:
-    base, token = demo_city
+    base, token, _ = demo_city
     a = Visit(browser, base, token, width=width)
     a.go("/analytics")
     labels, overlapping = a.page.evaluate(OVERLAPS)
@@ -622,10 +623,10 @@ def test_the_demo_citys_gap_map_shows_its_shortages(
 
 
 def test_a_new_volunteer_in_the_demo_city_gets_recommendations(
-    demo_city: tuple[str, str], browser: Browser
+    demo_city: tuple[str, str, str], browser: Browser
 ) -> None:
     """Register with a birth date, fill in skills and free hours: at least five activities."""
-    base, _ = demo_city
+    base, _, _ = demo_city
     context = browser.new_context(viewport={"width": 360, "height": 800}, locale="zh-CN")
     page = context.new_page()
     page.goto(f"{base}/register")
@@ -682,12 +683,12 @@ def test_joining_an_organisation_and_signing_a_team_up_in_the_console(
         found, _, _ = store.messages.inbox(vid, int(datetime.now(UTC).timestamp()) + 60)
         code = next(str(m.detail["code"]) for m in found if m.kind == "phone_code")
         # The newcomer's profile says first aid, free at any hour (the clean-up asks for both);
-        # v2 is a member already: the team will have two people.
+        # v6 is a member already: the team will have two people.
         me = store.get_volunteer(vid)
         assert me is not None
         store.upsert_volunteer(replace(me, skills=(SkillClaim("first_aid"),), availability=ALWAYS))
-        store.organisations.apply("o1", "v2", "", 0)
-        store.organisations.decide_member("o1", "v2", True, "test", 0)
+        store.organisations.apply("o1", "v6", "", 0)
+        store.organisations.decide_member("o1", "v6", True, "test", 0)
     finally:
         store.close()
     page.fill("#code", code)
@@ -709,7 +710,7 @@ def test_joining_an_organisation_and_signing_a_team_up_in_the_console(
     )
     admin.page.fill("#team-name", "护河一队")
     admin.page.select_option("#team-leader", vid)
-    admin.page.check("#new-team input[value='v2']")
+    admin.page.check("#new-team input[value='v6']")
     admin.submit("#new-team button.primary")
     assert "护河一队" in admin.page.locator("#org-teams").inner_text()
     admin.page.fill("#st-name", "西溪志愿服务站")
@@ -732,3 +733,40 @@ def test_joining_an_organisation_and_signing_a_team_up_in_the_console(
     assert "西溪志愿服务站" in page.locator("#stations").inner_text()
     assert errors == []
     context.close()
+
+
+def test_a_volunteer_who_joins_through_the_api_in_the_demo_city_gets_five_activities(
+    demo_city: tuple[str, str, str],
+) -> None:
+    """What a phone app does in ``make run``'s city: register, prove the number (the code is in
+    the inbox without an SMS gateway), sign in with the OAuth2 form, ask for activities."""
+    base, _, db = demo_city
+    phone, password = "13600000444", "a long enough password"
+    with httpx.Client(base_url=base, timeout=30) as c:
+        joined = c.post("/api/v1/accounts", json={
+            "name": "张三", "phone": phone, "password": password, "birth_date": "1996-04-01",
+            "district": "西湖区", "skills": ["first aid"],
+            "availability": [{"day": d, "start": "08:00", "end": "18:00"} for d in ("sat", "sun")],
+        })  # fmt: skip
+        assert joined.status_code == 201, joined.text
+        assert c.post("/api/v1/auth/phone-codes", json={"phone": phone}).status_code == 202
+        # Until the number is proved, it does not sign in; the console's session can read the inbox.
+        assert c.post("/api/v1/auth/token", data={"username": phone, "password": password}).status_code == 401
+        store = open_store(db)
+        try:
+            found, _, _ = store.messages.inbox(
+                joined.json()["volunteer_id"], int(datetime.now(UTC).timestamp()) + 60
+            )
+        finally:
+            store.close()
+        code = next(str(m.detail["code"]) for m in found if m.kind == "phone_code")
+        assert (
+            c.post("/api/v1/auth/phone-codes/verify", json={"phone": phone, "code": code}).status_code == 200
+        )
+        signed = c.post("/api/v1/auth/token", data={"username": phone, "password": password})
+        assert signed.status_code == 200, signed.text
+        h = {"Authorization": f"Bearer {signed.json()['access_token']}"}
+        vid = joined.json()["volunteer_id"]
+        got = c.get(f"/api/v1/volunteers/{vid}/recommended-activities?k=10", headers=h)
+        assert got.status_code == 200, got.text
+        assert len(got.json()["matches"]) >= 5, got.json()
