@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
+import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
@@ -161,3 +166,30 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.db'}"
     return str(request.getfixturevalue("postgis_url"))
+
+
+@pytest.fixture(scope="session")
+def demo_city_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``make run``'s city (``volmatch demo`` with its defaults), built once for the whole run:
+    the test workers share the run's temporary folder, and the first to ask builds the city
+    while the others wait on a lock. Tests take a copy (:func:`demo_city_copy`)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    target = shared / "demo-city.db"
+    with open(shared / "demo-city.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not target.exists():
+            building = shared / "demo-city.building.db"
+            subprocess.run([sys.executable, "-m", "api.cli", "demo", "--db", f"sqlite:///{building}"],
+                           check=True, capture_output=True)  # fmt: skip
+            with sqlite3.connect(building) as src, sqlite3.connect(shared / "demo-city.tmp.db") as dst:
+                src.backup(dst)  # one self-contained file (no write-ahead log beside it)
+            (shared / "demo-city.tmp.db").rename(target)
+    return target
+
+
+def demo_city_copy(demo_city_file: Path, folder: Path, name: str = "demo.db") -> str:
+    """A private copy of the demo city in ``folder``; its store URL."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(demo_city_file, folder / name)
+    return f"sqlite:///{folder / name}"

@@ -7,8 +7,6 @@ filled or closes, answers are kept once, and nobody is asked past the ask cap.""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,18 +28,19 @@ from tests.api.mailbox import Mailbox, smtp_server
 from tests.api.served import Served
 from tests.api.test_signups import SECRET as SIGNUPS_SECRET
 from tests.api.test_signups import Clock, serve
-from tests.conftest import NOW, activity, saturday_shift, volunteer
+from tests.conftest import NOW, activity, demo_city_copy, saturday_shift, volunteer
 
 SECRET = "a-test-signing-key-of-32-characters!"
 LINK = re.compile(r"https?://\S+/calls/(\S+)\?answer=accept")
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, Mailbox, str]]:
+def demo(
+    tmp_path_factory: pytest.TempPathFactory, demo_city_file: Path
+) -> Iterator[tuple[Served, Mailbox, str]]:
     """The demo city served by one worker with its dispatcher, e-mail to a local SMTP server."""
     tmp = tmp_path_factory.mktemp("calls")
-    url = f"sqlite:///{tmp / 'demo.db'}"
-    subprocess.run([sys.executable, "-m", "api.cli", "demo", "--db", url], check=True, capture_output=True)
+    url = demo_city_copy(demo_city_file, tmp)
     mailbox = Mailbox()
     with smtp_server(mailbox) as smtp_url:
         served = Served(url, SECRET, tmp / "serve.log", workers=1, env={"VOLMATCH_SMTP_URL": smtp_url})

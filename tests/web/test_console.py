@@ -10,8 +10,6 @@ on a machine without /usr/bin/chromium they skip and say so.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -30,7 +28,7 @@ from matcher.store.base import Account
 from matcher.store.connect import open_store
 from matcher.store.operations import Policy
 from tests.api.served import Served
-from tests.conftest import WEST_LAKE, activity, volunteer
+from tests.conftest import WEST_LAKE, activity, demo_city_copy, volunteer
 
 CHROMIUM = os.environ.get("VOLMATCH_CHROMIUM", "/usr/bin/chromium")
 SECRET = "w" * 40
@@ -576,12 +574,13 @@ def test_the_api_documentation_works_without_the_internet(
 
 
 @pytest.fixture(scope="module")
-def demo_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
+def demo_city(
+    tmp_path_factory: pytest.TempPathFactory, demo_city_file: Path
+) -> Iterator[tuple[str, str, str]]:
     """``make run``'s city: ``volmatch demo`` with its defaults, served; an analyst's token; and
     the database."""
     tmp = tmp_path_factory.mktemp("demo")
-    url = f"sqlite:///{tmp / 'demo.db'}"
-    subprocess.run([sys.executable, "-m", "api.cli", "demo", "--db", url], check=True, capture_output=True)
+    url = demo_city_copy(demo_city_file, tmp)
     store = open_store(url)
     analyst = Account("acct_demo_an", "demo_analyst", "analyst")
     store.create_account(analyst)
