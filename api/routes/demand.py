@@ -17,8 +17,8 @@ from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, Field
 
 from api.deps import CallerDep, LiveDep, NowDep, policy
-from api.schemas import Ident, IsoDate, Point, Strict, Text
-from api.usecases import demand, records
+from api.schemas import Ident, IsoDate, Point, Strict, Text, city_midnight
+from api.usecases import demand, organisations, records
 from matcher.analytics import forecast
 from matcher.analytics.gaps import KEYS, check_range
 from matcher.interchange.records import need_to_json, parse_need
@@ -57,6 +57,9 @@ class NeedPatch(Strict):
 
 NEED_WRITERS = ("organisers (for their organisation), admins", "organiser", "org_admin", "admin")
 READERS = ("analysts, organisers, admins", "analyst", "organiser", "org_admin", "admin")
+SUBTREE_404: dict[int | str, dict[str, Any]] = {
+    404: {"description": "the organisation is not one the caller acts for"}
+}
 
 
 @router.post("/needs", status_code=201, **policy(*NEED_WRITERS))
@@ -114,7 +117,7 @@ def _range(clock: Any, start: date | None, end: date | None) -> tuple[date, date
     return first, last
 
 
-@router.get("/analytics/gaps", **policy(*READERS))
+@router.get("/analytics/gaps", responses=SUBTREE_404, **policy(*READERS))
 def gap_table(
     service: LiveDep,
     who: CallerDep,
@@ -169,6 +172,32 @@ def gap_table(
              "geometry": None if centre is None else {"type": "Point", "coordinates": [round(centre[1], 5), round(centre[0], 5)]}}
         )  # fmt: skip
     return {"type": "FeatureCollection", "features": features}
+
+
+@router.get("/analytics/stations", responses=SUBTREE_404, **policy(*READERS))
+def station_table(
+    service: LiveDep,
+    who: CallerDep,
+    clock: NowDep,
+    start: Annotated[IsoDate | None, Query(alias="from", description="first date (default: today)")] = None,
+    end: Annotated[
+        IsoDate | None, Query(alias="to", description="end date, exclusive (default: 4 weeks on)")
+    ] = None,
+    organisation: Annotated[str | None, Query(max_length=64, description="an organisation's subtree")] = None,
+) -> dict[str, Any]:
+    """Service stations with the shifts of the activities held at them in the range: places
+    offered, places taken and the fill rate, emptiest first (an org admin's own subtree by
+    default)."""
+    first, last = _range(clock, start, end)
+    if organisation is None and who.role == "org_admin":
+        organisation = who.account.organisation_id
+    scope = None
+    if organisation is not None:
+        if who.staff and not who.acts_for(organisation):
+            raise NotFoundError("organisation", organisation)
+        scope = demand.subtree_scope(service, organisation).organisations
+    rows = organisations.station_figures(service, city_midnight(first), city_midnight(last), scope)
+    return {"from": first.isoformat(), "to": last.isoformat(), "rows": rows}
 
 
 @router.get("/analytics/suggestions", **policy(*READERS))

@@ -268,3 +268,39 @@ def audience(live: Live, activity_id: str) -> tuple[str, bool] | None:
 
 def signup_json(s: Signup) -> dict[str, Any]:
     return s.to_json()
+
+
+def station_figures(
+    live: Live, first: datetime, last: datetime, organisations: frozenset[str] | None
+) -> list[dict[str, Any]]:
+    """Each station's activities and their shifts starting in [first, last): places offered,
+    places taken, the fill rate (analytics grouped by station; no personal data)."""
+    held = live.store.organisations.station_of_activities()
+    stations = {
+        s.id: s
+        for s in live.store.organisations.stations_of(
+            None if organisations is None else sorted(organisations)
+        )
+    }
+    rows: dict[str, dict[str, Any]] = {
+        sid: {"station_id": sid, "name": st.name, "organisation_id": st.organisation_id, "district": st.district,
+              "setting": st.setting, "activities": 0, "shifts": 0, "places": 0, "taken": 0}
+        for sid, st in stations.items()
+    }  # fmt: skip
+    for activity_id, station_id in sorted(held.items()):
+        row = rows.get(station_id)
+        activity = live.store.get_activity(activity_id) if row is not None else None
+        if row is None or activity is None:
+            continue
+        row["activities"] += 1
+        with live.reading() as index:
+            for shift in activity.shifts:
+                if first <= shift.starts_at < last:
+                    row["shifts"] += 1
+                    row["places"] += shift.capacity
+                    row["taken"] += shift.capacity - index.places_left(shift.id)
+    for row in rows.values():
+        row["fill_rate"] = None if not row["places"] else round(row["taken"] / row["places"], 3)
+    return sorted(
+        rows.values(), key=lambda r: (r["fill_rate"] if r["fill_rate"] is not None else 2.0, r["station_id"])
+    )

@@ -567,14 +567,18 @@ class Organisations:
         found.sort(key=lambda p: (p[1], p[0].id))
         return found[:limit]
 
-    def stations_of(self, organisation_ids: Sequence[str]) -> list[Station]:
-        if not organisation_ids:
+    def stations_of(self, organisation_ids: Sequence[str] | None) -> list[Station]:
+        """The stations of these organisations (None: every station)."""
+        if organisation_ids is not None and not organisation_ids:
             return []
         with self._begin() as tx:
-            rows = tx.all(
-                f"{_STATION} WHERE organisation_id IN ({', '.join(['%s'] * len(organisation_ids))}) ORDER BY id",
-                tuple(organisation_ids),
-            )
+            if organisation_ids is None:
+                rows = tx.all(f"{_STATION} ORDER BY id", ())
+            else:
+                rows = tx.all(
+                    f"{_STATION} WHERE organisation_id IN ({', '.join(['%s'] * len(organisation_ids))}) ORDER BY id",
+                    tuple(organisation_ids),
+                )
         return [_station(r) for r in rows]
 
     def hold_at(self, activity_id: str, station_id: str | None) -> None:

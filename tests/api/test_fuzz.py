@@ -29,7 +29,7 @@ from tests.conftest import NOW, activity, volunteer
 
 SECRET = "z" * 40
 ROLES = ("volunteer", "organiser", "analyst", "admin")
-EXAMPLES = int(os.environ.get("VOLMATCH_FUZZ_EXAMPLES", "3"))
+EXAMPLES = int(os.environ.get("VOLMATCH_FUZZ_EXAMPLES", "2"))
 EXPLORE = "VOLMATCH_FUZZ_EXAMPLES" in os.environ
 """``make fuzz`` explores afresh each run; ``make test``'s few examples per operation are the same
 every run (a random one once tripped over a request schemathesis itself built wrongly, and CI

@@ -458,3 +458,36 @@ def test_an_org_admins_gap_table_is_its_subtrees_and_the_subtrees_add_up(city: C
     assert demand("admin", "&organisation=fed-a") == pytest.approx(a)
     assert demand("oa", "&organisation=street-a") == pytest.approx(a)  # a1 and a3 are street-a's
     assert c.get(query + "&organisation=fed-b", headers=city.h("oa")).status_code == 404
+
+
+def test_stations_are_found_near_a_place_and_analytics_group_by_them(city: City) -> None:
+    c = city.client
+    made = c.post("/api/v1/organisations/street-a/stations", headers=city.h("organiser"), json={
+        "name": "西湖街道志愿服务站", "setting": "town", "lat": 30.26, "lon": 120.14, "address": "北山街 1 号",
+        "opening_hours": [{"day": "sat", "start": "08:00", "end": "17:00"}], "services": ["应急包", "饮水"]})  # fmt: skip
+    assert made.status_code == 201, made.text
+    station = made.json()["id"]
+    assert c.post("/api/v1/organisations/street-b/stations", headers=city.h("organiser"),
+                  json={"name": "x", "lat": 30.2, "lon": 120.1}).status_code == 404  # fmt: skip
+    bad = c.post("/api/v1/organisations/street-a/stations", headers=city.h("organiser"),
+                 json={"name": "x", "lat": 91, "lon": 120.1})  # fmt: skip
+    assert bad.status_code == 422
+    near = c.get("/api/v1/stations?near=30.25,120.14&radius_km=5", headers=city.h("ob")).json()["items"]
+    assert [s["id"] for s in near] == [station] and 1.0 < near[0]["distance_km"] < 1.3
+    assert (
+        c.get("/api/v1/stations?near=30.25,120.14&radius_km=0.5", headers=city.h("ob")).json()["items"] == []
+    )
+    assert c.put("/api/v1/activities/a1/station", json={"station_id": station},
+                 headers=city.h("organiser")).status_code == 204  # fmt: skip
+    assert c.put("/api/v1/activities/a2/station", json={"station_id": station},
+                 headers=city.h("ob")).status_code == 404  # another organisation's station  # fmt: skip
+    assert (
+        c.post("/api/v1/shifts/s0/signups", json={"volunteer_id": "v1"}, headers=city.h("admin")).status_code
+        == 201
+    )
+    table = c.get("/api/v1/analytics/stations?from=2026-11-28&to=2027-01-01", headers=city.h("oa"))
+    assert table.status_code == 200, table.text
+    row = next(r for r in table.json()["rows"] if r["station_id"] == station)
+    assert (row["activities"], row["shifts"], row["places"], row["taken"]) == (1, 2, 10, 1)
+    assert row["fill_rate"] == pytest.approx(0.1)
+    assert c.get("/api/v1/analytics/stations", headers=city.h("ob")).json()["rows"] == []  # not fed-b's
