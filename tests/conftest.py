@@ -29,14 +29,14 @@ LONGEST_FIRST = (
     "tests/test_readme.py",
     "tests/api/test_cli.py",
     "tests/matcher/test_scistarter.py",
-    "tests/api/test_outbox_crash.py",
-    "tests/api/test_served_operations.py",
     "tests/test_notebooks.py",
     "tests/api/test_calls.py",
     "tests/web/test_console.py",
 )
 """Modules whose tests take tens of seconds each: they start first, so that the two test
-processes (``--dist worksteal``) end together instead of one finishing a long test alone."""
+processes (``--dist worksteal``) end together instead of one finishing a long test alone. (The
+heavy PostgreSQL load tests are left where they fall: two of them at once starve each other's
+connection pools.)"""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -16,11 +16,12 @@ import pandas as pd
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, Field
 
-from api.deps import CallerDep, LiveDep, NowDep, policy
+from api.deps import Caller, CallerDep, LiveDep, NowDep, policy
+from api.live import Live
 from api.schemas import Ident, IsoDate, Point, Strict, Text, city_midnight
 from api.usecases import demand, organisations, records
 from matcher.analytics import forecast
-from matcher.analytics.gaps import KEYS, check_range
+from matcher.analytics.gaps import KEYS, Scope, check_range
 from matcher.interchange.records import need_to_json, parse_need
 from matcher.matching.columns import category_key
 from matcher.model.domain import Need
@@ -110,6 +111,18 @@ def update_need(need_id: Ident, body: NeedPatch, who: CallerDep, service: LiveDe
     return need_to_json(demand.replace_need(service, Need(**(fields | changes))))
 
 
+def _scope(service: Live, who: Caller, organisation: str | None) -> Scope | None:
+    """An organisation's subtree (an org admin's own when none is named), if the caller acts
+    for it (else 404); None: the whole city."""
+    if organisation is None and who.role == "org_admin":
+        organisation = who.account.organisation_id
+    if organisation is None:
+        return None
+    if who.staff and not who.acts_for(organisation):
+        raise NotFoundError("organisation", organisation)
+    return demand.subtree_scope(service, organisation)
+
+
 def _range(clock: Any, start: date | None, end: date | None) -> tuple[date, date]:
     first = start or clock.date()
     last = end or first + timedelta(days=28)
@@ -148,14 +161,7 @@ def gap_table(
     from its postings and needs, supply from the districts it serves."""
     keys = [k.strip() for k in by.split(",") if k.strip()]
     first, last = _range(clock, start, end)
-    if organisation is None and who.role == "org_admin":
-        organisation = who.account.organisation_id  # an org admin's figures are its subtree's
-    scope = None
-    if organisation is not None:
-        if who.staff and not who.acts_for(organisation):
-            raise NotFoundError("organisation", organisation)
-        scope = demand.subtree_scope(service, organisation)
-    frame = demand.gaps(service, keys, first, last, scope)
+    frame = demand.gaps(service, keys, first, last, _scope(service, who, organisation))
     rows = [
         {k: (None if v != v else v) for k, v in r.items()} for r in frame.to_dict("records")
     ]  # NaN -> null
@@ -189,14 +195,10 @@ def station_table(
     offered, places taken and the fill rate, emptiest first (an org admin's own subtree by
     default)."""
     first, last = _range(clock, start, end)
-    if organisation is None and who.role == "org_admin":
-        organisation = who.account.organisation_id
-    scope = None
-    if organisation is not None:
-        if who.staff and not who.acts_for(organisation):
-            raise NotFoundError("organisation", organisation)
-        scope = demand.subtree_scope(service, organisation).organisations
-    rows = organisations.station_figures(service, city_midnight(first), city_midnight(last), scope)
+    scope = _scope(service, who, organisation)
+    rows = organisations.station_figures(
+        service, city_midnight(first), city_midnight(last), None if scope is None else scope.organisations
+    )
     return {"from": first.isoformat(), "to": last.isoformat(), "rows": rows}
 
 
@@ -216,18 +218,22 @@ def suggestions(
     )
 
 
-@router.get("/analytics/forecast", **policy(*READERS))
+@router.get("/analytics/forecast", responses=SUBTREE_404, **policy(*READERS))
 def demand_forecast(
     service: LiveDep,
+    who: CallerDep,
     clock: NowDep,
     weeks: Annotated[int, Query(ge=1, le=26, description="weeks to forecast")] = 4,
     history_weeks: Annotated[int, Query(ge=4, le=260, description="weeks of history to read")] = 104,
+    organisation: Annotated[str | None, Query(max_length=64, description="an organisation's subtree")] = None,
 ) -> dict[str, Any]:
     """How demand moves: hours served per category and week (history), each category's share
     by weekday, and a forecast of the coming weeks (recent level and trend, scaled by season
     where two years of history show one)."""
     today = clock.date()
-    rows = demand.served_hours(service, today - timedelta(weeks=history_weeks))
+    rows = demand.served_hours(
+        service, today - timedelta(weeks=history_weeks), _scope(service, who, organisation)
+    )
     history = pd.DataFrame(rows, columns=["date", "category", "hours"])
     history["category"] = history["category"].map(category_key)
     table = forecast.weekly(history, today)

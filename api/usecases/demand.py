@@ -76,9 +76,11 @@ def categories(live: Live) -> list[str]:
         return sorted(index.categories.names)
 
 
-def served_hours(live: Live, since: date) -> list[tuple[str, str, float]]:
-    """(day, category, hours) of approved service since ``since``."""
-    return live.store.ops.served_hours(since)
+def served_hours(live: Live, since: date, scope: Scope | None = None) -> list[tuple[str, str, float]]:
+    """(day, category, hours) of approved service since ``since`` (of the scope's
+    organisations' activities, when given)."""
+    orgs = None if scope is None or scope.organisations is None else sorted(scope.organisations)
+    return live.store.ops.served_hours(since, orgs)
 
 
 def open_postings(

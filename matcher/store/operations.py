@@ -672,15 +672,22 @@ class Operations:
         c["date"] = str(c["date"])
         return c
 
-    def served_hours(self, since: date) -> list[tuple[str, str, float]]:
+    def served_hours(
+        self, since: date, organisations: Sequence[str] | None = None
+    ) -> list[tuple[str, str, float]]:
         """Hours of service attended since a date, per day and activity category:
-        ``(ISO date, category, hours)``; what demand history is read from."""
+        ``(ISO date, category, hours)``; what demand history is read from. With
+        ``organisations``, only their activities' hours."""
+        only, params = "", [since.isoformat()]
+        if organisations is not None:
+            only = f"AND a.organisation_id IN ({', '.join(['%s'] * max(1, len(organisations)))}) "
+            params.extend(organisations or [""])
         with self._begin() as tx:
             found = tx.all(
                 "SELECT CAST(r.date AS TEXT), a.category, sum(r.hours) FROM service_records r "
-                "JOIN activities a ON a.id = r.activity_id WHERE r.attended AND r.date >= %s "
+                f"JOIN activities a ON a.id = r.activity_id WHERE r.attended AND r.date >= %s {only}"
                 "GROUP BY CAST(r.date AS TEXT), a.category ORDER BY 1, 2",
-                (since.isoformat(),),
+                tuple(params),
             )
         return [(str(d), str(c), float(h)) for d, c, h in found]
 

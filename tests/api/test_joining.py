@@ -20,7 +20,7 @@ from api.auth import issue_token, utcnow
 from api.live.state import POLL_S
 from api.main import create_app
 from api.settings import Settings
-from matcher.model.domain import World
+from matcher.model.domain import ServiceRecord, World
 from matcher.model.vocabulary import OrganisationKind, OrganisationStatus
 from matcher.operations.joining import Organisation, national_id_check_character
 from matcher.store.base import Account
@@ -81,7 +81,11 @@ def world() -> World:
         activity("a2", organisation_id="street-b", shifts=(shifts[2],)),
         activity("a3", organisation_id="street-a", shifts=(shifts[3],), min_age=18),
     )
-    return World((volunteer("v1"), volunteer("v2", 2.0)), acts, ())
+    served = (
+        ServiceRecord("v1", "a1", date(2026, 11, 21), 3.0, attended=True),
+        ServiceRecord("v2", "a2", date(2026, 11, 21), 2.0, attended=True),
+    )
+    return World((volunteer("v1"), volunteer("v2", 2.0)), acts, served)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
@@ -491,3 +495,17 @@ def test_stations_are_found_near_a_place_and_analytics_group_by_them(city: City)
     assert (row["activities"], row["shifts"], row["places"], row["taken"]) == (1, 2, 10, 1)
     assert row["fill_rate"] == pytest.approx(0.1)
     assert c.get("/api/v1/analytics/stations", headers=city.h("ob")).json()["rows"] == []  # not fed-b's
+
+
+def test_an_org_admins_forecast_reads_its_subtrees_history(city: City) -> None:
+    def history(who: str, extra: str = "") -> float:
+        r = city.client.get("/api/v1/analytics/forecast?weeks=2" + extra, headers=city.h(who))
+        assert r.status_code == 200, r.text
+        return sum(row["hours"] for row in r.json()["history"])
+
+    assert (history("admin"), history("oa"), history("ob")) == (5.0, 3.0, 2.0)
+    assert history("admin", "&organisation=street-b") == 2.0
+    assert (
+        city.client.get("/api/v1/analytics/forecast?organisation=fed-b", headers=city.h("oa")).status_code
+        == 404
+    )
