@@ -27,7 +27,7 @@ test: $(STAMP)
 	bash scripts/ensure-postgis.sh
 	bash scripts/ensure-chromium.sh
 	$(MAKE) --no-print-directory check
-	$(BIN)/pytest -n $(TEST_PROCESSES) --dist worksteal -m "not exclusive"
+	$(BIN)/pytest -n $(TEST_PROCESSES) -m "not exclusive"
 	$(BIN)/pytest -m exclusive
 
 ## check: ruff (lint, format, complexity), mypy, the import contracts (the core does no I/O), known vulnerabilities in what we pin

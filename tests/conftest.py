@@ -25,28 +25,6 @@ NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 WEST_LAKE = GeoPoint(30.2500, 120.1400)
 
 
-LONGEST_FIRST = (
-    "tests/test_readme.py",
-    "tests/api/test_cli.py",
-    "tests/matcher/test_scistarter.py",
-    "tests/test_notebooks.py",
-    "tests/api/test_calls.py",
-    "tests/web/test_console.py",
-)
-"""Modules whose tests take tens of seconds each: they start first, so that the two test
-processes (``--dist worksteal``) end together instead of one finishing a long test alone. (The
-heavy PostgreSQL load tests are left where they fall: two of them at once starve each other's
-connection pools.)"""
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    def rank(item: pytest.Item) -> int:
-        where = item.nodeid.split("::")[0]
-        return LONGEST_FIRST.index(where) if where in LONGEST_FIRST else len(LONGEST_FIRST)
-
-    items.sort(key=rank)  # stable: the order within each module is kept
-
-
 @pytest.fixture(scope="session")
 def taxonomy() -> Taxonomy:
     return load_taxonomy()

@@ -52,18 +52,6 @@ def write_identity(
         )  # fmt: skip
 
 
-def has_guardian(tx: Tx, volunteer_id: str) -> bool:
-    return tx.one("SELECT 1 FROM guardians WHERE volunteer_id = %s", (volunteer_id,)) is not None
-
-
-def birth_date_of(tx: Tx, volunteer_id: str) -> date | None:
-    row = tx.one("SELECT birth_date FROM volunteers WHERE id = %s", (volunteer_id,))
-    if row is None or row[0] is None:
-        return None
-    found = row[0]
-    return found if isinstance(found, date) else date.fromisoformat(str(found))
-
-
 class Joining:
     def __init__(self, begin: Callable[[], AbstractContextManager[Tx]]) -> None:
         self._begin = begin

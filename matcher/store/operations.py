@@ -35,11 +35,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from matcher.model.domain import ServiceRecord
-from matcher.model.errors import ConflictError, NotFoundError, ValidationError
+from matcher.model.errors import ConflictError, MatcherError, NotFoundError, ValidationError
 from matcher.model.vocabulary import OUTCOMES, MessageKind, SignupStatus
 from matcher.operations.joining import ADULT_AGE, is_minor
 from matcher.operations.recognition import NATIONAL_STARS, Tiers
-from matcher.store.joining import birth_date_of, has_guardian
 from matcher.store.organisations import audience_refusal
 from matcher.store.outbox import drop_reminders, remind, tell, tell_volunteer
 from matcher.store.tx import Tx
@@ -192,6 +191,7 @@ class Operations:
     def _sign_up(
         self, tx: Tx, signup_id: str, shift_id: str, volunteer_id: str, now_s: int, policy: Policy
     ) -> Signup:
+        refused = self._refusal(tx, volunteer_id, shift_id, now_s)  # read before the shift's lock
         starts_s, capacity = self._lock_shift(tx, shift_id)
         if starts_s <= now_s:
             raise ValidationError("shift_id", "the shift has started: sign-ups are closed")
@@ -200,7 +200,8 @@ class Operations:
         if old is not None and old[3] in ACTIVE:
             return self._with_position(tx, _signup(old))
         self._no_overlap(tx, volunteer_id, shift_id)
-        self._may_serve(tx, volunteer_id, shift_id, now_s)
+        if refused is not None:
+            raise refused
         status = "confirmed" if self._holding(tx, shift_id) < capacity else "waitlisted"
         signup_id = self._enter(tx, signup_id, old, shift_id, volunteer_id, status, now_s)
         self._book(tx, volunteer_id, shift_id, status == "confirmed")
@@ -248,7 +249,9 @@ class Operations:
                     if held is not None and held[3] in ACTIVE:
                         raise ConflictError(f"already {held[3]} on this shift")
                     self._no_overlap(tx, vid, team.shift_id)
-                    self._may_serve(tx, vid, team.shift_id, now_s)
+                    refused = self._refusal(tx, vid, team.shift_id, now_s)
+                    if refused is not None:
+                        raise refused
                 except (ConflictError, ValidationError) as e:
                     failed[vid] = e.message if isinstance(e, ValidationError) else str(e)
             if failed:
@@ -274,19 +277,31 @@ class Operations:
             self._log(tx, "shift", team.shift_id)
             return ("confirmed", placed, *self._places(tx, team.shift_id))
 
-    def _may_serve(self, tx: Tx, volunteer_id: str, shift_id: str, now_s: int) -> None:
-        """The rules kept with the records rather than in the index: a minor needs a guardian's
-        consent on record, and an activity open to an organisation's members takes only them."""
-        today = datetime.fromtimestamp(now_s, UTC).date()
-        if is_minor(birth_date_of(tx, volunteer_id), today) and not has_guardian(tx, volunteer_id):
-            raise ValidationError(
+    @staticmethod
+    def _refusal(tx: Tx, volunteer_id: str, shift_id: str, now_s: int) -> MatcherError | None:
+        """What refuses the volunteer a place by the rules kept with the records rather than in
+        the index: a minor needs a guardian's consent on record, and an activity open to an
+        organisation's members takes only them. One query; members are looked up only for a
+        members-only activity (few)."""
+        row = tx.one(
+            "SELECT v.birth_date, (SELECT count(*) FROM guardians g WHERE g.volunteer_id = v.id), "
+            "(SELECT count(*) FROM activity_audiences a JOIN shifts s ON s.activity_id = a.activity_id "
+            "WHERE s.id = %s) FROM volunteers v WHERE v.id = %s",
+            (shift_id, volunteer_id),
+        )
+        if row is None:
+            return None
+        born = row[0] if row[0] is None or isinstance(row[0], date) else date.fromisoformat(str(row[0]))
+        if is_minor(born, datetime.fromtimestamp(now_s, UTC).date()) and not int(row[1]):
+            return ValidationError(
                 "guardian",
                 f"a volunteer under {ADULT_AGE} needs a guardian's consent on record before taking a place: "
                 "add it to the profile (PUT /api/v1/volunteers/{id}/identity)",
             )
-        refused = audience_refusal(tx, volunteer_id, shift_id)
+        refused = audience_refusal(tx, volunteer_id, shift_id) if int(row[2]) else None
         if refused is not None:
-            raise ConflictError(f"this activity is {refused}: ask to join the organisation first")
+            return ConflictError(f"this activity is {refused}: ask to join the organisation first")
+        return None
 
     def invite(self, signup_id: str, shift_id: str, volunteer_id: str, now_s: int) -> Signup:
         """An organiser's invitation: recorded, no place held until the volunteer accepts. A
