@@ -573,6 +573,19 @@ def test_the_api_documentation_works_without_the_internet(
     context.close()
 
 
+def register(page: Page, base: str, phone: str, name: str, born: str) -> None:
+    """Join at /register in 西湖区; the console signs the newcomer in and asks for the phone code."""
+    page.goto(f"{base}/register")
+    page.fill("#phone", phone)
+    page.fill("#password", "a long enough password")
+    page.fill("#name", name)
+    page.fill("#birth_date", born)
+    page.select_option("#district", "西湖区")
+    page.click("#register button.primary")
+    page.wait_for_load_state("networkidle")
+    assert page.url.startswith(f"{base}/me/verify")
+
+
 @pytest.fixture(scope="module")
 def demo_city(
     tmp_path_factory: pytest.TempPathFactory, demo_city_file: Path
@@ -628,15 +641,7 @@ def test_a_new_volunteer_in_the_demo_city_gets_recommendations(
     base, _, _ = demo_city
     context = browser.new_context(viewport={"width": 360, "height": 800}, locale="zh-CN")
     page = context.new_page()
-    page.goto(f"{base}/register")
-    page.fill("#phone", "13900000222")
-    page.fill("#password", "a long enough password")
-    page.fill("#name", "王小明")
-    page.fill("#birth_date", "1998-06-15")
-    page.select_option("#district", "西湖区")
-    page.click("#register button.primary")
-    page.wait_for_load_state("networkidle")
-    assert page.url.startswith(f"{base}/me/verify")
+    register(page, base, "13900000222", "王小明", "1998-06-15")
     page.goto(f"{base}/me/profile")
     page.fill("#skill-q", "急救")
     page.locator("#skill-results label", has_text="急救").first.wait_for()
@@ -663,15 +668,7 @@ def test_joining_an_organisation_and_signing_a_team_up_in_the_console(
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.goto(f"{base}/register")
-    page.fill("#phone", "13700000333")
-    page.fill("#password", "a long enough password")
-    page.fill("#name", "林小队长")
-    page.fill("#birth_date", "1990-05-05")
-    page.select_option("#district", "西湖区")
-    page.click("#register button.primary")
-    page.wait_for_load_state("networkidle")
-    assert page.url.startswith(f"{base}/me/verify")
+    register(page, base, "13700000333", "林小队长", "1990-05-05")
     page.click("#send-code button")
     page.wait_for_load_state("networkidle")
     store = open_store(console_db)
