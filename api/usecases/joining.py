@@ -20,10 +20,11 @@ from api.auth import (
 )
 from api.live import Live
 from matcher.interchange.records import parse_volunteer
+from matcher.model.calendar import epoch_seconds
 from matcher.model.domain import Volunteer, check_birth_date
 from matcher.model.errors import ConflictError, NotFoundError, ValidationError
 from matcher.operations.joining import Guardian, NationalId, check_national_id, check_password, is_minor
-from matcher.operations.notices import normalise_phone
+from matcher.operations.notices import masked_phone, normalise_phone
 from matcher.store.base import Account
 from matcher.store.joining import RealName, Unrecognised, write_identity
 from matcher.store.preferences import write_language
@@ -31,10 +32,6 @@ from matcher.store.tx import Tx
 
 REFRESH_DAYS = 30
 """A refresh token keeps a sign-in alive this long after its last use."""
-
-
-def epoch_s(when: datetime) -> int:
-    return int(when.timestamp())
 
 
 @dataclass(frozen=True)
@@ -81,7 +78,7 @@ def register(live: Live, key: str, r: Registration, now: datetime) -> dict[str, 
     guardian = None if r.guardian is None else r.guardian.check(today)
     account = Account(new_account_id(), phone, "volunteer", volunteer_id=volunteer.id,
                       password_hash=hash_password(r.password))  # fmt: skip
-    now_s = epoch_s(now)
+    now_s = epoch_seconds(now)
 
     def also(tx: Tx) -> None:
         write_identity(tx, volunteer.id, None if checked is None else real_name(key, checked), guardian,
@@ -110,10 +107,6 @@ def register(live: Live, key: str, r: Registration, now: datetime) -> dict[str, 
     }
 
 
-def masked_phone(phone: str) -> str:
-    return phone[:4] + "*" * max(0, len(phone) - 8) + phone[-4:] if len(phone) > 8 else phone
-
-
 # ---------------------------------------------------------------------- phone codes by number
 
 
@@ -135,7 +128,7 @@ def send_code(live: Live, phone: str, now: datetime) -> tuple[dict[str, Any], st
     code = None
     if found is not None:
         code = f"{secrets.randbelow(10**6):06d}"
-        live.store.notices.send_phone_code(found[1], number, code, epoch_s(now))
+        live.store.notices.send_phone_code(found[1], number, code, epoch_seconds(now))
     return {"phone": masked_phone(number), "sent": True, "expires_in": 600}, code
 
 
@@ -145,7 +138,7 @@ def verify_code(live: Live, phone: str, code: str, now: datetime) -> dict[str, A
     found = _volunteer_by_phone(live, phone)
     if found is None:
         raise NotFoundError("phone code for", masked_phone(normalise_phone(phone)))
-    number = live.store.notices.verify_phone(found[1], code, epoch_s(now))
+    number = live.store.notices.verify_phone(found[1], code, epoch_seconds(now))
     return {"phone": masked_phone(number), "phone_verified": True}
 
 
@@ -176,14 +169,12 @@ def sign_in(
         if verified != account.name:
             raise Refused("verify the phone number first: POST /api/v1/auth/phone-codes, then .../verify")
     session, refresh, hashed = new_session()
-    now_s = epoch_s(now)
+    now_s = epoch_seconds(now)
     live.store.joining.open_session(session, account.id, hashed, now_s, now_s + REFRESH_DAYS * 86400)
-    return _tokens(account, key, session, refresh, now, ttl_minutes)
+    return _tokens(account, key, session, refresh, ttl_minutes)
 
 
-def _tokens(
-    account: Account, key: str, session: str, refresh: str, now: datetime, ttl_minutes: int
-) -> dict[str, Any]:
+def _tokens(account: Account, key: str, session: str, refresh: str, ttl_minutes: int) -> dict[str, Any]:
     return {
         # signatures expire by the real clock, whatever the service's clock says (tests, demos)
         "access_token": issue_token(account, key, now=utcnow(), ttl_hours=ttl_minutes / 60, session=session),
@@ -199,7 +190,7 @@ def refresh(live: Live, key: str, token: str, now: datetime, ttl_minutes: int) -
     """New tokens for a refresh token, which is used up (a copy that comes back ends the
     sign-in: see :meth:`matcher.store.joining.Joining.refresh`)."""
     _, fresh, hashed = new_session()
-    now_s = epoch_s(now)
+    now_s = epoch_seconds(now)
     try:
         session, account_id = live.store.joining.refresh(
             refresh_hash(token), hashed, now_s, now_s + REFRESH_DAYS * 86400
@@ -210,14 +201,14 @@ def refresh(live: Live, key: str, token: str, now: datetime, ttl_minutes: int) -
     account = live.accounts.get(account_id)
     if account is None:
         raise Refused("the account no longer exists")
-    return _tokens(account, key, session, fresh, now, ttl_minutes)
+    return _tokens(account, key, session, fresh, ttl_minutes)
 
 
 def sign_out(live: Live, session: str | None, now: datetime) -> bool:
     """End the sign-in: its access and refresh tokens stop working in every process."""
     if session is None:
         return False
-    done = live.store.joining.revoke(session, epoch_s(now))
+    done = live.store.joining.revoke(session, epoch_seconds(now))
     live.refresh(force=True)  # this process refuses the token at once
     return done
 
@@ -225,7 +216,7 @@ def sign_out(live: Live, session: str | None, now: datetime) -> bool:
 def session_for(live: Live, account: Account, now: datetime) -> str:
     """A sign-in session for the console (its cookie's token names it, so signing out ends it)."""
     session, _, hashed = new_session()
-    now_s = epoch_s(now)
+    now_s = epoch_seconds(now)
     live.store.joining.open_session(session, account.id, hashed, now_s, now_s + REFRESH_DAYS * 86400)
     return session
 
@@ -250,7 +241,7 @@ def set_identity(
     if volunteer is None:
         raise NotFoundError("volunteer", volunteer_id)
     live.store.joining.set_identity(
-        volunteer_id, None if checked is None else real_name(key, checked), guardian, by, epoch_s(now)
+        volunteer_id, None if checked is None else real_name(key, checked), guardian, by, epoch_seconds(now)
     )
     if checked is not None and volunteer.birth_date != checked.birth_date:
         updated: Volunteer = replace(volunteer, birth_date=checked.birth_date)

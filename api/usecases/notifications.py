@@ -16,7 +16,12 @@ from api.usecases import wording
 from matcher.model.calendar import epoch_seconds
 from matcher.model.errors import NotFoundError, ValidationError
 from matcher.model.vocabulary import MessageKind
-from matcher.operations.notices import NoticePreferences, check_reminder_minutes, normalise_phone
+from matcher.operations.notices import (
+    NoticePreferences,
+    check_reminder_minutes,
+    masked_phone,
+    normalise_phone,
+)
 from matcher.store.messages import Message
 
 
@@ -50,17 +55,13 @@ def _worded(m: Message, tz: str, overrides: wording.Templates, links: Links | No
     out = m.to_json() | {"text": wording.both(m, tz, overrides)}
     if m.kind == MessageKind.PHONE_CODE:
         out["detail"] = {k: v for k, v in m.detail.items() if k != "to"} | {
-            "to": _masked(str(m.detail.get("to", "")))
+            "to": masked_phone(str(m.detail.get("to", "")))
         }
     if links is not None and m.kind == MessageKind.EMERGENCY_CALL:
         out["links"] = links.call(
             str(m.detail.get("call_id")), m.volunteer_id, int(m.detail.get("until_s", 0))
         )
     return out
-
-
-def _masked(phone: str) -> str:
-    return phone[:4] + "*" * max(0, len(phone) - 8) + phone[-4:] if len(phone) > 8 else phone
 
 
 def shift_counts(live: Live, shift_id: str, now: datetime) -> dict[str, Any]:
@@ -126,7 +127,7 @@ def send_phone_code(live: Live, volunteer_id: str, phone: str, now: datetime) ->
     number = normalise_phone(phone)
     code = f"{secrets.randbelow(10**6):06d}"
     live.store.notices.send_phone_code(volunteer_id, number, code, epoch_seconds(now))
-    return {"phone": _masked(number), "sent": True}
+    return {"phone": masked_phone(number), "sent": True}
 
 
 def verify_phone(live: Live, volunteer_id: str, code: str, now: datetime) -> dict[str, Any]:

@@ -13,21 +13,18 @@ from typing import Any
 
 from api.live import Live
 from matcher.matching.ranking import why_not
+from matcher.model.calendar import epoch_seconds
 from matcher.model.errors import NotFoundError, ValidationError
 from matcher.model.vocabulary import OrganisationKind, OrganisationStatus
 from matcher.operations.joining import Organisation
 from matcher.operations.notices import normalise_phone
-from matcher.store.operations import Placed, Signup, TeamRefused, TeamSignup
+from matcher.store.operations import Placed, TeamRefused, TeamSignup
 from matcher.store.organisations import Membership, Station, Team
 
 INVITATION_DAYS = 14
 """An invitation to act for an organisation can be accepted this long."""
 PUBLIC_FIELDS = ("id", "name", "kind", "parent_id", "status", "district", "area")
 """What anyone signed in sees of an approved organisation (the directory people join from)."""
-
-
-def epoch_s(when: datetime) -> int:
-    return int(when.timestamp())
 
 
 def org_json(org: Organisation, *, full: bool) -> dict[str, Any]:
@@ -78,7 +75,7 @@ def update(live: Live, ident: str, changes: dict[str, Any]) -> Organisation:
 
 
 def decide(live: Live, ident: str, status: OrganisationStatus, by: str, now: datetime) -> Organisation:
-    decided = live.store.organisations.decide(ident, status, by, epoch_s(now))
+    decided = live.store.organisations.decide(ident, status, by, epoch_seconds(now))
     live.refresh(force=True)
     return decided
 
@@ -100,17 +97,19 @@ def kind_of(value: str) -> OrganisationKind:
 
 
 def apply(live: Live, organisation_id: str, volunteer_id: str, note: str, now: datetime) -> Membership:
-    return live.store.organisations.apply(organisation_id, volunteer_id, note, epoch_s(now))
+    return live.store.organisations.apply(organisation_id, volunteer_id, note, epoch_seconds(now))
 
 
 def decide_member(
     live: Live, organisation_id: str, volunteer_id: str, approve: bool, by: str, now: datetime
 ) -> Membership:
-    return live.store.organisations.decide_member(organisation_id, volunteer_id, approve, by, epoch_s(now))
+    return live.store.organisations.decide_member(
+        organisation_id, volunteer_id, approve, by, epoch_seconds(now)
+    )
 
 
 def leave(live: Live, organisation_id: str, volunteer_id: str, now: datetime) -> Membership:
-    return live.store.organisations.leave(organisation_id, volunteer_id, epoch_s(now))
+    return live.store.organisations.leave(organisation_id, volunteer_id, epoch_seconds(now))
 
 
 def members(
@@ -152,9 +151,9 @@ def invite(
         raise ValidationError("phone", "give the invitee's phone number or e-mail address")
     number = None if phone is None else normalise_phone(phone)
     code = secrets.token_urlsafe(12)
-    expires_s = epoch_s(now) + INVITATION_DAYS * 86400
+    expires_s = epoch_seconds(now) + INVITATION_DAYS * 86400
     live.store.organisations.invite(
-        _code_hash(code), organisation_id, role, number, email, by, epoch_s(now), expires_s
+        _code_hash(code), organisation_id, role, number, email, by, epoch_seconds(now), expires_s
     )
     return {"code": code, "organisation_id": organisation_id, "role": role, "expires_s": expires_s,
             "accept": f"/api/v1/invitations/{code}/accept"}  # fmt: skip
@@ -169,7 +168,7 @@ def accept(live: Live, code: str, account_id: str, volunteer_id: str | None, now
         phones = [verified] if verified else []
         emails = [v.email] if v is not None and v.email else []
     organisation_id, role = live.store.organisations.accept(
-        _code_hash(code), account_id, phones, emails, epoch_s(now)
+        _code_hash(code), account_id, phones, emails, epoch_seconds(now)
     )
     live.refresh(force=True)  # this process's copy of the account changes at once
     return {"organisation_id": organisation_id, "role": role, "account_id": account_id,
@@ -185,7 +184,7 @@ def invitations(live: Live, organisation_id: str) -> list[dict[str, Any]]:
 
 
 def create_team(live: Live, team: Team, now: datetime) -> Team:
-    return live.store.organisations.create_team(team, epoch_s(now))
+    return live.store.organisations.create_team(team, epoch_seconds(now))
 
 
 def team(live: Live, team_id: str) -> Team:
@@ -193,7 +192,7 @@ def team(live: Live, team_id: str) -> Team:
 
 
 def set_team_members(live: Live, team_id: str, members_: list[str], now: datetime) -> Team:
-    return live.store.organisations.set_team_members(team_id, members_, epoch_s(now))
+    return live.store.organisations.set_team_members(team_id, members_, epoch_seconds(now))
 
 
 def teams(live: Live, organisation_id: str | None = None, member: str | None = None) -> list[Team]:
@@ -226,7 +225,7 @@ def team_sign_up(
         raise TeamRefused(failed)
     ident = f"ts_{secrets.token_hex(8)}"
     request = TeamSignup(ident, t.id, t.name, shift_id, tuple(going), by)
-    status, signups, confirmed, taken = live.store.ops.sign_up_team(request, epoch_s(now), live.policy)
+    status, signups, confirmed, taken = live.store.ops.sign_up_team(request, epoch_seconds(now), live.policy)
     if signups:
         live.placed(Placed(signups[0], confirmed, taken))
     return {"team_id": t.id, "shift_id": shift_id, "status": status,
@@ -237,7 +236,7 @@ def team_sign_up(
 
 
 def add_station(live: Live, s: Station, now: datetime) -> Station:
-    return live.store.organisations.add_station(s, epoch_s(now))
+    return live.store.organisations.add_station(s, epoch_seconds(now))
 
 
 def station(live: Live, ident: str) -> Station:
@@ -266,10 +265,6 @@ def audience(live: Live, activity_id: str) -> tuple[str, bool] | None:
     return live.store.organisations.audience(activity_id)
 
 
-def signup_json(s: Signup) -> dict[str, Any]:
-    return s.to_json()
-
-
 def station_figures(
     live: Live, first: datetime, last: datetime, organisations: frozenset[str] | None
 ) -> list[dict[str, Any]]:
@@ -287,13 +282,13 @@ def station_figures(
               "setting": st.setting, "activities": 0, "shifts": 0, "places": 0, "taken": 0}
         for sid, st in stations.items()
     }  # fmt: skip
-    for activity_id, station_id in sorted(held.items()):
-        row = rows.get(station_id)
-        activity = live.store.get_activity(activity_id) if row is not None else None
-        if row is None or activity is None:
-            continue
-        row["activities"] += 1
-        with live.reading() as index:
+    held_at = {a: live.store.get_activity(a) for a, st in sorted(held.items()) if st in rows}
+    with live.reading() as index:
+        for activity_id, activity in held_at.items():
+            if activity is None:
+                continue
+            row = rows[held[activity_id]]
+            row["activities"] += 1
             for shift in activity.shifts:
                 if first <= shift.starts_at < last:
                     row["shifts"] += 1

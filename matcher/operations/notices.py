@@ -194,3 +194,8 @@ def normalise_phone(text: str) -> str:
             "phone", f"{text!r} is not a phone number: give it with its country code, e.g. +8613800138000"
         )
     return plain
+
+
+def masked_phone(phone: str) -> str:
+    """A number as others may see it: the country code and last four digits."""
+    return phone[:4] + "*" * max(0, len(phone) - 8) + phone[-4:] if len(phone) > 8 else phone

@@ -117,11 +117,6 @@ class Joining:
         with self._begin() as tx:
             return [str(r[0]) for r in tx.all("SELECT id FROM sessions WHERE revoked_s >= %s", (since_s,))]
 
-    def is_revoked(self, session_id: str) -> bool:
-        with self._begin() as tx:
-            row = tx.one("SELECT revoked_s FROM sessions WHERE id = %s", (session_id,))
-        return row is None or row[0] is not None
-
     # ------------------------------------------------------------------ identity
 
     def real_name(self, volunteer_id: str) -> str | None:

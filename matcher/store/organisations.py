@@ -627,10 +627,6 @@ class Organisations:
             )
         return None if row is None else (str(row[0]), bool(row[1]))
 
-    def refusal(self, volunteer_id: str, shift_id: str) -> str | None:
-        with self._begin() as tx:
-            return audience_refusal(tx, volunteer_id, shift_id)
-
 
 def _member(r: Sequence[object]) -> Membership:
     return Membership(str(r[0]), str(r[1]), MembershipStatus(str(r[2])), str(r[3]), int(str(r[4])),
